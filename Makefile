@@ -1,0 +1,54 @@
+# The front door. `make run` and `make test` do all set-up on a fresh machine that has only
+# Python 3.11 and make: the environment is (re)built from pyproject.toml + requirements.lock
+# whenever either changes, so nothing is ever installed by hand.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.8
+KERNEL := evaluation
+DATA ?= data/synthetic
+SCALE ?= national
+SEED ?= 2026
+OUT ?= outputs
+PYTEST_ARGS ?=
+
+.PHONY: help env run test data lab lock bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (evaluation workbench)" >/dev/null
+	@touch $@
+
+env: $(STAMP)  ## create or update .venv and the Jupyter kernel
+
+$(DATA)/truth.json: | $(STAMP)
+	$(BIN)/workbench data synth --scale $(SCALE) --seed $(SEED) --out $(DATA)
+
+data: $(DATA)/truth.json  ## generate the synthetic demo data if absent
+
+run: $(STAMP) $(DATA)/truth.json  ## evaluate all five regions on the demo data, HTML in outputs/
+	$(BIN)/workbench run --data $(DATA) --out $(OUT)
+
+test: $(STAMP)  ## the whole test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lab: $(STAMP)  ## open JupyterLab with the project's kernel
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP) ## run every benchmark in benchmarks/ (prints figures)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+lock:  ## re-pin requirements.lock after changing dependencies in pyproject.toml
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra test --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 -o requirements.lock
+
+clean:  ## remove the environment (data/ and outputs/ are kept)
+	rm -rf $(VENV)
