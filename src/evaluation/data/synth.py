@@ -403,10 +403,12 @@ def _prescribing(
 # --------------------------------------------------------------------------------------------
 
 
-def _write_register(
+def write_register(
     seed: int, prescribing: pd.DataFrame, clinics: pd.DataFrame, out: Path, progress: bool
 ) -> int:
-    """Explode the monthly table into one row per prescription, one Parquet file per year.
+    """Explode the monthly table into one row per prescription, one Parquet file per year,
+    at ``out/register/year=YYYY/part-0.parquet`` (columns person_id, clinic_id, date, atc, ddd).
+    Returns the number of records. Usable on any scale: ``generate_tables`` gives the inputs.
 
     Per clinic-month-indicator cell the records reproduce exactly the table's prescriptions
     (rows), users (distinct persons) and DDD (sum, to float rounding)."""
@@ -608,7 +610,7 @@ def write_synthetic(out: str | os.PathLike, seed: int = 2026, scale: str = "nati
         for name, frame in tables.items():
             _write_parquet(frame, tmp / f"{name}.parquet")
         if scale == "register":
-            truth["register_rows"] = _write_register(seed, tables["prescribing"], clinics, tmp, progress)
+            truth["register_rows"] = write_register(seed, tables["prescribing"], clinics, tmp, progress)
         (tmp / "truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
         if out.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
