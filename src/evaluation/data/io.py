@@ -1,0 +1,304 @@
+"""Load a whole data folder in the canonical layout, validated, and write files safely.
+
+A data folder holds one file per table, named after it, in any supported format::
+
+    DIR/clusters.parquet   DIR/clinics.csv   DIR/gps.dta   DIR/meetings.xlsx
+    DIR/attendance.sas7bdat   DIR/prescribing.parquet   [DIR/register/year=YYYY/*.parquet]
+
+:func:`load` reads the tables asked for (and those they refer to, for the cross-table
+checks), converts them to the canonical dtypes, validates every rule and raises one
+:class:`~evaluation.data.schemas.DataValidationError` listing every problem, or returns the
+tables, optionally restricted to one region.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from evaluation.data.catalogue import REGION_NAMES, REGIONS
+from evaluation.data.readers import SUFFIXES, ReadError, read_table
+from evaluation.data.schemas import (
+    CANONICAL_TABLES,
+    DEFAULT_WINDOW,
+    REFERENCES,
+    DataValidationError,
+    Problem,
+    StudyWindow,
+    conform,
+    cross_table_problems,
+    spec_for,
+    validate_table,
+)
+
+
+# --------------------------------------------------------------------------------------------
+# finding and reading tables
+# --------------------------------------------------------------------------------------------
+
+
+def find_table_file(data_dir: str | os.PathLike, table: str) -> Path | None:
+    """The file holding ``table`` in ``data_dir`` (``<table>.<suffix>`` for any supported
+    suffix, case-insensitive), or None. Raises when two files could both be the table."""
+    data_dir = Path(data_dir)
+    found = [
+        p
+        for p in sorted(data_dir.iterdir())
+        if p.is_file() and p.stem.casefold() == table and p.suffix.lower() in SUFFIXES
+    ]
+    if len(found) > 1:
+        raise DataValidationError(
+            [
+                Problem(
+                    table,
+                    f"more than one file for table {table}: {', '.join(p.name for p in found)}; "
+                    "keep exactly one",
+                    str(data_dir),
+                )
+            ],
+            str(data_dir),
+        )
+    return found[0] if found else None
+
+
+def read_canonical(
+    path: str | os.PathLike,
+    table: str,
+    window: StudyWindow = DEFAULT_WINDOW,
+    columns: dict[str, str] | None = None,
+    **read_options,
+) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Read one table file, conform it to the canonical dtypes and validate it on its own.
+
+    Returns the frame (None when the file could not be read at all) and every problem found.
+    ``read_options`` go to :func:`~evaluation.data.readers.read_table` (encoding, sep, ...)."""
+    path = Path(path)
+    spec_for(table)
+    try:
+        raw = read_table(path, **read_options)
+    except ReadError as err:
+        return None, [Problem(table, err.reason, str(path))]
+    if raw.shape[1] == 0 and len(raw) == 0:
+        return None, [Problem(table, "the file is empty: expected a header row and data rows", str(path))]
+    frame, problems, unconvertible = conform(raw, table, str(path), columns)
+    problems += validate_table(frame, table, window, str(path), skip=unconvertible)
+    return frame, problems
+
+
+def _region_name(region: str) -> str:
+    if region in REGION_NAMES.values():
+        return region
+    names = {r.slug: r.name for r in REGIONS} | {r.name.casefold(): r.name for r in REGIONS}
+    try:
+        return names[region.casefold()]
+    except KeyError:
+        raise ValueError(
+            f"unknown region {region!r}; expected one of "
+            f"{', '.join(r.slug for r in REGIONS)} (or their names {', '.join(r.name for r in REGIONS)})"
+        ) from None
+
+
+def _dependencies(tables: Iterable[str]) -> list[str]:
+    """The tables needed to check ``tables``' references, transitively, in canonical order."""
+    needed = set(tables)
+    changed = True
+    while changed:
+        changed = False
+        for table, _, ref_table, _ in REFERENCES:
+            if table in needed and ref_table not in needed:
+                needed.add(ref_table)
+                changed = True
+    return [t for t in CANONICAL_TABLES if t in needed]
+
+
+@dataclass
+class FolderReading:
+    """What reading a data folder found: the conformed tables, their files and the problems."""
+
+    data_dir: Path
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def read_folder(
+    data_dir: str | os.PathLike,
+    tables: Iterable[str] | None = None,
+    window: StudyWindow = DEFAULT_WINDOW,
+    required: bool = True,
+    progress: bool = False,
+) -> FolderReading:
+    """Read, conform and validate tables of a data folder, collecting every problem (no raise).
+
+    ``tables``: the canonical tables to read (default all six); with ``required`` a table
+    without a file is a problem, otherwise it is skipped."""
+    data_dir = Path(data_dir)
+    reading = FolderReading(data_dir)
+    if not data_dir.is_dir():
+        reading.problems.append(
+            Problem("folder", f"no such data folder {data_dir}: expected a folder in the canonical layout", str(data_dir))
+        )
+        return reading
+    wanted = list(CANONICAL_TABLES if tables is None else tables)
+    for name in wanted:
+        spec_for(name)
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        tqdm = None
+    iterator = wanted
+    if progress and tqdm is not None:
+        iterator = tqdm(wanted, desc="reading tables", unit="table")
+    for name in iterator:
+        try:
+            path = find_table_file(data_dir, name)
+        except DataValidationError as err:
+            reading.problems += err.problems
+            continue
+        if path is None:
+            if required:
+                reading.problems.append(
+                    Problem(
+                        name,
+                        f"missing table {name}: expected a file {name}.parquet (or .csv, .dta, "
+                        f".sas7bdat, .xlsx) in {data_dir}",
+                        str(data_dir),
+                    )
+                )
+            continue
+        reading.files[name] = str(path)
+        frame, problems = read_canonical(path, name, window)
+        reading.problems += problems
+        if frame is not None:
+            reading.tables[name] = frame
+    reading.problems += cross_table_problems(reading.tables, reading.files)
+    return reading
+
+
+def load(
+    data_dir: str | os.PathLike,
+    tables: Iterable[str] | str | None = None,
+    region: str | None = None,
+    window: StudyWindow | tuple[str, str] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Load a data folder in the canonical layout, validated, as ``{table name: DataFrame}``.
+
+    Parameters
+    ----------
+    data_dir : folder with ``clusters``, ``clinics``, ``gps``, ``meetings``, ``attendance`` and
+        ``prescribing`` files (each ``.parquet``, ``.csv``, ``.dta``, ``.sas7bdat`` or ``.xlsx``).
+    tables : the tables to return (a name or a list; default all six). Tables they refer to
+        are read too, to check that every reference resolves, but are not returned.
+    region : keep only one region's rows (slug ``"sjaelland"`` or name ``"Sjælland"``):
+        clusters and clinics by their region, GPs and meetings by their cluster, attendance by
+        its meeting and prescribing by its clinic.
+    window : study window ``("2016-01", "2023-12")`` that dates and months must fall in.
+
+    Returns
+    -------
+    dict of DataFrames in the canonical dtypes: ids and labels ``str``, counts ``int64``,
+    ``ddd`` ``float64``, ``attended`` ``bool``, ``date`` and ``month`` ``datetime64[ns]``.
+
+    Raises
+    ------
+    DataValidationError
+        listing every problem found (missing files or columns, wrong types, negative counts,
+        zero or missing list sizes, duplicate keys, values outside the study window, unknown
+        clinics, clusters, meetings or GPs), each with its file, column and rows.
+
+    Examples
+    --------
+    >>> from evaluation.data import load
+    >>> tables = load("data/synthetic", tables=["prescribing"], region="sjaelland")  # doctest: +SKIP
+    >>> sorted(tables)                                                              # doctest: +SKIP
+    ['prescribing']
+    """
+    if isinstance(tables, str):
+        tables = [tables]
+    wanted = list(CANONICAL_TABLES if tables is None else tables)
+    if isinstance(window, tuple):
+        window = StudyWindow(*window)
+    window = window or DEFAULT_WINDOW
+    region_name = _region_name(region) if region is not None else None
+    to_read = _dependencies(wanted)
+    if region_name is not None:
+        # the region filter needs the chain of tables that leads to a region column
+        to_read = _dependencies(to_read + [t for t in ("clusters",) if t not in to_read])
+        if any(t in to_read for t in ("prescribing", "gps")):
+            to_read = _dependencies(to_read + ["clinics"])
+    reading = read_folder(data_dir, to_read, window)
+    if reading.problems:
+        raise DataValidationError(reading.problems, str(data_dir))
+    result = {name: reading.tables[name] for name in wanted}
+    if region_name is not None:
+        result = _filter_region(result, reading.tables, region_name)
+    return result
+
+
+def _filter_region(
+    result: dict[str, pd.DataFrame], everything: dict[str, pd.DataFrame], region: str
+) -> dict[str, pd.DataFrame]:
+    clusters = everything["clusters"]
+    cluster_ids = set(clusters.loc[clusters["region"] == region, "cluster_id"])
+    clinic_ids = (
+        set(everything["clinics"].loc[everything["clinics"]["region"] == region, "clinic_id"])
+        if "clinics" in everything
+        else set()
+    )
+    meeting_ids = (
+        set(everything["meetings"].loc[everything["meetings"]["cluster_id"].isin(cluster_ids), "meeting_id"])
+        if "meetings" in everything
+        else set()
+    )
+    keep = {
+        "clusters": lambda f: f["cluster_id"].isin(cluster_ids),
+        "clinics": lambda f: f["clinic_id"].isin(clinic_ids),
+        "gps": lambda f: f["cluster_id"].isin(cluster_ids),
+        "meetings": lambda f: f["cluster_id"].isin(cluster_ids),
+        "attendance": lambda f: f["meeting_id"].isin(meeting_ids),
+        "prescribing": lambda f: f["clinic_id"].isin(clinic_ids),
+    }
+    return {name: frame[keep[name](frame)].reset_index(drop=True) for name, frame in result.items()}
+
+
+# --------------------------------------------------------------------------------------------
+# safe writing
+# --------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; on success rename it onto ``target``, on
+    failure delete it, so a reader never sees a half-written file."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.chmod(tmp_path, 0o644)
+        os.replace(tmp_path, target)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a table atomically as Parquet or CSV (by suffix; ``.csv`` is UTF-8 with ``,``)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise ValueError(f"{path}: can write .parquet or .csv, not {suffix!r}")
+    with atomic_path(path) as tmp:
+        if suffix == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False, date_format="%Y-%m-%d")
+    return path
