@@ -1,0 +1,74 @@
+"""`workbench run`: every region notebook x every parameter file, then the national summary."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("run")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=Path("data/synthetic"),
+              show_default=True, help="Data folder in the canonical layout (injected as data_dir).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("outputs"), show_default=True,
+              help="Where run folders go; <out>/latest points to the newest.")
+@click.option("--notebooks", "notebooks_dir", type=click.Path(path_type=Path), default=Path("notebooks"),
+              show_default=True, help="Folder of notebooks to run.")
+@click.option("--parameters", "parameters_dir", type=click.Path(path_type=Path), default=Path("parameters"),
+              show_default=True, help="Folder with one YAML file per region (and sweeps/).")
+@click.option("--notebook", "-n", "notebook_patterns", multiple=True, metavar="PATTERN",
+              help="Run only notebooks matching this name or glob (repeatable), e.g. -n '01_*'.")
+@click.option("--region", "-r", "regions", multiple=True, metavar="NAME",
+              help="Run only these parameter files / region slugs (repeatable).")
+@click.option("--sweep", "sweeps", multiple=True, metavar="NAME",
+              help="Also run the variations in parameters/sweeps/NAME.yml for every region (repeatable).")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="local: a process pool on this machine; dask: a dask.distributed cluster.")
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
+@click.option("--workers", "-j", type=click.IntRange(min=1), help="Local pool size [default: number of cores].")
+@click.option("--resume", is_flag=True,
+              help="Continue the latest run (or --run-id): re-run only what failed or whose inputs changed.")
+@click.option("--run-id", help="Name of the run folder [default: the start time, YYYYMMDD-HHMMSS].")
+@click.option("--kernel", "kernel_name", default="evaluation", show_default=True, help="Jupyter kernel to use.")
+@click.option("--disclosure-threshold", "threshold", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Smallest count a report may show; smaller ones must be suppressed.")
+@click.option("--show-code", is_flag=True, help="Show the notebooks' code in the HTML reports.")
+@click.option("--timeout", type=click.IntRange(min=1), default=1800, show_default=True,
+              help="Seconds a single cell may run before it is stopped.")
+@click.option("--no-progress", is_flag=True, help="No progress bar (for logs).")
+def run(data_dir, out_dir, notebooks_dir, parameters_dir, notebook_patterns, regions, sweeps, executor,
+        scheduler, workers, resume, run_id, kernel_name, threshold, show_code, timeout, no_progress):
+    """Evaluate every region and render HTML reports.
+
+    Runs each notebook in --notebooks once per parameter file in --parameters (one per region),
+    each in a fresh Jupyter kernel, then the national summary (notebooks that declare
+    results_dir). Parameters are checked against the notebooks before anything runs. Results go
+    to OUT/<run-id>/: index.html, one HTML report per run, the executed notebooks and
+    manifest.json. Exit status 1 if any notebook failed or a report was blocked.
+    """
+    from evaluation.batch.parameters import ParameterError
+    from evaluation.batch.runner import BatchError, BatchSettings, run_batch
+    from evaluation.cli import WorkbenchError
+
+    settings = BatchSettings(
+        data_dir=data_dir, out_dir=out_dir, notebooks_dir=notebooks_dir, parameters_dir=parameters_dir,
+        notebooks=tuple(notebook_patterns), regions=tuple(regions), sweeps=tuple(sweeps), executor=executor,
+        scheduler=scheduler, workers=workers, resume=resume, run_id=run_id, kernel_name=kernel_name,
+        threshold=threshold, show_code=show_code, timeout=timeout, progress=not no_progress,
+    )
+    try:
+        outcome = run_batch(settings)
+    except (ParameterError, BatchError, FileNotFoundError) as exc:
+        raise WorkbenchError(str(exc)) from None
+    counts = outcome.counts
+    index = outcome.run_dir / "index.html"
+    click.echo(
+        f"{counts['ok']} completed, {counts['failed']} failed, {counts['blocked']} blocked by the "
+        f"disclosure check. Open {index}"
+    )
+    for job in outcome.manifest["jobs"]:
+        if job["status"] != "ok":
+            click.echo(f"  {job['status']}: {job['job_id']}: {(job.get('error') or '').splitlines()[0]}", err=True)
+    if not outcome.ok:
+        sys.exit(1)

@@ -1,0 +1,157 @@
+"""Run one notebook job: papermill in a fresh kernel, then its HTML report and disclosure check.
+
+:func:`execute_job` is what every executor (the local process pool, a Dask worker) calls. It
+takes and returns plain dicts so that it travels through pickling unchanged. It never raises
+for a notebook's own failure: a cell that raises, a kernel that dies or a report that fails the
+disclosure check come back as a result with ``status`` ``failed`` or ``blocked`` and a message,
+and the executed notebook is kept with the failing cell marked.
+
+Files (all published with an atomic rename; see :mod:`evaluation.reports.files`):
+``<run>/notebooks/<job_id>.ipynb`` the executed notebook, ``<run>/reports/<job_id>.html`` its
+report (not written when the disclosure check fails).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from evaluation.reports.files import TMP_MARK, atomic_write_text
+
+DIED_MESSAGE = (
+    "The kernel died while running this cell (for example it ran out of memory, or a "
+    "compiled library crashed). Cells after it were not run."
+)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def _mark_dead_cell(nb) -> int | None:
+    """The cell that was running when the kernel died: give it an error output, return its index."""
+    import nbformat
+
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and cell.metadata.get("papermill", {}).get("status") == "running":
+            cell.metadata["papermill"]["status"] = "failed"
+            cell.metadata["papermill"]["exception"] = True
+            cell.outputs.append(nbformat.v4.new_output(
+                "error", ename="DeadKernelError", evalue=DIED_MESSAGE, traceback=[DIED_MESSAGE]))
+            return index
+    return None
+
+
+def _failed_cell(nb) -> int | None:
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and cell.metadata.get("papermill", {}).get("exception"):
+            return index
+    return None
+
+
+def _describe_failure(nb, index: int | None, fallback: str) -> str:
+    if index is None:
+        return fallback
+    cell = nb.cells[index]
+    error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+    what = f"{error['ename']}: {error['evalue']}" if error else fallback
+    code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    number = code_cells.index(index) + 1 if index in code_cells else index + 1
+    first_line = next((line for line in cell.source.splitlines() if line.strip()), "")
+    return f"code cell {number} (`{first_line.strip()[:80]}`) failed: {what}"
+
+
+def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    """Execute ``job`` (a :class:`~evaluation.batch.parameters.Job` as a dict) for ``run``.
+
+    ``run`` carries run_dir, run_id, kernel_name, threshold, show_code, timeout, preload and the
+    provenance shown in the report (data_checksums, versions, git_commit).
+    """
+    import nbformat
+    import papermill
+
+    from evaluation.batch.kernels import kernel_source
+    from evaluation.batch.record import records_in_notebook
+    from evaluation.reports.disclosure import THRESHOLD_ENV, DisclosureError, check_html
+    from evaluation.reports.html import render_report
+
+    started_wall = _now()
+    started = time.monotonic()
+    run_dir = Path(run["run_dir"])
+    job_id = job["job_id"]
+    notebook = Path(job["notebook"])
+    final_nb = run_dir / "notebooks" / f"{job_id}.ipynb"
+    partial_nb = run_dir / "notebooks" / f".{job_id}{TMP_MARK}partial.ipynb"
+    final_nb.parent.mkdir(parents=True, exist_ok=True)
+    os.environ[THRESHOLD_ENV] = str(run["threshold"])  # the kernel inherits it: suppression == check
+
+    result: dict[str, Any] = {
+        "job_id": job_id, "status": "failed", "error": None, "failed_cell": None, "records": {},
+        "started": started_wall, "worker_pid": os.getpid(), "notebook_out": None, "report": None,
+    }
+    source = kernel_source()
+    km = None
+    nb = None
+    fallback_error = None
+    try:
+        km = source.take(run["kernel_name"], notebook.parent)
+        papermill.execute_notebook(
+            str(notebook), str(partial_nb), parameters=job["parameters"], kernel_name=run["kernel_name"],
+            km=km, progress_bar=False, request_save_on_cell_execute=True, autosave_cell_every=10,
+            execution_timeout=run.get("timeout"), log_output=False,
+        )
+        result["status"] = "ok"
+    except papermill.PapermillExecutionError as exc:
+        fallback_error = f"{exc.ename}: {exc.evalue}"
+    except Exception as exc:  # DeadKernelError, timeouts, kernel start-up failures
+        fallback_error = f"{type(exc).__name__}: {exc}"
+        result["traceback"] = traceback.format_exc(limit=5)
+    finally:
+        if km is not None:
+            source.release(km)
+
+    if partial_nb.exists():
+        nb = nbformat.read(str(partial_nb), as_version=4)
+        if result["status"] != "ok":
+            index = _failed_cell(nb)
+            if index is None:
+                index = _mark_dead_cell(nb)
+            result["failed_cell"] = index
+            result["error"] = _describe_failure(nb, index, fallback_error or "failed")
+        nb.metadata.setdefault("evaluation", {})["job"] = {"job_id": job_id, "status": result["status"]}
+        atomic_write_text(final_nb, nbformat.writes(nb))
+        partial_nb.unlink(missing_ok=True)
+        result["notebook_out"] = final_nb.relative_to(run_dir).as_posix()
+        result["records"] = records_in_notebook(nb)
+    else:
+        result["error"] = fallback_error or "the notebook produced no output"
+
+    duration = time.monotonic() - started
+    if nb is not None:
+        meta = {
+            "title": f"{notebook.stem.replace('_', ' ')} · {job.get('label', '')}",
+            "status": result["status"], "error": result["error"], "run_id": run["run_id"],
+            "started": started_wall, "finished": _now(), "duration": f"{duration:.1f} s",
+            "notebook": notebook.name, "parameters": job["parameters"],
+            "data_checksums": run.get("data_checksums"), "versions": run.get("versions"),
+            "git_commit": run.get("git_commit"), "threshold": run["threshold"], "index_href": "../index.html",
+        }
+        try:
+            html = render_report(nb, meta, show_code=run.get("show_code", False), failed_cell=result["failed_cell"])
+            check_html(html, run["threshold"], report=f"reports/{job_id}.html")
+            atomic_write_text(run_dir / "reports" / f"{job_id}.html", html)
+            result["report"] = f"reports/{job_id}.html"
+        except DisclosureError as exc:
+            result["status"] = "blocked"
+            result["error"] = str(exc)
+            (run_dir / "reports" / f"{job_id}.html").unlink(missing_ok=True)
+        except Exception as exc:
+            result["status"] = "failed"
+            result["error"] = f"rendering the report failed: {type(exc).__name__}: {exc}"
+    result["duration_s"] = round(time.monotonic() - started, 2)
+    result["finished"] = _now()
+    return result

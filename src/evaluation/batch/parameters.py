@@ -1,0 +1,334 @@
+"""Parameter files and the grid of notebook runs, checked before anything runs.
+
+The folder ``parameters/`` holds one YAML file per region and, in ``parameters/sweeps/``, one file
+per sweep. A region file is a flat mapping of the values every region notebook receives::
+
+    # parameters/hovedstaden.yml
+    region: hovedstaden
+    indicator: nsaid
+    topic: nsaid
+    study_start: "2016-01"
+    study_end: "2023-12"
+
+A sweep file varies some of them; each variation is run for every region file::
+
+    # parameters/sweeps/indicators.yml
+    description: every prescribing indicator with the meeting topic meant to change it
+    notebooks: [01_prescribing_impact]      # optional: default every region notebook
+    vary:
+      - {indicator: antibiotics, topic: antibiotics_respiratory}
+      - {indicator: eye_antibiotics, topic: conjunctivitis}
+
+``data_dir`` (and ``results_dir`` for summary notebooks) are set by ``workbench run`` itself and
+may not appear in the files. A notebook whose parameters cell declares ``results_dir`` is a
+*summary*: it runs once, after every region notebook, and reads their recorded results.
+
+:func:`check_grid` compares each run's values with the notebook's parameters cell, read by
+:func:`papermill.inspect_notebook`: unknown names, values of the wrong type (judged from the
+annotation, else from the default's literal), missing values (a default of ``None`` means "must
+be given") and values outside the catalogue (regions, indicators, topics, months) are collected
+and raised together as one :class:`ParameterError`.
+
+Example
+-------
+>>> from pathlib import Path
+>>> sets = load_parameter_sets(Path("parameters"))            # doctest: +SKIP
+>>> jobs = build_grid(notebooks, sets, data_dir=Path("data/synthetic").resolve())  # doctest: +SKIP
+>>> check_grid(jobs)                                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from evaluation.data.catalogue import INDICATOR_BY_KEY, REGION_NAMES, TOPICS
+
+INJECTED = ("data_dir", "results_dir")
+SUMMARY_MARKER = "results_dir"
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+class ParameterError(ValueError):
+    """Every problem found in the parameter files and notebooks, reported together."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        listing = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"{len(problems)} problem(s) with the parameters; nothing was run:\n{listing}\n"
+            "Fix the files named above (the notebook's parameters cell lists what it accepts), "
+            "then run again."
+        )
+
+
+@dataclass(frozen=True)
+class ParameterSet:
+    """One region file, possibly with a sweep's variation applied."""
+
+    name: str  # the file stem, e.g. "hovedstaden"
+    source: Path
+    values: dict[str, Any]
+    sweep: str | None = None
+    variation: dict[str, Any] = field(default_factory=dict)
+    notebooks: tuple[str, ...] | None = None  # sweep restricted to these notebook stems
+
+    @property
+    def key(self) -> str:
+        if not self.variation:
+            return self.name
+        extra = ",".join(f"{k}={v}" for k, v in self.variation.items())
+        return f"{self.name}--{extra}"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook run with one set of parameters."""
+
+    job_id: str
+    notebook: Path
+    parameters: dict[str, Any]
+    kind: str  # "region" or "summary"
+    source: str  # where the values came from, for error messages and the index
+    label: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id, "notebook": str(self.notebook), "parameters": self.parameters,
+            "kind": self.kind, "source": self.source, "label": self.label,
+        }
+
+
+def _read_yaml(path: Path, problems: list[str]) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problems.append(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)}).")
+    except UnicodeDecodeError:
+        problems.append(f"{path}: not UTF-8 text; save it as UTF-8.")
+    return None
+
+
+def _check_flat_mapping(path: Path, data: Any, problems: list[str]) -> dict[str, Any] | None:
+    if data is None:
+        problems.append(f"{path}: empty; expected 'name: value' lines such as 'region: hovedstaden'.")
+        return None
+    if not isinstance(data, dict):
+        problems.append(f"{path}: expected a mapping of parameter names to values, found {type(data).__name__}.")
+        return None
+    for key in data:
+        if key in INJECTED:
+            problems.append(
+                f"{path}: '{key}' is set by `workbench run` (--data / the run folder); remove it from the file."
+            )
+    return {k: v for k, v in data.items() if k not in INJECTED}
+
+
+def load_parameter_sets(folder: Path, sweeps: tuple[str, ...] = ()) -> list[ParameterSet]:
+    """Read ``folder/*.yml`` (one per region) and expand the named sweeps from ``folder/sweeps``."""
+    folder = Path(folder)
+    problems: list[str] = []
+    if not folder.is_dir():
+        raise ParameterError([f"{folder}: no such folder; expected one YAML file per region there."])
+    files = sorted(list(folder.glob("*.yml")) + list(folder.glob("*.yaml")))
+    if not files:
+        raise ParameterError([f"{folder}: no .yml files; expected one per region, e.g. hovedstaden.yml."])
+    base: list[ParameterSet] = []
+    for path in files:
+        values = _check_flat_mapping(path, _read_yaml(path, problems), problems)
+        if values is not None:
+            base.append(ParameterSet(path.stem, path, values))
+    sets = list(base)
+    for sweep in sweeps:
+        path = folder / "sweeps" / f"{sweep}.yml"
+        if not path.exists():
+            known = sorted(p.stem for p in (folder / "sweeps").glob("*.yml"))
+            problems.append(f"sweep '{sweep}': no file {path}; known sweeps: {', '.join(known) or 'none'}.")
+            continue
+        data = _read_yaml(path, problems)
+        if not isinstance(data, dict) or not isinstance(data.get("vary"), list) or not data["vary"]:
+            problems.append(f"{path}: expected a mapping with 'vary:' listing one or more variations.")
+            continue
+        unknown_keys = set(data) - {"description", "notebooks", "vary"}
+        if unknown_keys:
+            problems.append(f"{path}: unknown key(s) {sorted(unknown_keys)}; allowed: description, notebooks, vary.")
+        notebooks = data.get("notebooks")
+        if notebooks is not None and not (isinstance(notebooks, list) and all(isinstance(n, str) for n in notebooks)):
+            problems.append(f"{path}: 'notebooks' must be a list of notebook names such as 01_prescribing_impact.")
+            notebooks = None
+        for number, variation in enumerate(data["vary"], start=1):
+            variation = _check_flat_mapping(Path(f"{path} (variation {number})"), variation, problems)
+            if variation is None:
+                continue
+            for region_set in base:
+                sets.append(ParameterSet(
+                    region_set.name, path, {**region_set.values, **variation}, sweep, variation,
+                    tuple(notebooks) if notebooks else None,
+                ))
+    if problems:
+        raise ParameterError(problems)
+    return sets
+
+
+def declared_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
+    """The notebook's parameters cell as papermill reads it: name -> {inferred_type_name, default, help}."""
+    import papermill
+
+    return papermill.inspect_notebook(str(notebook))
+
+
+def find_notebooks(folder: Path) -> list[Path]:
+    """Every ``*.ipynb`` in ``folder`` (not checkpoints), in name order."""
+    return sorted(p for p in Path(folder).glob("*.ipynb") if not p.name.startswith("."))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.=,-]+", "_", text)
+
+
+def _label(values: dict[str, Any]) -> str:
+    parts = []
+    if "region" in values:
+        parts.append(REGION_NAMES.get(values["region"], str(values["region"])))
+    for key in ("indicator", "topic"):
+        if key in values:
+            parts.append(f"{key} {values[key]}")
+    return " · ".join(parts) or "defaults"
+
+
+def build_grid(
+    notebooks: list[Path],
+    parameter_sets: list[ParameterSet],
+    data_dir: Path,
+    results_dir: Path,
+    declared: dict[Path, dict[str, dict[str, Any]]] | None = None,
+) -> list[Job]:
+    """Region notebooks x parameter sets, then one run per summary notebook."""
+    declared = declared if declared is not None else {nb: declared_parameters(nb) for nb in notebooks}
+    jobs: list[Job] = []
+    summaries: list[Job] = []
+    for notebook in notebooks:
+        params = declared[notebook]
+        injected = {"data_dir": str(data_dir)} if "data_dir" in params else {}
+        if SUMMARY_MARKER in params:
+            summaries.append(Job(
+                notebook.stem, notebook, {**injected, "results_dir": str(results_dir)}, "summary",
+                "workbench run", "national summary",
+            ))
+            continue
+        for pset in parameter_sets:
+            if pset.notebooks is not None and notebook.stem not in pset.notebooks:
+                continue
+            values = {**pset.values, **injected}
+            jobs.append(Job(
+                _slug(f"{notebook.stem}--{pset.key}"), notebook, values, "region",
+                str(pset.source) + (f" (sweep {pset.sweep})" if pset.sweep else ""), _label(values),
+            ))
+    return jobs + summaries
+
+
+def _type_of_default(info: dict[str, Any]) -> tuple[str | None, bool]:
+    """(expected type name or None for 'any', required?) from papermill's view of a parameter."""
+    annotated = info.get("inferred_type_name") or "None"
+    default = info.get("default")
+    try:
+        literal = ast.literal_eval(default) if default is not None else None
+    except (ValueError, SyntaxError):
+        literal = ...  # an expression: we cannot tell its type; accept anything
+    required = default is None or (literal is None)
+    if annotated not in ("None", ""):
+        name = annotated.replace("typing.", "")
+        optional = name.startswith("Optional[") or "None" in name
+        inner = re.sub(r"^Optional\[(.*)\]$", r"\1", name)
+        return (inner if inner in ("str", "int", "float", "bool", "list", "dict") else None), required and not optional
+    if literal is ... or literal is None:
+        return None, required
+    return type(literal).__name__, False
+
+
+def _type_ok(value: Any, expected: str) -> bool:
+    if expected == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    return type(value).__name__ == expected or (expected == "list" and isinstance(value, tuple))
+
+
+def _catalogue_problems(values: dict[str, Any]) -> list[str]:
+    problems = []
+    if "region" in values and values["region"] not in REGION_NAMES:
+        problems.append(f"region '{values['region']}' is not one of {', '.join(REGION_NAMES)}")
+    if "indicator" in values and values["indicator"] not in INDICATOR_BY_KEY:
+        problems.append(f"indicator '{values['indicator']}' is not one of {', '.join(INDICATOR_BY_KEY)}")
+    if "topic" in values and values["topic"] not in TOPICS:
+        problems.append(f"topic '{values['topic']}' is not one of {', '.join(TOPICS)}")
+    months = {}
+    for key in ("study_start", "study_end"):
+        if key in values and values[key] is not None:
+            if not (isinstance(values[key], str) and _MONTH.match(values[key])):
+                problems.append(f"{key} {values[key]!r} is not a month written YYYY-MM (quote it in YAML: \"2016-01\")")
+            else:
+                months[key] = values[key]
+    if len(months) == 2 and months["study_start"] > months["study_end"]:
+        problems.append(f"study_start {months['study_start']} is after study_end {months['study_end']}")
+    return problems
+
+
+def check_grid(jobs: list[Job], declared: dict[Path, dict[str, dict[str, Any]]] | None = None) -> None:
+    """Raise one :class:`ParameterError` listing every problem in the grid, or return quietly."""
+    declared = declared if declared is not None else {}
+    problems: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    for job in jobs:
+        if job.notebook not in declared:
+            declared[job.notebook] = declared_parameters(job.notebook)
+        params = declared[job.notebook]
+        where = f"{job.source} -> {job.notebook.name}"
+        if not params:
+            key = ("noparams", str(job.notebook))
+            if key not in seen:
+                seen.add(key)
+                problems.append(
+                    f"{job.notebook}: has no cell tagged 'parameters'; tag the cell that sets "
+                    "region, indicator, ... (JupyterLab: property inspector -> cell tags)."
+                )
+            continue
+        for name, value in job.parameters.items():
+            if name not in params:
+                close = difflib.get_close_matches(name, list(params), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                key = (where, f"unknown:{name}")
+                if key not in seen:
+                    seen.add(key)
+                    problems.append(
+                        f"{where}: unknown parameter '{name}'{hint} The notebook declares: {', '.join(params)}."
+                    )
+                continue
+            expected, _ = _type_of_default(params[name])
+            if value is None:
+                problems.append(f"{where}: parameter '{name}' has no value; give one.")
+            elif expected and not _type_ok(value, expected):
+                problems.append(
+                    f"{where}: parameter '{name}' should be {expected} (the notebook's default is "
+                    f"{params[name].get('default')}), got {type(value).__name__} {value!r}."
+                )
+        for name, info in params.items():
+            _, required = _type_of_default(info)
+            if required and name not in job.parameters:
+                problems.append(
+                    f"{where}: parameter '{name}' is required (its default is None) but not given; "
+                    "add it to the parameter file."
+                )
+        for problem in _catalogue_problems(job.parameters):
+            problems.append(f"{where}: {problem}.")
+    if problems:
+        # the same problem reached through several notebooks is listed once per notebook only
+        raise ParameterError(list(dict.fromkeys(problems)))

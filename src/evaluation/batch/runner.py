@@ -1,0 +1,370 @@
+"""The batch: plan the grid, run it on a local pool or Dask, keep manifest and index current.
+
+:func:`run_batch` is ``workbench run`` without the command line. Its steps:
+
+1. Read notebooks/ and parameters/, build the grid (region notebooks x parameter sets, then the
+   summary notebooks) and check every value against the notebooks' parameters cells. Any problem
+   stops everything before a kernel starts (:class:`~evaluation.batch.parameters.ParameterError`).
+2. Checksum the data folder, note package versions and the git commit, and fingerprint each job.
+3. Create ``<out>/<run-id>/`` (or, with ``resume``, reopen the latest run) and point
+   ``<out>/latest`` at it. With ``resume`` a job is run again only if it did not finish with
+   status ``ok`` or its fingerprint (notebook, parameters, data, package versions, report settings)
+   changed; a summary also re-runs when any region run did.
+4. Run region jobs in parallel, then the summaries. After each job, ``manifest.json`` and
+   ``index.html`` are rewritten atomically, so an interrupted run shows what finished.
+
+Manifest (``manifest.json``) fields: schema, run_id, status (running | finished), started,
+finished, data_dir, data_checksums, versions, git {commit, dirty}, settings, counts {status: n},
+jobs [{job_id, notebook, parameters, kind, label, source, fingerprint, status (pending | ok |
+failed | blocked), error, failed_cell, duration_s, report, notebook_out, records, reused}].
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import threading
+import time
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from evaluation.batch import parameters as params_mod
+from evaluation.batch import provenance
+from evaluation.reports.files import atomic_write_json, atomic_write_text, remove_stale_temporaries
+from evaluation.reports.index import render_index
+
+MANIFEST = "manifest.json"
+SCHEMA = 1
+
+
+class BatchError(RuntimeError):
+    """A problem with the run as a whole (nothing to resume, no notebooks, ...)."""
+
+
+@dataclass
+class BatchSettings:
+    data_dir: Path = Path("data/synthetic")
+    out_dir: Path = Path("outputs")
+    notebooks_dir: Path = Path("notebooks")
+    parameters_dir: Path = Path("parameters")
+    notebooks: tuple[str, ...] = ()  # glob patterns over notebook names; empty = all
+    regions: tuple[str, ...] = ()  # parameter-file names or region slugs; empty = all
+    sweeps: tuple[str, ...] = ()
+    executor: str = "local"  # local | dask
+    scheduler: str | None = None
+    workers: int | None = None
+    resume: bool = False
+    run_id: str | None = None
+    kernel_name: str = "evaluation"
+    threshold: int = 5
+    show_code: bool = False
+    timeout: int | None = 1800  # seconds per cell
+    progress: bool = True
+    preload: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BatchOutcome:
+    run_dir: Path
+    manifest: dict[str, Any]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.manifest["counts"]
+
+    @property
+    def ok(self) -> bool:
+        return all(job["status"] == "ok" for job in self.manifest["jobs"])
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def _new_run_id(out_dir: Path) -> str:
+    base = datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_id, n = base, 1
+    while (out_dir / run_id).exists():
+        n += 1
+        run_id = f"{base}-{n}"
+    return run_id
+
+
+def _point_latest(out_dir: Path, run_id: str) -> None:
+    link = out_dir / "latest"
+    tmp = out_dir / f".latest.tmp-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    os.symlink(run_id, tmp)
+    os.replace(tmp, link)
+
+
+def plan(settings: BatchSettings) -> tuple[list[params_mod.Job], dict[Path, dict]]:
+    """The checked grid for ``settings`` (raises ParameterError with every problem)."""
+    notebooks = params_mod.find_notebooks(settings.notebooks_dir)
+    if settings.notebooks:
+        notebooks = [nb for nb in notebooks
+                     if any(fnmatch.fnmatch(nb.stem, p) or fnmatch.fnmatch(nb.name, p) for p in settings.notebooks)]
+    if not notebooks:
+        raise BatchError(
+            f"No notebooks to run in {settings.notebooks_dir}"
+            + (f" matching {', '.join(settings.notebooks)}" if settings.notebooks else "") + "."
+        )
+    sets = params_mod.load_parameter_sets(settings.parameters_dir, settings.sweeps)
+    if settings.regions:
+        wanted = set(settings.regions)
+        sets = [s for s in sets if s.name in wanted or s.values.get("region") in wanted]
+        if not sets:
+            raise BatchError(f"No parameter file in {settings.parameters_dir} matches region(s) {', '.join(wanted)}.")
+    declared = {nb: params_mod.declared_parameters(nb) for nb in notebooks}
+    jobs = params_mod.build_grid(
+        notebooks, sets, data_dir=Path(settings.data_dir).resolve(),
+        results_dir=Path(settings.out_dir).resolve() / "RUN_DIR", declared=declared,
+    )
+    params_mod.check_grid(jobs, declared)
+    return jobs, declared
+
+
+def _counts(jobs: list[dict[str, Any]]) -> dict[str, int]:
+    counts = Counter(job["status"] for job in jobs)
+    return {status: counts.get(status, 0) for status in ("ok", "failed", "blocked", "pending")}
+
+
+class _Publisher:
+    """Keeps manifest.json and index.html in step with the jobs (main process only)."""
+
+    def __init__(self, run_dir: Path, manifest: dict[str, Any]):
+        self.run_dir = run_dir
+        self.manifest = manifest
+        self.lock = threading.Lock()
+
+    def publish(self) -> None:
+        with self.lock:
+            self.manifest["counts"] = _counts(self.manifest["jobs"])
+            atomic_write_json(self.run_dir / MANIFEST, self.manifest)
+            atomic_write_text(self.run_dir / "index.html", render_index(self.manifest))
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return next(j for j in self.manifest["jobs"] if j["job_id"] == job_id)
+
+
+def _files_present(run_dir: Path, entry: dict[str, Any]) -> bool:
+    needed = [entry.get("report"), entry.get("notebook_out")]
+    return all(p and (run_dir / p).is_file() for p in needed)
+
+
+class _LocalPool:
+    def __init__(self, workers: int, kernel_name: str, cwd: Path, preload: bool):
+        import multiprocessing
+
+        from evaluation.batch import worker
+
+        self.pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+            initializer=worker.initialize, initargs=(os.getpid(), kernel_name, str(cwd), preload),
+        )
+
+    def submit(self, fn, *args):
+        return self.pool.submit(fn, *args)
+
+    @staticmethod
+    def wait(futures, timeout):
+        done, _ = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
+        return done
+
+    @staticmethod
+    def running(future) -> bool:
+        return future.running()
+
+    def close(self):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _DaskPool:
+    def __init__(self, scheduler: str):
+        try:
+            from distributed import Client
+        except ImportError as exc:  # pragma: no cover - distributed is a dependency
+            raise BatchError("--executor dask needs the 'distributed' package.") from exc
+        try:
+            self.client = Client(scheduler, timeout="30s")
+        except OSError as exc:
+            raise BatchError(
+                f"Could not reach the Dask scheduler at {scheduler}: {exc}. Start one with "
+                "`dask scheduler` (or dask-jobqueue on Slurm) and pass its address, e.g. tcp://host:8786."
+            ) from exc
+
+    def submit(self, fn, *args):
+        return self.client.submit(fn, *args, pure=False, key=f"notebook-{args[0]['job_id']}-{time.time_ns()}")
+
+    @staticmethod
+    def wait(futures, timeout):
+        from distributed import wait as dask_wait
+
+        done, _ = dask_wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED") if futures else (set(), set())
+        return done
+
+    @staticmethod
+    def running(future) -> bool:
+        return future.status == "pending"
+
+    def close(self):
+        self.client.close()
+
+
+def _execute_wave(executor, jobs, run_info, publisher: _Publisher, bar) -> None:
+    from evaluation.batch.execute import execute_job
+
+    futures = {executor.submit(execute_job, job, run_info): job for job in jobs}
+    pending = set(futures)
+    for job in jobs:
+        publisher.job(job["job_id"])["status"] = "pending"
+    while pending:
+        try:
+            done = executor.wait(pending, timeout=0.5)
+        except Exception:  # dask's wait raises TimeoutError when nothing finished
+            done = set()
+        done = {f for f in pending if f in done or getattr(f, "done", lambda: False)()}
+        for future in done:
+            pending.discard(future)
+            job = futures[future]
+            try:
+                result = future.result()
+            except Exception as exc:  # the worker itself died (not just the notebook's kernel)
+                result = {"status": "failed", "error": f"the worker running it failed: {type(exc).__name__}: {exc}"}
+            entry = publisher.job(job["job_id"])
+            entry.update({k: v for k, v in result.items() if k != "job_id"})
+            entry["reused"] = False
+            publisher.publish()
+            if bar is not None:
+                mark = {"ok": "done  ", "failed": "FAILED", "blocked": "BLOCKED"}.get(entry["status"], entry["status"])
+                bar.write(f"{mark} {job['job_id']} ({entry.get('duration_s', 0) or 0:.1f} s)"
+                          + (f": {entry['error'].splitlines()[0]}" if entry.get("error") else ""))
+                bar.update(1)
+        if bar is not None:
+            running = [futures[f]["job_id"] for f in pending if executor.running(f)]
+            counts = _counts(publisher.manifest["jobs"])
+            state = (f"ok {counts['ok']} · failed {counts['failed'] + counts['blocked']} · running: "
+                     + (", ".join(running[:3]) + (" ..." if len(running) > 3 else "") if running else "-"))
+            if state != getattr(bar, "_wb_state", None):  # redraw on change only: quiet logs
+                bar._wb_state = state
+                bar.set_postfix_str(state, refresh=True)
+
+
+def run_batch(settings: BatchSettings) -> BatchOutcome:
+    """Run the grid; see the module docstring. Returns the run folder and final manifest."""
+    from tqdm.auto import tqdm
+
+    jobs, _ = plan(settings)
+    data_dir = Path(settings.data_dir).resolve()
+    data_sums = provenance.data_checksums(data_dir)
+    versions = provenance.package_versions()
+    git = provenance.git_commit(Path(settings.notebooks_dir).resolve())
+    out_dir = Path(settings.out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    previous: dict[str, Any] = {}
+    if settings.resume:
+        run_id = settings.run_id
+        if run_id is None:
+            latest = out_dir / "latest"
+            if not latest.exists():
+                raise BatchError(f"Nothing to resume: {latest} does not exist. Run without --resume first.")
+            run_id = os.readlink(latest) if latest.is_symlink() else latest.resolve().name
+        run_dir = out_dir / run_id
+        manifest_path = run_dir / MANIFEST
+        if not manifest_path.exists():
+            raise BatchError(f"Nothing to resume in {run_dir}: it has no {MANIFEST}.")
+        import json
+
+        previous = {j["job_id"]: j for j in json.loads(manifest_path.read_text(encoding="utf-8"))["jobs"]}
+        remove_stale_temporaries(run_dir)
+    else:
+        run_id = settings.run_id or _new_run_id(out_dir)
+        run_dir = out_dir / run_id
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise BatchError(f"{run_dir} already exists; choose another --run-id or use --resume.")
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    report_settings = {"threshold": settings.threshold, "show_code": settings.show_code}
+    entries = []
+    for job in jobs:
+        parameters = dict(job.parameters)
+        if job.kind == "summary":
+            parameters["results_dir"] = str(run_dir)
+        nb_sha = provenance.notebook_sha256(job.notebook)
+        fingerprint = provenance.job_fingerprint(nb_sha, {k: v for k, v in parameters.items() if k != "results_dir"},
+                                                 data_sums, versions, report_settings)
+        entries.append({**job.to_dict(), "parameters": parameters, "fingerprint": fingerprint,
+                        "status": "pending", "error": None, "failed_cell": None, "duration_s": None,
+                        "report": None, "notebook_out": None, "records": {}, "reused": False})
+    # a summary is current only if every region run it summarises is unchanged
+    region_prints = sorted(e["fingerprint"] for e in entries if e["kind"] == "region")
+    for entry in entries:
+        if entry["kind"] == "summary":
+            entry["fingerprint"] = provenance.job_fingerprint(entry["fingerprint"], {"regions": region_prints}, {}, {}, {})
+
+    to_run = []
+    for entry in entries:
+        old = previous.get(entry["job_id"])
+        if old and old.get("status") == "ok" and old.get("fingerprint") == entry["fingerprint"] and _files_present(run_dir, old):
+            entry.update({k: old.get(k) for k in ("status", "error", "failed_cell", "duration_s", "report",
+                                                  "notebook_out", "records", "started", "finished", "worker_pid")})
+            entry["reused"] = True
+        else:
+            to_run.append(entry)
+
+    manifest = {
+        "schema": SCHEMA, "run_id": run_id, "status": "running", "started": _now(), "finished": None,
+        "data_dir": str(data_dir), "data_checksums": data_sums, "versions": versions, "git": git,
+        "settings": {"executor": settings.executor, "scheduler": settings.scheduler, "kernel": settings.kernel_name,
+                     "sweeps": list(settings.sweeps), **report_settings},
+        "counts": {}, "jobs": entries,
+    }
+    publisher = _Publisher(run_dir, manifest)
+    publisher.publish()
+    _point_latest(out_dir, run_id)
+
+    run_info = {
+        "run_dir": str(run_dir), "run_id": run_id, "kernel_name": settings.kernel_name,
+        "threshold": settings.threshold, "show_code": settings.show_code, "timeout": settings.timeout,
+        "data_checksums": data_sums, "versions": versions,
+        "git_commit": (git.get("commit") or "unknown") + (" (uncommitted changes)" if git.get("dirty") else ""),
+    }
+    region_jobs = [e for e in to_run if e["kind"] == "region"]
+    summary_jobs = [e for e in to_run if e["kind"] == "summary"]
+    bar = tqdm(total=len(to_run), desc=f"run {run_id}", unit="notebook", disable=not settings.progress,
+               dynamic_ncols=True) if to_run else None
+    if bar is not None and settings.progress is False:
+        bar = None
+    executor = None
+    try:
+        if to_run:
+            if settings.executor == "dask":
+                if not settings.scheduler:
+                    raise BatchError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786).")
+                executor = _DaskPool(settings.scheduler)
+            elif settings.executor == "local":
+                workers = settings.workers or min(os.cpu_count() or 1, max(len(region_jobs), 1))
+                executor = _LocalPool(workers, settings.kernel_name, Path(to_run[0]["notebook"]).parent, settings.preload)
+            else:
+                raise BatchError(f"Unknown executor '{settings.executor}'; use local or dask.")
+            _execute_wave(executor, region_jobs, run_info, publisher, bar)
+            _execute_wave(executor, summary_jobs, run_info, publisher, bar)
+    finally:
+        if executor is not None:
+            executor.close()
+        if bar is not None:
+            bar.close()
+    manifest["status"] = "finished"
+    manifest["finished"] = _now()
+    publisher.publish()
+    return BatchOutcome(run_dir, manifest)
+
+
+def settings_dict(settings: BatchSettings) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(settings).items()}

@@ -1,0 +1,34 @@
+"""Set-up of a local pool worker: warm a kernel at once, and die with the batch runner.
+
+If the runner is killed (even with SIGKILL), its pool workers notice their parent is gone,
+kill their kernels and exit, so no orphan keeps writing into the run folder.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+
+def _watch_parent(parent_pid: int) -> None:
+    from evaluation.batch.kernels import kernel_source
+
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent_pid:
+            kernel_source().kill_all_now()
+            os._exit(1)
+
+
+def initialize(parent_pid: int, kernel_name: str, cwd: str, preload: bool) -> None:
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="watch-runner").start()
+    from evaluation.batch import kernels
+
+    kernels.kernel_source(None if preload else ()).prestart(kernel_name, cwd)
+    # import the report machinery now, while the first kernel starts
+    import evaluation.reports.html  # noqa: F401
+    import papermill  # noqa: F401
+    from evaluation.reports.html import _exporter
+
+    _exporter()
