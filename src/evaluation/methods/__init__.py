@@ -11,6 +11,16 @@ bound here. ``from evaluation.methods.attendance import dose_response`` reaches 
 each of these functions also carries its module's public names as attributes.
 """
 
+# interrupted time series and staggered difference-in-differences
+from evaluation.methods.interrupted_time_series import ITSResult, its  # noqa: E402
+from evaluation.methods.did import (  # noqa: E402
+    DiDInputError,
+    StaggeredDiDResult,
+    TWFEEventStudy,
+    staggered_did,
+    twfe_event_study,
+)
+
 # practice variation, attendance and pooling
 from evaluation.methods.funnel import funnel  # noqa: E402
 from evaluation.methods.spc import spc  # noqa: E402
