@@ -64,7 +64,7 @@ def attendance_records(
     attended = attendance["attended"]
     if attended.isna().any():
         row = attended.index[attended.isna()][0]
-        raise ValueError(f"attendance: 'attended' is missing at row {row!r}; record each invited GP as true or false")
+        raise ValueError(f"attendance: 'attended' is missing at row {row}; record each invited GP as true or false")
     if attended.dtype != bool:
         values = set(pd.unique(attended))
         if not values <= {0, 1, True, False}:
@@ -596,7 +596,7 @@ def dose_response(
         raise ValueError(f"prescribing: {count!r} or {population!r} is missing in some rows")
     if (rows[population] <= 0).any():
         row = rows.index[rows[population] <= 0][0]
-        raise ValueError(f"prescribing: population {population!r} must be > 0; row {row!r} has {rows.loc[row, population]!r}")
+        raise ValueError(f"prescribing: population {population!r} must be > 0; row {row} has {rows.loc[row, population]!r}")
     if shares["share_attended"].isna().any() or not shares["share_attended"].between(0, 1).all():
         raise ValueError("shares: share_attended must be a proportion between 0 and 1 for every clinic")
     if shares["clinic_id"].duplicated().any():

@@ -465,11 +465,11 @@ def funnel(
         values = pd.to_numeric(frame[column], errors="coerce")
         if values.isna().any():
             row = values.index[values.isna()][0]
-            raise ValueError(f"funnel: column {name!r} has a missing or non-numeric value at row {row!r}")
+            raise ValueError(f"funnel: column {name!r} has a missing or non-numeric value at row {row}")
         frame[column] = values.astype(float)
     if (frame["numerator"] < 0).any():
         row = frame.index[frame["numerator"] < 0][0]
-        raise ValueError(f"funnel: {numerator!r} must be a count >= 0; row {row!r} is negative")
+        raise ValueError(f"funnel: {numerator!r} must be a count >= 0; row {row} is negative")
     units = frame.groupby("group", sort=False, as_index=False)[["numerator", "denominator"]].sum()
     bad = units["denominator"] <= 0
     if bad.any():
@@ -481,7 +481,7 @@ def funnel(
         )
     if kind == "proportion" and (units["numerator"] > units["denominator"]).any():
         row = units.loc[units["numerator"] > units["denominator"], "group"].iloc[0]
-        raise ValueError(f"funnel: a proportion's numerator exceeds its denominator for unit {row!r}")
+        raise ValueError(f"funnel: a proportion's numerator exceeds its denominator for unit {row}")
     if len(units) < 3:
         raise ValueError(f"funnel: needs at least 3 units to compare; got {len(units)}")
     if kind == "ratio" and sr_method == "SHMI" and shmi_rounding:
@@ -570,7 +570,7 @@ def expected_counts(
             raise ValueError(f"expected_counts: column {column!r} has missing or non-numeric values")
     if (frame[exposure] <= 0).any():
         row = frame.index[frame[exposure] <= 0][0]
-        raise ValueError(f"expected_counts: exposure {exposure!r} must be > 0; row {row!r} is not")
+        raise ValueError(f"expected_counts: exposure {exposure!r} must be > 0; row {row} is not")
     if strata:
         totals = frame.groupby(strata)[[observed, exposure]].transform("sum")
         rate = totals[observed] / totals[exposure]
