@@ -55,7 +55,7 @@ def text_units(store: Store, unit: str = "sentence", documents: Iterable[int] | 
     frame = store.documents(with_text=True)
     if documents is not None:
         frame = frame[frame["id"].isin(list(documents))]
-    turns = store.speaker_turns() if unit == "turn" else None
+    turns = store.speaker_turns() if unit in ("turn", "sentence") else None
     rows = []
     for document_id, text in zip(frame["id"], frame["text"]):
         spans: list[tuple[int, int]] = []
@@ -65,7 +65,14 @@ def text_units(store: Store, unit: str = "sentence", documents: Iterable[int] | 
         if unit == "paragraph" or (unit == "turn" and not spans):
             spans = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
         if unit == "sentence":
-            spans = [(m.start(), m.end()) for m in _SENTENCE.finditer(text)]
+            mine = turns[turns["document_id"] == document_id]
+            # sentences inside speaker turns leave out the "Coordinator:" labels
+            regions = list(zip(mine["start"], mine["end"])) or [(0, len(text))]
+            spans = [
+                (region_start + m.start(), region_start + m.end())
+                for region_start, region_end in regions
+                for m in _SENTENCE.finditer(text[region_start:region_end])
+            ]
         for start, end in spans:
             # trim surrounding whitespace so units start and end on text
             piece = text[start:end]
