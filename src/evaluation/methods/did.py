@@ -489,24 +489,47 @@ class StaggeredDiDResult:
         row = self.aggregate(kind).attrs["overall"]
         return pd.DataFrame([{"kind": kind, **row}])
 
-    def pretrend_test(self) -> pd.DataFrame:
-        """Wald test that every pre-treatment ATT(g,t) is zero (parallel trends before treatment).
+    def pretrend_test(self, leads: int | None = None, by: Literal["event_time", "cell"] = "event_time") -> pd.DataFrame:
+        """Wald test that the effects before treatment are all zero (parallel pre-trends).
 
         :math:`W = \\hat\\theta_{pre}' \\hat V_{pre}^{-1} \\hat\\theta_{pre} \\sim \\chi^2_{k}`, with
-        :math:`\\hat V` from the (cluster-summed) influence functions; a generalised inverse is used
-        and ``df`` is its rank. A small p-value says the cohorts already drifted apart before their
-        meetings, so the post-meeting effects are suspect.
+        :math:`\\hat V` from the (cluster-summed) influence functions. ``by="event_time"`` (default)
+        tests the event-study estimates at event times -1, -2, ... (``leads`` of them; all if None);
+        ``by="cell"`` tests every pre-treatment ATT(g,t), as R ``did`` does. A small p-value says the
+        cohorts already drifted apart before their meetings, so the post-meeting effects are suspect.
+
+        The covariance must be estimable: with clustered inference there can be at most
+        (number of clusters - 1) tested estimates, otherwise the test refuses and asks for fewer
+        ``leads`` rather than return a meaningless statistic.
         """
-        pre = (self._cells["time_pos"] < self._cells["cohort_pos"]).to_numpy()
-        if not pre.any():
-            raise ValueError("no pre-treatment cells: every cohort is treated from the second period")
-        theta = self.att_gt["att"].to_numpy()[pre]
-        sums = self._cluster_sums(self._influence[:, pre])
+        if by == "cell":
+            pre = (self._cells["time_pos"] < self._cells["cohort_pos"]).to_numpy()
+            theta = self.att_gt["att"].to_numpy()[pre]
+            inf = self._influence[:, pre]
+        elif by == "event_time":
+            levels, est, cols, _ = self._aggregate_parts("dynamic")
+            event = np.array(levels)
+            pre = event < 0
+            if leads is not None:
+                pre &= event >= -int(leads)
+            theta, inf = est[pre], cols[:, pre]
+        else:
+            raise ValueError(f"by must be 'event_time' or 'cell', got {by!r}")
+        if theta.size == 0:
+            raise ValueError("no pre-treatment estimates to test: every cohort is treated from the second period")
+        sums = self._cluster_sums(inf)
+        independent = sums.shape[0] - 1
+        if theta.size > independent:
+            what = "clusters" if self._cluster is not None else "units"
+            raise ValueError(
+                f"{theta.size} pre-treatment estimates but only {sums.shape[0]} {what}: their covariance cannot "
+                f"be estimated. Test fewer, e.g. pretrend_test(leads=12)."
+            )
         v = sums.T @ sums / self.n_units**2
-        rank = int(np.linalg.matrix_rank(v))
-        stat = float(theta @ np.linalg.pinv(v) @ theta)
+        rank = int(np.linalg.matrix_rank(v, rtol=1e-10))
+        stat = float(theta @ np.linalg.pinv(v, rcond=1e-10) @ theta)
         return pd.DataFrame([{"statistic": stat, "df": rank, "p_value": float(stats.chi2.sf(stat, rank)),
-                              "n_pre_cells": int(pre.sum())}])
+                              "n_estimates": int(theta.size), "by": by}])
 
     def to_frame(self) -> pd.DataFrame:
         """The tidy ATT(g,t) table (same as ``.att_gt``)."""

@@ -90,7 +90,10 @@ def _intervention_start(frame: pd.DataFrame, time: str, intervention, where: str
     if isinstance(intervention, str) and intervention in frame.columns:
         col = frame[intervention]
         values = col.dropna().unique()
-        if set(pd.Series(values).astype(float).unique()) <= {0.0, 1.0} and not pd.api.types.is_datetime64_any_dtype(col):
+        is_indicator = (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)) and set(
+            pd.Series(values).astype(float).unique()
+        ) <= {0.0, 1.0}
+        if is_indicator:
             on = frame.loc[col.astype(float) == 1, time]
             if on.empty:
                 raise ITSInputError(f"{where}: indicator {intervention!r} is never 1, so there is no post period")
