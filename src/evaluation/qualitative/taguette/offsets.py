@@ -42,7 +42,9 @@ from dataclasses import dataclass
 import html5lib
 
 _LINE_BREAK = re.compile(r"\r\n|\r")
-_BLANK_RUN = re.compile(r"\n[ \t]*\n[\n \t]*")  # a paragraph break: two or more line ends
+# A paragraph break: two or more line ends (white space between them included; indentation
+# after the last one stays with the next paragraph, inside its <p>).
+_BLANK_RUN = re.compile(r"\n(?:[ \t]*\n)+")
 
 
 def taguette_form(text: str) -> str:
