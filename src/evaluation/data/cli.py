@@ -43,3 +43,135 @@ def synth(scale: str, seed: int, out: Path, quiet: bool) -> None:
     started = time.perf_counter()
     write_synthetic(out, seed=seed, scale=scale, progress=not quiet)
     click.echo(f"wrote {scale} synthetic data (seed {seed}) to {out} in {time.perf_counter() - started:.1f} s")
+
+
+def _window_option(function):
+    function = click.option(
+        "--end",
+        default=None,
+        metavar="YYYY-MM",
+        help="Last month of the study window (default 2023-12).",
+    )(function)
+    return click.option(
+        "--start",
+        default=None,
+        metavar="YYYY-MM",
+        help="First month of the study window (default 2016-01).",
+    )(function)
+
+
+def _window(start: str | None, end: str | None):
+    from evaluation.data.schemas import DEFAULT_WINDOW, StudyWindow
+
+    try:
+        return StudyWindow(start or DEFAULT_WINDOW.start, end or DEFAULT_WINDOW.end)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--start/--end") from None
+
+
+@data.command()
+@click.argument("data_dir", type=click.Path(path_type=Path))
+@_window_option
+@click.option("--no-register", is_flag=True, help="Skip the individual records under DIR/register.")
+@click.option("--memory-limit", default="2GB", show_default=True, help="DuckDB memory cap for register checks.")
+def check(data_dir: Path, start: str | None, end: str | None, no_register: bool, memory_limit: str) -> None:
+    """Validate a data folder in the canonical layout, listing every problem.
+
+    Reads clusters, clinics, gps, meetings, attendance and prescribing (each as .parquet,
+    .csv, .dta, .sas7bdat or .xlsx), checks columns, types, counts, keys, study window and
+    the references between tables, and the register records if DIR/register exists.
+    Exits 0 when clean, 1 when any problem is found (all listed, grouped by file).
+    """
+    from evaluation.data.check import check_folder
+
+    window = _window(start, end)
+    if not data_dir.is_dir():
+        raise click.ClickException(f"no such data folder: {data_dir}")
+    result = check_folder(data_dir, window, register=not no_register, memory_limit=memory_limit)
+    if result.ok:
+        click.echo(result.summary())
+        return
+    click.echo(result.summary(), err=True)
+    raise SystemExit(1)
+
+
+@data.command()
+@click.argument("data_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write: .parquet or .csv (written atomically).",
+)
+@click.option(
+    "--register",
+    "register_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of individual records (default DIR/register).",
+)
+@click.option(
+    "--list-sizes",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Table of monthly list sizes (clinic_id, month, listed_patients); "
+    "default the clinic-months of DIR's prescribing table.",
+)
+@_window_option
+@click.option("--memory-limit", default="2GB", show_default=True, help="DuckDB memory cap; it spills to disk beyond it.")
+@click.option("--temp-directory", type=click.Path(file_okay=False, path_type=Path), default=None, help="DuckDB spill folder (default: the system temp folder).")
+@click.option("--threads", type=int, default=None, help="DuckDB threads (default: all cores).")
+def aggregate(
+    data_dir: Path,
+    out: Path,
+    register_dir: Path | None,
+    list_sizes: Path | None,
+    start: str | None,
+    end: str | None,
+    memory_limit: str,
+    temp_directory: Path | None,
+    threads: int | None,
+) -> None:
+    """Aggregate individual prescription records to clinic-month indicators (DuckDB).
+
+    Counts prescriptions (records), users (distinct persons) and DDD (sum) per clinic, month
+    and indicator (by the catalogue's ATC prefixes), joins the month's list size and adds
+    DDD per 1,000 patients per day, prescriptions and users per 1,000 patients.
+    """
+    from evaluation.data.aggregate import aggregate_register, list_sizes_from_folder
+    from evaluation.data.io import write_table
+    from evaluation.data.readers import ReadError, read_table
+    from evaluation.data.schemas import DataValidationError, normalise_column_name
+
+    window = _window(start, end)
+    if out.suffix.lower() not in (".parquet", ".csv"):
+        raise click.BadParameter("expected a .parquet or .csv file name", param_hint="--out")
+    register_dir = register_dir or data_dir / "register"
+    report: list = []
+    try:
+        if list_sizes is not None:
+            try:
+                sizes = read_table(list_sizes)
+            except ReadError as err:
+                raise click.ClickException(str(err)) from None
+            sizes.columns = [normalise_column_name(c) for c in sizes.columns]
+        else:
+            sizes = list_sizes_from_folder(data_dir, window)
+        result = aggregate_register(
+            register_dir,
+            sizes,
+            window=window,
+            memory_limit=memory_limit,
+            temp_directory=temp_directory,
+            threads=threads,
+            report=report,
+        )
+    except DataValidationError as err:
+        raise click.ClickException(err.report()) from None
+    write_table(result, out)
+    rep = report[0]
+    click.echo(
+        f"aggregated {rep.records_counted:,} of {rep.records:,} records "
+        f"({rep.records_outside:,} outside the indicators or the study window) to "
+        f"{rep.cells:,} clinic-month-indicator cells in {rep.seconds:.1f} s; wrote {out}"
+    )

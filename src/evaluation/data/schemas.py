@@ -380,7 +380,11 @@ def _conform_column(
         problems.append(Problem(table, message, file, spec.name, rows, n))
 
     missing = series.isna().to_numpy()
-    if series.dtype == object:
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in (
+        "string",
+        "mixed",
+        "mixed-integer",
+    ):
         blank = series.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
         missing = missing | blank
     if missing.any():
