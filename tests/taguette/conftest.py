@@ -160,13 +160,13 @@ X_HEADERS = False
                 healthy = requests.get(self.url + "/health", timeout=2).text.strip() == "Ok"
             except requests.RequestException:
                 healthy = False
-            if healthy:
-                if self.multi_user:
-                    return
-                tokens = re.findall(r"\?token=([0-9a-f]+)", self.log_path.read_text())
-                if len(tokens) >= self.starts:
-                    self.token = tokens[-1]
-                    return
+            # /health answers while the admin account is still being created, so wait for the
+            # "now running" banner too (printed once the server is fully set up)
+            log = self.log_path.read_text(errors="replace")
+            if healthy and log.count("is now running") >= self.starts:
+                if not self.multi_user:
+                    self.token = re.findall(r"\?token=([0-9a-f]+)", log)[-1]
+                return
             time.sleep(0.1)
         raise RuntimeError(f"Taguette did not start within {START_TIMEOUT} s:\n{self.log_tail()}")
 
