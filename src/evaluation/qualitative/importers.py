@@ -172,9 +172,21 @@ def _read_html(path: Path) -> str:
     raw = path.read_bytes()
     if re.search(rb"<!ENTITY", raw, re.IGNORECASE):
         raise TranscriptImportError(f"{path}: declares XML entities; refusing (possible entity expansion attack)")
+    # decode ourselves: lxml guesses latin-1 for HTML without a charset, which garbles æøå
+    declared = re.search(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_\-]+)""", raw[:4096], re.IGNORECASE)
+    encodings = [declared.group(1).decode("ascii")] if declared else ["utf-8-sig", "cp1252"]
+    for encoding in encodings:
+        try:
+            markup = raw.decode(encoding)
+            break
+        except (UnicodeDecodeError, LookupError):
+            continue
+    else:
+        raise TranscriptImportError(f"{path}: cannot decode the HTML as {' or '.join(encodings)}; save it as UTF-8")
+    markup = re.sub(r"^\s*<\?xml[^>]*\?>", "", markup)  # lxml refuses str input with an XML declaration
     parser = html.HTMLParser(no_network=True, remove_comments=True, remove_pis=True, default_doctype=False)
     try:
-        root = html.document_fromstring(raw, parser=parser)
+        root = html.document_fromstring(markup, parser=parser)
     except (etree.ParserError, ValueError) as error:
         raise TranscriptImportError(f"{path}: cannot parse HTML ({error})") from None
     for bad in root.xpath("//script|//style|//head"):
