@@ -212,9 +212,10 @@ def aggregate_register(
         )
         orphans = con.execute(
             """
-            SELECT c.clinic_id, strftime(c.month, '%Y-%m') AS month, c.prescriptions
+            SELECT c.clinic_id, strftime(c.month, '%Y-%m') AS month, sum(c.prescriptions) AS n
             FROM cells c ANTI JOIN list_sizes s USING (clinic_id, month)
-            ORDER BY c.clinic_id, c.month
+            GROUP BY ALL
+            ORDER BY c.clinic_id, month
             """
         ).fetchall()
         if orphans:

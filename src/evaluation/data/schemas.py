@@ -338,12 +338,10 @@ def _as_text(series: pd.Series) -> pd.Series:
         return out.where(series.notna(), None)
     if pd.api.types.is_integer_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
         return series.astype(str).astype(object)
-    values = series.astype(object)
-    if pd.api.types.infer_dtype(values, skipna=True) == "string":
-        out = values.str.strip()
-    else:
-        out = values.map(_clean_text)
-    return out.where(out.notna() & (out != ""), None).astype(object)
+    # Clean each distinct value once: identifiers repeat on many rows.
+    codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
+    cleaned = np.array([_clean_text(v) for v in uniques] + [None], dtype=object)
+    return pd.Series(cleaned[codes], index=series.index, dtype=object)
 
 
 def _clean_text(value: object) -> str | None:
@@ -380,13 +378,8 @@ def _conform_column(
         problems.append(Problem(table, message, file, spec.name, rows, n))
 
     missing = series.isna().to_numpy()
-    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in (
-        "string",
-        "mixed",
-        "mixed-integer",
-    ):
-        blank = series.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
-        missing = missing | blank
+    if series.dtype == object or isinstance(series.dtype, pd.CategoricalDtype):
+        missing = _as_text(series).isna().to_numpy()  # blank strings count as missing
     if missing.any():
         problem(missing, f"missing value; expected {spec.description} on every row")
 
@@ -550,13 +543,22 @@ _PANDERA_DTYPE = {
 }
 
 
-def pandera_schema(table: str, window: StudyWindow = DEFAULT_WINDOW, skip: Iterable[str] = ()):
+def pandera_schema(
+    table: str,
+    window: StudyWindow = DEFAULT_WINDOW,
+    skip: Iterable[str] = (),
+    only: Iterable[str] | None = None,
+):
     """The pandera schema for a conformed table. Checks carry their expectation in words,
-    which pandera reports as the failing check's name."""
+    which pandera reports as the failing check's name. ``skip`` leaves columns out; ``only``
+    keeps just those columns' own checks (no keys, no checks across columns)."""
     import pandera.pandas as pa
 
     spec = spec_for(table)
     skip = set(skip)
+    if only is not None:
+        only = set(only)
+        skip |= {c.name for c in spec.columns if c.name not in only}
     columns = {}
     for col in spec.columns:
         if col.name in skip:
@@ -589,7 +591,7 @@ def pandera_schema(table: str, window: StudyWindow = DEFAULT_WINDOW, skip: Itera
         )
     frame_checks = []
     for left, right, why in spec.not_greater:
-        if left in skip or right in skip:
+        if only is not None or left in skip or right in skip:
             continue
         frame_checks.append(
             pa.Check(
@@ -598,7 +600,7 @@ def pandera_schema(table: str, window: StudyWindow = DEFAULT_WINDOW, skip: Itera
             )
         )
     key = [k for k in spec.key if k not in skip]
-    unique = key if key and len(key) == len(spec.key) else None
+    unique = key if only is None and key and len(key) == len(spec.key) else None
     return pa.DataFrameSchema(columns, checks=frame_checks, unique=unique, strict=False, coerce=False)
 
 
@@ -610,12 +612,26 @@ def validate_table(
     skip: Iterable[str] = (),
 ) -> list[Problem]:
     """Every rule of the table's schema broken by a conformed frame, as problems."""
-    import pandera.errors
-
     spec = spec_for(table)
     if len(frame) == 0:
         return [Problem(table, f"no data rows: expected {spec.description}", file)]
-    schema = pandera_schema(table, window, skip)
+    problems = _run_schema(pandera_schema(table, window, skip), frame, spec, file)
+    # Columns that failed conversion still get their value checks on the rows that did
+    # convert, so a list size column with one blank and one zero reports both.
+    for name in skip:
+        if name not in frame.columns:
+            continue
+        partial = _converted_rows(frame[name], spec.column(name))
+        if partial is not None and len(partial):
+            problems += _run_schema(
+                pandera_schema(table, window, only=[name]), partial.to_frame(), spec, file
+            )
+    return problems
+
+
+def _run_schema(schema, frame: pd.DataFrame, spec: TableSpec, file: str | None) -> list[Problem]:
+    import pandera.errors
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
@@ -623,6 +639,23 @@ def validate_table(
     except pandera.errors.SchemaErrors as err:
         return _problems_from_pandera(err.failure_cases, frame, spec, file)
     return []
+
+
+def _converted_rows(series: pd.Series, spec: ColumnSpec) -> pd.Series | None:
+    """The values of a partly converted column that did convert, in the canonical dtype
+    (index kept, so rows are reported where they are in the file)."""
+    present = series[series.notna()]
+    if spec.kind == "int" and pd.api.types.is_float_dtype(present.dtype):
+        return present[present == present.round()].astype(np.int64)
+    if spec.kind == "float" and pd.api.types.is_float_dtype(present.dtype):
+        return present.astype(np.float64)
+    if spec.kind in ("date", "month") and pd.api.types.is_datetime64_any_dtype(present.dtype):
+        return present.astype("datetime64[ns]")
+    if spec.kind == "bool" and present.map(lambda v: isinstance(v, bool)).all():
+        return present.astype(bool)
+    if spec.kind in ("id", "text", "category") and present.map(lambda v: isinstance(v, str)).all():
+        return present.astype(object)
+    return None
 
 
 def _problems_from_pandera(
