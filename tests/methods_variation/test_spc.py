@@ -130,3 +130,23 @@ def test_u_chart_of_a_clinic_month_series_from_the_synthetic_data(synthetic_smal
 def test_bad_input_gets_a_clear_error(kwargs, data, message):
     with pytest.raises((ValueError, KeyError), match=message):
         spc(data, **kwargs)
+
+
+def test_laney_charts_rescale_the_limits_by_the_moving_range_of_z():
+    reference = pd.read_csv(SPC_DATA / "p_chart_montgomery_tbl_07_04.csv")
+    plain = spc(reference, x="x", chart="p", numerator="y.sum", denominator="n").to_frame()
+    laney = spc(reference, x="x", chart="pp", numerator="y.sum", denominator="n").to_frame()
+    p_bar = reference["y.sum"].sum() / reference["n"].sum()
+    sigma = np.sqrt(p_bar * (1 - p_bar) / reference["n"])
+    z = (reference["y"] - p_bar) / sigma
+    sigma_z = np.mean(np.abs(np.diff(z))) / 1.128
+    np.testing.assert_allclose(laney["upper"], p_bar + 3 * sigma * sigma_z, rtol=1e-12)
+    np.testing.assert_allclose(laney["lower"], np.maximum(0, p_bar - 3 * sigma * sigma_z), rtol=1e-12)
+    assert (laney["centre"] == plain["centre"]).all()
+    # a large cluster's monthly rate: real variation swamps Poisson noise; u flags most months, u' few
+    rng = np.random.default_rng(8)
+    months = pd.DataFrame({"n": np.full(36, 50_000.0)})
+    months["count"] = rng.poisson(months["n"] * 0.02 * rng.normal(1, 0.10, 36))
+    u = spc(months, chart="u", numerator="count", denominator="n").to_frame()
+    u_prime = spc(months, chart="up", numerator="count", denominator="n").to_frame()
+    assert u["beyond_limits"].sum() > 10 and u_prime["beyond_limits"].sum() <= 2

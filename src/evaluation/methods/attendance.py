@@ -22,6 +22,7 @@ from __future__ import annotations
 
 __all__ = ["attendance", "attendance_records", "attendance_rates", "attendance_trend", "persistent_absence", "topic_meeting_share", "dose_response", "Attendance", "DoseResponse"]
 
+import textwrap
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -481,11 +482,12 @@ class DoseResponse:
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xlabel("Share of the clinic's GPs at the cluster's topic meeting")
         what = "net of the change in comparison clinics" if self.adjusted else "before against after"
-        ax.set_ylabel(y_label or self.labels.get("y") or f"Change in prescribing (%), {what}")
+        ax.set_ylabel(textwrap.fill(y_label or self.labels.get("y") or f"Change in prescribing (%), {what}", 42))
         ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
-        ax.set_title(title or self.labels.get("title") or
-                     f"Clinics where more GPs attended: {self.slope:+.3f} log rate per unit share "
-                     f"({self.ci_low:+.3f} to {self.ci_high:+.3f})", fontsize=10)
+        ends = self.predict([1.0, 0.0])
+        ax.set_title(title or self.labels.get("title") or (
+            f"Change after the meeting: {ends['percent_change'].iloc[0]:+.0f}% where all of a clinic's GPs came, "
+            f"{ends['percent_change'].iloc[1]:+.0f}% where none did"), fontsize=10)
         ax.legend(fontsize=8)
         return ax
 

@@ -357,9 +357,7 @@ class Funnel:
         )
         if label is not None:
             tag = _level_tag(max(self.levels) if label == "outliers" else float(label))
-            for row in self.units[self.units[f"outlier_{tag}"] != ""].itertuples():
-                ax.annotate(str(row.group), (row.denominator, row.value), xytext=(4, 3),
-                            textcoords="offset points", fontsize=8)
+            _label_points(ax, self.units[self.units[f"outlier_{tag}"] != ""], self.target)
         ax.set_xlabel(x_label or self.labels.get("x") or (
             "Expected count (if the unit matched the reference rate)" if self.kind == "ratio" else "Denominator"))
         ax.set_ylabel(y_label or self.labels.get("y") or (
@@ -368,6 +366,28 @@ class Funnel:
             ax.set_title(title or self.labels["title"])
         ax.legend(fontsize=8, loc="upper right")
         return ax
+
+
+def _label_points(ax, points: pd.DataFrame, target: float, fontsize: int = 8) -> None:
+    """Name each point at the first free spot around it (right, left, above, below, then
+    further out), so crowded outliers among the small clinics stay readable."""
+    ax.autoscale_view()
+    width, height = 6.0 * fontsize * 0.6, fontsize * 1.2  # rough label box in points, ~6 characters
+    candidates = [(dx, dy) for ring in range(4) for dx, dy in (
+        (4, 3 + ring * height), (-4 - width, 3 + ring * height),
+        (4, -height - ring * height), (-4 - width, -height - ring * height))]
+    placed: list[tuple[float, float]] = []
+    scale = ax.figure.dpi / 72.0  # display pixels per point
+    for row in points.sort_values(["denominator", "value"]).itertuples():
+        x, y = ax.transData.transform((row.denominator, row.value))
+        x, y = x / scale, y / scale
+        for dx, dy in candidates:
+            box = (x + dx, y + dy)
+            if not any(abs(box[0] - px) < width and abs(box[1] - py) < height for px, py in placed):
+                break
+        placed.append(box)
+        ax.annotate(str(row.group), (row.denominator, row.value), xytext=(dx, dy), textcoords="offset points",
+                    fontsize=fontsize)
 
 
 def funnel(

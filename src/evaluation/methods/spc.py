@@ -14,6 +14,11 @@ Charts
   :math:`\\bar{u} = \\sum c / \\sum n`, limits :math:`\\bar{u} \\pm 3\\sqrt{\\bar{u}/n_i}`, lower at 0.
 - ``"p"``: proportions (share of GPs attending): :math:`\\bar{p} = \\sum x / \\sum n`, limits
   :math:`\\bar{p} \\pm 3\\sqrt{\\bar{p}(1-\\bar{p})/n_i}`, clipped to [0, 1].
+- ``"up"`` and ``"pp"``: Laney's u' and p' charts for large denominators (a whole cluster's
+  patients), where real month-to-month variation dwarfs the Poisson/binomial noise and a plain
+  u or p chart flags nearly every point: with :math:`z_i = (y_i - \\bar{y})/\\sigma_i`, the limits are
+  :math:`\\bar{y} \\pm 3\\sigma_i\\sigma_z`, :math:`\\sigma_z = \\overline{|z_i - z_{i-1}|}/1.128`
+  (Laney 2002; qicharts2's "up" and "pp").
 
 Rules
 -----
@@ -29,6 +34,7 @@ References
 ----------
 Montgomery DC. Introduction to Statistical Quality Control. 7th ed. Wiley; 2013 (ch. 6-7).
 Anhøj J, Olesen AV. Run charts revisited. PLoS One 2014;9:e113825.
+Laney DB. Improved control charts for attributes. Qual Eng 2002;14:531-537.
 Anhøj J. Diagnostic value of run chart analysis. PLoS One 2015;10:e0121349.
 NHS England / NHS Improvement. Making Data Count. 2019.
 Anhøj J. qicharts2: Quality Improvement Charts for R, https://github.com/anhoej/qicharts2.
@@ -44,7 +50,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-CHARTS = ("run", "xmr", "i", "u", "p")
+CHARTS = ("run", "xmr", "i", "u", "p", "up", "pp")
 _D2 = 1.128  # bias constant of the moving range of two points
 _D4 = 3.267  # upper limit factor of the moving-range chart
 
@@ -259,7 +265,7 @@ def spc(
     x_label: str | None = None,
     title: str | None = None,
 ) -> SPCChart:
-    """Run, XmR, u or p chart of one series, with Anhøj and Making Data Count rules.
+    """Run, XmR, u, p (or Laney u', p') chart of one series, with Anhøj and Making Data Count rules.
 
     Parameters
     ----------
@@ -269,8 +275,9 @@ def spc(
         The value column, for ``"run"`` and ``"xmr"`` charts.
     x : str, optional
         Time column (month, meeting date); default the row number.
-    chart : {"run", "xmr", "i", "u", "p"}
-        See the module docstring for formulas. ``"i"`` is an alias of ``"xmr"``.
+    chart : {"run", "xmr", "i", "u", "p", "up", "pp"}
+        See the module docstring for formulas. ``"i"`` is an alias of ``"xmr"``; ``"up"`` and
+        ``"pp"`` are Laney's u' and p' charts, the right choice for large denominators.
     numerator, denominator : str
         Count and size columns for ``"u"`` (events per unit) and ``"p"`` (proportion) charts;
         they may also be given to a run or XmR chart, which then plots numerator/denominator.
@@ -320,7 +327,7 @@ def spc(
         raise ValueError(f"improvement must be 'up', 'down' or None; got {improvement!r}")
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    if chart in ("u", "p") and (numerator is None or denominator is None):
+    if chart in ("u", "p", "up", "pp") and (numerator is None or denominator is None):
         raise ValueError(f"a {chart} chart needs numerator= and denominator= columns (counts and sizes)")
     if chart in ("run", "xmr") and y is None and (numerator is None or denominator is None):
         raise ValueError(f"a {chart} chart needs y= (a value column) or numerator= and denominator=")
@@ -352,7 +359,7 @@ def spc(
             raise ValueError(f"spc: denominator {denominator!r} must be > 0; point {row} (0-based) is not")
         if (frame[numerator] < 0).any():
             raise ValueError(f"spc: numerator {numerator!r} must be >= 0")
-        if chart == "p" and (frame[numerator] > frame[denominator]).any():
+        if chart in ("p", "pp") and (frame[numerator] > frame[denominator]).any():
             row = int(np.flatnonzero(frame[numerator] > frame[denominator])[0])
             raise ValueError(f"spc: p chart numerator exceeds denominator at point {row} (0-based)")
         out["numerator"] = frame[numerator].to_numpy()
@@ -381,12 +388,16 @@ def spc(
         size = out["denominator"].to_numpy()
         pooled = out["numerator"].to_numpy()[base].sum() / size[base].sum()
         centre = np.full(n, pooled)
-        if chart == "u":
+        if chart in ("u", "up"):
             sigma = np.sqrt(pooled / size)
         else:
             if not 0 < pooled < 1:
                 raise ValueError(f"spc: the pooled proportion is {pooled!r}; a p chart needs events and non-events")
             sigma = np.sqrt(pooled * (1 - pooled) / size)
+        if chart in ("up", "pp"):
+            # Laney: rescale by the moving-range SD of the z-scores (baseline points only)
+            z = (y_values[base] - pooled) / sigma[base]
+            sigma = sigma * (np.mean(np.abs(np.diff(z))) / _D2)
     if sigma is not None and not np.all(sigma > 0):
         raise ValueError("spc: the series does not vary (zero estimated sigma), so it has no control limits")
 
@@ -396,7 +407,7 @@ def spc(
         out["lower"] = centre - 3 * sigma
         out["upper_2sigma"] = centre + 2 * sigma
         out["lower_2sigma"] = centre - 2 * sigma
-        floor, ceiling = (0.0, None) if chart == "u" else ((0.0, 1.0) if chart == "p" else (None, None))
+        floor, ceiling = {"u": (0.0, None), "up": (0.0, None), "p": (0.0, 1.0), "pp": (0.0, 1.0)}.get(chart, (None, None))
         for column in ("upper", "lower", "upper_2sigma", "lower_2sigma"):
             out[column] = out[column].clip(lower=floor, upper=ceiling)
     limits = {k: out[k] for k in ("lower", "upper", "lower_2sigma", "upper_2sigma")} if sigma is not None else {}

@@ -1,0 +1,43 @@
+"""notebooks/02_meeting_attendance.ipynb: committed clean, runs top to bottom under papermill."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "02_meeting_attendance.ipynb"
+
+
+def test_notebook_is_committed_without_outputs_and_has_a_tagged_parameters_cell():
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert all(not cell.outputs and cell.execution_count is None for cell in code)
+    parameters = [cell for cell in code if "parameters" in cell.metadata.get("tags", [])]
+    assert len(parameters) == 1
+    namespace: dict = {}
+    exec(parameters[0].source, namespace)
+    assert {k: namespace[k] for k in ("region", "indicator", "topic", "study_start", "study_end", "data_dir")} == {
+        "region": "hovedstaden", "indicator": "nsaid", "topic": "nsaid",
+        "study_start": "2016-01", "study_end": "2023-12", "data_dir": "data/synthetic",
+    }
+
+
+@pytest.mark.slow
+def test_notebook_runs_for_a_region_on_the_national_synthetic_data(synthetic_national, tmp_path):
+    import papermill
+
+    out = tmp_path / "02_nordjylland.ipynb"
+    papermill.execute_notebook(
+        str(NOTEBOOK), str(out), parameters={"region": "nordjylland", "data_dir": str(synthetic_national)},
+        kernel_name="evaluation", progress_bar=False, cwd=str(tmp_path),
+    )
+    executed = json.loads(out.read_text(encoding="utf-8"))
+    outputs = [o for cell in executed["cells"] if cell["cell_type"] == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    figures = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(figures) >= 5
+    text = "".join("".join(o.get("text", "")) for o in outputs if o["output_type"] == "stream")
+    assert "Nordjylland: 13 clusters" in text and "Expected change with all GPs present" in text
