@@ -586,3 +586,6 @@ def demo(data_dir, out, seed, quiet) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(qual())
+
+from evaluation.qualitative.taguette.cli import taguette
+qual.add_command(taguette)

@@ -91,7 +91,7 @@ def taguette() -> None:
 @click.option("--coder", default=None, help="the coder this project is for (blind parallel coding: one project each)")
 @click.option("--with-segments", is_flag=True, help="also place the coder's existing segments as highlights")
 @click.option("--document", "documents", multiple=True, help="push only this document (name or id; repeatable)")
-@click.option("--store", "store_path", default=None, help=STORE_HELP)
+@click.option("--store", "store_path", default=None, envvar="WORKBENCH_QUAL_STORE", help=STORE_HELP)
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="seconds per request")
 def push_command(url, project_id, project_name, coder, with_segments, documents, store_path, timeout) -> None:
     """Upload the store's transcripts (as UTF-8 HTML) and codebook (dotted tag paths) to Taguette."""
@@ -130,7 +130,7 @@ def _claim_for_coder(store, server: str, project_id: int, coder: str) -> None:
 @click.option("--url", required=True, help="the Taguette server, e.g. http://127.0.0.1:7465")
 @click.option("--project", "project_id", type=int, required=True, help="the project's id (in its address: /project/ID)")
 @click.option("--coder", default=None, help="whose coding this project holds (default: as at the last pull, else the login)")
-@click.option("--store", "store_path", default=None, help=STORE_HELP)
+@click.option("--store", "store_path", default=None, envvar="WORKBENCH_QUAL_STORE", help=STORE_HELP)
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="seconds per request")
 def pull_command(url, project_id, coder, store_path, timeout) -> None:
     """Bring a Taguette project's documents, tags and highlights into the store (all or nothing)."""
@@ -153,7 +153,7 @@ def pull_command(url, project_id, coder, store_path, timeout) -> None:
 @click.option("--project", "project_id", type=int, default=None, help="the project, if the .sqlite3 holds several")
 @click.option("--source", default=None, help="name of the project a highlights CSV came from (default: file name)")
 @click.option("--first-match", is_flag=True, help="highlights CSV: place a quote found several times at its first place")
-@click.option("--store", "store_path", default=None, help=STORE_HELP)
+@click.option("--store", "store_path", default=None, envvar="WORKBENCH_QUAL_STORE", help=STORE_HELP)
 def import_command(files, coder, project_id, source, first_match, store_path) -> None:
     """Import Taguette exports without a server: project .sqlite3, codebook.csv, highlights .csv.
 
