@@ -129,7 +129,23 @@ def import_(files: tuple[Path, ...], store_path: Path, pseudonyms: Path | None, 
     from evaluation.qualitative.refi import import_qdc, import_qdpx
     from evaluation.qualitative.store import Store
 
-    store = Store.create(store_path) if not store_path.exists() else Store.open(store_path)
+    created = not store_path.exists()
+    store = Store.create(store_path) if created else Store.open(store_path)
+    try:
+        _import_files(store, files, store_path, pseudonyms, case_name, positions, quiet)
+    except BaseException:
+        store.close()
+        if created:  # a failed first import leaves no empty store behind
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{store_path}{suffix}").unlink(missing_ok=True)
+        raise
+
+
+def _import_files(store, files, store_path, pseudonyms, case_name, positions, quiet) -> None:
+    from evaluation.qualitative.importers import import_transcripts
+    from evaluation.qualitative.pseudonyms import read_mapping
+    from evaluation.qualitative.refi import import_qdc, import_qdpx
+
     projects = [f for f in files if f.suffix.lower() == ".qdpx"]
     codebooks = [f for f in files if f.suffix.lower() == ".qdc"]
     transcripts = [f for f in files if f not in projects and f not in codebooks]

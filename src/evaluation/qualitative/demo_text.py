@@ -173,7 +173,7 @@ THEMES: dict[str, dict] = {
     },
     "regional_support": {
         "name": "Regional support",
-        "description": "Help from the regional quality unit and the national organisation.",
+        "description": "Help offered by the region's quality unit and by the national organisation.",
         "colour": "#e377c2",
         "questions": [
             "What kind of support do you get from the region?",
