@@ -67,3 +67,12 @@ def test_command_line_errors_exit_non_zero_and_leave_the_store_alone(tmp_path, t
     refused = _run(["import", str(bad_file), "--store", str(store_path)], {})
     assert refused.exit_code == 1 and "expected a Taguette export" in refused.output
     assert store_state(store_path) == before
+
+
+def test_the_group_is_reachable_as_workbench_qual_taguette():
+    from evaluation.cli import main
+
+    result = CliRunner().invoke(main, ["qual", "taguette", "--help"])
+    assert result.exit_code == 0, result.output
+    for command in ("push", "pull", "import"):
+        assert command in result.output

@@ -231,3 +231,20 @@ def test_multi_user_members_and_blind_projects(tmp_path, taguette_multiuser):
     assert report.segments_added == 1
     assert _segments(store, "bo")["text"].tolist() == ["kvalitetsenhed"]
     store.close()
+
+
+def test_characters_taguette_drops_are_aligned_around(tmp_path, taguette_server):
+    store = Store.create(tmp_path / "coding.sqlite")
+    text = "Side 1\x0cSide 2\x01: Vi mangler data 📉 fra portalen.\r\nSlut."
+    store.add_document("Scannet udskrift", text)
+    store.add_code("data", "Obtaining data")
+    with token_client(taguette_server) as client:
+        project_id = push(client, store, project_name="Odd characters").project_id
+        coder = Coder(client, project_id)
+        shown = coder.shown_text("Scannet udskrift")
+        assert shown == "Side 1?Side 2?: Vi mangler data 📉 fra portalen.\nSlut."  # bleach's doing
+        coder.highlight("Scannet udskrift", "Vi mangler data 📉 fra portalen.\nSlut", "Obtaining data")
+        report = pull(client, store, project_id, coder="anna")
+    assert store.segments(with_text=True)["text"].tolist() == ["Vi mangler data 📉 fra portalen.\r\nSlut"]
+    assert any("differs from the store's" in note for note in report.text_differences)
+    store.close()
