@@ -248,8 +248,15 @@ def attendance_trend(
 
     Examples
     --------
-    >>> from evaluation.methods.attendance import attendance_trend   # doctest: +SKIP
-    >>> attendance_trend(tables["attendance"], tables["meetings"], tables["gps"])  # doctest: +SKIP
+    >>> from evaluation.data.synth import generate_tables
+    >>> from evaluation.methods.attendance import attendance_trend
+    >>> tables, truth, _ = generate_tables(seed=7, scale="small")
+    >>> trend = attendance_trend(tables["attendance"], tables["meetings"], tables["gps"])
+    >>> trend[["cluster_id", "rate", "odds_ratio_per_year", "engagement"]].head(3).round(2)
+      cluster_id  rate  odds_ratio_per_year engagement
+    0       C001  0.76                 0.96  sustained
+    1       C002  0.63                 0.91  sustained
+    2       C003  0.88                 0.96  sustained
     """
     if by not in ("cluster", "region", None):
         raise ValueError(f"by must be 'cluster', 'region' or None; got {by!r}")
@@ -570,10 +577,15 @@ def dose_response(
 
     Examples
     --------
-    >>> from evaluation.methods.attendance import topic_meeting_share, dose_response   # doctest: +SKIP
-    >>> shares = topic_meeting_share(tables["attendance"], tables["meetings"], tables["gps"], "nsaid")  # doctest: +SKIP
-    >>> result = dose_response(tables["prescribing"], shares, indicator="nsaid")       # doctest: +SKIP
-    >>> result.to_frame()                                                            # doctest: +SKIP
+    >>> from evaluation.data.synth import generate_tables
+    >>> from evaluation.methods.attendance import topic_meeting_share, dose_response
+    >>> tables, truth, _ = generate_tables(seed=7, scale="small")
+    >>> shares = topic_meeting_share(tables["attendance"], tables["meetings"], tables["gps"], "nsaid")
+    >>> result = dose_response(tables["prescribing"], shares, indicator="nsaid")
+    >>> result.to_frame()[["term", "estimate", "ci_low", "ci_high"]].round(3)
+                                 term  estimate  ci_low  ci_high
+    0     no GP attending (intercept)    -0.025  -0.054    0.004
+    1  share of GPs attending (slope)    -0.109  -0.189   -0.029
     """
     import statsmodels.api as sm
 

