@@ -822,5 +822,7 @@ def twfe_event_study(
     ref = pd.DataFrame([{"event_time": -1, "estimate": 0.0, "se": 0.0, "ci_lower": 0.0, "ci_upper": 0.0,
                          "p_value": np.nan}])
     frame = pd.concat([frame, ref]).sort_values("event_time").reset_index(drop=True)
+    # The reference period is fixed at zero by construction: flagged, and given no p-value.
+    frame["reference"] = frame["event_time"] == -1
     frame["binned"] = frame["event_time"].isin([lo, hi])
     return TWFEEventStudy(frame, outcome, panel.period_unit)

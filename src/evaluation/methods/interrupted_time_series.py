@@ -84,34 +84,40 @@ def _check_seasonality(n_obs: int, n_params: int, harmonics: int, period: float,
         )
 
 
-def _intervention_start(frame: pd.DataFrame, time: str, intervention, where: str):
-    """First post-intervention time value of one series."""
+def _intervention_starts(frame: pd.DataFrame, time: str, intervention, codes: np.ndarray, n_units: int,
+                         where_of) -> pd.Series:
+    """First post-intervention time value of every series (position = unit code; missing if none)."""
     times = frame[time]
+    is_date = pd.api.types.is_datetime64_any_dtype(times)
     if isinstance(intervention, str) and intervention in frame.columns:
         col = frame[intervention]
-        values = col.dropna().unique()
+        values = pd.Series(col.dropna().unique())
         is_indicator = (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)) and set(
-            pd.Series(values).astype(float).unique()
+            values.astype(float)
         ) <= {0.0, 1.0}
         if is_indicator:
-            on = frame.loc[col.astype(float) == 1, time]
-            if on.empty:
-                raise ITSInputError(f"{where}: indicator {intervention!r} is never 1, so there is no post period")
-            start = on.min()
-            if (col.astype(float)[times >= start] != 1).any():
-                raise ITSInputError(f"{where}: indicator {intervention!r} switches off again after it starts")
+            on = col.astype(float).to_numpy() == 1
+            start = times.where(on).groupby(codes).min().reindex(range(n_units))
+            start_row = start.to_numpy()[codes]
+            switched_off = (times.to_numpy() >= start_row) & ~on
+            if switched_off.any():
+                code = codes[np.argmax(switched_off)]
+                raise ITSInputError(f"{where_of(code)}: indicator {intervention!r} switches off again after it "
+                                    "starts; a segmented regression needs one interruption")
             return start
-        if len(values) != 1:
-            raise ITSInputError(f"{where}: intervention column {intervention!r} must hold one start time, "
-                                f"found {len(values)} different values")
-        start = values[0]
-    else:
-        start = intervention
-    if start is None or (not isinstance(start, str) and pd.isna(start)):
-        raise ITSInputError(f"{where}: no intervention date")
-    if pd.api.types.is_datetime64_any_dtype(times):
-        start = pd.Timestamp(start)
-    return start
+        per_unit = col.groupby(codes).nunique()
+        if (per_unit > 1).any():
+            code = int(per_unit.index[np.argmax(per_unit.to_numpy() > 1)])
+            raise ITSInputError(f"{where_of(code)}: intervention column {intervention!r} must hold one start "
+                                f"time per series, found {int(per_unit.max())} different values")
+        start = col.groupby(codes).first().reindex(range(n_units))
+        return pd.to_datetime(start) if is_date else start
+    if intervention is None or (not isinstance(intervention, str) and pd.isna(intervention)):
+        raise ITSInputError("no intervention date given")
+    if isinstance(intervention, str) and not is_date:
+        raise ITSInputError(f"intervention {intervention!r} is not a column of the data nor a value of {time!r}")
+    value = pd.Timestamp(intervention) if is_date else intervention
+    return pd.Series([value] * n_units)
 
 
 # --------------------------------------------------------------------------------------------
@@ -349,110 +355,144 @@ def its(
     frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
     z = stats.norm.ppf(1 - alpha / 2)
 
-    series = [(None, frame)] if unit is None else list(frame.groupby(unit, sort=True))
-    designs, skipped = [], []
-    for key, g in series:
-        where = "the series" if unit is None else f"{unit} {key!r}"
-        start = _intervention_start(g, time, intervention, where)
-        first, last = g[time].iloc[0], g[time].iloc[-1]
-        if not (first < start <= last):
-            msg = (f"{where}: intervention at {start!s} is outside the data ({first!s} .. {last!s}); it needs at "
-                   "least one period before and one from the intervention on")
-            if unit is None:
-                raise ITSInputError(msg)
-            skipped.append({"unit": key, "reason": msg})
-            continue
-        trend, season_x, _ = _time_axis(g[time])
-        post = (g[time] >= start).to_numpy().astype(float)
-        start_trend = trend[np.argmax(post)]
-        since = np.where(post > 0, trend - start_trend + 1, 0.0)
-        x, names = _design(trend, season_x, post, since, harmonics, period, slope_change)
-        _check_seasonality(len(g), x.shape[1], harmonics, period, where)
-        if int(post.sum()) < 1 or int((1 - post).sum()) < 2:
-            raise ITSInputError(f"{where}: need at least two periods before and one after the intervention")
-        y = g[outcome].to_numpy(dtype=float)
-        off = np.log(g[population].to_numpy(dtype=float)) if population else np.zeros(len(g))
-        if model != "ols" and y[post == 0].sum() == 0 or model != "ols" and y[post == 1].sum() == 0:
-            msg = f"{where}: no events before or after the intervention, so no rate ratio can be estimated"
-            if unit is None:
-                raise ITSInputError(msg)
-            skipped.append({"unit": key, "reason": msg})
-            continue
-        designs.append((key, g, x, names, y, off, post))
-    if not designs:
-        raise ITSInputError("no series could be fitted: " + "; ".join(s["reason"] for s in skipped[:3]))
+    # Rows are sorted by unit and time, so each unit is one contiguous block of rows.
+    if unit is None:
+        codes, keys_ = np.zeros(len(frame), dtype=int), np.array([None], dtype=object)
+    else:
+        codes, keys_ = pd.factorize(frame[unit], sort=True)
+    n_units = len(keys_)
+    block_start = np.r_[0, np.flatnonzero(np.diff(codes)) + 1]
+    lengths = np.diff(np.r_[block_start, len(frame)])
+
+    def where_of(code: int) -> str:
+        return "the series" if unit is None else f"{unit} {keys_[code]!r}"
+
+    times = frame[time]
+    trend, season_x, _ = _time_axis(times)
+    start = _intervention_starts(frame, time, intervention, codes, n_units, where_of)
+    start_row = start.to_numpy()[codes]
+    post = times.to_numpy() >= start_row  # a missing start compares False
+    first_t = times.groupby(codes).first().to_numpy()
+    last_t = times.groupby(codes).last().to_numpy()
+    start_trend = pd.Series(np.where(post, trend, np.inf)).groupby(codes).min().to_numpy()
+    since = np.where(post, trend - start_trend[codes] + 1, 0.0)
+    x_all, names = _design(trend, season_x, post.astype(float), since, harmonics, period, slope_change)
+    y_all = frame[outcome].to_numpy(dtype=float)
+    off_all = np.log(frame[population].to_numpy(dtype=float)) if population else np.zeros(len(frame))
+    n_post = np.bincount(codes, weights=post, minlength=n_units)
+    n_pre = lengths - n_post
+    y_pre = np.bincount(codes, weights=np.where(post, 0.0, y_all), minlength=n_units)
+    y_post = np.bincount(codes, weights=np.where(post, y_all, 0.0), minlength=n_units)
+
+    reasons: dict[int, str] = {}
+    for code in range(n_units):
+        s_ = start.iloc[code]
+        if s_ is None or pd.isna(s_):
+            reasons[code] = f"{where_of(code)}: no intervention date"
+        elif not (first_t[code] < s_ <= last_t[code]):
+            reasons[code] = (f"{where_of(code)}: intervention at {s_!s} is outside the data ({first_t[code]!s} .. "
+                             f"{last_t[code]!s}); it needs at least one period before and one from the intervention on")
+        elif n_pre[code] < 2:
+            reasons[code] = f"{where_of(code)}: need at least two periods before the intervention, found {int(n_pre[code])}"
+        elif model != "ols" and (y_pre[code] == 0 or y_post[code] == 0):
+            reasons[code] = f"{where_of(code)}: no events before or after the intervention, so no rate ratio can be estimated"
+        else:
+            try:
+                _check_seasonality(int(lengths[code]), x_all.shape[1], harmonics, period, where_of(code))
+            except ITSInputError as exc:
+                if unit is None or harmonics < 0 or (harmonics and 2 * harmonics > period):
+                    raise
+                reasons[code] = str(exc)
+    if unit is None and reasons:
+        raise ITSInputError(reasons[0])
+    valid = np.array([c for c in range(n_units) if c not in reasons], dtype=int)
+    skipped = [{"unit": keys_[c], "reason": r} for c, r in reasons.items()]
+    if valid.size == 0:
+        raise ITSInputError("no series could be fitted: " + "; ".join(s_["reason"] for s_ in skipped[:3]))
     if skipped:
         warnings.warn(f"{len(skipped)} unit(s) not fitted (see result.skipped), e.g. {skipped[0]['reason']}",
                       stacklevel=2)
-    names = designs[0][3]
     terms = ["level_change"] + (["slope_change"] if slope_change else [])
     term_idx = [names.index(t) for t in terms]
+    x_cf = x_all.copy()
+    x_cf[:, term_idx] = 0.0
 
-    rows, fitted_frames = [], []
+    # Per fitted unit: coefficients, standard errors and dispersion; per row: fitted and counterfactual.
+    n_par = x_all.shape[1]
+    beta = np.full((n_units, n_par), np.nan)
+    se = np.full((n_units, n_par), np.nan)
+    dispersion = np.ones(n_units)
+    pearson = np.full(n_units, np.nan)
+    lags = np.zeros(n_units, dtype=int)
+    fitted_row = np.full(len(frame), np.nan)
     if model == "ols":
         import statsmodels.api as sm
 
-        iterator = designs
+        iterator = valid
         if progress and unit is not None:
             from tqdm.auto import tqdm
 
-            iterator = tqdm(designs, desc="ITS (OLS) per unit")
-        for key, g, x, _, y, _, post in iterator:
-            use_lag = _newey_west_lag(len(y)) if lag is None else int(lag)
-            fit = sm.OLS(y, x).fit(cov_type="HAC", cov_kwds={"maxlags": use_lag})
-            params, bse = np.asarray(fit.params), np.asarray(fit.bse)
-            for term, i in zip(terms, term_idx):
-                rows.append({"unit": key, "term": term, "estimate": params[i], "se": bse[i],
-                             "n_periods": len(y), "lag": use_lag})
-            cf = x.copy()
-            cf[:, term_idx] = 0
-            fitted_frames.append(_fitted_frame(key, g, time, y, x @ params, cf @ params, post, None))
+            iterator = tqdm(valid, desc="ITS (OLS) per unit")
+        for code in iterator:
+            rows = slice(block_start[code], block_start[code] + lengths[code])
+            lags[code] = _newey_west_lag(int(lengths[code])) if lag is None else int(lag)
+            fit = sm.OLS(y_all[rows], x_all[rows]).fit(cov_type="HAC", cov_kwds={"maxlags": int(lags[code])})
+            beta[code], se[code] = np.asarray(fit.params), np.asarray(fit.bse)
+            fitted_row[rows] = x_all[rows] @ beta[code]
+        counterfactual_row = np.einsum("np,np->n", x_cf, beta[codes])
+        observed_row = y_all
     elif unit is None:
         # One series: statsmodels' GLM, the reference implementation the panel path is tested against.
         import statsmodels.api as sm
 
-        key, g, x, _, y, off, post = designs[0]
-        fit = sm.GLM(y, x, family=sm.families.Poisson(), offset=off).fit(
+        fit = sm.GLM(y_all, x_all, family=sm.families.Poisson(), offset=off_all).fit(
             scale="X2" if model == "quasipoisson" else None
         )
-        params, bse = np.asarray(fit.params), np.asarray(fit.bse)
-        pearson = float(fit.pearson_chi2 / fit.df_resid)
-        for term, i in zip(terms, term_idx):
-            rows.append({"unit": key, "term": term, "estimate": params[i], "se": bse[i],
-                         "dispersion": float(fit.scale), "pearson_dispersion": pearson, "n_periods": len(y)})
-        cf = x.copy()
-        cf[:, term_idx] = 0
-        pop = np.exp(off)
-        fitted_frames.append(_fitted_frame(key, g, time, y / pop, np.asarray(fit.fittedvalues) / pop,
-                                           np.exp(cf @ params), post, None))
+        beta[0], se[0] = np.asarray(fit.params), np.asarray(fit.bse)
+        pearson[0] = float(fit.pearson_chi2 / fit.df_resid)
+        dispersion[0] = float(fit.scale)
+        fitted_row = np.asarray(fit.fittedvalues)
     else:
-        # Group series by length so equal-length ones are solved in one batch.
-        by_len: dict[int, list] = {}
-        for d in designs:
-            by_len.setdefault(len(d[4]), []).append(d)
-        for batch in by_len.values():
-            xb = np.stack([d[2] for d in batch])
-            yb = np.stack([d[4] for d in batch])
-            ob = np.stack([d[5] for d in batch])
-            beta, cov, mu, converged = _irls_poisson(xb, yb, ob)
-            n_obs, n_par = yb.shape[1], xb.shape[2]
-            pearson = ((yb - mu) ** 2 / mu).sum(axis=1) / (n_obs - n_par)
-            scale = pearson if model == "quasipoisson" else np.ones(len(batch))
-            for j, (key, g, x, _, y, off, post) in enumerate(batch):
-                if not converged[j]:
-                    where = "the series" if unit is None else f"{unit} {key!r}"
-                    raise ITSInputError(f"{where}: the Poisson fit did not converge; check for runs of zero counts")
-                se = np.sqrt(np.diag(cov[j]) * scale[j])
-                for term, i in zip(terms, term_idx):
-                    rows.append({"unit": key, "term": term, "estimate": beta[j, i], "se": se[i],
-                                 "dispersion": scale[j] if model == "quasipoisson" else 1.0,
-                                 "pearson_dispersion": pearson[j], "n_periods": len(y)})
-                cf = x.copy()
-                cf[:, term_idx] = 0
-                pop = np.exp(off)
-                fitted_frames.append(_fitted_frame(key, g, time, y / pop, mu[j] / pop,
-                                                   np.exp(cf @ beta[j]), post, None))
-    est = pd.DataFrame(rows)
+        # A panel: one batched IRLS per series length (all clinics usually share one length).
+        for length in np.unique(lengths[valid]):
+            batch = valid[lengths[valid] == length]
+            rows = (block_start[batch][:, None] + np.arange(length)[None, :]).ravel()
+            xb = x_all[rows].reshape(len(batch), length, n_par)
+            yb = y_all[rows].reshape(len(batch), length)
+            ob = off_all[rows].reshape(len(batch), length)
+            b, cov, mu, converged = _irls_poisson(xb, yb, ob)
+            for code in batch[~converged]:
+                reasons[code] = f"{where_of(code)}: the Poisson fit did not converge; check for runs of zero counts"
+            phi = ((yb - mu) ** 2 / mu).sum(axis=1) / (length - n_par)
+            scale = phi if model == "quasipoisson" else np.ones(len(batch))
+            beta[batch] = b
+            se[batch] = np.sqrt(np.diagonal(cov, axis1=1, axis2=2) * scale[:, None])
+            pearson[batch], dispersion[batch] = phi, scale
+            fitted_row[rows] = mu.ravel()
+        failed = [c for c in valid if c in reasons]
+        if failed:
+            warnings.warn(f"{len(failed)} unit(s) did not converge and were dropped (see result.skipped)",
+                          stacklevel=2)
+            skipped += [{"unit": keys_[c], "reason": reasons[c]} for c in failed]
+            valid = np.array([c for c in valid if c not in reasons], dtype=int)
+    if model != "ols":
+        pop_row = np.exp(off_all)
+        observed_row = y_all / pop_row
+        fitted_row = fitted_row / pop_row
+        counterfactual_row = np.exp(np.einsum("np,np->n", x_cf, beta[codes]))
+
+    parts = []
+    for term, i in zip(terms, term_idx):
+        part = pd.DataFrame({"unit": keys_[valid], "term": term, "estimate": beta[valid, i], "se": se[valid, i]})
+        if model == "ols":
+            part["lag"] = lags[valid]
+        else:
+            part["dispersion"] = dispersion[valid]
+            part["pearson_dispersion"] = pearson[valid]
+        part["n_periods"] = lengths[valid]
+        part["_order"] = np.arange(len(valid)) * len(terms) + terms.index(term)
+        parts.append(part)
+    est = pd.concat(parts, ignore_index=True).sort_values("_order").drop(columns="_order").reset_index(drop=True)
     est["ci_lower"] = est["estimate"] - z * est["se"]
     est["ci_upper"] = est["estimate"] + z * est["se"]
     est["p_value"] = 2 * stats.norm.sf(np.abs(est["estimate"] / est["se"]))
@@ -461,7 +501,10 @@ def its(
         est["rr_ci_lower"] = np.exp(est["ci_lower"])
         est["rr_ci_upper"] = np.exp(est["ci_upper"])
     est["model"] = model
-    fitted = pd.concat(fitted_frames, ignore_index=True)
+    keep = np.isin(codes, valid)
+    fitted = pd.DataFrame({"unit": keys_[codes[keep]], "time": times.to_numpy()[keep],
+                           "observed": observed_row[keep], "fitted": fitted_row[keep],
+                           "counterfactual": counterfactual_row[keep], "post": post[keep]})
     if unit is None:
         est = est.drop(columns="unit")
         fitted = fitted.drop(columns="unit")
@@ -472,8 +515,3 @@ def its(
     est = est[first_cols + [c for c in est.columns if c not in first_cols]]
     return ITSResult(est, fitted, model, outcome, unit, time, alpha,
                      pd.DataFrame(skipped, columns=["unit", "reason"]))
-
-
-def _fitted_frame(key, g, time, observed, fitted, counterfactual, post, _unused) -> pd.DataFrame:
-    return pd.DataFrame({"unit": key, "time": g[time].to_numpy(), "observed": observed, "fitted": fitted,
-                         "counterfactual": counterfactual, "post": post.astype(bool)})
