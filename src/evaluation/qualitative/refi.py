@@ -487,8 +487,8 @@ def _nvivo_text(text: str) -> str:
     return re.sub(r"(?<!\r)\n", "\r\n", text)
 
 
-def build_project_xml(store: Store, *, target: str = "standard") -> tuple[etree._Element, dict[str, bytes]]:
-    """The project.qde tree and the source files ({archive path: bytes}) for ``target``."""
+def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes, dict[str, bytes]]:
+    """The project.qde document (bytes) and the source files ({archive path: bytes}) for ``target``."""
     if target not in TARGETS:
         raise RefiError(f"target {target!r}: expected one of {', '.join(TARGETS)}")
     info = store.project_info()
@@ -545,17 +545,24 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[etree.
     documents = store.documents(with_text=True)
     segments = store.segments()
     code_guid = dict(store.connection.execute("SELECT id, guid FROM codes").fetchall())
+    sources_xml: list[str] = []
     if len(documents):
+        # Sources hold one element per selection (hundreds of thousands in big projects): they are
+        # written as text with escaping, then the whole document is parsed and schema-validated.
         sources = etree.SubElement(root, _q("Sources"))
+        sources.text = _SOURCES_MARK
         by_document = {d: g for d, g in segments.groupby("document_id")}
+        coding_guids = iter(_fast_guids(len(segments)))
         for row in documents.itertuples(index=False):
             text = row.text
             if target == "nvivo":
                 out_text = _nvivo_text(text)
                 # positions in UTF-16 units of the CRLF text: widths per code point of the stored text
-                widths = np.fromiter(
-                    ((2 if ord(ch) > 0xFFFF else 1) + (1 if ch == "\n" and (i == 0 or text[i - 1] != "\r") else 0)
-                     for i, ch in enumerate(text)), dtype=np.int64, count=len(text))
+                codes_array = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+                widths = 1 + (codes_array > 0xFFFF).astype(np.int64)
+                newline = codes_array == 10
+                preceded_by_cr = np.concatenate(([False], codes_array[:-1] == 13))
+                widths += newline & ~preceded_by_cr
                 offsets = np.concatenate(([0], np.cumsum(widths)))
                 payload = b"\xef\xbb\xbf" + out_text.encode("utf-8")
             else:
@@ -563,30 +570,31 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[etree.
                 payload = text.encode("utf-8")
             file_name = f"{row.guid}.txt"
             files[folder + file_name] = payload
-            source = etree.SubElement(sources, _q("TextSource"), guid=row.guid, name=row.name,
-                                      plainTextPath=f"internal://{file_name}", creationDateTime=row.imported_at)
+            sources_xml.append(
+                f"<TextSource guid={_attr(row.guid)} name={_attr(row.name)} plainTextPath={_attr('internal://' + file_name)}"
+                f" creationDateTime={_attr(row.imported_at)}>"
+            )
             group = by_document.get(row.id)
             if group is not None:
                 starts = group["start"].to_numpy()
                 ends = group["end"].to_numpy()
                 if offsets is not None:
                     starts, ends = offsets[starts], offsets[ends]
-                for segment, start, end in zip(group.itertuples(index=False), starts, ends):
-                    coder_guid = coder_guids[segment.coder]
-                    selection = etree.SubElement(
-                        source, _q("PlainTextSelection"), guid=segment.guid, name="",
-                        startPosition=str(int(start)), endPosition=str(int(end)),
-                        creatingUser=coder_guid, creationDateTime=segment.created_at,
+                for guid, segment_id, coder, code_id, created, memo, start, end in zip(
+                    group["guid"], group["id"], group["coder"], group["code_id"], group["created_at"], group["memo"],
+                    starts.tolist(), ends.tolist(),
+                ):
+                    user = coder_guids[coder]
+                    description = f"<Description>{_text(memo)}</Description>" if isinstance(memo, str) and memo else ""
+                    notes = "".join(f'<NoteRef targetGUID="{g}"/>' for g in segment_notes.get(segment_id, []))
+                    sources_xml.append(
+                        f'<PlainTextSelection guid="{guid}" name="" startPosition="{start}" endPosition="{end}" '
+                        f'creatingUser="{user}" creationDateTime="{created}">{description}'
+                        f'<Coding guid="{next(coding_guids)}" creatingUser="{user}" creationDateTime="{created}">'
+                        f'<CodeRef targetGUID="{code_guid[code_id]}"/></Coding>{notes}</PlainTextSelection>'
                     )
-                    if segment.memo:
-                        etree.SubElement(selection, _q("Description")).text = segment.memo
-                    coding = etree.SubElement(selection, _q("Coding"), guid=new_guid(), creatingUser=coder_guid,
-                                              creationDateTime=segment.created_at)
-                    etree.SubElement(coding, _q("CodeRef"), targetGUID=code_guid[segment.code_id])
-                    for guid in segment_notes.get(segment.id, []):
-                        etree.SubElement(selection, _q("NoteRef"), targetGUID=guid)
-            for guid in document_notes.get(row.id, []):
-                etree.SubElement(source, _q("NoteRef"), targetGUID=guid)
+            sources_xml.extend(f'<NoteRef targetGUID="{g}"/>' for g in document_notes.get(row.id, []))
+            sources_xml.append("</TextSource>")
     if len(memos):
         notes = etree.SubElement(root, _q("Notes"))
         for memo in memos.itertuples(index=False):
@@ -595,7 +603,36 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[etree.
             etree.SubElement(note, _q("PlainTextContent")).text = memo.text
     for memo in memos[memos["target"] == "project"].itertuples(index=False):
         etree.SubElement(root, _q("NoteRef"), targetGUID=memo.guid)
-    return root, files
+    xml = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+    if sources_xml:
+        xml = xml.replace(_SOURCES_MARK.encode(), "".join(sources_xml).encode("utf-8"), 1)
+    return xml, files
+
+
+_SOURCES_MARK = "@@SOURCES-0f3c9d@@"
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _text(value: str) -> str:
+    from xml.sax.saxutils import escape
+
+    return escape(_INVALID_XML.sub("", value), {"\r": "&#13;"})
+
+
+def _attr(value: str) -> str:
+    from xml.sax.saxutils import quoteattr
+
+    return quoteattr(_INVALID_XML.sub("", str(value)), {"\r": "&#13;", "\n": "&#10;", "\t": "&#9;"})
+
+
+def _fast_guids(count: int) -> list[str]:
+    """``count`` random version-4 GUIDs from one call to the OS random source."""
+    digits = os.urandom(16 * count).hex()
+    variant = "89ab"
+    return [
+        f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
+        for h in (digits[32 * i:32 * i + 32] for i in range(count))
+    ]
 
 
 def _write_zip_atomic(path: Path, members: dict[str, bytes]) -> None:
@@ -616,11 +653,11 @@ def export_qdpx(store: Store, path: str | os.PathLike, *, target: str = "standar
     """Write the whole project as a REFI-QDA .qdpx for ``target`` ('nvivo', 'atlas', 'standard').
     Validated against the project schema before anything is written."""
     path = Path(path)
-    root, files = build_project_xml(store, target=target)
+    xml, files = build_project_xml(store, target=target)
+    root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
     errors = validate(root, "project")
     if errors:
         raise RefiError(f"{path}: the project would not validate against the REFI-QDA schema: {errors[:3]}")
-    xml = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
     _write_zip_atomic(path, {"project.qde": xml, **files})
     return path
 
