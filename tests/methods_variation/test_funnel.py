@@ -183,6 +183,7 @@ def test_plot_labels_outliers_and_speaks_plainly():
         (lambda d: d.assign(rx=d["rx"].astype(float).where(d.index != 1, np.nan)), "missing or non-numeric"),
         (lambda d: d.head(2), "at least 3 units"),
         (lambda d: d.drop(columns="e"), "no column 'e'"),
+        (lambda d: d.assign(clinic=d["clinic"].where(d.index != 3, None)), "missing at row 3"),
     ],
 )
 def test_bad_input_gets_a_clear_error(change, message):

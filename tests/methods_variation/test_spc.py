@@ -150,3 +150,9 @@ def test_laney_charts_rescale_the_limits_by_the_moving_range_of_z():
     u = spc(months, chart="u", numerator="count", denominator="n").to_frame()
     u_prime = spc(months, chart="up", numerator="count", denominator="n").to_frame()
     assert u["beyond_limits"].sum() > 10 and u_prime["beyond_limits"].sum() <= 2
+
+
+def test_repeated_times_are_refused_rather_than_charted():
+    rows = pd.DataFrame({"month": list(range(12)) + [11], "v": np.arange(13.0)})
+    with pytest.raises(ValueError, match="sum the counts"):
+        spc(rows, y="v", x="month")

@@ -517,6 +517,15 @@ def _window_sums(panel: pd.DataFrame, start: pd.Series, window: int, count: str,
     return sums["before"].join(sums["after"], how="outer")
 
 
+def _change_label(indicator: str | None, count: str) -> str | None:
+    from evaluation.data.catalogue import INDICATOR_BY_KEY, outcome_label
+
+    outcome = {"prescriptions": "prescriptions_per_1000", "ddd": "ddd_per_1000_per_day", "users": "users_per_1000"}
+    if indicator in INDICATOR_BY_KEY and count in outcome:
+        return f"Change in {outcome_label(indicator, outcome[count])} (%)"
+    return None
+
+
 def dose_response(
     prescribing: pd.DataFrame,
     shares: pd.DataFrame,
@@ -689,7 +698,7 @@ def dose_response(
         ci_low=float(ci[1, 0]), ci_high=float(ci[1, 1]), p_value=float(fit.pvalues[1]),
         intercept=float(fit.params[0]), intercept_ci=(float(ci[0, 0]), float(ci[0, 1])),
         n_clinics=len(clinics), n_clusters=n_clusters, n_skipped=n_skipped, window=window, level=level,
-        adjusted=comparison is not None, labels={"y": y_label}, _fit=fit,
+        adjusted=comparison is not None, labels={"y": y_label or _change_label(indicator, count)}, _fit=fit,
     )
 
 

@@ -480,6 +480,9 @@ def funnel(
         frame.insert(0, "group", data.index)
     else:
         frame = frame.rename(columns={group: "group"})
+    if frame["group"].isna().any():
+        row = frame.index[frame["group"].isna()][0]
+        raise ValueError(f"funnel: the unit column {group or 'index'!r} is missing at row {row}; name every unit")
     frame = frame.rename(columns={numerator: "numerator", denominator: "denominator"})
     for column, name in (("numerator", numerator), ("denominator", denominator)):
         values = pd.to_numeric(frame[column], errors="coerce")

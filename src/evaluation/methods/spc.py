@@ -340,6 +340,13 @@ def spc(
             raise KeyError(f"spc: data has no column {column!r}; columns are {list(data.columns)}")
     frame = data[needed].copy()
     if x is not None:
+        if frame[x].isna().any():
+            raise ValueError(f"spc: the time column {x!r} is missing for some rows")
+        if frame[x].duplicated().any():
+            raise ValueError(
+                f"spc: {x!r} repeats {frame.loc[frame[x].duplicated(), x].iloc[0]!r}; a chart has one point per "
+                "time, so sum the counts (or average the values) per time first"
+            )
         frame = frame.sort_values(x, kind="stable")
     frame = frame.reset_index(drop=True)
     if len(frame) < max(min_points, 2):
