@@ -90,3 +90,20 @@ def test_two_estimates_pool_but_warn_that_no_prediction_interval_exists():
     assert np.isfinite(result.estimate) and np.isnan(result.prediction_low)
     with pytest.raises(ValueError, match="method must be"):
         pool(REGIONS, estimate="log_rr", se="se", method="PM")
+
+
+def test_pooling_the_five_regional_dose_responses_recovers_the_planted_slope(national_tables):
+    from evaluation.methods.attendance import dose_response, topic_meeting_share
+
+    t = national_tables
+    shares = topic_meeting_share(t["attendance"], t["meetings"], t["gps"], "nsaid")
+    nsaid = t["prescribing"][t["prescribing"]["indicator"] == "nsaid"]
+    rows = []
+    for region, clinic_ids in t["clinics"].groupby("region")["clinic_id"]:
+        result = dose_response(nsaid[nsaid["clinic_id"].isin(clinic_ids)], shares[shares["clinic_id"].isin(clinic_ids)])
+        rows.append({"region": region, "estimate": result.slope, "se": result.se})
+    national = pool(pd.DataFrame(rows))
+    planted = t["truth"]["indicators"]["nsaid"]["dose_response"]["log_rr_per_unit_share_attended"]
+    assert national.estimate < 0 and national.ci_high < 0
+    assert national.ci_low < planted < national.ci_high
+    assert len(national.to_frame()) == 6
