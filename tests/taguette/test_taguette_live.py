@@ -248,3 +248,28 @@ def test_characters_taguette_drops_are_aligned_around(tmp_path, taguette_server)
     assert store.segments(with_text=True)["text"].tolist() == ["Vi mangler data 📉 fra portalen.\r\nSlut"]
     assert any("differs from the store's" in note for note in report.text_differences)
     store.close()
+
+
+def test_push_with_segments_then_pull_updates_the_same_segments(tmp_path, taguette_server):
+    store = make_store(tmp_path / "coding.sqlite")
+    nord = TRANSCRIPTS[NORD]
+    phrase = "Vi henter tal fra portalen 📊"
+    first = store.add_segment(NORD, "data.challenges", nord.index(phrase), nord.index(phrase) + len(phrase), coder="anna")
+    crlf = "NSAID.\r\n\r\nInterviewer"
+    second = store.add_segment(NORD, "data", nord.index(crlf), nord.index(crlf) + len(crlf), coder="anna")
+    store.add_segment(NORD, "attendance", 0, 11, coder="bo")  # another coder's: not pushed
+    with token_client(taguette_server) as client:
+        report = push(client, store, project_name="Carry on coding", coder="anna", with_segments=True)
+        assert report.highlights_created == 2
+        coder = Coder(client, report.project_id)
+        assert sorted(coder.taguette_snippets().values()) == sorted([phrase, taguette_form(crlf)])
+        highlight = client.document_highlights(report.project_id, coder.documents[NORD])[0]
+        longer = "Vi henter tal fra portalen 📊, men det tager tid"
+        client.update_highlight(report.project_id, coder.documents[NORD], highlight["id"],
+                                start=coder.byte_span(NORD, longer)[0], end=coder.byte_span(NORD, longer)[1])
+        pulled = pull(client, store, report.project_id)
+    assert (pulled.coder, pulled.segments_added, pulled.segments_updated, pulled.segments_unchanged) == ("anna", 0, 1, 1)
+    anna = store.segments(with_text=True, coders=["anna"]).set_index("id")
+    assert anna.loc[first, "text"] == longer and anna.loc[second, "text"] == crlf
+    assert len(store.segments(coders=["bo"])) == 1
+    store.close()

@@ -105,10 +105,8 @@ def push_command(url, project_id, project_name, coder, with_segments, documents,
         with _client(url, timeout) as client:
             report = push(
                 client, store, project_id=project_id, project_name=project_name, documents=selection,
-                segments_of=coder if with_segments else None, progress=_progress("uploading"),
+                coder=coder, with_segments=with_segments, progress=_progress("uploading"),
             )
-            if coder and not with_segments:
-                _claim_for_coder(store, client.base_url, report.project_id, coder)
     except _known_errors() as error:
         raise TaguetteCommandError(str(error)) from None
     finally:
@@ -116,14 +114,6 @@ def push_command(url, project_id, project_name, coder, with_segments, documents,
     click.echo(str(report))
     click.echo(f"project id: {report.project_id}  (pull with: workbench qual taguette pull --url {url} --project {report.project_id})")
 
-
-def _claim_for_coder(store, server: str, project_id: int, coder: str) -> None:
-    from evaluation.qualitative.taguette.links import ensure_link_tables, source_id
-
-    with store.transaction() as cur:
-        ensure_link_tables(cur)
-        source = source_id(cur, server, project_id)
-        cur.execute("UPDATE taguette_sources SET coder_id = ? WHERE id = ?", (store.coder_id(coder), source))
 
 
 @taguette.command("pull")

@@ -284,7 +284,12 @@ class TaguetteClient:
         for attempt in (1, 2):
             headers = dict(kwargs.pop("headers", {}) or {})
             if method not in ("GET", "HEAD"):
-                headers["X-XSRFToken"] = self._session.cookies.get("_xsrf", "")
+                xsrf = self._session.cookies.get("_xsrf", "")
+                headers["X-XSRFToken"] = xsrf
+                # Tornado reads a form's _xsrf field before the header: keep it current after a
+                # renewed sign-in, which hands out a new XSRF cookie
+                if isinstance(kwargs.get("data"), dict) and "_xsrf" in kwargs["data"]:
+                    kwargs["data"] = {**kwargs["data"], "_xsrf": xsrf}
             response = self._send(method, path, headers=headers, what=what, **kwargs)
             kwargs["headers"] = headers
             if self._session_refused(response):

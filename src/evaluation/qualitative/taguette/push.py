@@ -3,9 +3,10 @@
 :func:`push` creates the project (or fills an existing one), uploads each transcript as UTF-8
 HTML that Taguette converts in-process (no Calibre) and stores without loss apart from line
 ends (see :mod:`~evaluation.qualitative.taguette.offsets`), and creates one tag per code: the
-hierarchy as a dotted path (``Obtaining data.Challenges``) and the code's description. With
-``segments_of=CODER`` it also places that coder's segments as highlights, so a team can carry
-on coding in Taguette.
+hierarchy as a dotted path (``Obtaining data.Challenges``) and the code's description.
+``coder`` says whose project it is (blind parallel coding: one project per coder), so a later
+pull files its highlights under that coder; with ``with_segments`` the coder's existing segments
+are placed as highlights too, so a team can carry on coding in Taguette.
 
 Everything pushed is linked in the store at once (document, tag and highlight ids), so pushing
 again only adds what is new, and a later :func:`~evaluation.qualitative.taguette.pull.pull`
@@ -14,7 +15,7 @@ recognises the project's documents and tags. Push writes nothing but these links
 Example (needs a running server)::
 
     client = TaguetteClient("http://127.0.0.1:7465", credentials_from_env())
-    report = push(client, store, project_name="Coordinator interviews (anna)")
+    report = push(client, store, project_name="Coordinator interviews (anna)", coder="anna")
     print(report)
 """
 
@@ -29,7 +30,6 @@ from evaluation.qualitative.taguette.client import (
     PROJECT_NAME_MAX,
     TaguetteClient,
     TaguetteConflict,
-    TaguetteError,
 )
 from evaluation.qualitative.taguette.links import ensure_link_tables, linked, source_id
 from evaluation.qualitative.taguette.offsets import OffsetMap, html_text, text_to_html
@@ -78,16 +78,20 @@ def push(
     project_id: int | None = None,
     project_name: str | None = None,
     documents: Iterable[int | str] | None = None,
-    segments_of: str | None = None,
+    coder: str | None = None,
+    with_segments: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> PushReport:
     """Upload the store's documents and codebook to Taguette; returns what was done.
 
     ``project_id``: fill an existing project; otherwise a new one named ``project_name``
     (default: the store's project name). ``documents``: ids or names to upload (default all).
-    ``segments_of``: also place this coder's segments as highlights (pulling the project later
-    then updates that coder's segments).
+    ``coder``: whose coding the project will hold (a later pull files it under that coder).
+    ``with_segments``: also place ``coder``'s segments as highlights (a later pull then updates
+    those same segments).
     """
+    if with_segments and not coder:
+        raise ValueError("with_segments needs coder: whose segments to place")
     report = PushReport(server=client.base_url, project_id=project_id or 0)
     if project_id is None:
         name = project_name or store.project_info().get("name", "qualitative project")
@@ -99,13 +103,13 @@ def push(
     with store.transaction() as cur:
         ensure_link_tables(cur)
         source = source_id(cur, client.base_url, project_id, name=listing.name)
-        if segments_of:
-            cur.execute("UPDATE taguette_sources SET coder_id = ? WHERE id = ?", (store.coder_id(segments_of), source))
+        if coder:
+            cur.execute("UPDATE taguette_sources SET coder_id = ? WHERE id = ?", (store.coder_id(coder), source))
 
     tag_ids = _push_tags(client, store, source, project_id, listing, report)
-    document_ids, maps = _push_documents(client, store, source, project_id, listing, documents, report, progress)
-    if segments_of:
-        _push_segments(client, store, source, project_id, segments_of, tag_ids, document_ids, maps, report)
+    document_ids = _push_documents(client, store, source, project_id, listing, documents, report, progress)
+    if with_segments:
+        _push_segments(client, store, source, project_id, coder, tag_ids, document_ids, report)
     with store.transaction() as cur:
         cur.execute("UPDATE taguette_sources SET pushed_at = ? WHERE id = ?", (now_iso(), source))
     return report
@@ -165,7 +169,6 @@ def _push_documents(client, store, source, project_id, listing, selection, repor
         links = {document_id: int(key) for key, document_id in linked(cur, "taguette_documents", source).items()}
     taken = {meta["name"] for meta in listing.documents.values()}
     document_ids: dict[int, int] = {}
-    maps: dict[int, OffsetMap] = {}
     total = len(frame)
     for done, row in enumerate(frame.itertuples(), start=1):
         text = store.document_text(int(row.id))
@@ -188,10 +191,10 @@ def _push_documents(client, store, source, project_id, listing, selection, repor
         document_ids[int(row.id)] = taguette_id
         if progress is not None:
             progress(done, total, row.name)
-    return document_ids, maps
+    return document_ids
 
 
-def _push_segments(client, store, source, project_id, coder, tag_ids, document_ids, maps, report) -> None:
+def _push_segments(client, store, source, project_id, coder, tag_ids, document_ids, report) -> None:
     segments = store.segments(coders=[coder])
     segments = segments[segments["document_id"].isin(list(document_ids))]
     with store.transaction() as cur:
@@ -214,10 +217,7 @@ def _push_segments(client, store, source, project_id, coder, tag_ids, document_i
                 report.notes.append(f"segment {segment.id} covers only white space; Taguette refuses such highlights")
                 continue
             tag_id = tag_ids[int(segment.code_id)]
-            try:
-                highlight_id = client.add_highlight(project_id, taguette_id, start, end, [tag_id])
-            except TaguetteError as error:
-                raise TaguetteError(f"placing segment {segment.id} as a highlight failed: {error}") from None
+            highlight_id = client.add_highlight(project_id, taguette_id, start, end, [tag_id])
             report.highlights_created += 1
             with store.transaction() as cur:
                 cur.execute(

@@ -194,8 +194,14 @@ class _Codebook:
         """Rename and re-parent a linked code after its tag was renamed in Taguette."""
         names = names_of_tag_path(path)
         parent_id = self.resolve(tag_path_of(names[:-1])) if len(names) > 1 else None
-        if parent_id == code_id:
-            raise TaguetteSyncError(f"tag {path!r} would make code {code_id} its own parent")
+        ancestor = parent_id
+        while ancestor is not None:
+            if ancestor == code_id:
+                raise TaguetteSyncError(
+                    f"tag renamed to {path!r} in Taguette would put its code under itself; rename it "
+                    "there to a path outside its own subtree and pull again"
+                )
+            ancestor = self.store.connection.execute("SELECT parent_id FROM codes WHERE id = ?", (ancestor,)).fetchone()[0]
         self.store.connection.execute(
             "UPDATE codes SET name = ?, parent_id = ? WHERE id = ?", (names[-1], parent_id, code_id)
         )
