@@ -93,3 +93,19 @@ def test_duplicate_document_name_refused(store):
     store.add_document("a", "text")
     with pytest.raises(StoreError, match="already in the store"):
         store.add_document("a", "other text")
+
+
+def test_deleting_segments_and_documents(store):
+    document = store.add_document("d", "some text here")
+    code = store.add_code("c")
+    ids = store.add_segments([(document, code, 0, 4, None, "aaaaaaaa-0000-4000-8000-000000000001"),
+                              (document, code, 5, 9)], coder="anna")
+    store.add_memo("note", target="segment", target_id=ids[0])
+    assert store.segment_ids_by_guid(["aaaaaaaa-0000-4000-8000-000000000001", "unknown"]) == {
+        "aaaaaaaa-0000-4000-8000-000000000001": ids[0]}
+    store.delete_segments([ids[0]])
+    assert store.segments()["id"].tolist() == [ids[1]] and store.memos().empty  # memo went with its segment
+    with pytest.raises(StoreError, match="has 1 segment"):
+        store.delete_document("d")
+    store.delete_document("d", with_segments=True)
+    assert store.summary()["documents"] == 0 and store.summary()["segments"] == 0

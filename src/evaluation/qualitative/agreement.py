@@ -100,9 +100,11 @@ def _regions(documents: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tup
     region_sorted = np.cumsum(new_region) - 1
     region = np.empty_like(region_sorted)
     region[order] = region_sorted
-    frame = pd.DataFrame({"document_id": d, "start": s, "end": e, "region": region_sorted})
-    regions = frame.groupby("region").agg(document_id=("document_id", "first"), start=("start", "min"), end=("end", "max"))
-    return region, regions.reset_index(drop=True)
+    firsts = np.flatnonzero(new_region)
+    lasts = np.concatenate((firsts[1:] - 1, [len(s) - 1]))
+    # sorted by start, a region starts at its first interval and ends at the running maximum
+    regions = pd.DataFrame({"document_id": d[firsts], "start": s[firsts], "end": (running - offset)[lasts]})
+    return region, regions
 
 
 def _tables(
@@ -115,14 +117,12 @@ def _tables(
         if not (segments["coder"] == coder).any():
             raise ValueError(f"coder {coder!r} has no segments; known coders: {sorted(segments['coder'].unique())}")
     pair = segments[segments["coder"].isin([coder_a, coder_b])]
-    keys = sorted(pair["code_key"].unique())
-    code_index = {k: i for i, k in enumerate(keys)}
+    c, code_labels = pd.factorize(pair["code_key"], sort=True)
+    keys = list(code_labels)
     n_codes = len(keys)
-    doc_ids = np.sort(pair["document_id"].unique())
-    doc_index = {d: i for i, d in enumerate(doc_ids)}
+    d, doc_labels = pd.factorize(pair["document_id"], sort=True)
+    doc_ids = np.asarray(doc_labels)
     lengths = documents.set_index("id").loc[doc_ids, "n_chars"].to_numpy()
-    d = pair["document_id"].map(doc_index).to_numpy()
-    c = pair["code_key"].map(code_index).to_numpy()
     s = pair["start"].to_numpy()
     e = pair["end"].to_numpy()
     is_a = (pair["coder"] == coder_a).to_numpy()
@@ -139,12 +139,14 @@ def _tables(
             n_units = float(_union_length(d, s, e, len(doc_ids)).sum())
     else:
         region, regions = _regions(d, s, e)
-        present = pd.DataFrame({"region": region, "code": c, "a": is_a}).drop_duplicates()
-        has_a = set(zip(present.loc[present["a"], "region"], present.loc[present["a"], "code"]))
-        has_b = set(zip(present.loc[~present["a"], "region"], present.loc[~present["a"], "code"]))
-        len_a = np.bincount([code for _, code in has_a], minlength=n_codes).astype(float)
-        len_b = np.bincount([code for _, code in has_b], minlength=n_codes).astype(float)
-        both = np.bincount([code for _, code in has_a & has_b], minlength=n_codes).astype(float)
+        # (region, code) pairs each coder applied; counted per code
+        region_code = region.astype(np.int64) * n_codes + c
+        applied_a = np.unique(region_code[is_a])
+        applied_b = np.unique(region_code[~is_a])
+        applied_both = np.intersect1d(applied_a, applied_b, assume_unique=True)
+        len_a = np.bincount(applied_a % n_codes, minlength=n_codes).astype(float)
+        len_b = np.bincount(applied_b % n_codes, minlength=n_codes).astype(float)
+        both = np.bincount(applied_both % n_codes, minlength=n_codes).astype(float)
         n_units = float(len(regions))
         if uncoded:
             n_units += _count_gaps(regions, doc_ids, lengths, document_texts)
@@ -160,13 +162,17 @@ def _count_gaps(regions: pd.DataFrame, doc_ids: np.ndarray, lengths: np.ndarray,
     """Uncoded stretches (between, before and after the coded regions) that hold non-blank text."""
     count = 0
     blank = re.compile(r"\S")
-    for position, (document_id, group) in enumerate(regions.groupby("document_id", sort=True)):
-        length = int(lengths[document_id])
-        bounds = np.concatenate(([0], group["end"].to_numpy()))
-        nexts = np.concatenate((group["start"].to_numpy(), [length]))
-        text = None if texts is None else texts.get(int(doc_ids[document_id]))
-        for gap_start, gap_end in zip(bounds, nexts):
-            if gap_end > gap_start and (text is None or blank.search(text, int(gap_start), int(gap_end))):
+    document = regions["document_id"].to_numpy()
+    starts = regions["start"].to_numpy()
+    ends = regions["end"].to_numpy()
+    boundaries = np.flatnonzero(np.diff(document)) + 1
+    for first, last in zip(np.concatenate(([0], boundaries)), np.concatenate((boundaries, [len(document)]))):
+        index = int(document[first])
+        gap_starts = np.concatenate(([0], ends[first:last])).tolist()
+        gap_ends = np.concatenate((starts[first:last], [int(lengths[index])])).tolist()
+        text = None if texts is None else texts.get(int(doc_ids[index]))
+        for gap_start, gap_end in zip(gap_starts, gap_ends):
+            if gap_end > gap_start and (text is None or blank.search(text, gap_start, gap_end)):
                 count += 1
     return count
 

@@ -133,12 +133,13 @@ def cooccurrence_matrix(segments: pd.DataFrame, *, distance: int | None = None) 
     by start, and each segment is paired with the segments starting before its end (+ distance)
     found by binary search - O(n log n + pairs), fast for hundreds of thousands of segments.
     """
-    keys = np.sort(segments["code_key"].unique())
+    code, keys = pd.factorize(segments["code_key"], sort=True)
     n_codes = len(keys)
     if n_codes == 0:
         return pd.DataFrame(dtype="int64")
-    code = np.searchsorted(keys, segments["code_key"].to_numpy())
-    group = pd.factorize(pd.MultiIndex.from_arrays([segments["document_id"], segments["coder"]]))[0].astype(np.int64)
+    coder, coders = pd.factorize(segments["coder"])
+    document, _ = pd.factorize(segments["document_id"])
+    group = document.astype(np.int64) * max(1, len(coders)) + coder
     reach = 0 if distance is None else int(distance)
     spacing = int(segments["end"].max()) + reach + 2
     starts = group * spacing + segments["start"].to_numpy(np.int64)
@@ -161,7 +162,8 @@ def cooccurrence_matrix(segments: pd.DataFrame, *, distance: int | None = None) 
     flat = np.bincount(a[different] * n_codes + b[different], minlength=n_codes * n_codes).reshape(n_codes, n_codes)
     matrix = flat + flat.T
     matrix[np.diag_indices(n_codes)] = np.bincount(code, minlength=n_codes)
-    return pd.DataFrame(matrix, index=pd.Index(keys, name="code_key"), columns=pd.Index(keys, name="code_key"))
+    labels = pd.Index(np.asarray(keys), name="code_key")
+    return pd.DataFrame(matrix, index=labels, columns=labels.copy())
 
 
 def cooccurrence(store: Store, *, distance: int | None = None, coder: str | None = None, labels: str = "path") -> pd.DataFrame:

@@ -478,8 +478,37 @@ class Store:
         return list(range(first + 1, first + 1 + len(prepared)))
 
     def delete_segment(self, segment_id: int) -> None:
+        self.delete_segments([segment_id])
+
+    def delete_segments(self, segment_ids: Iterable[int]) -> int:
+        """Delete segments (and their memos) in one transaction; returns how many were deleted."""
+        ids = [(int(i),) for i in segment_ids]
         with self.transaction() as cur:
-            cur.execute("DELETE FROM segments WHERE id = ?", (segment_id,))
+            cur.executemany("DELETE FROM segments WHERE id = ?", ids)
+            return cur.rowcount if len(ids) == 1 else len(ids)
+
+    def segment_ids_by_guid(self, guids: Iterable[str]) -> dict[str, int]:
+        """{guid: id} for the segments with these GUIDs (unknown GUIDs are left out)."""
+        guids = list(guids)
+        found: dict[str, int] = {}
+        for offset in range(0, len(guids), 900):  # SQLite's limit on bound parameters
+            chunk = guids[offset:offset + 900]
+            found.update(self.connection.execute(
+                f"SELECT guid, id FROM segments WHERE guid IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall())
+        return found
+
+    def delete_document(self, document: int | str, *, with_segments: bool = False) -> None:
+        """Delete a document; refused while it has segments unless ``with_segments=True``."""
+        document_id = self.document_id(document)
+        with self.transaction() as cur:
+            coded = cur.execute("SELECT COUNT(*) FROM segments WHERE document_id = ?", (document_id,)).fetchone()[0]
+            if coded and not with_segments:
+                raise StoreError(
+                    f"document {document!r} has {coded} segment(s); pass with_segments=True to delete them too"
+                )
+            cur.execute("DELETE FROM segments WHERE document_id = ?", (document_id,))
+            cur.execute("DELETE FROM documents WHERE id = ?", (document_id,))
 
     def segment_text(self, segment_id: int) -> str:
         row = self.connection.execute(
