@@ -325,8 +325,11 @@ class StaggeredDiDResult:
     n_units: int
     n_clusters: int | None
     period_unit: str
-    _influence: np.ndarray = field(repr=False)  # n x K
-    _cluster: np.ndarray | None = field(repr=False)
+    # Influence functions summed within the units of inference ("blocks"): clusters with cluster=,
+    # else units. m x K; every standard error, band and test is a function of these sums.
+    _blocks: np.ndarray = field(repr=False)
+    _block_groups: np.ndarray = field(repr=False)  # m x groups: units of each cohort group per block
+    _group_pos: np.ndarray = field(repr=False)  # groups: -1 (never treated) then cohort positions
     _cohort_pos: np.ndarray = field(repr=False)
     _cells: pd.DataFrame = field(repr=False)  # cohort_pos, time_pos per cell
     _labels: dict = field(repr=False)
@@ -336,31 +339,23 @@ class StaggeredDiDResult:
     _cache: dict = field(repr=False, default_factory=dict)
 
     # --- inference -------------------------------------------------------------------------
-    def _cluster_sums(self, inf: np.ndarray) -> np.ndarray:
-        if self._cluster is None:
-            return inf
-        out = np.zeros((self.n_clusters, inf.shape[1]))
-        np.add.at(out, self._cluster, inf)
-        return out
-
     def _multipliers(self) -> np.ndarray:
         if self._draws is None:
             rng = np.random.default_rng(self._seed)
-            m = self.n_units if self._cluster is None else self.n_clusters
+            m = self._blocks.shape[0]
             self._draws = rng.choice(np.array([-1.0, 1.0]), size=(self.bootstrap, m))
         return self._draws
 
     def _inference(self, estimates: np.ndarray, inf: np.ndarray) -> pd.DataFrame:
         """SE, pointwise CI and (with bootstrap) a uniform band for a family of estimates."""
         n = self.n_units
-        sums = self._cluster_sums(inf)
+        sums = inf
         se_analytic = np.sqrt((sums**2).sum(axis=0)) / n
         z = stats.norm.ppf(1 - self.alpha / 2)
         out = pd.DataFrame({"att": estimates})
         if self.bootstrap:
             draws = self._multipliers() @ sums / n  # B x K deviations of the estimates
-            q75 = np.quantile(draws, 0.75, axis=0, method="inverted_cdf")
-            q25 = np.quantile(draws, 0.25, axis=0, method="inverted_cdf")
+            q25, q75 = np.quantile(draws, [0.25, 0.75], axis=0, method="inverted_cdf")
             se = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
             ok = se > np.sqrt(np.finfo(float).eps) * 10
             sup_t = np.max(np.abs(draws[:, ok] / se[ok]), axis=1) if ok.any() else np.zeros(1)
@@ -379,19 +374,27 @@ class StaggeredDiDResult:
         return out
 
     # --- aggregation -----------------------------------------------------------------------
-    def _wif(self, groups: np.ndarray, pg: np.ndarray) -> np.ndarray:
-        """Influence of estimating the cohort-share weights (R did's ``wif``): n x len(groups)."""
-        member = (self._cohort_pos[:, None] == groups[None, :]).astype(float)
-        centred = member - pg[None, :]
+    def _wif_times(self, groups: np.ndarray, pg: np.ndarray, estimates: np.ndarray) -> np.ndarray:
+        """Influence of estimating the cohort-share weights (R did's ``wif``) times the estimates.
+
+        R builds the n x m matrix ``wif`` with columns :math:`(1[G=g_k] - p_k)/\\sum p -
+        \\sum_j (1[G=g_j] - p_j) p_k / (\\sum p)^2` and multiplies it by the m estimates; the product
+        depends on a unit only through its cohort, so it is computed per cohort and summed per block.
+        """
         total = pg.sum()
-        return centred / total - np.outer(centred.sum(axis=1), pg) / total**2
+        index = np.searchsorted(self._group_pos, groups)
+        own_sum = np.bincount(index, weights=estimates, minlength=len(self._group_pos))
+        own_count = np.bincount(index, minlength=len(self._group_pos))
+        pa = pg @ estimates
+        per_group = (own_sum - pa) / total - (own_count - total) * pa / total**2
+        return self._block_groups @ per_group
 
     def _aggregate_parts(self, kind: str):
         if kind in self._cache:
             return self._cache[kind]
         cells = self._cells
         att = self.att_gt["att"].to_numpy()
-        inf = self._influence
+        inf = self._blocks
         g, t = cells["cohort_pos"].to_numpy(), cells["time_pos"].to_numpy()
         shares = {p: np.mean(self._cohort_pos == p) for p in np.unique(g)}
         pg = np.array([shares[p] for p in g])
@@ -400,7 +403,7 @@ class StaggeredDiDResult:
             keep = np.flatnonzero(t >= g)
             w = pg[keep] / pg[keep].sum()
             estimate = att[keep] @ w
-            col = inf[:, keep] @ w + self._wif(g[keep], pg[keep]) @ att[keep]
+            col = inf[:, keep] @ w + self._wif_times(g[keep], pg[keep], att[keep])
             overall = (estimate, col)
         elif kind == "group":
             group_pos = np.unique(g)
@@ -413,7 +416,7 @@ class StaggeredDiDResult:
             cols = np.column_stack(columns)
             pgg = np.array([shares[p] for p in group_pos])
             w = pgg / pgg.sum()
-            overall = (est @ w, cols @ w + self._wif(group_pos, pgg) @ est)
+            overall = (est @ w, cols @ w + self._wif_times(group_pos, pgg, est))
         elif kind == "dynamic":
             e = t - g
             for k in np.unique(e):
@@ -421,7 +424,7 @@ class StaggeredDiDResult:
                 w = pg[keep] / pg[keep].sum()
                 levels.append(int(k))
                 estimates.append(att[keep] @ w)
-                columns.append(inf[:, keep] @ w + self._wif(g[keep], pg[keep]) @ att[keep])
+                columns.append(inf[:, keep] @ w + self._wif_times(g[keep], pg[keep], att[keep]))
             est = np.array(estimates)
             cols = np.column_stack(columns)
             post = np.array(levels) >= 0
@@ -432,7 +435,7 @@ class StaggeredDiDResult:
                 w = pg[keep] / pg[keep].sum()
                 levels.append(self._periods[p])
                 estimates.append(att[keep] @ w)
-                columns.append(inf[:, keep] @ w + self._wif(g[keep], pg[keep]) @ att[keep])
+                columns.append(inf[:, keep] @ w + self._wif_times(g[keep], pg[keep], att[keep]))
             est = np.array(estimates)
             cols = np.column_stack(columns)
             overall = (est.mean(), cols.mean(axis=1))
@@ -505,7 +508,7 @@ class StaggeredDiDResult:
         if by == "cell":
             pre = (self._cells["time_pos"] < self._cells["cohort_pos"]).to_numpy()
             theta = self.att_gt["att"].to_numpy()[pre]
-            inf = self._influence[:, pre]
+            inf = self._blocks[:, pre]
         elif by == "event_time":
             levels, est, cols, _ = self._aggregate_parts("dynamic")
             event = np.array(levels)
@@ -517,10 +520,10 @@ class StaggeredDiDResult:
             raise ValueError(f"by must be 'event_time' or 'cell', got {by!r}")
         if theta.size == 0:
             raise ValueError("no pre-treatment estimates to test: every cohort is treated from the second period")
-        sums = self._cluster_sums(inf)
+        sums = inf
         independent = sums.shape[0] - 1
         if theta.size > independent:
-            what = "clusters" if self._cluster is not None else "units"
+            what = "clusters" if self.n_clusters is not None else "units"
             raise ValueError(
                 f"{theta.size} pre-treatment estimates but only {sums.shape[0]} {what}: their covariance cannot "
                 f"be estimated. Test fewer, e.g. pretrend_test(leads=12)."
@@ -580,6 +583,13 @@ class StaggeredDiDResult:
 # --------------------------------------------------------------------------------------------
 # the estimator
 # --------------------------------------------------------------------------------------------
+
+
+def _sum_rows(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Sum rows of ``values`` by integer labels 0..L-1 (all present), in label order."""
+    order = np.argsort(labels, kind="stable")
+    starts = np.r_[0, np.flatnonzero(np.diff(labels[order])) + 1]
+    return np.add.reduceat(values[order], starts, axis=0)
 
 
 def staggered_did(
@@ -674,14 +684,21 @@ def staggered_did(
     cell_g = np.repeat(cohorts, n_periods - 1)
     cell_t = np.tile(np.arange(1, n_periods), len(cohorts))
     cell_b = np.where(cell_t < cell_g, cell_t - 1, cell_g - 1)
-    treated = gpos[:, None] == cell_g[None, :]
+    # Membership depends on a unit only through its cohort, so it is worked out per cohort
+    # ("group" below: never-treated plus each cohort) and expanded to units only where needed.
+    group_pos = np.r_[-1, cohorts]  # group 0 = never treated
+    unit_group = np.searchsorted(group_pos, gpos)
+    group_size = np.bincount(unit_group, minlength=len(group_pos)).astype(float)
+    is_treated = group_pos[:, None] == cell_g[None, :]  # groups x cells
     if cg == "never":
-        control = np.repeat(never[:, None], len(cell_g), axis=1)
+        is_control = np.zeros_like(is_treated)
+        is_control[0] = True
     else:
         horizon = np.maximum(cell_t, cell_b)
-        control = never[:, None] | ((gpos[:, None] > horizon[None, :]) & (gpos[:, None] != cell_g[None, :]))
-    n_treat = treated.sum(axis=0)
-    n_ctrl = control.sum(axis=0)
+        is_control = (group_pos[:, None] > horizon[None, :]) & ~is_treated
+        is_control[0] = True
+    n_treat = group_size @ is_treated
+    n_ctrl = group_size @ is_control
     empty = np.flatnonzero(n_ctrl == 0)
     if empty.size:
         k = empty[0]
@@ -691,36 +708,67 @@ def staggered_did(
             "is already treated. Use control_group='never' with never-treated units, or end the data before "
             "the last cohort is treated."
         )
-    dy = panel.y[:, cell_t] - panel.y[:, cell_b]
     if panel.x is None:
-        # Without covariates all three estimators are a difference in means; vectorised over cells.
-        mu1 = np.where(treated, dy, 0).sum(axis=0) / n_treat
-        mu0 = np.where(control, dy, 0).sum(axis=0) / n_ctrl
+        # Without covariates all three estimators are a difference in means; vectorised over cells
+        # through per-cohort sums of the outcome.
+        y_sums = np.zeros((len(group_pos), n_periods))
+        np.add.at(y_sums, unit_group, panel.y)
+        dy_sums = y_sums[:, cell_t] - y_sums[:, cell_b]  # groups x cells
+        mu1 = (dy_sums * is_treated).sum(axis=0) / n_treat
+        mu0 = (dy_sums * is_control).sum(axis=0) / n_ctrl
         att = mu1 - mu0
-        influence = n * (np.where(treated, dy - mu1, 0) / n_treat - np.where(control, dy - mu0, 0) / n_ctrl)
+        # IF_ik = n [D_ik (dY_ik - mu1_k)/n1_k - C_ik (dY_ik - mu0_k)/n0_k]: linear in the outcome
+        # with coefficients that depend on the unit's cohort group only. Clustered, its cluster sums
+        # need only outcome sums per (cluster, group) pair - far fewer rows than units.
+        slope = n * (is_treated / n_treat - is_control / n_ctrl)  # groups x cells
+        centre = np.where(is_treated, mu1, 0.0) + np.where(is_control, mu0, 0.0)
+        if panel.cluster is None:
+            rows_y, rows_group, rows_count = panel.y, unit_group, np.ones(n)
+        else:
+            pair, pair_index = np.unique(panel.cluster * len(group_pos) + unit_group, return_inverse=True)
+            rows_y = np.zeros((len(pair), n_periods))
+            np.add.at(rows_y, pair_index, panel.y)
+            rows_group = pair % len(group_pos)
+            rows_count = np.bincount(pair_index).astype(float)
+            pair_cluster = pair // len(group_pos)
+        blocks = rows_y[:, cell_t]
+        blocks -= rows_y[:, cell_b]
+        blocks -= rows_count[:, None] * centre[rows_group]
+        blocks *= slope[rows_group]
+        if panel.cluster is not None:
+            blocks = _sum_rows(blocks, pair_cluster)
     else:
         att = np.empty(len(cell_g))
         influence = np.zeros((n, len(cell_g)))
         for k in range(len(cell_g)):
-            rows = np.flatnonzero(treated[:, k] | control[:, k])
+            member_t, member_c = is_treated[unit_group, k], is_control[unit_group, k]
+            rows = np.flatnonzero(member_t | member_c)
+            dy = panel.y[rows, cell_t[k]] - panel.y[rows, cell_b[k]]
             xk = np.column_stack([np.ones(rows.size), panel.x[rows, cell_b[k], :]])
             where = f"cohort {panel.cohort_label[cell_g[k]]!r}, period {panel.periods[cell_t[k]]!s}"
-            att[k], inf_k = _two_by_two(dy[rows, k], treated[rows, k].astype(float), xk, method, where)
+            att[k], inf_k = _two_by_two(dy, member_t[rows].astype(float), xk, method, where)
             influence[rows, k] = n / rows.size * inf_k
+        blocks = influence if panel.cluster is None else _sum_rows(influence, panel.cluster)
+    if panel.cluster is None:
+        block_groups = np.zeros((n, len(group_pos)))
+        block_groups[np.arange(n), unit_group] = 1.0
+    else:
+        block_groups = np.zeros((int(panel.cluster.max()) + 1, len(group_pos)))
+        np.add.at(block_groups, (panel.cluster, unit_group), 1.0)
     cells = pd.DataFrame({"cohort_pos": cell_g, "time_pos": cell_t})
     result = StaggeredDiDResult(
         att_gt=pd.DataFrame(), outcome=outcome, control_group=cg, method=method, alpha=alpha,
         bootstrap=int(bootstrap), n_units=n,
         n_clusters=None if panel.cluster is None else int(panel.cluster.max() + 1),
-        period_unit=panel.period_unit, _influence=influence, _cluster=panel.cluster, _cohort_pos=gpos,
+        period_unit=panel.period_unit, _blocks=blocks, _block_groups=block_groups, _group_pos=group_pos, _cohort_pos=gpos,
         _cells=cells, _labels=panel.cohort_label, _periods=panel.periods, _seed=seed,
     )
-    table = result._inference(att, influence)
+    table = result._inference(att, blocks)
     table.insert(0, "event_time", cell_t - cell_g)
     table.insert(0, "time", panel.periods[cell_t])
     table.insert(0, "cohort", [panel.cohort_label[p] for p in cell_g])
-    table["n_treated"] = n_treat
-    table["n_control"] = n_ctrl
+    table["n_treated"] = n_treat.astype(int)
+    table["n_control"] = n_ctrl.astype(int)
     table["post"] = cell_t >= cell_g
     table.attrs = {k: v for k, v in table.attrs.items()}
     result.att_gt = table
