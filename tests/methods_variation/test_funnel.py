@@ -204,3 +204,20 @@ def test_zero_deaths_in_the_middle_of_shmi_asks_for_cqc_and_proportions_are_chec
         funnel(data, "o", "e", kind="rate")
     with pytest.raises(ValueError, match="must be positive"):
         funnel_limits([10, 0, 5])
+    with pytest.raises(ValueError, match="whole-number"):
+        funnel_limits([57.5], kind="proportion", target=0.2)
+    with pytest.raises(ValueError, match="whole-number counts"):
+        funnel(data.assign(e=data["e"] + 0.5), "o", "e", group="unit", kind="proportion")
+
+
+def test_proportion_funnel_plot_draws_whole_limit_curves():
+    rng = np.random.default_rng(2)
+    n = rng.integers(15, 90, 80)
+    data = pd.DataFrame({"clinic": [f"K{i}" for i in range(80)], "attended": rng.binomial(n, 0.8), "invited": n})
+    result = funnel(data, "attended", "invited", group="clinic", kind="proportion",
+                    y_label="Share of invited GPs attending")
+    curves = result.limits()
+    assert curves.notna().all().all() and (curves["denominator"] % 1 == 0).all()
+    ax = result.plot()
+    assert ax.get_ylabel() == "Share of invited GPs attending"
+    assert all(np.isfinite(line.get_ydata()).all() for line in ax.lines)

@@ -183,7 +183,7 @@ def attendance_rates(
 # ---------------------------------------------------------------------------------------------
 
 
-def _logit_trend(frame: pd.DataFrame, groups: np.ndarray, level: float) -> dict:
+def _logit_trend(frame: pd.DataFrame, groups: np.ndarray) -> dict:
     import statsmodels.api as sm
 
     y = frame["attended"].to_numpy(dtype=float)
@@ -274,7 +274,7 @@ def attendance_trend(
     for key, frame in groups:
         start = frame["date"].min()
         frame = frame.assign(years=(frame["date"] - start).dt.days / 365.25)
-        fit = _logit_trend(frame, frame[robust_by].to_numpy(), level)
+        fit = _logit_trend(frame, frame[robust_by].to_numpy())
         by_year = frame.groupby("year")["attended"].mean()
         slope, se = fit["slope"], fit["se"]
         if np.isnan(slope):
@@ -503,7 +503,7 @@ def _month_number(periods: pd.Series) -> pd.Series:
     return periods.dt.year * 12 + periods.dt.month
 
 
-def _window_sums(panel: pd.DataFrame, start: pd.Series, window: int, count: str, population: str):
+def _window_sums(panel: pd.DataFrame, window: int, count: str, population: str):
     """Sum count and population over the ``window`` months before and from ``start``, per clinic."""
     offset = _month_number(panel["_period"]) - _month_number(panel["_start"])
     before = panel[(offset >= -window) & (offset < 0)]
@@ -635,7 +635,7 @@ def dose_response(
         raise ValueError("none of the clinics in shares has prescribing rows: check the region and indicator")
 
     merged = panel.merge(treated[["clinic_id", "_start"]], on="clinic_id", how="inner")
-    sums = _window_sums(merged, merged["_start"], window, count, population)
+    sums = _window_sums(merged, window, count, population)
     clinics = treated.set_index("clinic_id").join(sums, how="left").reset_index()
     complete = (clinics["before_months"] == window) & (clinics["after_months"] == window)
     n_skipped = int((~complete).sum())
@@ -653,7 +653,6 @@ def dose_response(
     if comparison is not None:
         clinic_start = dict(zip(shares["clinic_id"], pd.to_datetime(shares["first_treated_month"]).dt.to_period("M")))
         panel["_first"] = panel["clinic_id"].map(clinic_start)
-        by_month = None
         changes = {}
         for start in sorted(clinics["_start"].unique()):
             end = start + window - 1

@@ -191,6 +191,11 @@ def funnel_limits(
         )
     if phi <= 0 or tau2 < 0 or not np.isfinite(phi) or not np.isfinite(tau2):
         raise ValueError(f"phi must be > 0 and tau2 >= 0; got phi={phi!r}, tau2={tau2!r}")
+    if kind == "proportion" and overdispersion == "none" and not np.all(size == np.round(size)):
+        first = size[size != np.round(size)][0]
+        raise ValueError(
+            f"exact binomial limits need whole-number denominators (people, not rates); got {first!r}"
+        )
     out = {"denominator": size}
     for level in levels:
         tag = _level_tag(level)
@@ -301,7 +306,9 @@ class Funnel:
         """The limit curves over ``sizes`` (default: a grid spanning the units' sizes)."""
         if sizes is None:
             low, high = self.units["denominator"].min(), self.units["denominator"].max()
-            sizes = np.unique(np.concatenate([np.geomspace(max(low * 0.8, 1e-9), high * 1.05, n_points)]))
+            sizes = np.geomspace(max(low * 0.8, 1e-9), high * 1.05, n_points)
+            if self.kind == "proportion":  # binomial sizes are whole numbers of people
+                sizes = np.unique(np.maximum(np.round(sizes), 1.0))
         return funnel_limits(
             sizes, self.kind, self.target, self.levels, self.overdispersion, self.phi, self.tau2, self.sr_method
         )
@@ -326,7 +333,6 @@ class Funnel:
         ``label``: "outliers" labels units beyond the widest limits, a level (0.95) labels units
         beyond that one, None labels nothing.
         """
-        import matplotlib.pyplot as plt
         import seaborn as sns
 
         from evaluation.methods._plotting import new_axes
@@ -502,6 +508,13 @@ def funnel(
             f"{int(bad.sum())} unit(s) have {units.loc[bad, 'denominator'].iloc[0]!r}, "
             f"e.g. {units.loc[bad, 'group'].iloc[0]!r}. Drop units without {what} before plotting."
         )
+    if kind == "proportion":
+        fractional = (units["numerator"] % 1 != 0) | (units["denominator"] % 1 != 0)
+        if fractional.any():
+            raise ValueError(
+                f"funnel: a proportion needs whole-number counts; unit {units.loc[fractional, 'group'].iloc[0]!r} "
+                "has a fractional numerator or denominator"
+            )
     if kind == "proportion" and (units["numerator"] > units["denominator"]).any():
         row = units.loc[units["numerator"] > units["denominator"], "group"].iloc[0]
         raise ValueError(f"funnel: a proportion's numerator exceeds its denominator for unit {row}")

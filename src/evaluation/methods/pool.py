@@ -93,7 +93,6 @@ class Pooled:
         ``transform`` maps estimates for display, e.g. ``numpy.exp`` to show rate ratios from
         log rate ratios (then the reference line is at 1).
         """
-        import matplotlib.pyplot as plt
         import seaborn as sns
 
         from evaluation.methods._plotting import new_axes
