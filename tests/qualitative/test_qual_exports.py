@@ -41,10 +41,15 @@ def test_docx_has_codebook_table_and_every_quote(demo_store, tmp_path):
     assert {" ".join(t.split()) for t in expected} == set(quotes)
 
 
-@pytest.mark.parametrize("suffix", [".md", ".html"])
+@pytest.mark.parametrize("suffix", [".md", ".html", ".odt"])
 def test_plain_reports(demo_store, tmp_path, suffix):
-    path = export_report(demo_store, tmp_path / f"report{suffix}")
-    text = path.read_text(encoding="utf-8")
+    if suffix == ".odt":
+        from evaluation.qualitative.exports import export_odt
+        from evaluation.qualitative.importers import read_transcript
+
+        text = read_transcript(export_odt(demo_store, tmp_path / "report.odt")).text  # read back with our reader
+    else:
+        text = export_report(demo_store, tmp_path / f"report{suffix}").read_text(encoding="utf-8")
     assert "Obtaining data" in text and "coded by anna" in text
     if suffix == ".html":
         assert text.startswith("<!DOCTYPE html>") and "<blockquote>" in text

@@ -81,7 +81,7 @@ def qual() -> None:
     workbench qual code span|quote|pattern   code by hand or by script
     workbench qual query segments|frequencies|cooccurrence|framework
     workbench qual agreement A B             kappa and alpha between two coders
-    workbench qual export FILE               .qdpx .qdc .docx .xlsx .md .txt .html
+    workbench qual export FILE               .qdpx .qdc .docx .odt .xlsx .md .txt .html
     workbench qual demo --data DIR           the 25-interview demo project
     """
 
@@ -187,8 +187,8 @@ def import_qdpx_command(file: Path, store_path: Path, positions: str) -> None:
 def export(file: Path, store_path: Path, target: str, coder: str | None) -> None:
     """Export the project; the format follows the extension.
 
-    .qdpx whole project (REFI-QDA), .qdc codebook, .docx/.xlsx codebook and coded quotes for
-    colleagues, .md/.txt/.html the same as a plain report. Written to a temporary file first.
+    .qdpx whole project (REFI-QDA), .qdc codebook, .docx/.odt/.xlsx codebook and coded quotes
+    for colleagues, .md/.txt/.html the same as a plain report. Written to a temporary file first.
     """
     from evaluation.qualitative import exports, refi
 
@@ -204,9 +204,11 @@ def export(file: Path, store_path: Path, target: str, coder: str | None) -> None
         exports.export_xlsx(store, file, coder=coder)
     elif suffix in (".md", ".txt", ".html"):
         exports.export_report(store, file, coder=coder)
+    elif suffix == ".odt":
+        exports.export_odt(store, file, coder=coder)
     else:
         raise QualError(f"{file}: cannot export to {suffix or 'a file without extension'}; "
-                        "use .qdpx, .qdc, .docx, .xlsx, .md, .txt or .html")
+                        "use .qdpx, .qdc, .docx, .odt, .xlsx, .md, .txt or .html (for PDF, print the .docx)")
     click.echo(f"wrote {file}")
 
 
@@ -599,6 +601,17 @@ def demo(data_dir, out, seed, quiet) -> None:
     click.echo(f"wrote {summary['interviews']} interviews, codebook, pseudonym mapping, store and truth.json to {summary['folder']}")
     click.echo(f"try: workbench qual agreement anna bo --store {summary['store']}")
 
+
+def _register_subcommands() -> None:
+    """Clients that build on the store bring their own command group (e.g. the Taguette client)."""
+    try:
+        from evaluation.qualitative.taguette.cli import taguette
+    except ImportError:  # pragma: no cover - client not installed
+        return
+    qual.add_command(taguette)
+
+
+_register_subcommands()
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(qual())

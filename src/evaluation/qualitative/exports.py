@@ -160,3 +160,38 @@ def export_report(store: Store, path: str | os.PathLike, *, coder: str | None = 
 
     write_text_atomic(path, markdown)
     return path
+
+
+def export_odt(store: Store, path: str | os.PathLike, *, coder: str | None = None) -> Path:
+    """An OpenDocument text (LibreOffice): the codebook, then every code's quotes with their source."""
+    from odf.opendocument import OpenDocumentText
+    from odf.style import ParagraphProperties, Style, TextProperties
+    from odf.text import H, P
+
+    path = Path(path)
+    codebook = codebook_table(store)
+    quotes = quotes_table(store, coder=coder)
+    document = OpenDocumentText()
+    quote_style = Style(name="Quote", family="paragraph")
+    quote_style.addElement(ParagraphProperties(marginleft="1cm"))
+    quote_style.addElement(TextProperties(fontstyle="italic"))
+    source_style = Style(name="Source", family="paragraph")
+    source_style.addElement(TextProperties(fontsize="8pt"))
+    document.styles.addElement(quote_style)
+    document.styles.addElement(source_style)
+    document.text.addElement(H(outlinelevel=1, text=store.project_info().get("name", "Coded interviews")))
+    document.text.addElement(H(outlinelevel=2, text="Codebook"))
+    for row in codebook.itertuples(index=False):
+        line = f"{row.path} ({row.segments} segments)" + (f": {row.description}" if row.description else "")
+        document.text.addElement(P(text=line))
+    document.text.addElement(H(outlinelevel=2, text="Coded quotes"))
+    for code_path in codebook["path"]:
+        mine = quotes[quotes["code"] == code_path]
+        if mine.empty:
+            continue
+        document.text.addElement(H(outlinelevel=3, text=f"{code_path} ({len(mine)})"))
+        for quote in mine.itertuples(index=False):
+            document.text.addElement(P(stylename=quote_style, text=" ".join(str(quote.text).split())))
+            case = f", {quote.case}" if isinstance(quote.case, str) else ""
+            document.text.addElement(P(stylename=source_style, text=f"{quote.document}{case} - coded by {quote.coder}"))
+    return _atomic(path, lambda temporary: document.save(temporary))

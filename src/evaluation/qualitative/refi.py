@@ -318,7 +318,6 @@ def _parse_project(archive: _SafeZip, positions: str) -> _Parsed:
         if text is None and note.get("plainTextPath"):
             text = _source_text(archive, note, where)
         parsed.notes.append(dict(guid=note.get("guid"), name=note.get("name") or "", text=text or ""))
-    parsed.project_notes = [n.get("targetGUID") for n in root.findall(_q("NoteRef"))]  # type: ignore[attr-defined]
     return parsed
 
 
@@ -362,10 +361,12 @@ def import_qdpx(store: Store, path: str | os.PathLike, *, positions: str = "auto
         document_ids: dict[str, int] = {}
         segment_ids: dict[str, int] = {}
         before = set(store.coders())
+        known_guids = {row[0] for row in store.connection.execute("SELECT guid FROM coders")}
         for guid, name in parsed.users.items():
-            if name not in store.coders():
-                store.coder_id(name, guid=guid if guid and _GUID.match(guid) and not store.connection.execute(
-                    "SELECT 1 FROM coders WHERE guid = ?", (guid,)).fetchone() else None)
+            if name not in before:
+                # keep the exporting tool's user GUID unless it is malformed or already taken
+                reuse = guid if guid and _GUID.match(guid) and guid not in known_guids else None
+                store.coder_id(name, guid=reuse)
         for source in parsed.sources:
             try:
                 document_id = store.add_document(source["name"], source["text"], source_path=f"{path}", guid=source["guid"])
