@@ -221,3 +221,22 @@ def test_proportion_funnel_plot_draws_whole_limit_curves():
     ax = result.plot()
     assert ax.get_ylabel() == "Share of invited GPs attending"
     assert all(np.isfinite(line.get_ydata()).all() for line in ax.lines)
+
+
+def test_medpar_length_of_stay_outliers_match_the_funnelplotr_readme():
+    """FunnelPlotR 0.6's README: a Poisson GLM of length of stay on medpar (los ~ hmo + died +
+    age80 + factor(type)); of 54 providers 25 lie outside the exact 99.8 % limits and 9 outside
+    the SHMI overdispersion-adjusted ones."""
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    medpar = pd.read_csv(DATA / "funnel" / "medpar.csv")
+    medpar["type"] = np.select([medpar["type2"] == 1, medpar["type3"] == 1], [2, 3], 1)
+    model = smf.glm("los ~ hmo + died + age80 + C(type)", data=medpar, family=sm.families.Poisson()).fit()
+    medpar["predicted"] = model.predict(medpar)
+    exact = funnel(medpar, "los", "predicted", group="provnum")
+    shmi = funnel(medpar, "los", "predicted", group="provnum", overdispersion="additive", sr_method="SHMI",
+                  shmi_rounding=True)
+    assert len(exact.to_frame()) == 54
+    assert (exact.to_frame()["outlier_998"] != "").sum() == 25
+    assert (shmi.to_frame()["outlier_998"] != "").sum() == 9
