@@ -392,6 +392,9 @@ def its(
         elif not (first_t[code] < s_ <= last_t[code]):
             reasons[code] = (f"{where_of(code)}: intervention at {s_!s} is outside the data ({first_t[code]!s} .. "
                              f"{last_t[code]!s}); it needs at least one period before and one from the intervention on")
+        elif slope_change and n_post[code] < 2:
+            reasons[code] = (f"{where_of(code)}: a slope change needs at least two periods from the intervention "
+                             f"on, found {int(n_post[code])}")
         elif n_pre[code] < 2:
             reasons[code] = f"{where_of(code)}: need at least two periods before the intervention, found {int(n_pre[code])}"
         elif model != "ols" and (y_pre[code] == 0 or y_post[code] == 0):
@@ -460,6 +463,14 @@ def its(
             xb = x_all[rows].reshape(len(batch), length, n_par)
             yb = y_all[rows].reshape(len(batch), length)
             ob = off_all[rows].reshape(len(batch), length)
+            full_rank = np.linalg.matrix_rank(xb) == n_par
+            for code in batch[~full_rank]:
+                reasons[code] = (f"{where_of(code)}: the design is singular (e.g. the season or the intervention "
+                                 "cannot be told apart from the trend in this series)")
+            batch, rows = batch[full_rank], rows.reshape(-1, length)[full_rank].ravel()
+            xb, yb, ob = xb[full_rank], yb[full_rank], ob[full_rank]
+            if batch.size == 0:
+                continue
             b, cov, mu, converged = _irls_poisson(xb, yb, ob)
             for code in batch[~converged]:
                 reasons[code] = f"{where_of(code)}: the Poisson fit did not converge; check for runs of zero counts"
@@ -471,10 +482,12 @@ def its(
             fitted_row[rows] = mu.ravel()
         failed = [c for c in valid if c in reasons]
         if failed:
-            warnings.warn(f"{len(failed)} unit(s) did not converge and were dropped (see result.skipped)",
-                          stacklevel=2)
+            warnings.warn(f"{len(failed)} unit(s) could not be fitted and were dropped (see result.skipped), "
+                          f"e.g. {reasons[failed[0]]}", stacklevel=2)
             skipped += [{"unit": keys_[c], "reason": reasons[c]} for c in failed]
             valid = np.array([c for c in valid if c not in reasons], dtype=int)
+            if valid.size == 0:
+                raise ITSInputError("no series could be fitted: " + "; ".join(reasons[c] for c in failed[:3]))
     if model != "ols":
         pop_row = np.exp(off_all)
         observed_row = y_all / pop_row
