@@ -273,3 +273,32 @@ def test_push_with_segments_then_pull_updates_the_same_segments(tmp_path, taguet
     assert anna.loc[first, "text"] == longer and anna.loc[second, "text"] == crlf
     assert len(store.segments(coders=["bo"])) == 1
     store.close()
+
+
+def test_documents_born_in_taguette_come_in_readable(tmp_path, taguette_server):
+    store = Store.create(tmp_path / "coding.sqlite")
+    with token_client(taguette_server) as client:
+        project_id = client.create_project("Uploaded in Taguette")
+        tag = client.add_tag(project_id, "Attendance.Absence", "Who stays away")
+        # HTML as converters write it: blocks with no white space between them
+        page = ('<html><head><meta charset="utf-8"></head><body><p>Interviewer: Hvem udebliver?</p>'
+                "<p>Koordinator: De samme tre læger 👨‍⚕️ hver gang.</p><p>Interviewer: Hvorfor?</p>"
+                "<p>Koordinator: Travlhed.</p></body></html>")
+        document = client.add_document(project_id, "Uploadet interview", page)
+        coder = Coder(client, project_id)
+        shown = coder.shown_text("Uploadet interview")
+        assert "udebliver?Koordinator" in shown  # Taguette's own text runs the paragraphs together
+        coder.highlight("Uploadet interview", "De samme tre læger 👨‍⚕️ hver gang.", "Attendance.Absence")
+        coder.highlight("Uploadet interview", "gang.Interviewer: Hvorfor?", "Attendance.Absence")
+        report = pull(client, store, project_id, coder="anna")
+        again = pull(client, store, project_id, coder="anna")
+    assert report.documents_added == 1 and not again.changed and not report.text_differences
+    text = store.document_text("Uploadet interview")
+    assert text.startswith("Interviewer: Hvem udebliver?\n\nKoordinator: De samme tre læger")
+    assert sorted(store.segments(with_text=True)["text"]) == [
+        "De samme tre læger 👨‍⚕️ hver gang.", "gang.\n\nInterviewer: Hvorfor?",
+    ]
+    assert len(store.speaker_turns("Uploadet interview")) == 4
+    assert store.codes().set_index("key").loc["attendance.absence", "path"] == "Attendance/Absence"
+    assert document  # the upload answered with its id
+    store.close()

@@ -109,3 +109,21 @@ def test_tokens_in_request_lines_are_redacted_in_logs(caplog):
     caplog.set_level(logging.DEBUG)
     logging.getLogger("urllib3.connectionpool").debug('%s "GET %s HTTP/1.1" 302 0', "http://127.0.0.1:1", "/?token=deadbeef")
     assert "deadbeef" not in caplog.text and "token=***" in caplog.text
+
+
+def test_readable_text_adds_line_breaks_only_where_blocks_meet_without_space():
+    from evaluation.qualitative.taguette.offsets import readable_text
+
+    html = "<p>Koordinator: Data 📊.</p><p>Interviewer: <b>Og</b> så?</p><ul><li>én</li><li>to</li></ul>slut<br>linje"
+    shown = html_text(html)
+    assert shown == "Koordinator: Data 📊.Interviewer: Og så?éntoslutlinje"
+    readable, partner = readable_text(html)
+    assert readable == "Koordinator: Data 📊.\n\nInterviewer: Og så?\n\nén\nto\n\nslut\nlinje"
+    assert [readable[i] for i in partner] == list(shown)  # every character keeps its partner
+    offsets = OffsetMap(shown, readable, partner=partner)
+    start = shown.encode().index("📊.Interviewer".encode())
+    assert readable.__getitem__(slice(*offsets.to_store(start, start + len("📊.Interviewer".encode())))) == "📊.\n\nInterviewer"
+    # HTML from text_to_html already carries its line breaks: nothing is added
+    for text in TEXTS:
+        page = text_to_html(text)
+        assert readable_text(page)[0] == html_text(page)

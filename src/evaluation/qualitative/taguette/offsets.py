@@ -120,6 +120,44 @@ def html_text(stored_html: str) -> str:
     )
 
 
+# Where a block ends, a reader expects a line break; Taguette's text has one only if the HTML
+# carried a newline there (Calibre's and other tools' HTML often does not: "<p>a</p><p>b</p>").
+_BREAK_AT = {
+    **dict.fromkeys(("br", "li", "tr", "dt", "dd", "caption"), "\n"),
+    **dict.fromkeys(("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul", "ol", "dl"), "\n\n"),
+}
+
+
+def readable_text(stored_html: str) -> tuple[str, list[int]]:
+    """Taguette's text with line breaks added where blocks meet without white space between
+    them, and for each of Taguette's characters its index in that text.
+
+    Used for documents born in Taguette (uploaded there, not pushed from the store), so that the
+    store holds a transcript people can read ("…end.\n\nNext…" rather than "…end.Next…"),
+    while highlights still map exactly. For HTML written by :func:`text_to_html` nothing is
+    added: the readable text is Taguette's text.
+    """
+    tree = html5lib.parse(stored_html, treebuilder="etree", namespaceHTMLElements=False)
+    walker = html5lib.getTreeWalker("etree")
+    out: list[str] = []
+    partner: list[int] = []
+    pending = ""
+    for token in walker(tree.find("body")):
+        kind = token["type"]
+        if kind in ("Characters", "SpaceCharacters"):
+            data = token["data"]
+            if pending and out and not out[-1].isspace() and not data[:1].isspace():
+                out.extend(pending)
+            pending = ""
+            for character in data:
+                partner.append(len(out))
+                out.append(character)
+        elif kind in ("StartTag", "EndTag", "EmptyTag") and token.get("name") in _BREAK_AT:
+            if len(_BREAK_AT[token["name"]]) > len(pending):
+                pending = _BREAK_AT[token["name"]]
+    return "".join(out), partner
+
+
 class ByteIndex:
     """Code-point index of each UTF-8 byte offset of one text (and back)."""
 
@@ -168,16 +206,18 @@ class OffsetMap:
     highlight's ends snap inwards to the nearest characters both texts share.
     """
 
-    def __init__(self, taguette: str, store: str | None = None) -> None:
+    def __init__(self, taguette: str, store: str | None = None, *, partner: list[int] | None = None) -> None:
         self.taguette = taguette
         self.store = taguette if store is None else store
         self.bytes = ByteIndex(taguette)
         normal, self._normal_start, self._normal_end = _normal_with_sources(self.store)
-        if normal == taguette:
+        if normal == taguette and partner is None:
             self._partner = None
             self.alignment = Alignment(True, 0, 0)
         else:
-            partner = _align(taguette, normal)
+            # ``partner`` (from :func:`readable_text`) says where each character went; without
+            # it, find out by aligning the two texts
+            partner = _align(taguette, normal) if partner is None else partner
             self._partner = partner
             matched = sum(1 for p in partner if p >= 0)
             self.alignment = Alignment(False, len(taguette) - matched, len(normal) - matched)
@@ -249,9 +289,28 @@ def _normal_with_sources(text: str) -> tuple[str, list[int], list[int]]:
 def _align(taguette: str, normal: str) -> list[int]:
     """For each character of ``taguette``, its partner's index in ``normal`` (or -1).
 
-    Lines first (fast, and differences in transcripts are local), then characters inside the
-    lines that differ. ``autojunk`` is off: in prose, frequent characters are not junk.
+    The common beginning and end pair up directly; in between, lines first (fast, and
+    differences in transcripts are local), then characters inside the lines that differ.
+    ``autojunk`` is off: in prose, frequent characters are not junk.
     """
+    partner = [-1] * len(taguette)
+    limit = min(len(taguette), len(normal))
+    head = 0
+    while head < limit and taguette[head] == normal[head]:
+        partner[head] = head
+        head += 1
+    tail = 0
+    while tail < limit - head and taguette[-1 - tail] == normal[-1 - tail]:
+        partner[len(taguette) - 1 - tail] = len(normal) - 1 - tail
+        tail += 1
+    middle = _align_lines(taguette[head : len(taguette) - tail], normal[head : len(normal) - tail])
+    for index, other in enumerate(middle):
+        if other >= 0:
+            partner[head + index] = head + other
+    return partner
+
+
+def _align_lines(taguette: str, normal: str) -> list[int]:
     partner = [-1] * len(taguette)
     t_lines = taguette.splitlines(keepends=True)
     n_lines = normal.splitlines(keepends=True)

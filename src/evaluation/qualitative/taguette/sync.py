@@ -24,9 +24,10 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from evaluation.qualitative.importers import find_speaker_turns
 from evaluation.qualitative.store import Store, StoreError, now_iso
 from evaluation.qualitative.taguette.links import ensure_link_tables, linked, source_id
-from evaluation.qualitative.taguette.offsets import OffsetMap, html_text, taguette_form
+from evaluation.qualitative.taguette.offsets import OffsetMap, html_text, readable_text, taguette_form
 
 TAG_SEPARATOR = "."
 DOT_IN_NAME = "\u2024"  # ONE DOT LEADER: a "." inside a code name, so it is not read as a level
@@ -317,18 +318,19 @@ def _apply_documents(store: Store, cur, source: int, snapshot: Snapshot, report:
     maps: dict[str, OffsetMap] = {}
     for document in snapshot.documents:
         text = html_text(document.html)
+        readable, partner = readable_text(document.html)
         store_id = links.get(document.key)
         if store_id is None:
             # same name and same text first (what a push leaves), then any document with the text
             row = cur.execute("SELECT id, text FROM documents WHERE name = ?", (document.name,)).fetchone()
-            if row is not None and taguette_form(row[1]) == text:
+            if row is not None and taguette_form(row[1]) in (text, readable):
                 store_id = row[0]
             else:
                 if by_normal_text is None:
                     by_normal_text = {}
                     for doc_id, doc_text in cur.execute("SELECT id, text FROM documents ORDER BY id"):
                         by_normal_text.setdefault(taguette_form(doc_text), doc_id)
-                store_id = by_normal_text.get(text)
+                store_id = by_normal_text.get(text) or by_normal_text.get(readable)
             if store_id is None:
                 name = _unique_document_name(store, document.name, snapshot, document.key)
                 source_path = (
@@ -336,7 +338,10 @@ def _apply_documents(store: Store, cur, source: int, snapshot: Snapshot, report:
                     if snapshot.server.startswith(("http://", "https://"))
                     else f"taguette:{snapshot.server}:{snapshot.project_id}:{document.key}"
                 )
-                store_id = store.add_document(name, text, source_path=source_path)
+                # born in Taguette: keep its text, with line breaks where its blocks meet
+                store_id = store.add_document(
+                    name, readable, source_path=source_path, turns=find_speaker_turns(readable)
+                )
                 report.documents_added += 1
             else:
                 report.documents_linked += 1
@@ -346,8 +351,11 @@ def _apply_documents(store: Store, cur, source: int, snapshot: Snapshot, report:
             )
         documents[document.key] = store_id
         store_text = cur.execute("SELECT text FROM documents WHERE id = ?", (store_id,)).fetchone()[0]
-        offsets = OffsetMap(text, store_text)
-        if not offsets.alignment.exact:
+        if taguette_form(store_text) != text and store_text == readable:
+            offsets = OffsetMap(text, store_text, partner=partner)  # only line breaks were added
+        else:
+            offsets = OffsetMap(text, store_text)
+        if offsets.alignment.unmatched_taguette:
             report.text_differences.append(
                 f"document {document.name!r}: Taguette's text differs from the store's in "
                 f"{offsets.alignment.unmatched_taguette} characters (e.g. characters its sanitiser "
@@ -421,7 +429,7 @@ def _apply_highlights(store, cur, source, snapshot, documents, maps, codes, code
         if not highlight.tag_keys:
             report.skipped.append(f"highlight {highlight.key} in {names[highlight.document_key]!r}: has no tag")
             continue
-        if not offsets.alignment.exact:
+        if offsets.alignment.unmatched_taguette:
             stored = taguette_form(offsets.store[start:end])
             shown = offsets.taguette_span(highlight.start, highlight.end)
             if stored != shown:
