@@ -62,6 +62,10 @@ def test_command_line_errors_exit_non_zero_and_leave_the_store_alone(tmp_path, t
     wrong_project = _run(["pull", "--url", taguette_server.url, "--project", "98765", "--store", str(store_path)],
                          {"TAGUETTE_TOKEN": taguette_server.token})
     assert wrong_project.exit_code == 1 and "check --project" in wrong_project.output
+    token_in_url = _run(["pull", "--url", f"{taguette_server.url}/?token={taguette_server.token}", "--project", "1",
+                         "--store", str(store_path)], {"TAGUETTE_TOKEN": None})
+    assert token_in_url.exit_code == 1 and "TAGUETTE_TOKEN" in token_in_url.output
+    assert taguette_server.token not in token_in_url.output
     bad_file = tmp_path / "codes.txt"
     bad_file.write_text("nothing")
     refused = _run(["import", str(bad_file), "--store", str(store_path)], {})

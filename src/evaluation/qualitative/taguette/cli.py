@@ -33,6 +33,11 @@ def _client(url: str, timeout: float):
     from evaluation.qualitative.taguette.auth import CredentialsError, credentials_from_env
     from evaluation.qualitative.taguette.client import TaguetteClient, TaguetteError
 
+    if "token=" in url:
+        raise TaguetteCommandError(
+            "--url holds a token: give the server's address only (e.g. http://127.0.0.1:7465) and "
+            "the token in TAGUETTE_TOKEN, so it stays out of shell history and logs"
+        )
     interactive = sys.stdin.isatty()
     try:
         credentials = credentials_from_env(prompt=interactive)
@@ -112,7 +117,10 @@ def push_command(url, project_id, project_name, coder, with_segments, documents,
     finally:
         store.close()
     click.echo(str(report))
-    click.echo(f"project id: {report.project_id}  (pull with: workbench qual taguette pull --url {url} --project {report.project_id})")
+    click.echo(
+        f"project id: {report.project_id}  (pull with: workbench qual taguette pull --url {report.server} "
+        f"--project {report.project_id})"
+    )
 
 
 
