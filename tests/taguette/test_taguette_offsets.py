@@ -127,3 +127,12 @@ def test_readable_text_adds_line_breaks_only_where_blocks_meet_without_space():
     for text in TEXTS:
         page = text_to_html(text)
         assert readable_text(page)[0] == html_text(page)
+
+
+@pytest.mark.parametrize("module", ["offsets", "auth", "client"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"evaluation.qualitative.taguette.{module}"))
+    assert result.attempted > 0 and result.failed == 0

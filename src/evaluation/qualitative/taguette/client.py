@@ -26,6 +26,7 @@ Example
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import logging
 import re
@@ -422,8 +423,6 @@ class TaguetteClient:
         title = re.search(r"<title>(.*?)</title>", page, re.S)
         name = re.search(r'id="project-name"[^>]*value="([^"]*)"', page)
         description = re.search(r'id="project-description"[^>]*>([^<]*)<', page)
-        import html as html_lib
-
         return ProjectListing(
             project_id=int(project_id),
             name=html_lib.unescape(name.group(1)) if name else (title.group(1).strip() if title else ""),
