@@ -41,3 +41,10 @@ def test_notebook_runs_for_a_region_on_the_national_synthetic_data(synthetic_nat
     assert len(figures) >= 5
     text = "".join("".join(o.get("text", "")) for o in outputs if o["output_type"] == "stream")
     assert "Nordjylland: 13 clusters" in text and "Expected change with all GPs present" in text
+    # what the national summary pools
+    from evaluation.batch.record import read_notebook_records
+
+    records = read_notebook_records(out)
+    slope = records["dose_response_slope"]
+    assert slope["se"] > 0 and slope["ci_low"] < slope["estimate"] < slope["ci_high"] and slope["n"] > 50
+    assert 0.5 < records["attendance_rate"] < 1 and records["persistent_absentees"] > 0
