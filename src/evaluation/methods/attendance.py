@@ -393,6 +393,21 @@ def topic_meeting_share(
 
     Returns clinic_id, cluster_id, meeting_id, meeting_date, first_treated_month, invited,
     attended, share_attended.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.methods.attendance import topic_meeting_share
+    >>> meetings = pd.DataFrame({"meeting_id": ["M1", "M2"], "cluster_id": "C1",
+    ...                          "date": ["2021-03-09", "2021-09-14"], "topic": ["nsaid", "nsaid"]})
+    >>> gps = pd.DataFrame({"gp_id": ["G1", "G2", "G3"], "clinic_id": ["K1", "K1", "K2"]})
+    >>> present = pd.DataFrame({"meeting_id": ["M1"] * 3 + ["M2"] * 3, "gp_id": ["G1", "G2", "G3"] * 2,
+    ...                         "attended": [True, False, True, True, True, False]})
+    >>> topic_meeting_share(present, meetings, gps, "nsaid")[["clinic_id", "meeting_id", "first_treated_month",
+    ...                                                       "share_attended"]]
+      clinic_id meeting_id first_treated_month  share_attended
+    0        K1         M1          2021-04-01             0.5
+    1        K2         M1          2021-04-01             1.0
     """
     from evaluation.data.catalogue import TOPICS
 

@@ -165,6 +165,11 @@ def funnel_limits(
     sr_method : {"SHMI", "CQC"}
         Transformation for ratios: log (SHMI) or square root (CQC).
 
+    References
+    ----------
+    Spiegelhalter DJ. Funnel plots for comparing institutional performance. Stat Med 2005;24:1185-1202
+    (appendix A.1); the chi-square form of the Poisson limits as in NHS-R FunnelPlotR.
+
     Returns
     -------
     DataFrame, one row per size: ``denominator``, then ``lower_<level>``/``upper_<level>`` for
