@@ -211,7 +211,7 @@ def agreement_table(
 
 def agreement_report(store, coder_a: str, coder_b: str) -> pd.DataFrame:
     """All four variants (character/segment x with/without uncoded text) for a store, stacked."""
-    segments = store.segments()
+    segments = store.segments(details=False)
     documents = store.documents(with_text=True)
     texts = dict(zip(documents["id"], documents["text"]))
     frames = [

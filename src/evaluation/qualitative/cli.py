@@ -450,7 +450,7 @@ def agreement(coder_a, coder_b, store_path, level, uncoded, out) -> None:
     from evaluation.qualitative.agreement import agreement_table
 
     store = _open(store_path)
-    segments = store.segments()
+    segments = store.segments(details=False)
     documents = store.documents(with_text=True)
     texts = dict(zip(documents["id"], documents["text"]))
     levels = ["character", "segment"] if level == "both" else [level]

@@ -168,7 +168,7 @@ def cooccurrence_matrix(segments: pd.DataFrame, *, distance: int | None = None) 
 
 def cooccurrence(store: Store, *, distance: int | None = None, coder: str | None = None, labels: str = "path") -> pd.DataFrame:
     """:func:`cooccurrence_matrix` for a store, labelled by code path (or ``labels='key'``)."""
-    segments = store.segments(coders=None if coder is None else [coder])
+    segments = store.segments(coders=None if coder is None else [coder], details=False)
     matrix = cooccurrence_matrix(segments, distance=distance)
     if labels == "path":
         codes = store.codes().set_index("key")["path"]

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 SCHEMA_VERSION = 1
@@ -520,22 +521,41 @@ class Store:
             raise StoreError(f"no segment {segment_id}")
         return row[0]
 
-    def segments(self, *, with_text: bool = False, coders: Iterable[str] | None = None) -> pd.DataFrame:
-        """All segments: id, guid, document_id, document, code_id, code_key, coder, start, end,
-        created_at, memo (and ``text`` if asked)."""
-        text = ', substr(d.text, s.start + 1, s."end" - s.start) AS text' if with_text else ""
-        query = (
-            'SELECT s.id, s.guid, s.document_id, d.name AS document, s.code_id, c.key AS code_key, '
-            f'k.name AS coder, s.start, s."end", s.created_at, s.memo{text} '
-            "FROM segments s JOIN documents d ON d.id = s.document_id "
-            "JOIN codes c ON c.id = s.code_id JOIN coders k ON k.id = s.coder_id"
-        )
+    def segments(
+        self, *, with_text: bool = False, coders: Iterable[str] | None = None, details: bool = True
+    ) -> pd.DataFrame:
+        """All segments, ordered by document and position: id, guid, document_id, document,
+        code_id, code_key, coder, start, end, created_at, memo (and ``text`` if asked).
+        ``details=False`` leaves out guid, created_at and memo: twice as fast for analyses
+        (agreement, co-occurrence) that need only positions, codes and coders."""
+        text = ', substr(d.text, s.start + 1, s."end" - s.start)' if with_text else ""
+        join = " JOIN documents d ON d.id = s.document_id" if with_text else ""
+        extra = ", s.guid, s.created_at, s.memo" if details else ""
+        query = f'SELECT s.id, s.document_id, s.code_id, s.coder_id, s.start, s."end"{extra}{text} FROM segments s{join}'
         params: list = []
+        coder_names = dict(self.connection.execute("SELECT id, name FROM coders").fetchall())
         if coders is not None:
-            coders = list(coders)
-            query += f" WHERE k.name IN ({','.join('?' * len(coders))})"
-            params = coders
-        return pd.read_sql_query(query + " ORDER BY s.document_id, s.start, s.id", self.connection, params=params)
+            wanted = [i for i, name in coder_names.items() if name in set(coders)]
+            query += f" WHERE s.coder_id IN ({','.join('?' * len(wanted)) or 'NULL'})"
+            params = wanted
+        rows = self.connection.execute(query, params).fetchall()
+        names = ["id", "document_id", "code_id", "coder_id", "start", "end"]
+        names += (["guid", "created_at", "memo"] if details else []) + (["text"] if with_text else [])
+        # column-wise construction: several times faster than a frame from 200,000 row tuples
+        columns = list(zip(*rows)) if rows else [[] for _ in names]
+        frame = pd.DataFrame({
+            name: np.asarray(values, dtype=np.int64) if name in ("id", "document_id", "code_id", "coder_id", "start", "end")
+            else np.asarray(values, dtype=object)
+            for name, values in zip(names, columns)
+        })
+        document_names = dict(self.connection.execute("SELECT id, name FROM documents").fetchall())
+        code_keys = dict(self.connection.execute("SELECT id, key FROM codes").fetchall())
+        frame["document"] = frame["document_id"].map(document_names).astype(object)
+        frame["code_key"] = frame["code_id"].map(code_keys).astype(object)
+        frame["coder"] = frame.pop("coder_id").map(coder_names).astype(object)
+        order = np.lexsort((frame["id"].to_numpy(), frame["start"].to_numpy(), frame["document_id"].to_numpy()))
+        leading = ["id", "guid", "document_id", "document", "code_id", "code_key", "coder", "start", "end", "created_at", "memo", "text"]
+        return frame.iloc[order][[c for c in leading if c in frame.columns]].reset_index(drop=True)
 
     # ------------------------------------------------------------------ memos
     def add_memo(

@@ -297,8 +297,9 @@ class TaguetteClient:
                 if attempt == 1 and self._renew_session(what):
                     continue
                 raise TaguetteSessionExpired(self._expired_message(what))
-            if response.status_code == 403 and "xsrf" in response.text.lower() and attempt == 1:
-                # the XSRF cookie went missing (e.g. cleared by a proxy): fetch a new one, repeat
+            if response.status_code == 403 and method not in ("GET", "HEAD") and attempt == 1 and not _is_json(response):
+                # Taguette refuses rights in JSON; an HTML 403 on a write is Tornado's XSRF check
+                # (the cookie went missing, e.g. dropped by a proxy): fetch a new one, repeat once
                 self._session.cookies.pop("_xsrf", None)
                 self._ensure_xsrf()
                 continue
@@ -578,6 +579,14 @@ class TaguetteClient:
         if not self._signed_in:
             self.sign_in()
         return self._session.cookies.get("_xsrf", "")
+
+
+def _is_json(response: requests.Response) -> bool:
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
 
 
 def _reason(error: Exception) -> str:
