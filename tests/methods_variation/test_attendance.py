@@ -181,3 +181,14 @@ def test_dose_response_bad_input(national_tables):
     assert dose_response(treated_only, shares, comparison=None).slope < 0
     with pytest.raises(ValueError, match="shorter window"):
         dose_response(nsaid, shares, window=60)
+
+
+def test_trend_per_region_and_its_errors():
+    per_region = attendance_trend(PRESENT, MEETINGS, GPS, by="region", clusters=CLUSTERS).set_index("region")
+    assert per_region.loc["Nordjylland", "engagement"] == "not estimable"
+    assert per_region.loc["Sjælland", "invited"] == 9
+    assert per_region.loc["Sjælland", "ci_low"] < per_region.loc["Sjælland", "slope_logit_per_year"]
+    with pytest.raises(ValueError, match="needs the clusters table"):
+        attendance_trend(PRESENT, MEETINGS, GPS, by="region")
+    with pytest.raises(ValueError, match="by must be"):
+        attendance_trend(PRESENT, MEETINGS, GPS, by="gp")
