@@ -174,3 +174,11 @@ def test_pulling_a_project_as_another_coder_is_refused(taguette_server, tmp_path
     with pytest.raises(TaguetteSyncError, match="pulled as coder 'anna' before"):
         pull(client, store, project_id, coder="bo")
     store.close()
+
+
+def test_a_lost_xsrf_cookie_is_fetched_again(taguette_server):
+    client = token_client(taguette_server)
+    project_id = client.create_project("XSRF")
+    client._session.cookies.pop("_xsrf")  # e.g. dropped by a proxy between requests
+    assert client.add_tag(project_id, "Theme", "") > 0
+    assert "_xsrf" in client._session.cookies

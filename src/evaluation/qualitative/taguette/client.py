@@ -367,6 +367,11 @@ class TaguetteClient:
             raise TaguetteConflict(f"Taguette refused to {what} (409 conflict{detail})", status)
         if status == 404:
             hint = "check --project and that the document, tag or highlight still exists"
+        elif status == 403 and not _is_json(response):
+            hint = (
+                "the server's XSRF check refused the request; a proxy between you and Taguette may "
+                "drop its cookies"
+            )
         elif status == 403:
             hint = "your Taguette user lacks the right on this project; ask its admin for access"
         elif status == 400:
