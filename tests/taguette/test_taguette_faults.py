@@ -182,3 +182,14 @@ def test_a_lost_xsrf_cookie_is_fetched_again(taguette_server):
     client._session.cookies.pop("_xsrf")  # e.g. dropped by a proxy between requests
     assert client.add_tag(project_id, "Theme", "") > 0
     assert "_xsrf" in client._session.cookies
+
+
+def test_missing_rights_are_named(taguette_multiuser):
+    with login_client(taguette_multiuser, "anna") as anna:
+        project_id = anna.create_project("Anna only")
+        anna.set_member(project_id, "bo", "READ")
+    with login_client(taguette_multiuser, "bo") as bo:
+        assert bo.project(project_id).name == "Anna only"  # reading is allowed
+        with pytest.raises(TaguetteHTTPError, match="403 to create tag 'Theme': Unauthorized .*lacks the right") as error:
+            bo.add_tag(project_id, "Theme", "")
+    assert error.value.status == 403
