@@ -190,3 +190,28 @@ def test_cluster_must_nest_units(mpdta):
     bad = mpdta.assign(state=np.arange(len(mpdta)) % 7)
     with pytest.raises(DiDInputError, match="nest"):
         staggered_did(bad, "lemp", "countyreal", "year", "first.treat", cluster="state")
+
+
+def test_covariates_with_clusters_match_unit_level_sums(mpdta):
+    data = mpdta.assign(state=mpdta["countyreal"] // 1000)
+    for method in ("dr", "ipw", "reg"):
+        res = staggered_did(data, "lemp", "countyreal", "year", "first.treat", covariates=["lpop"],
+                            method=method, cluster="state", bootstrap=299, seed=2)
+        plain = staggered_did(data, "lemp", "countyreal", "year", "first.treat", covariates=["lpop"], method=method)
+        np.testing.assert_allclose(res.att_gt["att"], plain.att_gt["att"])
+        assert res.att_gt[["se", "se_analytic", "band_lower"]].notna().all().all()
+        assert res.n_clusters == data["state"].nunique()
+
+
+def test_cluster_sums_from_cohort_outcome_sums_equal_summing_unit_influence(mpdta):
+    # Without covariates the clustered influence sums are built from (cluster, cohort) outcome sums;
+    # they must equal summing the unit-level influence functions within clusters.
+    data = mpdta.assign(state=mpdta["countyreal"] // 1000)
+    clustered = staggered_did(data, "lemp", "countyreal", "year", "first.treat", cluster="state")
+    units = staggered_did(data, "lemp", "countyreal", "year", "first.treat")
+    state_of_unit = data.groupby("countyreal")["state"].first().to_numpy()
+    codes = pd.factorize(state_of_unit)[0]
+    by_hand = np.zeros((codes.max() + 1, units._blocks.shape[1]))
+    np.add.at(by_hand, codes, units._blocks)
+    np.testing.assert_allclose(clustered._blocks, by_hand, atol=1e-9)
+    np.testing.assert_allclose(clustered.att_gt["se"], np.sqrt((by_hand**2).sum(axis=0)) / len(codes), rtol=1e-12)

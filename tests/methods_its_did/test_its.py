@@ -150,3 +150,44 @@ def test_duplicate_periods_and_missing_outcome(sicily):
         its(bad, "aces", "time", intervention=37, population="stdpop")
     with pytest.raises(ValueError, match="model"):
         its(sicily, "aces", "time", intervention=37, population="stdpop", model="negbin")
+
+
+def test_panel_skips_series_that_cannot_carry_the_model_and_says_why(sicily):
+    panel = pd.concat([
+        sicily.assign(unit="ok", start=37),
+        sicily.assign(unit="one_post_month", start=59),  # a slope change needs two post periods
+        sicily.assign(unit="no_events_after", start=37, aces=np.where(sicily["time"] >= 37, 0, sicily["aces"])),
+        sicily[sicily["time"] <= 30].assign(unit="shorter", start=20),  # another length: its own batch
+    ], ignore_index=True)
+    with pytest.warns(UserWarning, match="not fitted"):
+        res = its(panel, "aces", "time", intervention="start", population="stdpop", unit="unit",
+                  harmonics=1, slope_change=True)
+    reasons = res.skipped.set_index("unit")["reason"]
+    assert set(reasons.index) == {"one_post_month", "no_events_after"}
+    assert "two periods from the intervention" in reasons["one_post_month"]
+    assert "no events" in reasons["no_events_after"]
+    est = res.to_frame()
+    assert set(est["unit"]) == {"ok", "shorter"}
+    assert est[["estimate", "se", "rate_ratio"]].notna().all().all()
+    shorter = its(sicily[sicily["time"] <= 30], "aces", "time", intervention=20, population="stdpop",
+                  harmonics=1, slope_change=True).to_frame()
+    np.testing.assert_allclose(est[est["unit"] == "shorter"]["estimate"], shorter["estimate"], rtol=1e-8)
+
+
+def test_panel_average_and_plots(sicily):
+    panel = pd.concat([sicily.assign(unit=u) for u in "AB"], ignore_index=True)
+    res = its(panel, "aces", "time", intervention=37, population="stdpop", unit="unit", harmonics=2)
+    avg = res.average().iloc[0]
+    assert avg["n_units"] == 2 and avg["rate_ratio"] == pytest.approx(0.8851, abs=5e-5)
+    assert res.plot(unit="A").get_legend() is not None
+    assert res.plot().get_ylabel() == "aces"
+    with pytest.raises(ValueError, match="not fitted"):
+        res.plot(unit="Z")
+    with pytest.raises(ValueError, match="single series"):
+        its(sicily, "aces", "time", intervention=37, population="stdpop").average()
+    plt.close("all")
+
+
+def test_without_population_the_model_warns(sicily):
+    with pytest.warns(UserWarning, match="no population"):
+        its(sicily, "aces", "time", intervention=37)
