@@ -162,7 +162,9 @@ def test_dose_response_has_the_planted_negative_sign(national_tables):
     assert predicted["percent_change"].iloc[1] < predicted["percent_change"].iloc[0]
     ax = result.plot()
     assert "Share of the clinic's GPs" in ax.get_xlabel()
-    assert ax.get_ylabel().replace("\n", " ") == "Change in NSAID prescriptions per 1,000 patients per month (%)"
+    assert ax.get_ylabel().replace("\n", " ") == (
+        "Change in NSAID prescriptions per 1,000 patients per month (%), net of the change in comparison clinics"
+    )
 
 
 def test_dose_response_bad_input(national_tables):

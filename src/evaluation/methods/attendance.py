@@ -504,7 +504,9 @@ class DoseResponse:
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xlabel("Share of the clinic's GPs at the cluster's topic meeting")
         what = "net of the change in comparison clinics" if self.adjusted else "before against after"
-        ax.set_ylabel(textwrap.fill(y_label or self.labels.get("y") or f"Change in prescribing (%), {what}", 42))
+        if y_label is None:
+            y_label = f"{self.labels['y']}, {what}" if self.labels.get("y") else f"Change in prescribing (%), {what}"
+        ax.set_ylabel(textwrap.fill(y_label, 46))
         ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
         ends = self.predict([1.0, 0.0])
         ax.set_title(title or self.labels.get("title") or (
