@@ -109,3 +109,23 @@ def test_deleting_segments_and_documents(store):
         store.delete_document("d")
     store.delete_document("d", with_segments=True)
     assert store.summary()["documents"] == 0 and store.summary()["segments"] == 0
+
+
+def test_cluster_cases_link_documents_by_cluster_id(store, synthetic_small):
+    import pandas as pd
+
+    from evaluation.qualitative.cases import link_cluster_cases
+
+    clusters = pd.read_parquet(synthetic_small / "clusters.parquet")
+    first, second = clusters["cluster_id"].iloc[0], clusters["cluster_id"].iloc[1]
+    store.add_document(f"interview_01_{first}", "Coordinator: a")
+    store.add_document(f"interview_02_{second}", "Coordinator: b")
+    store.add_document("pilot interview", "Coordinator: c")
+    links = link_cluster_cases(store, synthetic_small)
+    assert links["case"].tolist() == [first, second]
+    cases = store.cases().set_index("case")
+    assert cases.loc[first, "region"] == clusters.set_index("cluster_id").loc[first, "region"]
+    assert {"cluster_id", "n_gps", "n_clinics", "urban_share", "listed_patients"} <= set(cases.columns)
+    store.add_document("interview_03_C999", "Coordinator: d")
+    with pytest.raises(StoreError, match="names cluster C999"):
+        link_cluster_cases(store, synthetic_small)

@@ -533,6 +533,20 @@ def cases_set(name, attribute, document_names, store_path) -> None:
     click.echo(f"case {name} saved")
 
 
+@cases.command(name="link-clusters")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("data/synthetic"),
+              show_default=True, help="Data folder with clusters.parquet and clinics.parquet.")
+@click.option("--pattern", default=r"C\d{3}", show_default=True, help="How a cluster id appears in document names.")
+@store_option
+@_friendly
+def cases_link_clusters(data_dir, pattern, store_path) -> None:
+    """One case per cluster named in the documents' names, with region, size, urban share, cluster_id."""
+    from evaluation.qualitative.cases import link_cluster_cases
+
+    links = link_cluster_cases(_open(store_path), data_dir, pattern=pattern)
+    click.echo(f"linked {len(links)} document(s) to {links['case'].nunique() if len(links) else 0} cluster case(s)")
+
+
 @qual.command()
 @click.argument("text")
 @click.option("--on", "target", type=click.Choice(["project", "document", "code", "segment", "case"]), default="project",

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.qualitative import demo_text
+from evaluation.qualitative.cases import link_cluster_cases
 from evaluation.qualitative.codebook import sync_codebook_file, write_text_atomic
 from evaluation.qualitative.importers import import_transcripts
 from evaluation.qualitative.pseudonyms import PseudonymMapping, write_mapping, read_mapping
@@ -233,10 +234,8 @@ def build_demo(data_dir: str | Path, out_dir: str | Path, *, seed: int = 2026, p
                 f"{data_dir / name} is missing: generate the data with `workbench data synth --out {data_dir}`"
             )
     clusters = pd.read_parquet(data_dir / "clusters.parquet")
-    clinics = pd.read_parquet(data_dir / "clinics.parquet")
     truth = json.loads((data_dir / "truth.json").read_text(encoding="utf-8"))
     flags = pd.DataFrame(truth["clusters"]).set_index("cluster_id")
-    urban_share = clinics.assign(urban=clinics["urbanicity"] == "urban").groupby("cluster_id")["urban"].mean()
     rng = np.random.default_rng(seed)
     low_attendance = float(flags["attendance_target"].quantile(0.3))
 
@@ -290,21 +289,10 @@ def build_demo(data_dir: str | Path, out_dir: str | Path, *, seed: int = 2026, p
     store = Store.create(staging / "coding.sqlite", name="Coordinator interviews (demo)")
     sync_codebook_file(store, staging / "codebook.yml")
     import_transcripts(store, [i[3] for i in interviews], pseudonyms=mapping, progress=progress)
-    store.connection.execute(
-        "INSERT OR REPLACE INTO project VALUES ('pseudonym_mapping_sha256', ?)", (mapping.sha256,)
-    )
+    link_cluster_cases(store, data_dir)  # one case per cluster: region, size, urban share, cluster_id
     cases_truth = []
     for cluster, cluster_truth, document, path, passages in interviews:
         document_id = store.document_id(document)
-        store.add_case(
-            cluster["cluster_id"],
-            attributes={
-                "cluster_id": cluster["cluster_id"], "region": cluster["region"], "n_gps": int(cluster["n_gps"]),
-                "n_clinics": int(cluster["n_clinics"]), "urban_share": round(float(urban_share[cluster["cluster_id"]]), 3),
-            },
-            documents=[document_id],
-            description=f"{cluster['cluster_name']}: one coordinator interview",
-        )
         text = store.document_text(document_id)
         cursor, truths = 0, []
         for passage in passages:

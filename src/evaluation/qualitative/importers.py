@@ -271,7 +271,10 @@ def import_transcripts(
     if clashes:
         raise TranscriptImportError(f"several files would become the document(s) {clashes}; rename them first")
     ids = []
-    with store.transaction():
+    with store.transaction() as cur:
+        if pseudonyms is not None:
+            # which mapping was used, without the mapping itself (that stays with the team)
+            cur.execute("INSERT OR REPLACE INTO project VALUES ('pseudonym_mapping_sha256', ?)", (pseudonyms.sha256,))
         for transcript in transcripts:
             try:
                 ids.append(

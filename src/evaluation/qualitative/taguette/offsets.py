@@ -133,19 +133,28 @@ def readable_text(stored_html: str) -> tuple[str, list[int]]:
     them, and for each of Taguette's characters its index in that text.
 
     Used for documents born in Taguette (uploaded there, not pushed from the store), so that the
-    store holds a transcript people can read ("…end.\n\nNext…" rather than "…end.Next…"),
+    store holds a transcript people can read ("…end.\\n\\nNext…" rather than "…end.Next…"),
     while highlights still map exactly. For HTML written by :func:`text_to_html` nothing is
     added: the readable text is Taguette's text.
     """
+    _, readable, partner = parse_stored_html(stored_html)
+    return readable, partner
+
+
+def parse_stored_html(stored_html: str) -> tuple[str, str, list[int]]:
+    """One html5lib pass: Taguette's text (:func:`html_text`), the readable text and the map
+    between them (:func:`readable_text`)."""
     tree = html5lib.parse(stored_html, treebuilder="etree", namespaceHTMLElements=False)
     walker = html5lib.getTreeWalker("etree")
     out: list[str] = []
     partner: list[int] = []
+    nodes: list[str] = []
     pending = ""
     for token in walker(tree.find("body")):
         kind = token["type"]
         if kind in ("Characters", "SpaceCharacters"):
             data = token["data"]
+            nodes.append(data)
             if pending and out and not out[-1].isspace() and not data[:1].isspace():
                 out.extend(pending)
             pending = ""
@@ -155,7 +164,7 @@ def readable_text(stored_html: str) -> tuple[str, list[int]]:
         elif kind in ("StartTag", "EndTag", "EmptyTag") and token.get("name") in _BREAK_AT:
             if len(_BREAK_AT[token["name"]]) > len(pending):
                 pending = _BREAK_AT[token["name"]]
-    return "".join(out), partner
+    return "".join(nodes), "".join(out), partner
 
 
 class ByteIndex:

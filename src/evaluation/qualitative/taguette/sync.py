@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from evaluation.qualitative.importers import find_speaker_turns
 from evaluation.qualitative.store import Store, StoreError, now_iso
 from evaluation.qualitative.taguette.links import ensure_link_tables, linked, source_id
-from evaluation.qualitative.taguette.offsets import OffsetMap, html_text, readable_text, taguette_form
+from evaluation.qualitative.taguette.offsets import OffsetMap, parse_stored_html, taguette_form
 
 TAG_SEPARATOR = "."
 DOT_IN_NAME = "\u2024"  # ONE DOT LEADER: a "." inside a code name, so it is not read as a level
@@ -317,8 +317,7 @@ def _apply_documents(store: Store, cur, source: int, snapshot: Snapshot, report:
     documents: dict[str, int] = {}
     maps: dict[str, OffsetMap] = {}
     for document in snapshot.documents:
-        text = html_text(document.html)
-        readable, partner = readable_text(document.html)
+        text, readable, partner = parse_stored_html(document.html)
         store_id = links.get(document.key)
         if store_id is None:
             # same name and same text first (what a push leaves), then any document with the text
