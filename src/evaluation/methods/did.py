@@ -610,6 +610,7 @@ def staggered_did(
     cluster: str | None = None,
     alpha: float = 0.05,
     seed: int | None = None,
+    progress: bool = False,
 ) -> StaggeredDiDResult:
     """Callaway & Sant'Anna (2021) difference-in-differences for staggered adoption.
 
@@ -638,6 +639,8 @@ def staggered_did(
     cluster : column to cluster standard errors on (clinics nest in quality clusters).
     alpha : 1 - confidence level.
     seed : seed of the bootstrap draws.
+    progress : show a progress bar over the cohort-period cells (useful with covariates, where
+        each cell fits its own propensity score and outcome regression).
 
     Returns
     -------
@@ -745,7 +748,12 @@ def staggered_did(
     else:
         att = np.empty(len(cell_g))
         influence = np.zeros((n, len(cell_g)))
-        for k in range(len(cell_g)):
+        cells_iter = range(len(cell_g))
+        if progress:
+            from tqdm.auto import tqdm
+
+            cells_iter = tqdm(cells_iter, desc="ATT(g,t) with covariates")
+        for k in cells_iter:
             member_t, member_c = is_treated[unit_group, k], is_control[unit_group, k]
             rows = np.flatnonzero(member_t | member_c)
             dy = panel.y[rows, cell_t[k]] - panel.y[rows, cell_b[k]]

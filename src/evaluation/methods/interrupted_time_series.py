@@ -41,8 +41,9 @@ def _time_axis(values: pd.Series) -> tuple[np.ndarray, np.ndarray, bool]:
 
     Dates become consecutive month numbers (1, 2, ...) and the calendar month drives the season,
     so a series that starts in March still has its peaks in the right months. Numeric time is used
-    as it is for both, like ``harmonic(time, ...)`` in R's tsModel, which builds the terms from
-    the values passed in.
+    as it is for both. On the Sicily data of Lopez Bernal et al. the reference's
+    ``harmonic(month, 2, 12)`` (tsModel) and terms built from the time index 1..59 give the same
+    fit, because the series starts in January; the tests check both routes against the paper.
     """
     if pd.api.types.is_datetime64_any_dtype(values) or (values.dtype == object and hasattr(values.iloc[0], "year")):
         stamp = pd.to_datetime(values)
