@@ -302,3 +302,20 @@ def test_documents_born_in_taguette_come_in_readable(tmp_path, taguette_server):
     assert store.codes().set_index("key").loc["attendance.absence", "path"] == "Attendance/Absence"
     assert document  # the upload answered with its id
     store.close()
+
+
+def test_codebook_changes_in_the_store_are_pushed_to_the_tags(pushed):
+    from evaluation.qualitative.codebook import rename_code
+
+    store, client, project_id = pushed
+    Coder(client, project_id).highlight(NORD, "Vi henter tal", "Obtaining data.Challenges")
+    pull(client, store, project_id, coder="anna")
+    rename_code(store, "data", name="Data access")
+    with store.transaction() as cur:
+        cur.execute("UPDATE codes SET description = 'Barriers.' WHERE key = 'data.challenges'")
+    report = push(client, store, project_id=project_id)
+    assert report.tags_updated == 3  # the theme and its two subthemes: their paths changed
+    tags = {tag["path"]: tag["description"] for tag in client.project(project_id).tags.values()}
+    assert tags["Data access.Challenges"] == "Barriers."
+    assert "Obtaining data.Challenges" not in tags
+    assert not pull(client, store, project_id).changed  # the store and Taguette agree again
