@@ -629,6 +629,3 @@ _register_subcommands()
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(qual())
-
-from evaluation.qualitative.taguette.cli import taguette
-qual.add_command(taguette)
