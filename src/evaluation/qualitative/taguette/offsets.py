@@ -8,7 +8,8 @@ immutable text. Three steps connect the two:
 1. :func:`text_to_html` writes a transcript as HTML whose text nodes spell the transcript
    exactly, apart from what HTML parsing itself cannot carry: a carriage return becomes a line
    feed (``\\r\\n`` and ``\\r`` both read as ``\\n``), so :func:`taguette_form` is what Taguette
-   will hold.
+   will hold. (Taguette's sanitiser also drops NUL and turns other control characters into
+   ``?``; transcripts rarely hold them, and step 3 aligns around them.)
 2. :func:`html_text` recovers Taguette's text from its stored HTML (html5lib, like Taguette).
 3. :class:`OffsetMap` turns byte offsets in that text into code-point offsets in the store's
    text. Where the two texts differ (line ends, or characters Taguette's sanitiser dropped) it
