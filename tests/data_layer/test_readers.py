@@ -193,3 +193,31 @@ def test_ragged_csv_names_the_file(tmp_path):
     path.write_text("gp_id,clinic_id,cluster_id\nG1,K1,C1\nG2,K2,C2,extra,fields\n")
     with pytest.raises(ReadError, match=r"gps\.csv: not a valid CSV"):
         read_table(path)
+
+
+def test_csv_identifiers_keep_leading_zeros(tmp_path):
+    path = tmp_path / "gps.csv"
+    path.write_text("gp_id;clinic_id;cluster_id;birth_year\n0042;0101;007;1970\n")
+    frame, problems = read_canonical(path, "gps")
+    assert problems == []
+    assert frame.loc[0, ["gp_id", "clinic_id", "cluster_id"]].tolist() == ["0042", "0101", "007"]
+    assert frame.loc[0, "birth_year"] == 1970
+
+
+def test_stata_and_excel_with_danish_letters(tmp_path):
+    clusters = pd.DataFrame(
+        {
+            "cluster_id": ["C001", "C002"],
+            "cluster_name": ["Ærø og Svendborg", "Frederikshavn/Læsø"],
+            "region": ["Syddanmark", "Nordjylland"],
+            "n_clinics": [12, 9],
+            "n_gps": [29, 17],
+            "listed_patients": [48213, 27004],
+        }
+    )
+    clusters.to_stata(tmp_path / "clusters.dta", write_index=False, version=118)
+    clusters.to_excel(tmp_path / "clusters.xlsx", index=False)
+    for name in ("clusters.dta", "clusters.xlsx"):
+        frame, problems = read_canonical(tmp_path / name, "clusters")
+        assert problems == [], name
+        pd.testing.assert_frame_equal(frame, clusters, check_dtype=True)

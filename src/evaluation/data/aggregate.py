@@ -126,6 +126,7 @@ def aggregate_register(
     threads: int | None = None,
     with_outcomes: bool = True,
     report: list | None = None,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Aggregate individual prescription records to clinic-month indicators with DuckDB.
 
@@ -140,6 +141,7 @@ def aggregate_register(
     memory_limit, temp_directory, threads : DuckDB's cap, spill folder and thread count.
     with_outcomes : add the three rates (see :func:`evaluation.data.clinic_month_outcomes`).
     report : if a list is given, an :class:`AggregationReport` is appended to it.
+    progress : show a progress bar, one step per year.
 
     Returns
     -------
@@ -175,39 +177,76 @@ def aggregate_register(
         )
         con.execute(
             "CREATE TEMP TABLE indicators AS SELECT * FROM (VALUES "
-            + ", ".join(f"('{ind.key}')" for ind in INDICATORS)
-            + ") AS t(indicator)"
+            + ", ".join(f"('{ind.key}', {k})" for k, ind in enumerate(INDICATORS))
+            + ") AS t(indicator, indicator_key)"
         )
-        first, last = window.first_day.date().isoformat(), window.last_day.date().isoformat()
-        # Classify the few distinct ATC codes once and join, rather than testing every
-        # record's code against every prefix.
+        # Small integer keys for the few distinct ATC codes (classified once, not per record)
+        # and clinics, so the large per-person step hashes integers rather than strings.
         con.execute(
             f"""
             CREATE TEMP TABLE atc_indicator AS
-            SELECT atc, {_indicator_case('atc')} AS indicator
-            FROM (SELECT DISTINCT atc::VARCHAR AS atc FROM {source})
+            SELECT a.atc, i.indicator_key::UTINYINT AS indicator_key
+            FROM (SELECT atc, {_indicator_case('atc')} AS indicator
+                  FROM (SELECT DISTINCT atc::VARCHAR AS atc FROM {source})) AS a
+            JOIN indicators AS i USING (indicator)
             """
         )
         con.execute(
             f"""
+            CREATE TEMP TABLE clinic_keys AS
+            SELECT clinic_id, (row_number() OVER (ORDER BY clinic_id))::INTEGER AS clinic_key
+            FROM (SELECT DISTINCT clinic_id::VARCHAR AS clinic_id FROM {source} WHERE clinic_id IS NOT NULL)
+            """
+        )
+        con.execute(
+            "CREATE TEMP TABLE cell_counts (year INTEGER, cell BIGINT, prescriptions BIGINT, "
+            "users BIGINT, ddd DOUBLE)"
+        )
+        n_indicators = len(INDICATORS)
+        first_year, last_year = window.first_day.year, window.last_day.year
+        years = range(first_year, last_year + 1)
+        from tqdm.auto import tqdm
+
+        # One year at a time: a cell (clinic, month, indicator) never spans two years, so the
+        # per-person hash table holds one year's persons and stays well inside memory_limit;
+        # Parquet min/max statistics let DuckDB skip the row groups of other years.
+        for year in tqdm(years, desc="aggregating register", unit="year", disable=not progress):
+            start = max(window.first_day, pd.Timestamp(year, 1, 1)).date().isoformat()
+            stop = min(window.last_day, pd.Timestamp(year, 12, 31)).date().isoformat()
+            con.execute(
+                f"""
+                INSERT INTO cell_counts
+                WITH keyed AS (
+                    SELECT (c.clinic_key::BIGINT * {n_indicators} + a.indicator_key) * 12
+                           + (month(r.date) - 1) AS cell,
+                           r.person_id, r.ddd
+                    FROM {source} AS r
+                    JOIN atc_indicator AS a ON r.atc::VARCHAR = a.atc
+                    JOIN clinic_keys AS c ON r.clinic_id::VARCHAR = c.clinic_id
+                    WHERE r.date >= DATE '{start}' AND r.date <= DATE '{stop}'
+                ),
+                -- two steps rather than count(DISTINCT person_id): a plain hash aggregate,
+                -- which DuckDB spills to disk should it reach its memory limit
+                per_person AS (
+                    SELECT cell, person_id, count(*) AS prescriptions, sum(ddd) AS ddd
+                    FROM keyed
+                    GROUP BY cell, person_id
+                )
+                SELECT {year}, cell, sum(prescriptions), count(*), sum(ddd)
+                FROM per_person
+                GROUP BY cell
+                """
+            ).fetchall()
+        con.execute(
+            f"""
             CREATE TEMP TABLE cells AS
-            WITH per_person AS (
-                -- two steps instead of count(DISTINCT person_id): this step is a plain hash
-                -- aggregate that DuckDB spills to disk when it reaches its memory limit
-                SELECT r.clinic_id, date_trunc('month', r.date) AS month, a.indicator, r.person_id,
-                       count(*) AS prescriptions, sum(r.ddd) AS ddd
-                FROM {source} AS r
-                JOIN atc_indicator AS a ON r.atc::VARCHAR = a.atc
-                WHERE a.indicator IS NOT NULL
-                  AND r.date BETWEEN DATE '{first}' AND DATE '{last}'
-                GROUP BY ALL
-            )
-            SELECT clinic_id::VARCHAR AS clinic_id, month::DATE AS month, indicator,
-                   sum(prescriptions)::BIGINT AS prescriptions,
-                   count(*)::BIGINT AS users,
-                   sum(ddd) AS ddd
-            FROM per_person
-            GROUP BY ALL
+            SELECT k.clinic_id,
+                   make_date(n.year, (n.cell % 12)::INTEGER + 1, 1) AS month,
+                   i.indicator,
+                   n.prescriptions, n.users, n.ddd
+            FROM cell_counts AS n
+            JOIN clinic_keys AS k ON k.clinic_key = n.cell // ({n_indicators} * 12)
+            JOIN indicators AS i ON i.indicator_key = (n.cell // 12) % {n_indicators}
             """
         )
         orphans = con.execute(

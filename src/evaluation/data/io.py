@@ -79,7 +79,11 @@ def read_canonical(
     Returns the frame (None when the file could not be read at all) and every problem found.
     ``read_options`` go to :func:`~evaluation.data.readers.read_table` (encoding, sep, ...)."""
     path = Path(path)
-    spec_for(table)
+    spec = spec_for(table)
+    text_columns = [c.name for c in spec.columns if c.kind in ("id", "text", "category")]
+    if columns:
+        text_columns += [src for src, dst in columns.items() if dst in text_columns]
+    read_options.setdefault("text_columns", text_columns)
     try:
         raw = read_table(path, **read_options)
     except ReadError as err:

@@ -21,6 +21,7 @@ import csv
 import io
 import os
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,13 +164,20 @@ def _numeric_pattern(decimal: str, thousands: str | None) -> re.Pattern:
     return re.compile(rf"^(?:{plain}|{lead})$")
 
 
-def _parse_numeric_columns(frame: pd.DataFrame, dialect: CsvDialect) -> pd.DataFrame:
-    """Turn columns whose every value is a number in the file's dialect into numbers.
+def _parse_numeric_columns(
+    frame: pd.DataFrame, dialect: CsvDialect, text_columns: Collection[str] = ()
+) -> pd.DataFrame:
+    """Turn columns whose every value is a number in the file's dialect into numbers, except
+    ``text_columns`` (compared after lower-casing, spaces as underscores), which stay text
+    so that identifiers such as 0101 keep their leading zeros.
 
     Done by hand rather than by pandas' ``thousands=`` because that would read a Danish date
     such as 01.02.2019 as the number 1022019."""
     pattern = _numeric_pattern(dialect.decimal, dialect.thousands)
+    keep_text = {_normalise(c) for c in text_columns}
     for name in frame.columns:
+        if _normalise(name) in keep_text:
+            continue
         column = frame[name]
         present = column.dropna()
         if present.empty:
@@ -191,17 +199,23 @@ def _parse_numeric_columns(frame: pd.DataFrame, dialect: CsvDialect) -> pd.DataF
     return frame
 
 
+def _normalise(name: object) -> str:
+    return re.sub(r"[\s\-]+", "_", str(name).strip()).casefold()
+
+
 def read_csv(
     path: str | os.PathLike,
     encoding: str | None = None,
     sep: str | None = None,
     decimal: str | None = None,
     thousands: str | None | bool = None,
+    text_columns: Collection[str] = (),
 ) -> pd.DataFrame:
     """Read a CSV file in any common dialect (see :func:`sniff_csv`).
 
-    Numbers are converted where a whole column is numeric in the file's dialect; every other
-    column is kept as text (dates are parsed later, against the schema)."""
+    Numbers are converted where a whole column is numeric in the file's dialect (except the
+    ``text_columns``); every other column is kept as text (dates are parsed later, against
+    the schema)."""
     dialect = sniff_csv(path, encoding, sep, decimal, thousands)
     try:
         frame = pd.read_csv(
@@ -227,7 +241,7 @@ def read_csv(
         raise ReadError(path, f"cannot decode as {dialect.encoding} ({err}); pass the encoding") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     frame.attrs["dialect"] = dialect
-    return _parse_numeric_columns(frame, dialect)
+    return _parse_numeric_columns(frame, dialect, text_columns)
 
 
 def read_parquet(path: str | os.PathLike) -> pd.DataFrame:
@@ -287,12 +301,14 @@ def read_table(
     decimal: str | None = None,
     thousands: str | None | bool = None,
     sheet: str | int | None = None,
+    text_columns: Collection[str] = (),
 ) -> pd.DataFrame:
     """Read one table from ``path``, choosing the reader from the file's suffix.
 
     Supported: ``.parquet``/``.pq``, ``.csv``/``.txt``/``.tsv`` (dialect and encoding detected,
     or given by ``encoding``, ``sep``, ``decimal``, ``thousands``), ``.sas7bdat``/``.xpt``
-    (``encoding`` overrides the file's), ``.dta`` and ``.xlsx`` (``sheet``).
+    (``encoding`` overrides the file's), ``.dta`` and ``.xlsx`` (``sheet``). In CSV files the
+    ``text_columns`` are kept as text even when they look numeric.
 
     Raises :class:`ReadError` (a ``ValueError``) naming the file when it is missing, empty,
     of an unknown format or unreadable.
@@ -310,7 +326,7 @@ def read_table(
     if path.is_file() and path.stat().st_size == 0:
         raise EmptyFileError(path, "the file is empty (0 bytes): expected a header row and data rows")
     if kind == "csv":
-        return read_csv(path, encoding, sep, decimal, thousands)
+        return read_csv(path, encoding, sep, decimal, thousands, text_columns)
     if kind == "parquet":
         return read_parquet(path)
     if kind in ("sas", "xport"):
