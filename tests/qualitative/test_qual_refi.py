@@ -207,7 +207,9 @@ def test_hostile_codebook_is_refused(store, tmp_path):
 
 def test_export_refuses_to_write_an_invalid_file(store, tmp_path, monkeypatch):
     store.add_code("a", "A")
-    monkeypatch.setattr(refi, "validate", lambda root, kind="project": ["line 1: broken on purpose"])
+    # pretend the project schema were the codebook schema: the project cannot be valid then
+    codebook_schema = refi._schema("codebook")
+    monkeypatch.setattr(refi, "_schema", lambda kind: codebook_schema)
     with pytest.raises(refi.RefiError, match="would not validate"):
         refi.export_qdpx(store, tmp_path / "x.qdpx")
     assert not list(tmp_path.glob("*.qdpx")) and not list(tmp_path.glob(".x.qdpx*"))
