@@ -119,3 +119,19 @@ def test_outcomes_zero_or_missing_list_size_is_an_error(small_tables, bad):
 def test_outcomes_missing_column(small_tables):
     with pytest.raises(DataValidationError, match="missing column: clinic_month_outcomes needs"):
         clinic_month_outcomes(small_tables["prescribing"].drop(columns="users"))
+
+
+def test_narrower_window_is_an_error_unless_dropping(synthetic_small):
+    with pytest.raises(DataValidationError, match="outside_window='drop'") as caught:
+        load(synthetic_small, tables=["meetings", "prescribing"], window=("2019-01", "2022-12"))
+    assert any(p.column == "month" and "inside the study window 2019-01..2022-12" in p.message
+               for p in caught.value.problems)
+    whole = load(synthetic_small)
+    tables = load(synthetic_small, window=("2019-01", "2022-12"), outside_window="drop")
+    p = tables["prescribing"]
+    assert p["month"].min() == pd.Timestamp("2019-01-01") and p["month"].max() == pd.Timestamp("2022-12-01")
+    assert len(p) == len(whole["prescribing"]) // 96 * 48
+    meetings = tables["meetings"]
+    assert meetings["date"].between("2019-01-01", "2022-12-31").all()
+    assert set(tables["attendance"]["meeting_id"]) == set(meetings["meeting_id"])
+    assert len(meetings) < len(whole["meetings"])

@@ -190,6 +190,7 @@ def load(
     tables: Iterable[str] | str | None = None,
     region: str | None = None,
     window: StudyWindow | tuple[str, str] | None = None,
+    outside_window: str = "error",
 ) -> dict[str, pd.DataFrame]:
     """Load a data folder in the canonical layout, validated, as ``{table name: DataFrame}``.
 
@@ -202,7 +203,11 @@ def load(
     region : keep only one region's rows (slug ``"sjaelland"`` or name ``"Sjælland"``):
         clusters and clinics by their region, GPs and meetings by their cluster, attendance by
         its meeting and prescribing by its clinic.
-    window : study window ``("2016-01", "2023-12")`` that dates and months must fall in.
+    window : study window ``("2016-01", "2023-12")``, the default.
+    outside_window : ``"error"`` (default): a meeting date or prescribing month outside the
+        window is a validation problem, as in ``workbench data check``; ``"drop"``: such rows
+        are left out (with the attendance of dropped meetings), for an analysis of part of
+        the data.
 
     Returns
     -------
@@ -229,6 +234,9 @@ def load(
     if isinstance(window, tuple):
         window = StudyWindow(*window)
     window = window or DEFAULT_WINDOW
+    if outside_window not in ("error", "drop"):
+        raise ValueError(f"outside_window must be 'error' or 'drop', not {outside_window!r}")
+    validation_window = window if outside_window == "error" else _ANY_TIME
     region_name = _region_name(region) if region is not None else None
     to_read = _dependencies(wanted)
     if region_name is not None:
@@ -236,13 +244,37 @@ def load(
         to_read = _dependencies(to_read + [t for t in ("clusters",) if t not in to_read])
         if any(t in to_read for t in ("prescribing", "gps")):
             to_read = _dependencies(to_read + ["clinics"])
-    reading = read_folder(data_dir, to_read, window)
+    reading = read_folder(data_dir, to_read, validation_window)
     if reading.problems:
-        raise DataValidationError(reading.problems, str(data_dir))
+        hint = None
+        if any("inside the study window" in p.message for p in reading.problems):
+            hint = (
+                f"Fix the files, or, to analyse only the study window {window}, pass "
+                "outside_window='drop' to load()."
+            )
+        raise DataValidationError(reading.problems, str(data_dir), hint)
+    if outside_window == "drop":
+        _drop_outside(reading.tables, window)
     result = {name: reading.tables[name] for name in wanted}
     if region_name is not None:
         result = _filter_region(result, reading.tables, region_name)
     return result
+
+
+_ANY_TIME = StudyWindow("1000-01", "9999-12")
+
+
+def _drop_outside(tables: dict[str, pd.DataFrame], window: StudyWindow) -> None:
+    """Keep the rows inside ``window`` (in place), and the attendance of kept meetings."""
+    for name, column in (("meetings", "date"), ("prescribing", "month")):
+        if name in tables:
+            frame = tables[name]
+            inside = frame[column].between(window.first_day, window.last_day)
+            tables[name] = frame[inside].reset_index(drop=True)
+    if "attendance" in tables and "meetings" in tables:
+        attendance = tables["attendance"]
+        kept = attendance["meeting_id"].isin(tables["meetings"]["meeting_id"])
+        tables["attendance"] = attendance[kept].reset_index(drop=True)
 
 
 def _filter_region(

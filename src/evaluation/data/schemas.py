@@ -77,9 +77,10 @@ def _format_rows(rows: Sequence[int], n_rows: int | None = None, limit: int = 8)
 class DataValidationError(ValueError):
     """Raised when data do not match the canonical schemas; ``problems`` lists every one."""
 
-    def __init__(self, problems: Sequence[Problem], context: str = "the data"):
+    def __init__(self, problems: Sequence[Problem], context: str = "the data", hint: str | None = None):
         self.problems = list(problems)
         self.context = context
+        self.hint = hint
         super().__init__(self.report())
 
     def report(self) -> str:
@@ -87,7 +88,8 @@ class DataValidationError(ValueError):
         lines = [f"{n} problem{'s' if n != 1 else ''} in {self.context}:"]
         lines += format_problems(self.problems)
         lines.append(
-            "Fix the files (or map their columns to the canonical names) and run "
+            self.hint
+            or "Fix the files (or map their columns to the canonical names) and run "
             "`workbench data check DIR` again."
         )
         return "\n".join(lines)
