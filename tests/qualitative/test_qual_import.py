@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import make_pdf  # tests/qualitative/conftest.py
+from qual_helpers import make_pdf
 from evaluation.qualitative.importers import TranscriptImportError, import_transcripts, read_transcript
 from evaluation.qualitative.pseudonyms import PseudonymError, PseudonymMapping, propose_mapping, read_mapping, write_mapping
 
