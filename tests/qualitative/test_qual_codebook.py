@@ -158,3 +158,20 @@ def test_repository_codebook_is_the_study_codebook():
     themes = [s for s in specs if s.parent is None]
     assert len(themes) == 8 and all(
         {f"{t.key}.challenges", f"{t.key}.enablers"} <= {s.key for s in specs} for t in themes)
+
+
+def test_cyclic_codebook_file_changes_nothing_in_the_store(coded, tmp_path):
+    before = coded.codes()
+    cyclic = BASE + "  - {key: x, name: X, parent: y}\n  - {key: y, name: Y, parent: x}\n"
+    with pytest.raises(CodebookError, match="cycle"):
+        sync_codebook_file(coded, write(tmp_path / "codebook.yml", cyclic))
+    assert coded.codes().equals(before)
+
+
+def test_cycle_made_in_sql_is_caught_by_the_store(coded):
+    from evaluation.qualitative.store import StoreError
+
+    data, challenges = coded.code_id("data"), coded.code_id("data.challenges")
+    coded.connection.execute("UPDATE codes SET parent_id = ? WHERE id = ?", (challenges, data))
+    with pytest.raises(StoreError, match="cycle"):
+        coded.codes()

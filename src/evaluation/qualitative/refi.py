@@ -188,6 +188,7 @@ class _Parsed:
     variables: dict[str, str] = field(default_factory=dict)
     cases: list[dict] = field(default_factory=list)
     notes: list[dict] = field(default_factory=list)
+    skipped_sources: int = 0
 
 
 def _q(tag: str, ns: str = PROJECT_NS) -> str:
@@ -313,6 +314,10 @@ def _parse_project(archive: _SafeZip, positions: str) -> _Parsed:
             notes=[n.get("targetGUID") for n in source.findall(_q("NoteRef"))],
             description=(source.findtext(_q("Description")) or "").strip(),
         ))
+    # pictures, PDFs, audio and video carry no plain text to code here: counted and reported
+    parsed.skipped_sources = sum(
+        1 for element in root.iterfind(f"{_q('Sources')}/*") if element.tag != _q("TextSource")
+    )
     for case in root.iterfind(f"{_q('Cases')}/{_q('Case')}"):
         attributes = {}
         for value in case.findall(_q("VariableValue")):
@@ -346,7 +351,8 @@ def import_qdpx(store: Store, path: str | os.PathLike, *, positions: str = "auto
         parsed = _parse_project(archive, positions)
     finally:
         archive.close()
-    counts = dict(documents=0, codes=0, segments=0, cases=0, memos=0, coders=0)
+    counts = dict(documents=0, codes=0, segments=0, cases=0, memos=0, coders=0,
+                  skipped_non_text_sources=parsed.skipped_sources)
     with store.transaction():
         existing_guids = dict(store.connection.execute("SELECT guid, id FROM codes").fetchall())
         used_keys = {r[0] for r in store.connection.execute("SELECT key FROM codes")}
