@@ -482,9 +482,10 @@ class StaggeredDiDResult:
         if kind not in _KINDS:
             raise ValueError(f"unknown aggregation {kind!r}; expected one of {', '.join(_KINDS)}")
         levels, est, cols, (overall_est, overall_col) = self._aggregate_parts(kind)
-        overall = self._inference(np.array([overall_est]), overall_col[:, None]).iloc[0].to_dict()
+        overall_frame = self._inference(np.array([overall_est]), overall_col[:, None])
+        overall = overall_frame.iloc[0].to_dict()
         if kind == "simple":
-            frame = self._inference(np.array([overall_est]), overall_col[:, None])
+            frame = overall_frame
         else:
             frame = self._inference(est, cols)
             frame.insert(0, _LEVEL_COLUMN[kind], levels)
