@@ -112,6 +112,9 @@ def test_missing_store_and_hostile_file_via_cli(tmp_path, monkeypatch):
     with zipfile.ZipFile(evil, "w") as archive:
         archive.writestr("project.qde", "<Project xmlns='urn:QDA-XML:project:1.0' name='x'/>")
         archive.writestr("../evil.txt", "x")
+    (tmp_path / "map.yml").write_text("reviewed_by: me\nreplacements: []\n", encoding="utf-8")
+    result = runner.invoke(main, ["qual", "import", str(evil), "--pseudonyms", "map.yml", "--store", "s.sqlite"])
+    assert result.exit_code == 1 and "applies to transcripts only" in result.output
     result = runner.invoke(main, ["qual", "import", str(evil), "--store", "s.sqlite"])
     assert result.exit_code == 1 and "path traversal" in result.output
     assert not (tmp_path / "s.sqlite").exists()  # nothing written, not even an empty store

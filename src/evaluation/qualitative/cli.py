@@ -149,6 +149,11 @@ def _import_files(store, files, store_path, pseudonyms, case_name, positions, qu
     projects = [f for f in files if f.suffix.lower() == ".qdpx"]
     codebooks = [f for f in files if f.suffix.lower() == ".qdc"]
     transcripts = [f for f in files if f not in projects and f not in codebooks]
+    if pseudonyms and projects:
+        raise QualError(
+            f"{projects[0]}: --pseudonyms applies to transcripts only; a coded project's positions would no "
+            "longer fit a pseudonymised text. Pseudonymise the transcripts before coding them."
+        )
     for path in projects:
         counts = import_qdpx(store, path, positions=positions)
         click.echo(f"imported {path}: {counts}")
