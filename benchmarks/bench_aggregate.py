@@ -37,7 +37,10 @@ GOAL_PEAK_BYTES = 4 * 1024**3
 def _register_rows(data_dir: Path) -> int:
     import pyarrow.parquet as pq
 
-    return sum(pq.ParquetFile(f).metadata.num_rows for f in sorted((data_dir / "register").glob("year=*/*.parquet")))
+    return sum(
+        pq.ParquetFile(f).metadata.num_rows
+        for f in sorted((data_dir / "register").glob("year=*/*.parquet"))
+    )
 
 
 def _complete(data_dir: Path, seed: int) -> tuple[bool, str]:
@@ -60,7 +63,9 @@ def _complete(data_dir: Path, seed: int) -> tuple[bool, str]:
 def _list_sizes(data_dir: Path):
     import pandas as pd
 
-    prescribing = pd.read_parquet(data_dir / "prescribing.parquet", columns=["clinic_id", "month", "listed_patients"])
+    prescribing = pd.read_parquet(
+        data_dir / "prescribing.parquet", columns=["clinic_id", "month", "listed_patients"]
+    )
     return prescribing.drop_duplicates(["clinic_id", "month"]).reset_index(drop=True)
 
 
@@ -103,12 +108,16 @@ def run_pandas(data_dir: Path, out: Path) -> dict:
         # (as read from the dictionary-encoded Parquet) and grouped with observed=True.
         atc = records["atc"].astype("category")
         labels = [indicator_for_atc(code) for code in atc.cat.categories]
-        records["indicator"] = atc.cat.rename_categories(range(len(labels))).map(dict(enumerate(labels)))
+        records["indicator"] = atc.cat.rename_categories(range(len(labels))).map(
+            dict(enumerate(labels))
+        )
         records = records[records["indicator"].notna()]
         records["month"] = pd.to_datetime(records["date"]).dt.to_period("M").dt.to_timestamp()
         parts.append(
             records.groupby(["clinic_id", "month", "indicator"], observed=True, sort=False).agg(
-                prescriptions=("person_id", "size"), users=("person_id", "nunique"), ddd=("ddd", "sum")
+                prescriptions=("person_id", "size"),
+                users=("person_id", "nunique"),
+                ddd=("ddd", "sum"),
             )
         )
         del records
@@ -117,15 +126,21 @@ def run_pandas(data_dir: Path, out: Path) -> dict:
     cells["indicator"] = cells["indicator"].astype(object)
     grid = sizes.merge(pd.DataFrame({"indicator": [i.key for i in INDICATORS]}), how="cross")
     result = grid.merge(cells, on=["clinic_id", "month", "indicator"], how="left")
-    result[["prescriptions", "users"]] = result[["prescriptions", "users"]].fillna(0).astype(np.int64)
+    result[["prescriptions", "users"]] = (
+        result[["prescriptions", "users"]].fillna(0).astype(np.int64)
+    )
     result["ddd"] = result["ddd"].fillna(0.0)
-    result = clinic_month_outcomes(result.sort_values(["clinic_id", "indicator", "month"], ignore_index=True))
+    result = clinic_month_outcomes(
+        result.sort_values(["clinic_id", "indicator", "month"], ignore_index=True)
+    )
     seconds = time.perf_counter() - started
     result.to_parquet(out, index=False)
     return {"rows": rows, "seconds": seconds, "cells": len(result)}
 
 
-def _child(engine: str, data_dir: Path, memory_limit: str, threads: int | None, scratch: Path) -> dict:
+def _child(
+    engine: str, data_dir: Path, memory_limit: str, threads: int | None, scratch: Path
+) -> dict:
     """Run one engine in a fresh interpreter; return its figures and peak RSS (bytes)."""
     out = scratch / f"{engine}.parquet"
     cmd = [
@@ -175,7 +190,9 @@ def _same(duck_path: str, pandas_path: str) -> str:
     diff = float(np.max(np.abs(duck["ddd"].to_numpy() - pand["ddd"].to_numpy())))
     if diff > 1e-6:
         raise SystemExit(f"DuckDB and pandas disagree on DDD by up to {diff}")
-    return f"identical cells ({len(duck):,}); prescriptions and users exact, DDD max |diff| {diff:.1e}"
+    return (
+        f"identical cells ({len(duck):,}); prescriptions and users exact, DDD max |diff| {diff:.1e}"
+    )
 
 
 def _gib(n: float) -> str:
@@ -184,10 +201,14 @@ def _gib(n: float) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT / "data" / "register", help="register-scale data folder")
+    parser.add_argument(
+        "--data", type=Path, default=ROOT / "data" / "register", help="register-scale data folder"
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--memory-limit", default="2GB", help="DuckDB memory_limit")
-    parser.add_argument("--threads", type=int, default=None, help="DuckDB threads (default all cores)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="DuckDB threads (default all cores)"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per engine (median reported)")
     parser.add_argument("--child", choices=["duckdb", "pandas"], help=argparse.SUPPRESS)
     parser.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
@@ -209,11 +230,22 @@ def main(argv: list[str] | None = None) -> None:
         print(f"data: generating register-scale data in {data_dir} ({why}) ...", flush=True)
         started = time.perf_counter()
         subprocess.run(
-            [str(Path(sys.executable).with_name("workbench")), "data", "synth", "--scale", "register",
-             "--seed", str(args.seed), "--out", str(data_dir)],
+            [
+                str(Path(sys.executable).with_name("workbench")),
+                "data",
+                "synth",
+                "--scale",
+                "register",
+                "--seed",
+                str(args.seed),
+                "--out",
+                str(data_dir),
+            ],
             check=True,
         )
-        print(f"data: generated in {time.perf_counter() - started:.1f} s ({_register_rows(data_dir):,} register rows)")
+        print(
+            f"data: generated in {time.perf_counter() - started:.1f} s ({_register_rows(data_dir):,} register rows)"
+        )
 
     results: dict[str, list[dict]] = {"duckdb": [], "pandas": []}
     with tempfile.TemporaryDirectory(prefix="bench-aggregate-") as scratch:
@@ -221,7 +253,9 @@ def main(argv: list[str] | None = None) -> None:
         for run in range(args.repeat):
             for engine in ("duckdb", "pandas"):
                 print(f"run {run + 1}/{args.repeat}: {engine} ...", flush=True)
-                results[engine].append(_child(engine, data_dir, args.memory_limit, args.threads, scratch))
+                results[engine].append(
+                    _child(engine, data_dir, args.memory_limit, args.threads, scratch)
+                )
         agreement = _same(results["duckdb"][-1]["output"], results["pandas"][-1]["output"])
 
     print()
@@ -233,13 +267,19 @@ def main(argv: list[str] | None = None) -> None:
         peak = max(r["peak_rss_bytes"] for r in runs)
         cpu = statistics.median(r["cpu_seconds"] for r in runs)
         summary[engine] = (rows, seconds, rows / seconds, peak, cpu)
-        print(f"{engine:<8} {rows:>12,} {seconds:>9.1f} {rows / seconds:>12,.0f} {cpu:>8.1f} {_gib(peak):>10}")
+        print(
+            f"{engine:<8} {rows:>12,} {seconds:>9.1f} {rows / seconds:>12,.0f} {cpu:>8.1f} {_gib(peak):>10}"
+        )
     ratio = summary["duckdb"][2] / summary["pandas"][2]
     duck_peak = summary["duckdb"][3]
     load = os.getloadavg()[0]
     print()
-    print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at the end (shared machines make wall-clock times noisy)")
-    print(f"DuckDB / pandas rows per second: {ratio:.1f}x (goal >= {GOAL_RATIO:.0f}x: {'met' if ratio >= GOAL_RATIO else 'NOT met'})")
+    print(
+        f"machine: {os.cpu_count()} cores, load average {load:.1f} at the end (shared machines make wall-clock times noisy)"
+    )
+    print(
+        f"DuckDB / pandas rows per second: {ratio:.1f}x (goal >= {GOAL_RATIO:.0f}x: {'met' if ratio >= GOAL_RATIO else 'NOT met'})"
+    )
     print(
         f"DuckDB peak memory: {_gib(duck_peak)} with memory_limit {args.memory_limit} "
         f"(goal < {_gib(GOAL_PEAK_BYTES)}: {'met' if duck_peak < GOAL_PEAK_BYTES else 'NOT met'})"

@@ -30,7 +30,12 @@ def _library() -> ctypes.CDLL:
     lib.readstat_writer_init.restype = ctypes.c_void_p
     lib.readstat_set_data_writer.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
     lib.readstat_add_variable.restype = ctypes.c_void_p
-    lib.readstat_add_variable.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_size_t]
+    lib.readstat_add_variable.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_size_t,
+    ]
     lib.readstat_variable_set_format.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
     lib.readstat_begin_writing_sas7bdat.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_long]
     lib.readstat_begin_row.argtypes = [ctypes.c_void_p]
@@ -76,7 +81,9 @@ def write_sas7bdat(frame: pd.DataFrame, path: Path) -> Path:
                 var = lib.readstat_add_variable(writer, name.encode(), READSTAT_TYPE_DOUBLE, 8)
                 kind = "number"
             else:
-                width = max(1, int(column.dropna().map(lambda v: len(str(v).encode("utf-8"))).max()))
+                width = max(
+                    1, int(column.dropna().map(lambda v: len(str(v).encode("utf-8"))).max())
+                )
                 var = lib.readstat_add_variable(writer, name.encode(), READSTAT_TYPE_STRING, width)
                 kind = "string"
             variables.append((var, kind))

@@ -22,8 +22,12 @@ def test_aggregation_reproduces_the_prescribing_table(small_register):
     register, part, records = small_register
     assert records > 50_000  # enough repeat prescriptions for users < prescriptions
     report: list = []
-    result = aggregate_register(register, _list_sizes(part), report=report, memory_limit="256MB", threads=1)
-    expected = part.assign(month=pd.to_datetime(part["month"])).sort_values(["clinic_id", "indicator", "month"])
+    result = aggregate_register(
+        register, _list_sizes(part), report=report, memory_limit="256MB", threads=1
+    )
+    expected = part.assign(month=pd.to_datetime(part["month"])).sort_values(
+        ["clinic_id", "indicator", "month"]
+    )
     expected = expected.reset_index(drop=True)
     assert len(result) == len(expected)
     key = ["clinic_id", "month", "indicator"]
@@ -46,20 +50,46 @@ def test_aggregation_reproduces_the_prescribing_table(small_register):
 def test_clinic_months_without_records_are_zeros(small_register):
     register, part, _ = small_register
     sizes = pd.concat(
-        [_list_sizes(part), pd.DataFrame({"clinic_id": ["K0001"], "month": [pd.Timestamp("2021-06-01")], "listed_patients": [1500]})]
+        [
+            _list_sizes(part),
+            pd.DataFrame(
+                {
+                    "clinic_id": ["K0001"],
+                    "month": [pd.Timestamp("2021-06-01")],
+                    "listed_patients": [1500],
+                }
+            ),
+        ]
     )
     result = aggregate_register(register, sizes)
     empty = result[result["month"] == "2021-06-01"]
-    assert sorted(empty["indicator"]) == ["antibiotics", "dependence_producing", "eye_antibiotics", "nsaid"]
+    assert sorted(empty["indicator"]) == [
+        "antibiotics",
+        "dependence_producing",
+        "eye_antibiotics",
+        "nsaid",
+    ]
     assert (empty[["prescriptions", "users"]] == 0).all().all() and (empty["ddd"] == 0).all()
     assert (empty["ddd_per_1000_per_day"] == 0).all()
 
 
 def test_sql_classification_matches_the_catalogue():
-    codes = ["M01AE01", "M01AB05", "J01CE02", "S01AA01", "S01AB04", "N05BA04", "N05CF01", "N05CD02",
-             "N02AX02", "N02BE01", "A10BA02", "J01MA02"]
+    codes = [
+        "M01AE01",
+        "M01AB05",
+        "J01CE02",
+        "S01AA01",
+        "S01AB04",
+        "N05BA04",
+        "N05CF01",
+        "N05CD02",
+        "N02AX02",
+        "N02BE01",
+        "A10BA02",
+        "J01MA02",
+    ]
     con = duckdb.connect()
-    frame = pd.DataFrame({"atc": codes})
+    frame = pd.DataFrame({"atc": codes})  # noqa: F841 - read by DuckDB by name
     got = con.execute(f"SELECT atc, {_indicator_case('atc')} AS indicator FROM frame").df()
     assert dict(zip(got["atc"], got["indicator"].where(got["indicator"].notna(), None))) == {
         c: indicator_for_atc(c) for c in codes
@@ -91,8 +121,13 @@ def test_records_outside_window_or_indicators_are_left_out(tmp_path, small_regis
 def test_records_without_a_list_size_are_an_error(small_register):
     register, part, _ = small_register
     sizes = _list_sizes(part)
-    sizes = sizes[~((sizes["clinic_id"] == "K0002") & (pd.to_datetime(sizes["month"]) == "2019-03-01"))]
-    with pytest.raises(DataValidationError, match=r"records for 1 clinic-month\(s\) without a list size: K0002 2019-03 \(\d+ prescriptions\)\."):
+    sizes = sizes[
+        ~((sizes["clinic_id"] == "K0002") & (pd.to_datetime(sizes["month"]) == "2019-03-01"))
+    ]
+    with pytest.raises(
+        DataValidationError,
+        match=r"records for 1 clinic-month\(s\) without a list size: K0002 2019-03 \(\d+ prescriptions\)\.",
+    ):
         aggregate_register(register, sizes)
 
 
@@ -102,7 +137,10 @@ def test_bad_list_sizes_are_errors(small_register):
     sizes.loc[0, "listed_patients"] = 0
     with pytest.raises(DataValidationError, match="listed_patients must be a positive number"):
         aggregate_register(register, sizes)
-    with pytest.raises(DataValidationError, match="missing column: list sizes need clinic_id, month, listed_patients"):
+    with pytest.raises(
+        DataValidationError,
+        match="missing column: list sizes need clinic_id, month, listed_patients",
+    ):
         aggregate_register(register, sizes.drop(columns="month"))
 
 
@@ -110,10 +148,17 @@ def test_register_without_a_column_or_files(tmp_path, small_register):
     register, part, _ = small_register
     bad = tmp_path / "register" / "year=2019"
     bad.mkdir(parents=True)
-    pd.DataFrame({"person_id": [1], "clinic_id": ["K0001"], "date": [pd.Timestamp("2019-01-01")], "atc": ["M01AE01"]}).to_parquet(
-        bad / "part-0.parquet"
-    )
-    with pytest.raises(DataValidationError, match="column 'ddd': missing column in the register files"):
+    pd.DataFrame(
+        {
+            "person_id": [1],
+            "clinic_id": ["K0001"],
+            "date": [pd.Timestamp("2019-01-01")],
+            "atc": ["M01AE01"],
+        }
+    ).to_parquet(bad / "part-0.parquet")
+    with pytest.raises(
+        DataValidationError, match="column 'ddd': missing column in the register files"
+    ):
         aggregate_register(tmp_path, _list_sizes(part))
     with pytest.raises(DataValidationError, match="no register folder"):
         aggregate_register(tmp_path / "nowhere", _list_sizes(part))
@@ -121,9 +166,11 @@ def test_register_without_a_column_or_files(tmp_path, small_register):
 
 def test_connection_is_capped_and_spills(tmp_path):
     con = connect("300MB", tmp_path, threads=1)
-    settings = dict(con.execute(
-        "SELECT name, value FROM duckdb_settings() WHERE name IN ('memory_limit', 'temp_directory', 'threads', 'preserve_insertion_order')"
-    ).fetchall())
+    settings = dict(
+        con.execute(
+            "SELECT name, value FROM duckdb_settings() WHERE name IN ('memory_limit', 'temp_directory', 'threads', 'preserve_insertion_order')"
+        ).fetchall()
+    )
     assert settings["threads"] == "1"
     assert settings["preserve_insertion_order"] == "false"
     assert settings["temp_directory"].startswith(str(tmp_path))

@@ -19,7 +19,10 @@ def test_check_clean_folder(synthetic_small):
     result = _run("check", synthetic_small)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0] == f"OK: {synthetic_small} matches the canonical layout (study window 2016-01..2023-12)."
+    assert (
+        lines[0]
+        == f"OK: {synthetic_small} matches the canonical layout (study window 2016-01..2023-12)."
+    )
     assert lines[1].startswith("Checked clusters (20 rows), clinics (")
 
 
@@ -46,8 +49,14 @@ def test_check_broken_folder_lists_every_problem_by_file(data_folder, small_tabl
     assert f"{data_folder}/prescribing.parquet:\n" in out
     assert "  - column 'prescriptions', row 11: expected 0 or more, found -4" in out
     assert "duplicate key: clinic_id=K0001" in out
-    assert f"  - column 'clinic_id', row 12: unknown clinic K9999: expected every clinic_id to appear in {data_folder}/clinics.csv" in out
-    assert f"{data_folder}/meetings.parquet:\n  - column 'date', row 1: expected inside the study window" in out
+    assert (
+        f"  - column 'clinic_id', row 12: unknown clinic K9999: expected every clinic_id to appear in {data_folder}/clinics.csv"
+        in out
+    )
+    assert (
+        f"{data_folder}/meetings.parquet:\n  - column 'date', row 1: expected inside the study window"
+        in out
+    )
     assert f"{data_folder}/gps.parquet:\n  - the file is empty" in out
     # with GPs unreadable, attendance cannot be checked against them: no false alarm about it
     assert "attendance.parquet" not in out
@@ -72,10 +81,19 @@ def test_check_register_problems(data_folder, small_register):
     part_1 = f"{data_folder}/register/year=2019/part-1.parquet"
     assert out.startswith("4 problems in 1 file under")
     assert f"{part_1}:\n" in out
-    assert "  - column 'ddd': expected 0 or more DDD (found negative values): 1 record, e.g. '-2.0'" in out
-    assert "  - column 'date': expected dates inside the study window 2016-01..2023-12: 1 record, e.g. '2031-01-01'" in out
+    assert (
+        "  - column 'ddd': expected 0 or more DDD (found negative values): 1 record, e.g. '-2.0'"
+        in out
+    )
+    assert (
+        "  - column 'date': expected dates inside the study window 2016-01..2023-12: 1 record, e.g. '2031-01-01'"
+        in out
+    )
     assert "  - column 'atc': expected ATC codes such as M01AE01" in out and "'m01'" in out
-    assert "  - column 'clinic_id': expected clinics listed in the clinic table: 1 records with 'K7777'" in out
+    assert (
+        "  - column 'clinic_id': expected clinics listed in the clinic table: 1 records with 'K7777'"
+        in out
+    )
 
 
 def test_check_window_options_and_missing_folder(synthetic_small, tmp_path):
@@ -96,14 +114,26 @@ def test_aggregate_command(tmp_path, small_register):
     sizes = part[["clinic_id", "month", "listed_patients"]].drop_duplicates()
     sizes.to_csv(tmp_path / "list_sizes.csv", sep=";", index=False)
     out = tmp_path / "out" / "indicators.parquet"
-    result = _run("aggregate", folder, "--out", out, "--list-sizes", tmp_path / "list_sizes.csv",
-                  "--memory-limit", "256MB", "--threads", "1")
+    result = _run(
+        "aggregate",
+        folder,
+        "--out",
+        out,
+        "--list-sizes",
+        tmp_path / "list_sizes.csv",
+        "--memory-limit",
+        "256MB",
+        "--threads",
+        "1",
+    )
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"aggregated {records:,} of {records:,} records (0 outside")
     written = pd.read_parquet(out)
     assert int(written["prescriptions"].sum()) == int(part["prescriptions"].sum())
     np.testing.assert_allclose(written["ddd"].sum(), part["ddd"].sum(), rtol=1e-12)
-    assert {"ddd_per_1000_per_day", "prescriptions_per_1000", "users_per_1000"} <= set(written.columns)
+    assert {"ddd_per_1000_per_day", "prescriptions_per_1000", "users_per_1000"} <= set(
+        written.columns
+    )
     assert [p.name for p in out.parent.iterdir()] == ["indicators.parquet"]  # no temp file left
 
 

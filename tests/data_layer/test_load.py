@@ -56,7 +56,9 @@ def test_region_filter(synthetic_small, region):
 
 
 def test_every_region_partitions_the_prescribing_table(synthetic_small):
-    total = sum(len(load(synthetic_small, "prescribing", region=r.slug)["prescribing"]) for r in REGIONS)
+    total = sum(
+        len(load(synthetic_small, "prescribing", region=r.slug)["prescribing"]) for r in REGIONS
+    )
     assert total == len(load(synthetic_small, "prescribing")["prescribing"])
 
 
@@ -69,13 +71,18 @@ def test_unknown_region_and_missing_folder(tmp_path, synthetic_small):
 
 def test_missing_table_file(data_folder):
     (data_folder / "gps.parquet").unlink()
-    with pytest.raises(DataValidationError, match=r"missing table gps: expected a file gps\.parquet"):
+    with pytest.raises(
+        DataValidationError, match=r"missing table gps: expected a file gps\.parquet"
+    ):
         load(data_folder)
 
 
 def test_two_files_for_one_table(data_folder, small_tables):
     small_tables["clusters"].to_csv(data_folder / "clusters.csv", index=False)
-    with pytest.raises(DataValidationError, match="more than one file for table clusters: clusters.csv, clusters.parquet"):
+    with pytest.raises(
+        DataValidationError,
+        match="more than one file for table clusters: clusters.csv, clusters.parquet",
+    ):
         load(data_folder, "clusters")
 
 
@@ -83,8 +90,12 @@ def test_outcomes_formula(small_tables):
     p = small_tables["prescribing"].head(40)
     out = clinic_month_outcomes(p)
     days = pd.to_datetime(p["month"]).dt.days_in_month.to_numpy()
-    np.testing.assert_allclose(out["ddd_per_1000_per_day"], p["ddd"] / p["listed_patients"] * 1000 / days)
-    np.testing.assert_allclose(out["prescriptions_per_1000"], p["prescriptions"] / p["listed_patients"] * 1000)
+    np.testing.assert_allclose(
+        out["ddd_per_1000_per_day"], p["ddd"] / p["listed_patients"] * 1000 / days
+    )
+    np.testing.assert_allclose(
+        out["prescriptions_per_1000"], p["prescriptions"] / p["listed_patients"] * 1000
+    )
     np.testing.assert_allclose(out["users_per_1000"], p["users"] / p["listed_patients"] * 1000)
     assert "ddd_per_1000_per_day" not in p.columns  # input untouched
 
@@ -112,7 +123,9 @@ def test_outcomes_zero_or_missing_list_size_is_an_error(small_tables, bad):
     p = small_tables["prescribing"].head(10).copy()
     p["listed_patients"] = p["listed_patients"].astype(float)
     p.loc[3, "listed_patients"] = bad
-    with pytest.raises(DataValidationError, match=r"listed_patients must be a positive number.*K0001 2016-04"):
+    with pytest.raises(
+        DataValidationError, match=r"listed_patients must be a positive number.*K0001 2016-04"
+    ):
         clinic_month_outcomes(p)
 
 
@@ -124,12 +137,16 @@ def test_outcomes_missing_column(small_tables):
 def test_narrower_window_is_an_error_unless_dropping(synthetic_small):
     with pytest.raises(DataValidationError, match="outside_window='drop'") as caught:
         load(synthetic_small, tables=["meetings", "prescribing"], window=("2019-01", "2022-12"))
-    assert any(p.column == "month" and "inside the study window 2019-01..2022-12" in p.message
-               for p in caught.value.problems)
+    assert any(
+        p.column == "month" and "inside the study window 2019-01..2022-12" in p.message
+        for p in caught.value.problems
+    )
     whole = load(synthetic_small)
     tables = load(synthetic_small, window=("2019-01", "2022-12"), outside_window="drop")
     p = tables["prescribing"]
-    assert p["month"].min() == pd.Timestamp("2019-01-01") and p["month"].max() == pd.Timestamp("2022-12-01")
+    assert p["month"].min() == pd.Timestamp("2019-01-01") and p["month"].max() == pd.Timestamp(
+        "2022-12-01"
+    )
     assert len(p) == len(whole["prescribing"]) // 96 * 48
     meetings = tables["meetings"]
     assert meetings["date"].between("2019-01-01", "2022-12-31").all()

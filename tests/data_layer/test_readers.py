@@ -24,11 +24,20 @@ def test_danish_csv_cp1252_is_detected_and_parsed(tmp_path):
     path.write_bytes(DANISH_CLUSTERS.encode("cp1252"))
 
     dialect = sniff_csv(path)
-    assert (dialect.encoding, dialect.sep, dialect.decimal, dialect.thousands) == ("cp1252", ";", ",", ".")
+    assert (dialect.encoding, dialect.sep, dialect.decimal, dialect.thousands) == (
+        "cp1252",
+        ";",
+        ",",
+        ".",
+    )
 
     frame, problems = read_canonical(path, "clusters")
     assert problems == []
-    assert list(frame["cluster_name"]) == ["Ærø og Svendborg", "Frederikshavn/Læsø", "Køge Bugt Syd"]
+    assert list(frame["cluster_name"]) == [
+        "Ærø og Svendborg",
+        "Frederikshavn/Læsø",
+        "Køge Bugt Syd",
+    ]
     assert list(frame["region"]) == ["Syddanmark", "Nordjylland", "Sjælland"]
     assert list(frame["listed_patients"]) == [48213, 27004, 1052116]
     assert frame["listed_patients"].dtype == "int64"
@@ -146,7 +155,9 @@ def test_load_reads_a_folder_of_mixed_formats(tmp_path, small_tables):
     from sas_writer import write_sas7bdat
 
     t = small_tables
-    t["clusters"].to_csv(tmp_path / "clusters.csv", sep=";", decimal=",", index=False, encoding="cp1252")
+    t["clusters"].to_csv(
+        tmp_path / "clusters.csv", sep=";", decimal=",", index=False, encoding="cp1252"
+    )
     write_sas7bdat(t["clinics"], tmp_path / "clinics.sas7bdat")
     t["gps"].to_stata(tmp_path / "gps.dta", write_index=False, version=118)
     meetings = t["meetings"].assign(date=pd.to_datetime(t["meetings"]["date"]))
@@ -176,7 +187,9 @@ def test_header_only_file_has_no_rows(tmp_path):
     path = tmp_path / "clinics.csv"
     path.write_text("clinic_id,cluster_id,region,n_gps,listed_patients,urbanicity,practice_type\n")
     _, problems = read_canonical(path, "clinics")
-    assert [p.message for p in problems] == ["no data rows: expected one row per general-practice clinic"]
+    assert [p.message for p in problems] == [
+        "no data rows: expected one row per general-practice clinic"
+    ]
 
 
 def test_unknown_suffix_and_missing_file(tmp_path):

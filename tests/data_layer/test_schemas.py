@@ -47,8 +47,15 @@ def test_wrong_type(tmp_path, small_tables):
     prescribing.loc[9, "prescriptions"] = "12.5"
     path, problems = _problems(prescribing, "prescribing", tmp_path)
     messages = [str(p) for p in problems]
-    assert "column 'prescriptions', row 5: wrong type: expected a whole number (prescriptions dispensed), found 'many'" in messages
-    assert any(m.startswith("column 'prescriptions', row 10: wrong type: expected a whole number") and "12.5" in m for m in messages)
+    assert (
+        "column 'prescriptions', row 5: wrong type: expected a whole number (prescriptions dispensed), found 'many'"
+        in messages
+    )
+    assert any(
+        m.startswith("column 'prescriptions', row 10: wrong type: expected a whole number")
+        and "12.5" in m
+        for m in messages
+    )
     assert all(p.file == str(path) for p in problems)
 
 
@@ -86,9 +93,14 @@ def test_zero_or_missing_list_size(tmp_path, small_tables):
     prescribing.loc[5, "listed_patients"] = None
     _, problems = _problems(prescribing, "prescribing", tmp_path)
     messages = [str(p) for p in problems]
-    assert "column 'listed_patients', row 6: missing value; expected patients listed that month on every row" in messages
+    assert (
+        "column 'listed_patients', row 6: missing value; expected patients listed that month on every row"
+        in messages
+    )
     # the zero is reported too, even though the column also has a missing value
-    assert any("listed_patients" in m and "row 3" in m and "1 or more" in m for m in messages), messages
+    assert any("listed_patients" in m and "row 3" in m and "1 or more" in m for m in messages), (
+        messages
+    )
 
 
 def test_duplicate_key(tmp_path, small_tables):
@@ -122,7 +134,10 @@ def test_study_window_is_configurable(tmp_path, small_tables):
     prescribing = small_tables["prescribing"].head(96)  # one clinic-indicator, 2016-01..2023-12
     _, problems = _problems(prescribing, "prescribing", tmp_path, StudyWindow("2017-01", "2023-12"))
     assert len(problems) == 1
-    assert problems[0].n_rows == 12 and "inside the study window 2017-01..2023-12" in problems[0].message
+    assert (
+        problems[0].n_rows == 12
+        and "inside the study window 2017-01..2023-12" in problems[0].message
+    )
 
 
 def test_month_must_be_first_of_month_and_values_allowed(tmp_path, small_tables):
@@ -131,7 +146,9 @@ def test_month_must_be_first_of_month_and_values_allowed(tmp_path, small_tables)
     prescribing.loc[1, "indicator"] = "statins"
     _, problems = _problems(prescribing, "prescribing", tmp_path)
     messages = [str(p) for p in problems]
-    assert any(m.startswith("column 'month', row 1: expected the first day of a month") for m in messages)
+    assert any(
+        m.startswith("column 'month', row 1: expected the first day of a month") for m in messages
+    )
     assert (
         "column 'indicator', row 2: expected one of nsaid, antibiotics, eye_antibiotics, "
         "dependence_producing, found 'statins'" in messages
@@ -142,7 +159,9 @@ def test_empty_file(tmp_path):
     path = tmp_path / "prescribing.csv"
     path.write_text("")
     _, problems = read_canonical(path, "prescribing")
-    assert [str(p) for p in problems] == ["the file is empty (0 bytes): expected a header row and data rows"]
+    assert [str(p) for p in problems] == [
+        "the file is empty (0 bytes): expected a header row and data rows"
+    ]
     assert problems[0].file == str(path)
 
 

@@ -55,12 +55,22 @@ def register_glob(register: str | os.PathLike) -> str:
         path = path / "register"
     if not path.is_dir():
         raise DataValidationError(
-            [Problem("register", f"no register folder at {path}: expected register/year=YYYY/*.parquet", str(path))],
+            [
+                Problem(
+                    "register",
+                    f"no register folder at {path}: expected register/year=YYYY/*.parquet",
+                    str(path),
+                )
+            ],
             str(path),
         )
     if not any(path.glob("**/*.parquet")):
         raise DataValidationError(
-            [Problem("register", "no Parquet files: expected register/year=YYYY/*.parquet", str(path))],
+            [
+                Problem(
+                    "register", "no Parquet files: expected register/year=YYYY/*.parquet", str(path)
+                )
+            ],
             str(path),
         )
     return str(path / "**" / "*.parquet")
@@ -76,7 +86,11 @@ def _indicator_case(column: str = "atc") -> str:
     return "CASE " + " ".join(whens) + " END"
 
 
-def connect(memory_limit: str = DEFAULT_MEMORY_LIMIT, temp_directory: str | os.PathLike | None = None, threads: int | None = None):
+def connect(
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    temp_directory: str | os.PathLike | None = None,
+    threads: int | None = None,
+):
     """A DuckDB connection set up for out-of-core work: a memory cap, a spill folder, and
     insertion order not preserved (so large aggregations may stream and spill)."""
     import duckdb
@@ -109,9 +123,21 @@ def _check_register_columns(con, glob: str) -> None:
         if name not in present
     ]
     if "date" in present and not present["date"].startswith(("DATE", "TIMESTAMP")):
-        problems.append(Problem("register", f"wrong type: expected a date, found {present['date']}", glob, "date"))
-    if "ddd" in present and present["ddd"] not in ("DOUBLE", "FLOAT", "DECIMAL", "BIGINT", "INTEGER") and not present["ddd"].startswith("DECIMAL"):
-        problems.append(Problem("register", f"wrong type: expected a number, found {present['ddd']}", glob, "ddd"))
+        problems.append(
+            Problem(
+                "register", f"wrong type: expected a date, found {present['date']}", glob, "date"
+            )
+        )
+    if (
+        "ddd" in present
+        and present["ddd"] not in ("DOUBLE", "FLOAT", "DECIMAL", "BIGINT", "INTEGER")
+        and not present["ddd"].startswith("DECIMAL")
+    ):
+        problems.append(
+            Problem(
+                "register", f"wrong type: expected a number, found {present['ddd']}", glob, "ddd"
+            )
+        )
     if problems:
         raise DataValidationError(problems, glob)
 
@@ -186,7 +212,7 @@ def aggregate_register(
             f"""
             CREATE TEMP TABLE atc_indicator AS
             SELECT a.atc, i.indicator_key::UTINYINT AS indicator_key
-            FROM (SELECT atc, {_indicator_case('atc')} AS indicator
+            FROM (SELECT atc, {_indicator_case("atc")} AS indicator
                   FROM (SELECT DISTINCT atc::VARCHAR AS atc FROM {source})) AS a
             JOIN indicators AS i USING (indicator)
             """
@@ -287,7 +313,9 @@ def aggregate_register(
         ).df()
         if report is not None:
             records = int(con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0])
-            counted = int(con.execute("SELECT coalesce(sum(prescriptions), 0) FROM cells").fetchall()[0][0])
+            counted = int(
+                con.execute("SELECT coalesce(sum(prescriptions), 0) FROM cells").fetchall()[0][0]
+            )
             report.append(
                 AggregationReport(
                     records=records,
@@ -313,13 +341,20 @@ def _list_size_frame(list_sizes: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in needed if c not in list_sizes.columns]
     if missing:
         raise DataValidationError(
-            [Problem("list_sizes", f"missing column: list sizes need {', '.join(needed)}", column=c) for c in missing],
+            [
+                Problem(
+                    "list_sizes", f"missing column: list sizes need {', '.join(needed)}", column=c
+                )
+                for c in missing
+            ],
             "the list sizes",
         )
     sizes = list_sizes[needed].drop_duplicates().reset_index(drop=True)
     sizes["month"] = pd.to_datetime(sizes["month"]).dt.to_period("M").dt.to_timestamp()
     problems = []
-    bad = sizes["listed_patients"].isna() | (pd.to_numeric(sizes["listed_patients"], errors="coerce") <= 0)
+    bad = sizes["listed_patients"].isna() | (
+        pd.to_numeric(sizes["listed_patients"], errors="coerce") <= 0
+    )
     if bad.any():
         problems.append(
             Problem(
@@ -347,9 +382,15 @@ def _list_size_frame(list_sizes: pd.DataFrame) -> pd.DataFrame:
     return sizes
 
 
-def list_sizes_from_folder(data_dir: str | os.PathLike, window: StudyWindow = DEFAULT_WINDOW) -> pd.DataFrame:
+def list_sizes_from_folder(
+    data_dir: str | os.PathLike, window: StudyWindow = DEFAULT_WINDOW
+) -> pd.DataFrame:
     """Monthly list sizes for a data folder: the clinic-months of its prescribing table."""
     from evaluation.data.io import load
 
     prescribing = load(data_dir, tables=["prescribing"], window=window)["prescribing"]
-    return prescribing[["clinic_id", "month", "listed_patients"]].drop_duplicates().reset_index(drop=True)
+    return (
+        prescribing[["clinic_id", "month", "listed_patients"]]
+        .drop_duplicates()
+        .reset_index(drop=True)
+    )

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluation.data.io import read_folder
-from evaluation.data.schemas import DEFAULT_WINDOW, DataValidationError, Problem, StudyWindow, format_problems
+from evaluation.data.schemas import (
+    DEFAULT_WINDOW,
+    DataValidationError,
+    Problem,
+    StudyWindow,
+    format_problems,
+)
 
 
 @dataclass
@@ -36,14 +42,18 @@ class CheckResult:
         lines = []
         if self.ok:
             tables = ", ".join(f"{name} ({self.rows[name]:,} rows)" for name in self.files)
-            lines.append(f"OK: {self.data_dir} matches the canonical layout (study window {self.window}).")
+            lines.append(
+                f"OK: {self.data_dir} matches the canonical layout (study window {self.window})."
+            )
             lines.append(f"Checked {tables}.")
             if self.register_records is not None:
                 lines.append(f"Checked {self.register_records:,} register records.")
             return "\n".join(lines)
         n = len(self.problems)
         n_files = len({p.file or p.table for p in self.problems})
-        lines.append(f"{n} problem{'s' if n != 1 else ''} in {n_files} file{'s' if n_files != 1 else ''} under {self.data_dir}:")
+        lines.append(
+            f"{n} problem{'s' if n != 1 else ''} in {n_files} file{'s' if n_files != 1 else ''} under {self.data_dir}:"
+        )
         lines += format_problems(self.problems)
         return "\n".join(lines)
 
@@ -106,7 +116,8 @@ def check_register(
         source = f"read_parquet('{glob}', filename = true, union_by_name = true)"
         try:
             described = dict(
-                (row[0], row[1]) for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+                (row[0], row[1])
+                for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
             )
         except Exception as err:  # duckdb raises its own error types for unreadable files
             return 0, [Problem("register", f"not readable as Parquet: {err}", str(register_dir))]
@@ -123,16 +134,30 @@ def check_register(
             )
         records = int(con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0])
         if records == 0:
-            problems.append(Problem("register", "no records: expected one row per prescription", str(register_dir)))
+            problems.append(
+                Problem(
+                    "register", "no records: expected one row per prescription", str(register_dir)
+                )
+            )
         if "date" in described and not described["date"].startswith(("DATE", "TIMESTAMP")):
             problems.append(
-                Problem("register", f"wrong type: expected a date, found {described['date']}", str(register_dir), "date")
+                Problem(
+                    "register",
+                    f"wrong type: expected a date, found {described['date']}",
+                    str(register_dir),
+                    "date",
+                )
             )
             missing.append("date")
         numeric = ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "HUGEINT", "DECIMAL")
         if "ddd" in described and not described["ddd"].startswith(numeric):
             problems.append(
-                Problem("register", f"wrong type: expected a number, found {described['ddd']}", str(register_dir), "ddd")
+                Problem(
+                    "register",
+                    f"wrong type: expected a number, found {described['ddd']}",
+                    str(register_dir),
+                    "ddd",
+                )
             )
             missing.append("ddd")
         present = [c for c in REGISTER_COLUMNS if c not in missing]
@@ -144,7 +169,11 @@ def check_register(
             rules.append(("ddd", "ddd < 0", "0 or more DDD (found negative values)"))
         if "date" in present:
             rules.append(
-                ("date", f"date NOT BETWEEN DATE '{first}' AND DATE '{last}'", f"dates inside the study window {window}")
+                (
+                    "date",
+                    f"date NOT BETWEEN DATE '{first}' AND DATE '{last}'",
+                    f"dates inside the study window {window}",
+                )
             )
         if rules and records:
             # one streaming pass of cheap aggregates per file
@@ -160,7 +189,9 @@ def check_register(
                 for i, (col, _, expectation) in enumerate(rules):
                     count, examples = row[1 + 2 * i], row[2 + 2 * i]
                     if count:
-                        shown = ", ".join(repr(e) for e in dict.fromkeys(examples or []) if e is not None)
+                        shown = ", ".join(
+                            repr(e) for e in dict.fromkeys(examples or []) if e is not None
+                        )
                         problems.append(
                             Problem(
                                 "register",
@@ -173,7 +204,12 @@ def check_register(
         # codes and clinics take few distinct values: check those, not every record
         distinct_checks = []
         if "atc" in present:
-            distinct_checks.append(("atc", "ATC codes such as M01AE01 (letter, two digits, then up to four letters or digits)"))
+            distinct_checks.append(
+                (
+                    "atc",
+                    "ATC codes such as M01AE01 (letter, two digits, then up to four letters or digits)",
+                )
+            )
         if "clinic_id" in present and clinic_ids is not None:
             distinct_checks.append(("clinic_id", "clinics listed in the clinic table"))
         known = set(map(str, clinic_ids or []))

@@ -87,7 +87,15 @@ def check(data_dir: Path, start: str | None, end: str | None, no_register: bool,
     window = _window(start, end)
     if not data_dir.is_dir():
         raise click.ClickException(f"no such data folder: {data_dir}")
-    result = check_folder(data_dir, window, register=not no_register, memory_limit=memory_limit)
+    import sys
+
+    result = check_folder(
+        data_dir,
+        window,
+        register=not no_register,
+        memory_limit=memory_limit,
+        progress=sys.stderr.isatty(),
+    )
     if result.ok:
         click.echo(result.summary())
         return
@@ -143,6 +151,8 @@ def aggregate(
     from evaluation.data.readers import ReadError, read_table
     from evaluation.data.schemas import DataValidationError, normalise_column_name
 
+    import sys
+
     window = _window(start, end)
     if out.suffix.lower() not in (".parquet", ".csv"):
         raise click.BadParameter("expected a .parquet or .csv file name", param_hint="--out")
@@ -165,6 +175,7 @@ def aggregate(
             temp_directory=temp_directory,
             threads=threads,
             report=report,
+            progress=sys.stderr.isatty(),
         )
     except DataValidationError as err:
         raise click.ClickException(err.report()) from None

@@ -37,7 +37,6 @@ from evaluation.data.schemas import (
     validate_table,
 )
 
-
 # --------------------------------------------------------------------------------------------
 # finding and reading tables
 # --------------------------------------------------------------------------------------------
@@ -89,7 +88,9 @@ def read_canonical(
     except ReadError as err:
         return None, [Problem(table, err.reason, str(path))]
     if raw.shape[1] == 0 and len(raw) == 0:
-        return None, [Problem(table, "the file is empty: expected a header row and data rows", str(path))]
+        return None, [
+            Problem(table, "the file is empty: expected a header row and data rows", str(path))
+        ]
     frame, problems, unconvertible = conform(raw, table, str(path), columns)
     problems += validate_table(frame, table, window, str(path), skip=unconvertible)
     return frame, problems
@@ -146,7 +147,11 @@ def read_folder(
     reading = FolderReading(data_dir)
     if not data_dir.is_dir():
         reading.problems.append(
-            Problem("folder", f"no such data folder {data_dir}: expected a folder in the canonical layout", str(data_dir))
+            Problem(
+                "folder",
+                f"no such data folder {data_dir}: expected a folder in the canonical layout",
+                str(data_dir),
+            )
         )
         return reading
     wanted = list(CANONICAL_TABLES if tables is None else tables)
@@ -288,7 +293,11 @@ def _filter_region(
         else set()
     )
     meeting_ids = (
-        set(everything["meetings"].loc[everything["meetings"]["cluster_id"].isin(cluster_ids), "meeting_id"])
+        set(
+            everything["meetings"].loc[
+                everything["meetings"]["cluster_id"].isin(cluster_ids), "meeting_id"
+            ]
+        )
         if "meetings" in everything
         else set()
     )

@@ -125,7 +125,9 @@ def sniff_csv(
     try:
         text = codecs.getincrementaldecoder(encoding)().decode(raw, final=False)
     except (UnicodeDecodeError, LookupError) as err:
-        raise ReadError(path, f"cannot decode as {encoding}: {err}; pass the right encoding") from None
+        raise ReadError(
+            path, f"cannot decode as {encoding}: {err}; pass the right encoding"
+        ) from None
     lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
     if sep is None:
         best, best_score = ",", (-1, -1)
@@ -145,7 +147,11 @@ def sniff_csv(
             thousands = "."
         else:
             body = "\n".join(lines[1:])
-            grouped = re.search(r'(?<![\d.])\d{1,3}(,\d{3})+(\.\d+)?(?![\d,])', body) if sep != "," else None
+            grouped = (
+                re.search(r"(?<![\d.])\d{1,3}(,\d{3})+(\.\d+)?(?![\d,])", body)
+                if sep != ","
+                else None
+            )
             thousands = "," if grouped else None
     elif thousands is False:
         thousands = None
@@ -230,7 +236,9 @@ def read_csv(
             engine="c",
         )
     except pd.errors.EmptyDataError:
-        raise EmptyFileError(path, "the file is empty: expected a header row and data rows") from None
+        raise EmptyFileError(
+            path, "the file is empty: expected a header row and data rows"
+        ) from None
     except pd.errors.ParserError as err:
         raise ReadError(
             path,
@@ -238,7 +246,9 @@ def read_csv(
             "fields as the header; pass --sep if the separator was guessed wrong",
         ) from None
     except UnicodeDecodeError as err:
-        raise ReadError(path, f"cannot decode as {dialect.encoding} ({err}); pass the encoding") from None
+        raise ReadError(
+            path, f"cannot decode as {dialect.encoding} ({err}); pass the encoding"
+        ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     frame.attrs["dialect"] = dialect
     return _parse_numeric_columns(frame, dialect, text_columns)
@@ -324,7 +334,9 @@ def read_table(
             path, f"unknown file type {path.suffix!r}; expected one of {', '.join(SUFFIXES)}"
         )
     if path.is_file() and path.stat().st_size == 0:
-        raise EmptyFileError(path, "the file is empty (0 bytes): expected a header row and data rows")
+        raise EmptyFileError(
+            path, "the file is empty (0 bytes): expected a header row and data rows"
+        )
     if kind == "csv":
         return read_csv(path, encoding, sep, decimal, thousands, text_columns)
     if kind == "parquet":
@@ -336,9 +348,13 @@ def read_table(
     return read_excel(path, sheet)
 
 
-def write_csv_danish(frame: pd.DataFrame, path: str | os.PathLike, encoding: str = "cp1252") -> None:
+def write_csv_danish(
+    frame: pd.DataFrame, path: str | os.PathLike, encoding: str = "cp1252"
+) -> None:
     """Write ``frame`` as Danish Excel would: ``;`` separator, ``,`` decimal, cp1252.
     Useful to hand tables to colleagues who open them in a Danish Excel."""
     buffer = io.StringIO()
-    frame.to_csv(buffer, sep=";", decimal=",", index=False, quoting=csv.QUOTE_MINIMAL, date_format="%Y-%m-%d")
+    frame.to_csv(
+        buffer, sep=";", decimal=",", index=False, quoting=csv.QUOTE_MINIMAL, date_format="%Y-%m-%d"
+    )
     Path(path).write_bytes(buffer.getvalue().encode(encoding))

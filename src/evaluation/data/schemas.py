@@ -77,7 +77,9 @@ def _format_rows(rows: Sequence[int], n_rows: int | None = None, limit: int = 8)
 class DataValidationError(ValueError):
     """Raised when data do not match the canonical schemas; ``problems`` lists every one."""
 
-    def __init__(self, problems: Sequence[Problem], context: str = "the data", hint: str | None = None):
+    def __init__(
+        self, problems: Sequence[Problem], context: str = "the data", hint: str | None = None
+    ):
         self.problems = list(problems)
         self.context = context
         self.hint = hint
@@ -214,7 +216,10 @@ TABLES: dict[str, TableSpec] = {
                 ColumnSpec("listed_patients", "int", "listed patients", minimum=1),
                 ColumnSpec("urbanicity", "category", "urban or rural", allowed=("urban", "rural")),
                 ColumnSpec(
-                    "practice_type", "category", "solo or partnership", allowed=("solo", "partnership")
+                    "practice_type",
+                    "category",
+                    "solo or partnership",
+                    allowed=("solo", "partnership"),
                 ),
             ),
             key=("clinic_id",),
@@ -261,7 +266,10 @@ TABLES: dict[str, TableSpec] = {
                 ColumnSpec("clinic_id", "id", "the clinic"),
                 ColumnSpec("month", "month", "first day of the month", in_window=True),
                 ColumnSpec(
-                    "indicator", "category", "prescribing indicator", allowed=tuple(INDICATOR_BY_KEY)
+                    "indicator",
+                    "category",
+                    "prescribing indicator",
+                    allowed=tuple(INDICATOR_BY_KEY),
                 ),
                 ColumnSpec("ddd", "float", "defined daily doses dispensed", minimum=0),
                 ColumnSpec("prescriptions", "int", "prescriptions dispensed", minimum=0),
@@ -269,7 +277,9 @@ TABLES: dict[str, TableSpec] = {
                 ColumnSpec("listed_patients", "int", "patients listed that month", minimum=1),
             ),
             key=("clinic_id", "month", "indicator"),
-            not_greater=(("users", "prescriptions", "a patient counts as a user only with a prescription"),),
+            not_greater=(
+                ("users", "prescriptions", "a patient counts as a user only with a prescription"),
+            ),
         ),
         TableSpec(
             "register",
@@ -278,14 +288,23 @@ TABLES: dict[str, TableSpec] = {
                 ColumnSpec("person_id", "id", "pseudonymous person"),
                 ColumnSpec("clinic_id", "id", "the person's clinic"),
                 ColumnSpec("date", "date", "dispensing date", in_window=True),
-                ColumnSpec("atc", "id", "ATC code, e.g. M01AE01", pattern=r"[A-Z]\d{2}[A-Z0-9]{0,4}"),
+                ColumnSpec(
+                    "atc", "id", "ATC code, e.g. M01AE01", pattern=r"[A-Z]\d{2}[A-Z0-9]{0,4}"
+                ),
                 ColumnSpec("ddd", "float", "defined daily doses", minimum=0),
             ),
         ),
     )
 }
 
-CANONICAL_TABLES: tuple[str, ...] = ("clusters", "clinics", "gps", "meetings", "attendance", "prescribing")
+CANONICAL_TABLES: tuple[str, ...] = (
+    "clusters",
+    "clinics",
+    "gps",
+    "meetings",
+    "attendance",
+    "prescribing",
+)
 
 
 def spec_for(table: str) -> TableSpec:
@@ -389,7 +408,9 @@ def _conform_column(
     if kind in ("id", "text", "category"):
         out = _as_text(series)
         if spec.name == "region":
-            out = out.map(lambda v: _REGION_ALIASES.get(v.casefold(), v) if isinstance(v, str) else v)
+            out = out.map(
+                lambda v: _REGION_ALIASES.get(v.casefold(), v) if isinstance(v, str) else v
+            )
         return out, problems
 
     if kind in ("int", "float"):
@@ -429,7 +450,9 @@ def _conform_column(
         out = text.map(lambda v: True if v in _TRUE else False if v in _FALSE else None)
         bad = out.isna().to_numpy() & ~missing
         if bad.any():
-            problem(bad, f"wrong type: expected true/false (or 1/0), found {_examples(series[bad])}")
+            problem(
+                bad, f"wrong type: expected true/false (or 1/0), found {_examples(series[bad])}"
+            )
         if bad.any() or missing.any():
             return out, problems
         return out.astype(bool), problems
@@ -567,7 +590,9 @@ def pandera_schema(
             continue
         checks = []
         if col.allowed is not None:
-            checks.append(pa.Check.isin(list(col.allowed), error=f"one of {', '.join(col.allowed)}"))
+            checks.append(
+                pa.Check.isin(list(col.allowed), error=f"one of {', '.join(col.allowed)}")
+            )
         if col.pattern is not None:
             checks.append(
                 pa.Check.str_matches(f"^(?:{col.pattern})$", error=f"a code matching {col.pattern}")
@@ -578,7 +603,10 @@ def pandera_schema(
             checks.append(pa.Check.le(col.maximum, error=f"{col.maximum:g} or less"))
         if col.kind == "month":
             checks.append(
-                pa.Check(lambda s: s.dt.is_month_start & (s.dt.normalize() == s), error="the first day of a month")
+                pa.Check(
+                    lambda s: s.dt.is_month_start & (s.dt.normalize() == s),
+                    error="the first day of a month",
+                )
             )
         if col.in_window:
             checks.append(
@@ -603,7 +631,9 @@ def pandera_schema(
         )
     key = [k for k in spec.key if k not in skip]
     unique = key if only is None and key and len(key) == len(spec.key) else None
-    return pa.DataFrameSchema(columns, checks=frame_checks, unique=unique, strict=False, coerce=False)
+    return pa.DataFrameSchema(
+        columns, checks=frame_checks, unique=unique, strict=False, coerce=False
+    )
 
 
 def validate_table(
@@ -679,9 +709,7 @@ def _problems_from_pandera(
         if context == "DataFrameSchema" and column is not None and check not in seen_frame_checks:
             # a row-wise frame check lists each failing row once per column: report once
             seen_frame_checks.add(check)
-            problems.append(
-                Problem(table, f"expected {check}", file, None, rows[:20], len(rows))
-            )
+            problems.append(Problem(table, f"expected {check}", file, None, rows[:20], len(rows)))
             continue
         if context == "DataFrameSchema":
             continue
@@ -711,7 +739,9 @@ def _problems_from_pandera(
     return problems
 
 
-def _duplicate_key_problems(frame: pd.DataFrame, spec: TableSpec, file: str | None) -> list[Problem]:
+def _duplicate_key_problems(
+    frame: pd.DataFrame, spec: TableSpec, file: str | None
+) -> list[Problem]:
     key = list(spec.key)
     if not key or any(k not in frame.columns for k in key):
         return []
@@ -724,7 +754,9 @@ def _duplicate_key_problems(frame: pd.DataFrame, spec: TableSpec, file: str | No
     for i, (values, index) in enumerate(groups.items()):
         if i == 5:
             problems.append(
-                Problem(spec.name, f"and {n_groups - 5} more repeated keys ({', '.join(key)})", file)
+                Problem(
+                    spec.name, f"and {n_groups - 5} more repeated keys ({', '.join(key)})", file
+                )
             )
             break
         values = values if isinstance(values, tuple) else (values,)
@@ -782,7 +814,9 @@ def cross_table_problems(
         if unknown.any():
             rows, n = _offending(unknown)
             values = pd.unique(frame.loc[unknown, column])
-            shown = ", ".join(map(str, values[:5])) + (f" and {len(values) - 5} more" if len(values) > 5 else "")
+            shown = ", ".join(map(str, values[:5])) + (
+                f" and {len(values) - 5} more" if len(values) > 5 else ""
+            )
             problems.append(
                 Problem(
                     table,
@@ -797,7 +831,9 @@ def cross_table_problems(
     # the same clinic must sit in the same cluster and region everywhere
     if {"clinics", "clusters"} <= tables.keys():
         clinics, clusters = tables["clinics"], tables["clusters"]
-        if {"cluster_id", "region"} <= set(clinics.columns) and {"cluster_id", "region"} <= set(clusters.columns):
+        if {"cluster_id", "region"} <= set(clinics.columns) and {"cluster_id", "region"} <= set(
+            clusters.columns
+        ):
             region_of = clusters.drop_duplicates("cluster_id").set_index("cluster_id")["region"]
             expected = clinics["cluster_id"].map(region_of)
             wrong = expected.notna() & (clinics["region"] != expected)
