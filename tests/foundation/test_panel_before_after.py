@@ -84,3 +84,14 @@ def test_before_after_needs_a_full_window_and_treated_clinics(tables):
         before_after(panel[panel["cohort"] == 0])
     with pytest.raises(KeyError, match="no column 'rate'"):
         before_after(panel, outcome="rate")
+
+
+def test_clusters_treated_after_the_window_are_untreated_within_it(tables):
+    args = (tables["prescribing"], tables["clinics"], tables["meetings"])
+    full = prescribing_panel(*args, indicator="nsaid")
+    late = full.loc[full["first_treated_month"] > pd.Timestamp("2020-12-01"), "clinic_id"].unique()
+    assert len(late) > 0
+    short = prescribing_panel(*args, indicator="nsaid", end="2020-12")
+    of_late = short[short["clinic_id"].isin(late)]
+    assert (of_late["cohort"] == 0).all() and of_late["first_treated_month"].isna().all()
+    assert of_late["event_time"].isna().all()

@@ -57,7 +57,8 @@ def prescribing_panel(
     -------
     DataFrame with clinic_id, cluster_id, region, urbanicity, month, ddd, prescriptions, users,
     listed_patients, ddd_per_1000_per_day, prescriptions_per_1000, users_per_1000,
-    first_treated_month (NaT if never), cohort (YYYYMM int of first_treated_month, 0 = never),
+    first_treated_month (NaT if never, or later than the window), cohort (YYYYMM int of
+    first_treated_month, 0 = not treated within the window),
     event_time (months since first_treated_month; NaN if never).
     """
     from evaluation.data import clinic_month_outcomes
@@ -93,6 +94,9 @@ def prescribing_panel(
     panel["month"] = pd.to_datetime(panel["month"])
     panel = clinic_month_outcomes(panel)
     uptake = topic_uptake(meetings, topic)[["cluster_id", "first_treated_month"]]
+    # A cluster whose first treated month lies after the window is untreated within it: the
+    # estimators must see it as a comparison, not as a cohort they have no data for.
+    uptake = uptake[uptake["first_treated_month"] <= panel["month"].max()]
     panel = panel.merge(uptake, on="cluster_id", how="left")
     treated = panel["first_treated_month"].notna()
     ftm = panel["first_treated_month"]
