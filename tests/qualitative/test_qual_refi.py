@@ -195,6 +195,22 @@ def test_good_minimal_project_imports(store, tmp_path):
     assert store.segments(with_text=True)["text"].tolist() == ["hello"]
 
 
+def test_empty_selection_is_skipped_and_reversed_one_refused(tmp_path):
+    empty = qdpx(tmp_path / "empty.qdpx", {"project.qde": MINIMAL.replace(b'startPosition="0" endPosition="END"',
+                                                                         b'startPosition="3" endPosition="3"'),
+                                          "sources/doc.txt": b"hello world"})
+    store = Store.create(tmp_path / "a.sqlite")
+    counts = refi.import_qdpx(store, empty)
+    assert counts["segments"] == 0 and counts["skipped_empty_selections"] == 1 and counts["documents"] == 1
+    reversed_ = qdpx(tmp_path / "reversed.qdpx", {"project.qde": MINIMAL.replace(b'startPosition="0" endPosition="END"',
+                                                                               b'startPosition="4" endPosition="2"'),
+                                                 "sources/doc.txt": b"hello world"})
+    other = Store.create(tmp_path / "b.sqlite")
+    with pytest.raises(refi.RefiError, match="ends before it starts"):
+        refi.import_qdpx(other, reversed_)
+    assert other.summary()["documents"] == 0
+
+
 def test_hostile_codebook_is_refused(store, tmp_path):
     path = tmp_path / "evil.qdc"
     path.write_bytes(b'<?xml version="1.0"?><!DOCTYPE c [<!ENTITY x SYSTEM "file:///etc/passwd">]>'

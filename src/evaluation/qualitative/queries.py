@@ -133,6 +133,8 @@ def cooccurrence_matrix(segments: pd.DataFrame, *, distance: int | None = None) 
     by start, and each segment is paired with the segments starting before its end (+ distance)
     found by binary search - O(n log n + pairs), fast for hundreds of thousands of segments.
     """
+    if distance is not None and distance < 0:
+        raise StoreError(f"distance {distance}: expected a number of characters >= 0 (or None for overlap)")
     code, keys = pd.factorize(segments["code_key"], sort=True)
     n_codes = len(keys)
     if n_codes == 0:

@@ -189,6 +189,7 @@ class _Parsed:
     cases: list[dict] = field(default_factory=list)
     notes: list[dict] = field(default_factory=list)
     skipped_sources: int = 0
+    empty_selections: int = 0
 
 
 def _q(tag: str, ns: str = PROJECT_NS) -> str:
@@ -307,8 +308,11 @@ def _parse_project(archive: _SafeZip, positions: str) -> _Parsed:
                 for s in selections:
                     s["start"], s["end"] = mapping[s["start"]], mapping[s["end"]]
         for s in selections:
-            if s["end"] <= s["start"]:
-                raise RefiError(f"{where}: selection {s['guid']} in {name!r} is empty or reversed ({s['start']}-{s['end']})")
+            if s["end"] < s["start"]:
+                raise RefiError(f"{where}: selection {s['guid']} in {name!r} ends before it starts ({s['start']}-{s['end']})")
+        # an empty selection holds no text: nothing to keep, counted so the user knows
+        parsed.empty_selections += sum(1 for s in selections if s["end"] == s["start"])
+        selections = [s for s in selections if s["end"] > s["start"]]
         parsed.sources.append(dict(
             guid=source.get("guid"), name=name, text=text, selections=selections,
             notes=[n.get("targetGUID") for n in source.findall(_q("NoteRef"))],
@@ -352,7 +356,7 @@ def import_qdpx(store: Store, path: str | os.PathLike, *, positions: str = "auto
     finally:
         archive.close()
     counts = dict(documents=0, codes=0, segments=0, cases=0, memos=0, coders=0,
-                  skipped_non_text_sources=parsed.skipped_sources)
+                  skipped_non_text_sources=parsed.skipped_sources, skipped_empty_selections=parsed.empty_selections)
     with store.transaction():
         existing_guids = dict(store.connection.execute("SELECT guid, id FROM codes").fetchall())
         used_keys = {r[0] for r in store.connection.execute("SELECT key FROM codes")}
