@@ -149,3 +149,11 @@ def test_aggregate_failure_writes_nothing(tmp_path, small_register):
     assert not out.exists() and not (out.parent.exists() and any(out.parent.iterdir()))
     result = _run("aggregate", register, "--out", tmp_path / "x.json")
     assert result.exit_code == 2 and "expected a .parquet or .csv file name" in result.output
+
+
+def test_check_clean_folder_with_register(data_folder, small_register):
+    register, _, records = small_register
+    shutil.copytree(register / "register", data_folder / "register")
+    result = _run("check", data_folder, "--memory-limit", "256MB")
+    assert result.exit_code == 0, result.output
+    assert f"Checked {records:,} register records." in result.output

@@ -234,3 +234,32 @@ def test_stata_and_excel_with_danish_letters(tmp_path):
         frame, problems = read_canonical(tmp_path / name, "clusters")
         assert problems == [], name
         pd.testing.assert_frame_equal(frame, clusters, check_dtype=True)
+
+
+def test_sas_transport_xpt(tmp_path, small_tables):
+    import pyreadstat
+
+    clinics = small_tables["clinics"].head(10)
+    path = tmp_path / "clinics.xpt"
+    pyreadstat.write_xport(clinics, str(path), file_format_version=8)
+    frame, problems = read_canonical(path, "clinics")
+    assert problems == []
+    pd.testing.assert_frame_equal(frame, clinics.reset_index(drop=True))
+
+
+def test_danish_words_for_booleans_and_dates(tmp_path):
+    meetings = tmp_path / "meetings.csv"
+    meetings.write_bytes(
+        "meeting_id;cluster_id;date;topic\nM1;C1;14-03-2019;nsaid\nM2;C1;02.10.2019;kol\n".encode("cp1252")
+    )
+    frame, problems = read_canonical(meetings, "meetings")
+    assert list(frame["date"]) == [pd.Timestamp("2019-03-14"), pd.Timestamp("2019-10-02")]
+    assert [str(p) for p in problems] == [
+        "column 'topic', row 2: expected one of nsaid, antibiotics_respiratory, conjunctivitis, "
+        "dependence_producing, diabetes, copd, organisation, found 'kol'"
+    ]
+    attendance = tmp_path / "attendance.csv"
+    attendance.write_text("meeting_id;gp_id;attended\nM1;G1;Sand\nM1;G2;Falsk\nM1;G3;ja\nM1;G4;0\n")
+    frame, problems = read_canonical(attendance, "attendance")
+    assert problems == []
+    assert list(frame["attended"]) == [True, False, True, False]
