@@ -263,3 +263,19 @@ def test_danish_words_for_booleans_and_dates(tmp_path):
     frame, problems = read_canonical(attendance, "attendance")
     assert problems == []
     assert list(frame["attended"]) == [True, False, True, False]
+
+
+def test_write_csv_danish_round_trip(tmp_path, small_tables):
+    from evaluation.data.readers import write_csv_danish
+
+    clusters = small_tables["clusters"].assign(cluster_name=lambda f: f["cluster_name"] + " Ærø")
+    path = write_csv_danish(clusters, tmp_path / "clusters.csv")
+    raw = path.read_bytes()
+    assert "Ærø".encode("cp1252") in raw and b";" in raw.splitlines()[0]
+    frame, problems = read_canonical(path, "clusters")
+    assert problems == []
+    pd.testing.assert_frame_equal(frame, clusters)
+    with pytest.raises(UnicodeEncodeError):
+        write_csv_danish(clusters.assign(cluster_name="🙂"), tmp_path / "emoji.csv")
+    assert not (tmp_path / "emoji.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clusters.csv"]

@@ -350,11 +350,24 @@ def read_table(
 
 def write_csv_danish(
     frame: pd.DataFrame, path: str | os.PathLike, encoding: str = "cp1252"
-) -> None:
-    """Write ``frame`` as Danish Excel would: ``;`` separator, ``,`` decimal, cp1252.
-    Useful to hand tables to colleagues who open them in a Danish Excel."""
+) -> Path:
+    """Write ``frame`` as a Danish Excel opens it: ``;`` separator, ``,`` decimal, cp1252,
+    dates as YYYY-MM-DD; atomically (a temporary file renamed into place).
+
+    Raises ``UnicodeEncodeError`` naming the character if a value cannot be written in
+    ``encoding`` (cp1252 has æøå but not, say, emoji): pass ``encoding="utf-8-sig"``."""
+    from evaluation.data.io import atomic_path
+
     buffer = io.StringIO()
     frame.to_csv(
-        buffer, sep=";", decimal=",", index=False, quoting=csv.QUOTE_MINIMAL, date_format="%Y-%m-%d"
+        buffer,
+        sep=";",
+        decimal=",",
+        index=False,
+        quoting=csv.QUOTE_MINIMAL,
+        date_format="%Y-%m-%d",
     )
-    Path(path).write_bytes(buffer.getvalue().encode(encoding))
+    data = buffer.getvalue().encode(encoding)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
