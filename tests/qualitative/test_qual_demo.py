@@ -77,3 +77,13 @@ def test_data_trouble_clusters_had_weaker_effects(demo):
     multipliers = pd.DataFrame([{**c["synthetic_truth"], "cluster_id": c["cluster_id"]} for c in truth["cases"]])
     weaker = multipliers.groupby("data_access_trouble")["effect_multiplier"].mean()
     assert weaker[True] < weaker[False]
+
+
+def test_coordinators_name_the_topics_their_cluster_took_up(demo, synthetic_national):
+    store, truth = demo
+    meetings = pd.read_parquet(synthetic_national / "meetings.parquet")
+    for case in truth["cases"]:
+        expected = list(dict.fromkeys(meetings[meetings["cluster_id"] == case["cluster_id"]].sort_values("date")["topic"]))
+        assert case["topics_mentioned"] == expected
+        text = store.document_text(case["document"])
+        assert f"We have had {(meetings['cluster_id'] == case['cluster_id']).sum()} meetings" in text

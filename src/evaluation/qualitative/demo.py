@@ -109,11 +109,28 @@ def _plan(cluster: dict, rng: np.random.Generator, low_attendance: float) -> dic
     return plan
 
 
+def _in_sentence(label: str) -> str:
+    """A catalogue label inside a sentence: 'Diabetes' -> 'diabetes', abbreviations kept ('COPD')."""
+    first = label.split()[0]
+    return label if any(ch.isupper() for ch in first[1:]) else label[0].lower() + label[1:]
+
+
 def compose_interview(cluster: dict, rng: np.random.Generator, names: dict[str, str], low_attendance: float) -> list[Passage]:
     """One interview as passages (speaker, text, true code)."""
     plan = _plan(cluster, rng, low_attendance)
     fill = dict(names, n_clinics=cluster["n_clinics"], n_gps=cluster["n_gps"])
     passages = [Passage(s, t.format(**fill), None) for s, t in demo_text.OPENING]
+    topics = cluster.get("topics") or []
+    if topics:
+        # the topics the cluster really took up in the synthetic meetings table
+        labels = list(dict.fromkeys(_in_sentence(t["label"]) for t in topics))
+        clinical = [t for t in topics if t["topic"] != "organisation"]
+        first = clinical[0] if clinical else topics[0]
+        topic_list = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+        passages.append(Passage("Interviewer", demo_text.TOPICS_QUESTION, None))
+        passages.append(Passage("Coordinator", demo_text.TOPICS_ANSWER.format(
+            n_meetings=cluster["n_meetings"], topic_list=topic_list, first_topic=_in_sentence(first["label"]),
+            first_year=first["year"]), None))
     order = list(demo_text.THEMES)
     rng.shuffle(order)
     for theme in order:
@@ -136,6 +153,10 @@ def compose_interview(cluster: dict, rng: np.random.Generator, names: dict[str, 
                 chosen = sentences[used:used + take] or [str(rng.choice(bank[key.split(".")[1]]))]
                 used += take
                 text = " ".join(s.format(**fill) for s in chosen)
+                clinical = [t for t in topics if t["topic"] != "organisation"]
+                if clinical and rng.random() < 0.4:
+                    topic = _in_sentence(clinical[int(rng.integers(len(clinical)))]["label"])
+                    text += " " + str(rng.choice(demo_text.ANECDOTES)).format(topic=topic)
                 if rng.random() < 0.25:
                     passages.append(Passage("Coordinator", str(rng.choice(demo_text.FILLER)), None))
                     passages.append(Passage("Interviewer", "Take your time.", None))
@@ -234,6 +255,7 @@ def build_demo(data_dir: str | Path, out_dir: str | Path, *, seed: int = 2026, p
                 f"{data_dir / name} is missing: generate the data with `workbench data synth --out {data_dir}`"
             )
     clusters = pd.read_parquet(data_dir / "clusters.parquet")
+    meetings = pd.read_parquet(data_dir / "meetings.parquet") if (data_dir / "meetings.parquet").is_file() else None
     truth = json.loads((data_dir / "truth.json").read_text(encoding="utf-8"))
     flags = pd.DataFrame(truth["clusters"]).set_index("cluster_id")
     rng = np.random.default_rng(seed)
@@ -270,7 +292,7 @@ def build_demo(data_dir: str | Path, out_dir: str | Path, *, seed: int = 2026, p
     write_mapping(staging / "pseudonyms.yml", mapping)
     mapping = read_mapping(staging / "pseudonyms.yml")
 
-    interviews = []
+    interviews, interview_topics = [], []
     for index, cluster in enumerate(sampled):
         cluster_truth = flags.loc[cluster["cluster_id"]].to_dict()
         names = {
@@ -279,12 +301,23 @@ def build_demo(data_dir: str | Path, out_dir: str | Path, *, seed: int = 2026, p
             "consultant": demo_text.CONSULTANT_NAMES[REGION_ORDER.index(cluster["region"])],
             "clinic": demo_text.CLINIC_NAMES[int(rng.integers(len(demo_text.CLINIC_NAMES)))],
         }
-        passages = compose_interview({**cluster, **cluster_truth}, rng, names, low_attendance)
+        topics, n_meetings = [], 0
+        if meetings is not None:
+            from evaluation.data.catalogue import TOPICS
+
+            mine = meetings[meetings["cluster_id"] == cluster["cluster_id"]].sort_values("date")
+            n_meetings = len(mine)
+            first_meetings = mine.drop_duplicates("topic")
+            topics = [{"topic": t, "label": TOPICS.get(t, t), "year": pd.Timestamp(d).year}
+                      for t, d in zip(first_meetings["topic"], first_meetings["date"])]
+        passages = compose_interview({**cluster, **cluster_truth, "topics": topics, "n_meetings": n_meetings},
+                                     rng, names, low_attendance)
         document = f"interview_{index + 1:02d}_{cluster['cluster_id']}"
         path = staging / "transcripts" / f"{document}{FORMATS[index % len(FORMATS)]}"
         title = f"Interview {index + 1:02d} with the coordinator, {demo_text.COORDINATOR_NAMES[index]}"
         _write_transcript(path, title, passages)
         interviews.append((cluster, cluster_truth, document, path, passages))
+        interview_topics.append((document, topics))
 
     store = Store.create(staging / "coding.sqlite", name="Coordinator interviews (demo)")
     sync_codebook_file(store, staging / "codebook.yml")
@@ -312,6 +345,7 @@ def build_demo(data_dir: str | Path, out_dir: str | Path, *, seed: int = 2026, p
         cases_truth.append({
             "cluster_id": cluster["cluster_id"], "region": cluster["region"], "document": document,
             "source_file": path.name,
+            "topics_mentioned": [t["topic"] for t in next(i for i in interview_topics if i[0] == document)[1]],
             "synthetic_truth": {k: (bool(v) if isinstance(v, (bool, np.bool_)) else float(v) if isinstance(v, (float, np.floating)) else v)
                                 for k, v in cluster_truth.items()},
             "stresses": {

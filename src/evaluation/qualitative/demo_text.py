@@ -253,3 +253,19 @@ TOWN_NAMES = [
     "Rødby Enge", "Fjordholm", "Kildebro", "Sønderlyng", "Højmose", "Egelund", "Bredvig", "Tornby Hede",
 ]
 CLINIC_NAMES = ["Lægehuset ved Torvet", "Kildegårdens Lægeklinik", "Lægerne i Bymidten", "Havnens Lægehus", "Engvejens Lægepraksis"]
+
+TOPICS_QUESTION = "Which topics has the cluster taken up so far?"
+TOPICS_ANSWER = (
+    "We have had {n_meetings} meetings since we started. The topics have been {topic_list}. "
+    "The first clinical topic we took up was {first_topic}, in {first_year}."
+)
+
+# theme-neutral elaborations a coordinator adds to an answer; {topic} is one of the cluster's topics
+ANECDOTES = [
+    "It was like that when we worked on {topic}, for instance.",
+    "I remember it clearly from the meeting on {topic}.",
+    "The meeting on {topic} was a good example of that.",
+    "We saw the same thing again when {topic} came up.",
+    "That was very obvious with {topic}.",
+    "With {topic} it took us two meetings to get there.",
+]
