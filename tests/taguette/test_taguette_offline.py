@@ -62,10 +62,10 @@ def test_project_export_imports_like_a_live_pull(coded_project, tmp_path):
     expected = sorted((d, p, taguette_form(t)) for d, p, t in _texts(live))
     assert _texts(offline) == expected
     assert set(offline.segments()["coder"]) == {"anna"}
-    # the same export again changes nothing
-    state = store_state(tmp_path / "offline.sqlite")
+    # the same export again changes nothing (but the time of the last import)
+    state = store_state(tmp_path / "offline.sqlite", skip=("taguette_sources",))
     assert not import_project_export(offline, exports / "project.sqlite3", coder="anna").changed
-    assert store_state(tmp_path / "offline.sqlite") == state
+    assert store_state(tmp_path / "offline.sqlite", skip=("taguette_sources",)) == state
     # a newer export (one highlight deleted in Taguette) deletes that segment, even though
     # Taguette renumbered every id in the new export
     highlights = client.document_highlights(project_id, coder.documents[SYD])
