@@ -50,5 +50,5 @@ lock:  ## re-pin requirements.lock after changing dependencies in pyproject.toml
 	$(BIN)/uv pip compile --quiet pyproject.toml --extra test --python-version 3.11 \
 		--python-platform x86_64-manylinux_2_28 -o requirements.lock
 
-clean:  ## remove the environment (data/ and outputs/ are kept)
-	rm -rf $(VENV)
+clean:  ## remove the environments (data/ and outputs/ are kept)
+	rm -rf $(VENV) .venv-taguette
