@@ -36,9 +36,12 @@ import click
 @click.option("--show-code", is_flag=True, help="Show the notebooks' code in the HTML reports.")
 @click.option("--timeout", type=click.IntRange(min=1), default=1800, show_default=True,
               help="Seconds a single cell may run before it is stopped.")
+@click.option("--preload", metavar="MODULES",
+              help="Comma-separated modules each fresh kernel imports before its notebook starts "
+                   "[default: pandas, matplotlib, seaborn, statsmodels, ... and evaluation].")
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs).")
 def run(data_dir, out_dir, notebooks_dir, parameters_dir, notebook_patterns, regions, sweeps, executor,
-        scheduler, workers, resume, run_id, kernel_name, threshold, show_code, timeout, no_progress):
+        scheduler, workers, resume, run_id, kernel_name, threshold, show_code, timeout, preload, no_progress):
     """Evaluate every region and render HTML reports.
 
     Runs each notebook in --notebooks once per parameter file in --parameters (one per region),
@@ -56,6 +59,7 @@ def run(data_dir, out_dir, notebooks_dir, parameters_dir, notebook_patterns, reg
         notebooks=tuple(notebook_patterns), regions=tuple(regions), sweeps=tuple(sweeps), executor=executor,
         scheduler=scheduler, workers=workers, resume=resume, run_id=run_id, kernel_name=kernel_name,
         threshold=threshold, show_code=show_code, timeout=timeout, progress=not no_progress,
+        preload=None if preload is None else tuple(m.strip() for m in preload.split(",") if m.strip()),
     )
     try:
         outcome = run_batch(settings)

@@ -26,24 +26,34 @@ DIED_MESSAGE = (
     "The kernel died while running this cell (for example it ran out of memory, or a "
     "compiled library crashed). Cells after it were not run."
 )
+TIMEOUT_MESSAGE = (
+    "This cell ran longer than the time limit (workbench run --timeout) and was stopped. "
+    "Cells after it were not run."
+)
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
-def _mark_dead_cell(nb) -> int | None:
-    """The cell that was running when the kernel died: give it an error output, return its index."""
+def _mark_stopped_cell(nb, timed_out: bool) -> int | None:
+    """The cell that was running when the kernel died or time ran out: give it an error output.
+
+    papermill marks every cell "completed" in that case; the stopped cell is the last one that
+    has a start time (those after it never started).
+    """
     import nbformat
 
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and cell.metadata.get("papermill", {}).get("status") == "running":
-            cell.metadata["papermill"]["status"] = "failed"
-            cell.metadata["papermill"]["exception"] = True
-            cell.outputs.append(nbformat.v4.new_output(
-                "error", ename="DeadKernelError", evalue=DIED_MESSAGE, traceback=[DIED_MESSAGE]))
-            return index
-    return None
+    started = [i for i, cell in enumerate(nb.cells)
+               if cell.cell_type == "code" and cell.metadata.get("papermill", {}).get("start_time")]
+    if not started:
+        return None
+    index = started[-1]
+    cell = nb.cells[index]
+    cell.metadata["papermill"].update(status="failed", exception=True)
+    ename, message = ("CellTimeoutError", TIMEOUT_MESSAGE) if timed_out else ("DeadKernelError", DIED_MESSAGE)
+    cell.outputs.append(nbformat.v4.new_output("error", ename=ename, evalue=message, traceback=[message]))
+    return index
 
 
 def _failed_cell(nb) -> int | None:
@@ -59,7 +69,9 @@ def _describe_failure(nb, index: int | None, fallback: str) -> str:
     cell = nb.cells[index]
     error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
     what = f"{error['ename']}: {error['evalue']}" if error else fallback
-    code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    # numbered as the author sees them in JupyterLab: papermill's injected cell is not theirs
+    code_cells = [i for i, c in enumerate(nb.cells)
+                  if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])]
     number = code_cells.index(index) + 1 if index in code_cells else index + 1
     first_line = next((line for line in cell.source.splitlines() if line.strip()), "")
     return f"code cell {number} (`{first_line.strip()[:80]}`) failed: {what}"
@@ -93,12 +105,13 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
         "job_id": job_id, "status": "failed", "error": None, "failed_cell": None, "records": {},
         "started": started_wall, "worker_pid": os.getpid(), "notebook_out": None, "report": None,
     }
-    source = kernel_source()
+    source = kernel_source(tuple(run["preload"]) if run.get("preload") is not None else None)
     km = None
     nb = None
     fallback_error = None
     try:
         km = source.take(run["kernel_name"], notebook.parent)
+        result["timings"] = {"kernel_ready": round(time.monotonic() - started, 2)}
         papermill.execute_notebook(
             str(notebook), str(partial_nb), parameters=job["parameters"], kernel_name=run["kernel_name"],
             km=km, progress_bar=False, request_save_on_cell_execute=True, autosave_cell_every=10,
@@ -111,6 +124,7 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
         fallback_error = f"{type(exc).__name__}: {exc}"
         result["traceback"] = traceback.format_exc(limit=5)
     finally:
+        result.setdefault("timings", {})["executed"] = round(time.monotonic() - started, 2)
         if km is not None:
             source.release(km)
 
@@ -119,7 +133,7 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
         if result["status"] != "ok":
             index = _failed_cell(nb)
             if index is None:
-                index = _mark_dead_cell(nb)
+                index = _mark_stopped_cell(nb, timed_out="Timeout" in (fallback_error or ""))
             result["failed_cell"] = index
             result["error"] = _describe_failure(nb, index, fallback_error or "failed")
         nb.metadata.setdefault("evaluation", {})["job"] = {"job_id": job_id, "status": result["status"]}
@@ -131,6 +145,7 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
         result["error"] = fallback_error or "the notebook produced no output"
 
     duration = time.monotonic() - started
+    result["timings"]["released"] = round(duration, 2)
     if nb is not None:
         meta = {
             "title": f"{notebook.stem.replace('_', ' ')} · {job.get('label', '')}",

@@ -4,7 +4,9 @@ Every notebook runs in a kernel of its own that nothing else has used: no variab
 effect or matplotlib setting can leak from one region to the next. What *is* shared is the
 waiting: each worker process keeps one spare kernel, started in the background while the
 current notebook runs, with the heavy libraries (pandas, matplotlib, statsmodels, ...) already
-imported. Importing a library defines no name in the notebook's namespace; the warm-up runs
+imported. (The spare's process is launched at once and imports while the current notebook runs;
+nbclient later talks to it through its own asynchronous client, exactly as to a kernel it had
+started itself.) Importing a library defines no name in the notebook's namespace; the warm-up runs
 silently and outside the history, so a notebook that forgets ``import pandas as pd`` still fails
 in the batch exactly as it would in JupyterLab.
 
@@ -24,6 +26,8 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from jupyter_core.utils import run_sync
 
 log = logging.getLogger(__name__)
 
@@ -63,42 +67,71 @@ def _warm_up_code(modules: tuple[str, ...]) -> str:
     return f"__import__('evaluation.batch.kernels', fromlist=['warm_up']).warm_up({list(modules)!r})"
 
 
+def _shutdown(km) -> None:
+    try:
+        run_sync(km.shutdown_kernel)(now=True)  # also removes the connection file
+    except Exception:
+        pass
+
+
+class _Launched:
+    """A kernel process launched (not yet answering), with the warm-up queued on its shell."""
+
+    def __init__(self, kernel_name: str, cwd: str, modules: tuple[str, ...], km_factory=None, attempt: int = 1):
+        from jupyter_client.manager import AsyncKernelManager
+
+        self.key = (kernel_name, cwd, modules, os.environ.get("EVALUATION_DISCLOSURE_THRESHOLD"))
+        # nbclient drives kernels asynchronously: hand it an AsyncKernelManager, as it would make itself
+        self.km = km_factory(attempt) if km_factory else AsyncKernelManager(kernel_name=kernel_name)
+        # The kernel's own chatter (e.g. ipykernel's TCP warning) would garble the progress bar;
+        # what a notebook prints arrives through the Jupyter protocol, not these pipes.
+        run_sync(self.km.start_kernel)(cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.kc = self.km.blocking_client()
+        self.kc.start_channels()
+        if modules:
+            # queued now, run by the kernel as soon as it is up; answered before kernel_info
+            self.kc.execute(_warm_up_code(modules), silent=True, store_history=False)
+
+    def ready(self, timeout: float):
+        """Wait until the kernel answers (so the warm-up is done); return its manager."""
+        try:
+            self.kc.wait_for_ready(timeout=timeout)
+        finally:
+            self.kc.stop_channels()
+        return self.km
+
+    def discard(self) -> None:
+        self.kc.stop_channels()
+        _shutdown(self.km)
+
+
 def start_kernel(
     kernel_name: str,
     cwd: str | os.PathLike,
+    modules: tuple[str, ...] = (),
     attempts: int = 3,
     startup_timeout: float = 120,
     km_factory: Callable[[int], object] | None = None,
+    first: _Launched | None = None,
 ):
-    """Start a kernel and wait until it answers; retry with new ports if it dies at start-up.
+    """A kernel that answers; if one dies at start-up (e.g. its port was taken), start another.
 
-    ``km_factory(attempt)`` builds the KernelManager (tests use it to provoke a port clash).
-    Returns ``(km, kc)``: the manager and a started client.
+    ``km_factory(attempt)`` builds the AsyncKernelManager (tests use it to provoke a port clash);
+    ``first`` is an already launched spare to try first. Returns the kernel manager.
     """
-    from jupyter_client.manager import KernelManager
-
     errors = []
+    launched = first
     for attempt in range(1, attempts + 1):
-        km = km_factory(attempt) if km_factory else KernelManager(kernel_name=kernel_name)
-        kc = None
         try:
-            # The kernel's own chatter (e.g. ipykernel's TCP warning) would garble the progress
-            # bar; what a notebook prints arrives through the Jupyter protocol, not these pipes.
-            km.start_kernel(cwd=str(cwd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            kc = km.client()
-            kc.start_channels()
-            kc.wait_for_ready(timeout=startup_timeout)
-            return km, kc
-        except Exception as exc:  # RuntimeError("Kernel died ..."), TimeoutError, zmq errors
+            if launched is None:
+                launched = _Launched(kernel_name, str(cwd), modules, km_factory, attempt)
+            return launched.ready(startup_timeout)
+        except Exception as exc:  # RuntimeError("Kernel died before replying"), TimeoutError, zmq errors
             errors.append(f"attempt {attempt}: {type(exc).__name__}: {exc}")
             log.warning("kernel start-up failed (attempt %d of %d): %s", attempt, attempts, exc)
-            if kc is not None:
-                kc.stop_channels()
-            try:
-                km.shutdown_kernel(now=True)
-            except Exception:
-                pass
-            km.cleanup_resources() if hasattr(km, "cleanup_resources") else None
+            if launched is not None:
+                launched.discard()
+            launched = None
             time.sleep(0.2 * attempt)
     raise KernelStartError(
         f"Could not start the Jupyter kernel '{kernel_name}' after {attempts} attempts:\n  "
@@ -107,100 +140,43 @@ def start_kernel(
     )
 
 
-class _Spare:
-    def __init__(self, kernel_name: str, cwd: str, modules: tuple[str, ...]):
-        self.key = (kernel_name, cwd, modules, os.environ.get("EVALUATION_DISCLOSURE_THRESHOLD"))
-        self.ready = threading.Event()
-        self.km = self.kc = self.msg_id = None
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._start, args=(kernel_name, cwd, modules), daemon=True)
-        self.thread.start()
-
-    def _start(self, kernel_name, cwd, modules):
-        try:
-            self.km, self.kc = start_kernel(kernel_name, cwd)
-            if modules:
-                self.msg_id = self.kc.execute(_warm_up_code(modules), silent=True, store_history=False)
-        except BaseException as exc:
-            self.error = exc
-        finally:
-            self.ready.set()
-
-    def take(self, timeout: float = 300):
-        """Wait for start-up and warm-up; hand over the manager (the caller shuts it down)."""
-        self.ready.wait()
-        if self.error is not None:
-            raise self.error
-        if self.msg_id is not None:
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                try:
-                    reply = self.kc.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
-                except Exception:
-                    if not self.km.is_alive():
-                        break
-                    continue
-                if reply.get("parent_header", {}).get("msg_id") == self.msg_id:
-                    break
-        self.kc.stop_channels()
-        return self.km
-
-    def discard(self):
-        self.ready.wait()
-        if self.km is not None:
-            try:
-                self.kc.stop_channels()
-                self.km.shutdown_kernel(now=True)
-            except Exception:
-                pass
-
-
 class KernelSource:
-    """Hands out fresh, pre-warmed kernels; one spare is kept starting in the background."""
+    """Hands out fresh, pre-warmed kernels; one spare is always importing in the background."""
 
     def __init__(self, modules: tuple[str, ...] = PRELOAD_MODULES):
         self.modules = tuple(modules)
-        self.spare: _Spare | None = None
+        self.spare: _Launched | None = None
         self.lock = threading.Lock()
         self.in_use: set = set()
 
+    def _key(self, kernel_name: str, cwd: str):
+        return (kernel_name, cwd, self.modules, os.environ.get("EVALUATION_DISCLOSURE_THRESHOLD"))
+
     def prestart(self, kernel_name: str, cwd: str | os.PathLike) -> None:
-        """Start the spare now (a pool worker does this as soon as it is born)."""
+        """Launch the spare now (a pool worker does this as soon as it is born)."""
         with self.lock:
             if self.spare is None:
-                self.spare = _Spare(kernel_name, str(Path(cwd).resolve()), self.modules)
+                try:
+                    self.spare = _Launched(kernel_name, str(Path(cwd).resolve()), self.modules)
+                except Exception as exc:  # take() will retry and report
+                    log.warning("could not launch a spare kernel: %s", exc)
 
     def take(self, kernel_name: str, cwd: str | os.PathLike):
+        """A fresh kernel for one notebook (the caller gives it back with :meth:`release`)."""
         cwd = str(Path(cwd).resolve())
         with self.lock:
             spare, self.spare = self.spare, None
-            key = (kernel_name, cwd, self.modules, os.environ.get("EVALUATION_DISCLOSURE_THRESHOLD"))
-            if spare is not None and spare.key != key:
+            if spare is not None and spare.key != self._key(kernel_name, cwd):
                 spare.discard()
                 spare = None
-            if spare is None:
-                spare = _Spare(kernel_name, cwd, self.modules)
-            self.spare = _Spare(kernel_name, cwd, self.modules)  # the next notebook's kernel
-        try:
-            km = spare.take()
-        except BaseException:
-            # the spare died (e.g. a port clash three times): try once more from scratch
-            km = _Spare(kernel_name, cwd, self.modules).take()
-        if not km.is_alive():
-            km = _Spare(kernel_name, cwd, self.modules).take()
+        km = start_kernel(kernel_name, cwd, self.modules, first=spare)
         self.in_use.add(km)
+        self.prestart(kernel_name, cwd)  # the next notebook's kernel imports while this one runs
         return km
 
     def release(self, km) -> None:
         self.in_use.discard(km)
-        try:
-            km.shutdown_kernel(now=True)
-        except Exception:
-            pass
-        try:
-            km.cleanup_resources()
-        except Exception:
-            pass
+        _shutdown(km)
 
     def close(self) -> None:
         with self.lock:
@@ -213,7 +189,7 @@ class KernelSource:
     def kill_all_now(self) -> None:
         """Last resort when the batch runner is gone: kill kernel processes without ceremony."""
         kms = list(self.in_use)
-        if self.spare is not None and self.spare.km is not None:
+        if self.spare is not None:
             kms.append(self.spare.km)
         for km in kms:
             try:
@@ -228,8 +204,11 @@ _SOURCE: KernelSource | None = None
 def kernel_source(modules: tuple[str, ...] | None = None) -> KernelSource:
     """This process's kernel source (created on first use, closed at exit)."""
     global _SOURCE
+    wanted = PRELOAD_MODULES if modules is None else tuple(modules)
+    if _SOURCE is not None and _SOURCE.modules != wanted:
+        _SOURCE.modules = wanted  # the spare (keyed by modules) is replaced at the next take
     if _SOURCE is None:
-        _SOURCE = KernelSource(PRELOAD_MODULES if modules is None else modules)
+        _SOURCE = KernelSource(wanted)
         atexit.register(_SOURCE.close)
         # multiprocessing workers leave through os._exit, which skips atexit
         from multiprocessing import util

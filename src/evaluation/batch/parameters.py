@@ -179,10 +179,22 @@ def load_parameter_sets(folder: Path, sweeps: tuple[str, ...] = ()) -> list[Para
 
 
 def declared_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
-    """The notebook's parameters cell as papermill reads it: name -> {inferred_type_name, default, help}."""
-    import papermill
+    """The notebook's parameters cell as papermill reads it: name -> {inferred_type_name, default, help}.
 
-    return papermill.inspect_notebook(str(notebook))
+    A notebook saved without kernel metadata is read as Python (the batch runs it with the
+    project's Python kernel anyway).
+    """
+    from papermill.inspection import _infer_parameters
+    from papermill.iorw import load_notebook_node
+
+    try:
+        nb = load_notebook_node(str(notebook))
+    except Exception as exc:
+        raise ParameterError([f"{notebook}: not a readable notebook ({type(exc).__name__}: {exc})."]) from None
+    kernelspec = nb.metadata.get("kernelspec", {})
+    name = kernelspec.get("name") or "python3"
+    language = kernelspec.get("language") or nb.metadata.get("language_info", {}).get("name") or "python"
+    return {p.name: p._asdict() for p in _infer_parameters(nb, name=name, language=language)}
 
 
 def find_notebooks(folder: Path) -> list[Path]:

@@ -206,3 +206,12 @@ def read_estimates(results_dir: str | os.PathLike, name: str | None = None) -> p
         return pd.DataFrame(columns=["job_id", "notebook", "status", "region", "name", *ESTIMATE_FIELDS])
     values = pd.DataFrame(list(records["value"]), index=records.index)
     return pd.concat([records.drop(columns=["value", "kind"]), values[list(ESTIMATE_FIELDS)]], axis=1).reset_index(drop=True)
+
+
+def read_jobs(results_dir: str | os.PathLike) -> pd.DataFrame:
+    """One row per run of the batch: job_id, notebook, kind, label, status, error and parameters."""
+    rows = []
+    for job in _manifest(results_dir).get("jobs", []):
+        rows.append({**_job_columns(job), "kind": job.get("kind"), "label": job.get("label"),
+                     "error": (job.get("error") or "").split("\n")[0] or None})
+    return pd.DataFrame(rows)

@@ -64,7 +64,7 @@ class BatchSettings:
     show_code: bool = False
     timeout: int | None = 1800  # seconds per cell
     progress: bool = True
-    preload: bool = True
+    preload: tuple[str, ...] | None = None  # modules imported in each kernel ahead; None = kernels.PRELOAD_MODULES
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -127,6 +127,12 @@ def plan(settings: BatchSettings) -> tuple[list[params_mod.Job], dict[Path, dict
     )
     params_mod.check_grid(jobs, declared)
     return jobs, declared
+
+
+def _preload(settings: BatchSettings) -> tuple[str, ...]:
+    from evaluation.batch.kernels import PRELOAD_MODULES
+
+    return PRELOAD_MODULES if settings.preload is None else tuple(settings.preload)
 
 
 def _counts(jobs: list[dict[str, Any]]) -> dict[str, int]:
@@ -332,7 +338,7 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
     run_info = {
         "run_dir": str(run_dir), "run_id": run_id, "kernel_name": settings.kernel_name,
         "threshold": settings.threshold, "show_code": settings.show_code, "timeout": settings.timeout,
-        "data_checksums": data_sums, "versions": versions,
+        "preload": list(_preload(settings)), "data_checksums": data_sums, "versions": versions,
         "git_commit": (git.get("commit") or "unknown") + (" (uncommitted changes)" if git.get("dirty") else ""),
     }
     region_jobs = [e for e in to_run if e["kind"] == "region"]
@@ -350,7 +356,8 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
                 executor = _DaskPool(settings.scheduler)
             elif settings.executor == "local":
                 workers = settings.workers or min(os.cpu_count() or 1, max(len(region_jobs), 1))
-                executor = _LocalPool(workers, settings.kernel_name, Path(to_run[0]["notebook"]).parent, settings.preload)
+                executor = _LocalPool(workers, settings.kernel_name, Path(to_run[0]["notebook"]).parent,
+                                      _preload(settings))
             else:
                 raise BatchError(f"Unknown executor '{settings.executor}'; use local or dask.")
             _execute_wave(executor, region_jobs, run_info, publisher, bar)

@@ -21,11 +21,11 @@ def _watch_parent(parent_pid: int) -> None:
             os._exit(1)
 
 
-def initialize(parent_pid: int, kernel_name: str, cwd: str, preload: bool) -> None:
+def initialize(parent_pid: int, kernel_name: str, cwd: str, preload: tuple[str, ...]) -> None:
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="watch-runner").start()
     from evaluation.batch import kernels
 
-    kernels.kernel_source(None if preload else ()).prestart(kernel_name, cwd)
+    kernels.kernel_source(tuple(preload)).prestart(kernel_name, cwd)
     # import the report machinery now, while the first kernel starts
     import evaluation.reports.html  # noqa: F401
     import papermill  # noqa: F401

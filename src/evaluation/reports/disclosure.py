@@ -290,9 +290,8 @@ def _figure_leaks(img, number: int, threshold: int) -> list[Leak]:
     if not match:
         return []
     described = alt[: match.start()]
-    if not any(is_count_column(w) for w in re.split(r"[;:,.]", described)) and not re.search(
-        r"\b(number|count|antal|n)\b|" + "|".join(COUNT_WORDS), described, re.I
-    ):
+    # the title, axis labels and legend, each judged like a column name
+    if not any(is_count_column(part) for part in re.split(r"[;:.]|, (?!\d)", described)):
         return []
     leaks = []
     for label in match.group(1).split(","):

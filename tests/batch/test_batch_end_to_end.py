@@ -1,0 +1,42 @@
+"""The project's own notebooks and parameter files, end to end (the only full-size run in tests/batch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lxml.html
+import pytest
+
+from batch_helpers import jobs_by_id, read_manifest
+from evaluation.batch.runner import BatchSettings, run_batch
+from evaluation.reports.disclosure import find_small_counts
+
+PROJECT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def test_project_notebooks_run_for_two_regions_and_the_summary(tmp_path, synthetic_small):
+    outcome = run_batch(BatchSettings(
+        data_dir=synthetic_small, out_dir=tmp_path / "outputs", notebooks_dir=PROJECT / "notebooks",
+        parameters_dir=PROJECT / "parameters", regions=("hovedstaden", "nordjylland"), workers=2,
+        progress=False, timeout=600,
+    ))
+    jobs = jobs_by_id(read_manifest(outcome.run_dir))
+    problems = {j: job["error"] for j, job in jobs.items() if job["status"] != "ok"}
+    assert not problems, problems
+    region_notebooks = sorted({Path(j["notebook"]).name for j in jobs.values() if j["kind"] == "region"})
+    assert "01_prescribing_impact.ipynb" in region_notebooks
+    assert len([j for j in jobs.values() if j["kind"] == "region"]) == 2 * len(region_notebooks)
+    assert list(jobs)[-1] == "00_national_summary"
+    for job in jobs.values():
+        html = (outcome.run_dir / job["report"]).read_text(encoding="utf-8")
+        assert find_small_counts(html) == []
+        page = lxml.html.fromstring(html)
+        assert page.xpath("//nav[@class='wb-toc']//a"), f"{job['job_id']}: no table of contents"
+        assert all(img.get("alt", "").startswith("Figure") for img in page.iter("img"))
+        assert str(synthetic_small) in page.xpath("//details[@class='wb-meta']")[0].text_content() \
+            or job["kind"] == "summary"
+    summary = (outcome.run_dir / jobs["00_national_summary"]["report"]).read_text(encoding="utf-8")
+    assert "2 of 2 regional runs completed" in summary
+    index = lxml.html.parse(str(outcome.run_dir / "index.html")).getroot()
+    assert [r.get("data-status") for r in index.xpath("//tbody/tr")] == ["ok"] * len(jobs)
