@@ -612,9 +612,9 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes,
                     description = f"<Description>{_text(memo)}</Description>" if isinstance(memo, str) and memo else ""
                     notes = "".join(f'<NoteRef targetGUID="{g}"/>' for g in segment_notes.get(segment_id, []))
                     sources_xml.append(
-                        f'<PlainTextSelection guid="{guid}" name="" startPosition="{start}" endPosition="{end}" '
+                        f'<PlainTextSelection guid="{guid}" startPosition="{start}" endPosition="{end}" '
                         f'creatingUser="{user}" creationDateTime="{created}">{description}'
-                        f'<Coding guid="{next(coding_guids)}" creatingUser="{user}" creationDateTime="{created}">'
+                        f'<Coding guid="{next(coding_guids)}" creatingUser="{user}">'
                         f'<CodeRef targetGUID="{code_guid[code_id]}"/></Coding>{notes}</PlainTextSelection>'
                     )
             sources_xml.extend(f'<NoteRef targetGUID="{g}"/>' for g in document_notes.get(row.id, []))
@@ -660,6 +660,7 @@ def _fast_guids(count: int) -> list[str]:
 
 
 def _write_zip_atomic(path: Path, members: dict[str, bytes]) -> None:
+    """Write the archive to a temporary file and rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(handle)
