@@ -119,3 +119,21 @@ def test_missing_store_and_hostile_file_via_cli(tmp_path, monkeypatch):
     assert result.exit_code == 1 and "path traversal" in result.output
     assert not (tmp_path / "s.sqlite").exists()  # nothing written, not even an empty store
     assert not (tmp_path.parent / "evil.txt").exists()
+
+
+def test_demo_never_replaces_a_folder_it_did_not_make(synthetic_small, tmp_path):
+    project = tmp_path / "qualitative"
+    (project / "transcripts").mkdir(parents=True)
+    (project / "transcripts" / "real_interview.docx").write_bytes(b"precious")
+    result = CliRunner().invoke(main, ["qual", "demo", "--data", str(synthetic_small), "--out", str(project), "--quiet"])
+    assert result.exit_code == 1 and "refusing to replace" in result.output
+    assert (project / "transcripts" / "real_interview.docx").read_bytes() == b"precious"
+
+
+def test_demo_on_too_small_data_says_what_to_do(synthetic_small, tmp_path):
+    result = CliRunner().invoke(main, ["qual", "demo", "--data", str(synthetic_small), "--out", str(tmp_path / "d"), "--quiet"])
+    assert result.exit_code == 1 and "has only 4 clusters" in result.output and "--per-region" in result.output
+    result = CliRunner().invoke(main, ["qual", "demo", "--data", str(synthetic_small), "--out", str(tmp_path / "d"),
+                                       "--per-region", "2", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "wrote 10 interviews" in result.output

@@ -25,6 +25,7 @@ def _friendly(function):
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         from evaluation.qualitative.codebook import CodebookError
+        from evaluation.qualitative.demo import DemoError
         from evaluation.qualitative.importers import TranscriptImportError
         from evaluation.qualitative.pseudonyms import PseudonymError
         from evaluation.qualitative.refi import RefiError
@@ -32,7 +33,8 @@ def _friendly(function):
 
         try:
             return function(*args, **kwargs)
-        except (StoreError, CodebookError, RefiError, TranscriptImportError, PseudonymError, FileNotFoundError) as error:
+        except (StoreError, CodebookError, RefiError, TranscriptImportError, PseudonymError, FileNotFoundError,
+                DemoError) as error:
             raise QualError(str(error)) from None
 
     return wrapper
@@ -610,13 +612,14 @@ def pseudonyms_reverse(file, mapping, out) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("qualitative/demo"),
               show_default=True, help="Folder to write (replaced if it exists).")
 @click.option("--seed", type=int, default=2026, show_default=True)
+@click.option("--per-region", type=int, default=5, show_default=True, help="Interviews per region (one per cluster).")
 @click.option("--quiet", is_flag=True)
 @_friendly
-def demo(data_dir, out, seed, quiet) -> None:
+def demo(data_dir, out, seed, per_region, quiet) -> None:
     """Generate the demo project: 25 coordinator interviews coded by two coders."""
     from evaluation.qualitative.demo import build_demo
 
-    summary = build_demo(data_dir, out, seed=seed, progress=not quiet)
+    summary = build_demo(data_dir, out, seed=seed, per_region=per_region, progress=not quiet)
     click.echo(f"wrote {summary['interviews']} interviews, codebook, pseudonym mapping, store and truth.json to {summary['folder']}")
     click.echo(f"try: workbench qual agreement anna bo --store {summary['store']}")
 

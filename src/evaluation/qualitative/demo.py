@@ -242,6 +242,18 @@ PROFILES = {
 }
 
 
+class DemoError(ValueError):
+    """The demo cannot be built from this data or into this folder; the message says why."""
+
+
+def _is_demo_folder(folder: Path) -> bool:
+    try:
+        truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return truth.get("generator") == "evaluation.qualitative.demo"
+
+
 def build_demo(data_dir: str | Path, out_dir: str | Path, *, seed: int = 2026, per_region: int = 5,
                progress: bool = True) -> dict:
     """Generate the demo project in ``out_dir`` (codebook.yml, transcripts/, pseudonyms.yml,
@@ -254,6 +266,11 @@ def build_demo(data_dir: str | Path, out_dir: str | Path, *, seed: int = 2026, p
             raise FileNotFoundError(
                 f"{data_dir / name} is missing: generate the data with `workbench data synth --out {data_dir}`"
             )
+    if out_dir.exists() and any(out_dir.iterdir()) and not _is_demo_folder(out_dir):
+        raise DemoError(
+            f"{out_dir} exists and is not a demo folder made by `workbench qual demo`; refusing to replace it "
+            "(it may hold real transcripts). Choose a new or empty folder, e.g. qualitative/demo."
+        )
     clusters = pd.read_parquet(data_dir / "clusters.parquet")
     meetings = pd.read_parquet(data_dir / "meetings.parquet") if (data_dir / "meetings.parquet").is_file() else None
     truth = json.loads((data_dir / "truth.json").read_text(encoding="utf-8"))
@@ -265,122 +282,129 @@ def build_demo(data_dir: str | Path, out_dir: str | Path, *, seed: int = 2026, p
     for region in REGION_ORDER:
         mine = clusters[clusters["region"] == region].sort_values("cluster_id")
         if len(mine) < per_region:
-            raise ValueError(f"region {region} has only {len(mine)} clusters; need {per_region}")
+            raise DemoError(
+                f"region {region} has only {len(mine)} clusters in {data_dir}; the demo interviews {per_region} per "
+                "region: use the national synthetic data (`workbench data synth --scale national`) or --per-region"
+            )
         picks = rng.choice(len(mine), size=per_region, replace=False)
         sampled += mine.iloc[sorted(picks)].to_dict("records")
 
     staging = out_dir.parent / f".{out_dir.name}.building"
     if staging.exists():
         shutil.rmtree(staging)
-    (staging / "transcripts").mkdir(parents=True)
-    write_text_atomic(staging / "codebook.yml", codebook_yaml())
+    try:
+        (staging / "transcripts").mkdir(parents=True)
+        write_text_atomic(staging / "codebook.yml", codebook_yaml())
 
-    # fictional names -> pseudonyms: the reviewed mapping the import goes through
-    towns = list(rng.permutation(demo_text.TOWN_NAMES))
-    pairs, kinds = [], []
-    for index, name in enumerate(demo_text.COORDINATOR_NAMES, start=1):
-        pairs.append((name, f"[Coordinator {index}]")); kinds.append("person")
-    for index, name in enumerate(demo_text.COLLEAGUE_NAMES, start=1):
-        pairs.append((name, f"[GP {index}]")); kinds.append("person")
-    for index, name in enumerate(demo_text.CONSULTANT_NAMES, start=1):
-        pairs.append((name, f"[Consultant {index}]")); kinds.append("person")
-    for index, name in enumerate(demo_text.TOWN_NAMES, start=1):
-        pairs.append((name, f"[Town {index}]")); kinds.append("place")
-    for index, name in enumerate(demo_text.CLINIC_NAMES, start=1):
-        pairs.append((name, f"[Clinic {index}]")); kinds.append("clinic")
-    mapping = PseudonymMapping(pairs, reviewed_by="demo generator (all names are fictional)", kinds=kinds)
-    write_mapping(staging / "pseudonyms.yml", mapping)
-    mapping = read_mapping(staging / "pseudonyms.yml")
+        # fictional names -> pseudonyms: the reviewed mapping the import goes through
+        towns = list(rng.permutation(demo_text.TOWN_NAMES))
+        pairs, kinds = [], []
+        for index, name in enumerate(demo_text.COORDINATOR_NAMES, start=1):
+            pairs.append((name, f"[Coordinator {index}]")); kinds.append("person")
+        for index, name in enumerate(demo_text.COLLEAGUE_NAMES, start=1):
+            pairs.append((name, f"[GP {index}]")); kinds.append("person")
+        for index, name in enumerate(demo_text.CONSULTANT_NAMES, start=1):
+            pairs.append((name, f"[Consultant {index}]")); kinds.append("person")
+        for index, name in enumerate(demo_text.TOWN_NAMES, start=1):
+            pairs.append((name, f"[Town {index}]")); kinds.append("place")
+        for index, name in enumerate(demo_text.CLINIC_NAMES, start=1):
+            pairs.append((name, f"[Clinic {index}]")); kinds.append("clinic")
+        mapping = PseudonymMapping(pairs, reviewed_by="demo generator (all names are fictional)", kinds=kinds)
+        write_mapping(staging / "pseudonyms.yml", mapping)
+        mapping = read_mapping(staging / "pseudonyms.yml")
 
-    interviews, interview_topics = [], []
-    for index, cluster in enumerate(sampled):
-        cluster_truth = flags.loc[cluster["cluster_id"]].to_dict()
-        names = {
-            "town": towns[index % len(towns)],
-            "colleague": demo_text.COLLEAGUE_NAMES[int(rng.integers(len(demo_text.COLLEAGUE_NAMES)))],
-            "consultant": demo_text.CONSULTANT_NAMES[REGION_ORDER.index(cluster["region"])],
-            "clinic": demo_text.CLINIC_NAMES[int(rng.integers(len(demo_text.CLINIC_NAMES)))],
-        }
-        topics, n_meetings = [], 0
-        if meetings is not None:
-            from evaluation.data.catalogue import TOPICS
+        interviews, interview_topics = [], []
+        for index, cluster in enumerate(sampled):
+            cluster_truth = flags.loc[cluster["cluster_id"]].to_dict()
+            names = {
+                "town": towns[index % len(towns)],
+                "colleague": demo_text.COLLEAGUE_NAMES[int(rng.integers(len(demo_text.COLLEAGUE_NAMES)))],
+                "consultant": demo_text.CONSULTANT_NAMES[REGION_ORDER.index(cluster["region"])],
+                "clinic": demo_text.CLINIC_NAMES[int(rng.integers(len(demo_text.CLINIC_NAMES)))],
+            }
+            topics, n_meetings = [], 0
+            if meetings is not None:
+                from evaluation.data.catalogue import TOPICS
 
-            mine = meetings[meetings["cluster_id"] == cluster["cluster_id"]].sort_values("date")
-            n_meetings = len(mine)
-            first_meetings = mine.drop_duplicates("topic")
-            topics = [{"topic": t, "label": TOPICS.get(t, t), "year": pd.Timestamp(d).year}
-                      for t, d in zip(first_meetings["topic"], first_meetings["date"])]
-        passages = compose_interview({**cluster, **cluster_truth, "topics": topics, "n_meetings": n_meetings},
-                                     rng, names, low_attendance)
-        document = f"interview_{index + 1:02d}_{cluster['cluster_id']}"
-        path = staging / "transcripts" / f"{document}{FORMATS[index % len(FORMATS)]}"
-        title = f"Interview {index + 1:02d} with the coordinator, {demo_text.COORDINATOR_NAMES[index]}"
-        _write_transcript(path, title, passages)
-        interviews.append((cluster, cluster_truth, document, path, passages))
-        interview_topics.append((document, topics))
+                mine = meetings[meetings["cluster_id"] == cluster["cluster_id"]].sort_values("date")
+                n_meetings = len(mine)
+                first_meetings = mine.drop_duplicates("topic")
+                topics = [{"topic": t, "label": TOPICS.get(t, t), "year": pd.Timestamp(d).year}
+                          for t, d in zip(first_meetings["topic"], first_meetings["date"])]
+            passages = compose_interview({**cluster, **cluster_truth, "topics": topics, "n_meetings": n_meetings},
+                                         rng, names, low_attendance)
+            document = f"interview_{index + 1:02d}_{cluster['cluster_id']}"
+            path = staging / "transcripts" / f"{document}{FORMATS[index % len(FORMATS)]}"
+            title = f"Interview {index + 1:02d} with the coordinator, {demo_text.COORDINATOR_NAMES[index]}"
+            _write_transcript(path, title, passages)
+            interviews.append((cluster, cluster_truth, document, path, passages))
+            interview_topics.append((document, topics))
 
-    store = Store.create(staging / "coding.sqlite", name="Coordinator interviews (demo)")
-    sync_codebook_file(store, staging / "codebook.yml")
-    import_transcripts(store, [i[3] for i in interviews], pseudonyms=mapping, progress=progress)
-    link_cluster_cases(store, data_dir)  # one case per cluster: region, size, urban share, cluster_id
-    cases_truth = []
-    for cluster, cluster_truth, document, path, passages in interviews:
-        document_id = store.document_id(document)
-        text = store.document_text(document_id)
-        cursor, truths = 0, []
-        for passage in passages:
-            masked = mapping.apply(passage.text, source=document)
-            position = text.find(masked, cursor)
-            if position < 0:  # pragma: no cover - the importer keeps every passage verbatim
-                raise RuntimeError(f"{document}: passage not found after import: {masked[:60]!r}")
-            cursor = position + len(masked)
-            if passage.code:
-                truths.append((position, cursor, passage.code))
-        for coder in CODERS:
-            _code_like_a_person(store, document_id, text, truths, coder, rng, PROFILES[coder])
-        counts: dict[str, int] = {}
-        for _, _, key in truths:
-            counts[key] = counts.get(key, 0) + 1
-        attendance_trouble = bool(cluster_truth["attendance_target"] < low_attendance or cluster_truth["fade_logit_per_year"] < 0)
-        cases_truth.append({
-            "cluster_id": cluster["cluster_id"], "region": cluster["region"], "document": document,
-            "source_file": path.name,
-            "topics_mentioned": [t["topic"] for t in next(i for i in interview_topics if i[0] == document)[1]],
-            "synthetic_truth": {k: (bool(v) if isinstance(v, (bool, np.bool_)) else float(v) if isinstance(v, (float, np.floating)) else v)
-                                for k, v in cluster_truth.items()},
-            "stresses": {
-                "obtaining_data.challenges": bool(cluster_truth["data_access_trouble"]),
-                "attendance.enablers": bool(cluster_truth["engaged_gps"]),
-                "attendance.challenges": attendance_trouble,
-                "funding.challenges": bool(cluster_truth["funding_concerns"]),
+        store = Store.create(staging / "coding.sqlite", name="Coordinator interviews (demo)")
+        sync_codebook_file(store, staging / "codebook.yml")
+        import_transcripts(store, [i[3] for i in interviews], pseudonyms=mapping, progress=progress)
+        link_cluster_cases(store, data_dir)  # one case per cluster: region, size, urban share, cluster_id
+        cases_truth = []
+        for cluster, cluster_truth, document, path, passages in interviews:
+            document_id = store.document_id(document)
+            text = store.document_text(document_id)
+            cursor, truths = 0, []
+            for passage in passages:
+                masked = mapping.apply(passage.text, source=document)
+                position = text.find(masked, cursor)
+                if position < 0:  # pragma: no cover - the importer keeps every passage verbatim
+                    raise RuntimeError(f"{document}: passage not found after import: {masked[:60]!r}")
+                cursor = position + len(masked)
+                if passage.code:
+                    truths.append((position, cursor, passage.code))
+            for coder in CODERS:
+                _code_like_a_person(store, document_id, text, truths, coder, rng, PROFILES[coder])
+            counts: dict[str, int] = {}
+            for _, _, key in truths:
+                counts[key] = counts.get(key, 0) + 1
+            attendance_trouble = bool(cluster_truth["attendance_target"] < low_attendance or cluster_truth["fade_logit_per_year"] < 0)
+            cases_truth.append({
+                "cluster_id": cluster["cluster_id"], "region": cluster["region"], "document": document,
+                "source_file": path.name,
+                "topics_mentioned": [t["topic"] for t in next(i for i in interview_topics if i[0] == document)[1]],
+                "synthetic_truth": {k: (bool(v) if isinstance(v, (bool, np.bool_)) else float(v) if isinstance(v, (float, np.floating)) else v)
+                                    for k, v in cluster_truth.items()},
+                "stresses": {
+                    "obtaining_data.challenges": bool(cluster_truth["data_access_trouble"]),
+                    "attendance.enablers": bool(cluster_truth["engaged_gps"]),
+                    "attendance.challenges": attendance_trouble,
+                    "funding.challenges": bool(cluster_truth["funding_concerns"]),
+                },
+                "true_passages": counts,
+                "true_spans": [{"start": s, "end": e, "code": k} for s, e, k in truths],
+            })
+        store.add_memo(
+            "Demo project generated from the synthetic national data. Coders 'anna' and 'bo' coded blind; "
+            "see truth.json for what each interview was generated to stress.",
+            target="project", title="About this project",
+        )
+        store.close()
+        demo_truth = {
+            "generator": "evaluation.qualitative.demo",
+            "seed": seed,
+            "synthetic_data_seed": truth.get("seed"),
+            "coders": list(CODERS),
+            "low_attendance_threshold": low_attendance,
+            "relations": {
+                "obtaining_data.challenges": "stressed (3-4 answers) in clusters with data_access_trouble, whose "
+                                             "prescribing effects were weaker (x0.35) in the synthetic data",
+                "attendance.enablers": "stressed (2-3 answers) in clusters with engaged_gps",
+                "attendance.challenges": "stressed (2-3 answers) where attendance_target is in the lowest 30% "
+                                         "or attendance fades (fade_logit_per_year < 0)",
+                "funding.challenges": "stressed (2-3 answers) in clusters with funding_concerns; deliberately "
+                                      "unrelated to the prescribing effects",
             },
-            "true_passages": counts,
-            "true_spans": [{"start": s, "end": e, "code": k} for s, e, k in truths],
-        })
-    store.add_memo(
-        "Demo project generated from the synthetic national data. Coders 'anna' and 'bo' coded blind; "
-        "see truth.json for what each interview was generated to stress.",
-        target="project", title="About this project",
-    )
-    store.close()
-    demo_truth = {
-        "generator": "evaluation.qualitative.demo",
-        "seed": seed,
-        "synthetic_data_seed": truth.get("seed"),
-        "coders": list(CODERS),
-        "low_attendance_threshold": low_attendance,
-        "relations": {
-            "obtaining_data.challenges": "stressed (3-4 answers) in clusters with data_access_trouble, whose "
-                                         "prescribing effects were weaker (x0.35) in the synthetic data",
-            "attendance.enablers": "stressed (2-3 answers) in clusters with engaged_gps",
-            "attendance.challenges": "stressed (2-3 answers) where attendance_target is in the lowest 30% "
-                                     "or attendance fades (fade_logit_per_year < 0)",
-            "funding.challenges": "stressed (2-3 answers) in clusters with funding_concerns; deliberately "
-                                  "unrelated to the prescribing effects",
-        },
-        "cases": cases_truth,
-    }
-    write_text_atomic(staging / "truth.json", json.dumps(demo_truth, indent=2, ensure_ascii=False) + "\n")
+            "cases": cases_truth,
+        }
+        write_text_atomic(staging / "truth.json", json.dumps(demo_truth, indent=2, ensure_ascii=False) + "\n")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # no half-built demo left behind
+        raise
     if out_dir.exists():
         shutil.rmtree(out_dir)
     staging.rename(out_dir)
