@@ -71,7 +71,20 @@ def test_workflow_from_init_to_export(tmp_path, monkeypatch, refi_data):
     run("query", "cooccurrence", "--out", "co.csv")
     assert "cohen_kappa" in run("agreement", "anna", "bo")
     run("disagreements", "anna", "bo", "--out", "dis.csv")
-    run("consensus", "anna", "bo")
+    import pandas as pd
+
+    decisions = pd.read_csv(tmp_path / "dis.csv")
+    decisions["keep"] = decisions["coded_by"] == "anna"  # the team sides with anna on every disagreement
+    decisions.to_csv(tmp_path / "decisions.csv", index=False)
+    run("consensus", "anna", "bo", "--keep", "decisions.csv")
+    summary = run("summary")
+    assert "coders     3" in summary
+    run("pseudonyms", "propose", "t1.txt", "--out", "draft.yml")
+    assert "reviewed_by: ''" in (tmp_path / "draft.yml").read_text(encoding="utf-8")
+    (tmp_path / "real.yml").write_text("reviewed_by: me\nreplacements:\n  - {real: Money, pseudonym: '[M]'}\n", encoding="utf-8")
+    (tmp_path / "masked.txt").write_text("[M] is short.", encoding="utf-8")
+    run("pseudonyms", "reverse", "masked.txt", "--mapping", "real.yml", "--out", "back.txt")
+    assert (tmp_path / "back.txt").read_text(encoding="utf-8") == "Money is short."
     for name in ("p.qdpx", "c.qdc", "q.docx", "q.xlsx", "q.md", "q.html"):
         run("export", name)
         assert (tmp_path / name).stat().st_size > 0
