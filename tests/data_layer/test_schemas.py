@@ -230,3 +230,30 @@ def test_error_report_groups_by_file(tmp_path, small_tables):
     assert lines[1] == f"{path}:"
     assert lines[2] == "  - column 'ddd', row 1: expected 0 or more, found -3.0"
     assert "workbench data check" in lines[-1]
+
+
+def test_dates_written_as_numbers(tmp_path, small_tables):
+    """Registers often write 20190314 for a date and 201903 for a month."""
+    meetings = small_tables["meetings"].head(3).copy()
+    meetings["date"] = [20190314, 20191002, 20200115]
+    _, problems = _problems(meetings, "meetings", tmp_path)
+    assert problems == []
+    prescribing = small_tables["prescribing"].head(3).copy()
+    prescribing["month"] = [201601, 201602, 201603]
+    path = _write(prescribing, tmp_path / "prescribing.csv")
+    frame, problems = read_canonical(path, "prescribing")
+    assert problems == []
+    assert list(frame["month"].dt.strftime("%Y-%m")) == ["2016-01", "2016-02", "2016-03"]
+    meetings["date"] = [20190314, 12345, 20200115]
+    _, problems = _problems(meetings, "meetings", tmp_path)
+    assert [p.column for p in problems] == ["date"]
+    assert "wrong type: expected a date" in problems[0].message
+
+
+def test_infinite_counts_are_wrong_type(tmp_path, small_tables):
+    prescribing = small_tables["prescribing"].head(5).astype({"ddd": object})
+    prescribing.loc[1, "ddd"] = "inf"
+    _, problems = _problems(prescribing, "prescribing", tmp_path)
+    assert [str(p) for p in problems] == [
+        "column 'ddd', row 2: wrong type: expected a number (defined daily doses dispensed), found 'inf'"
+    ]

@@ -389,6 +389,23 @@ def _parse_dates(values: pd.Series, formats: Sequence[str]) -> pd.Series:
     return result
 
 
+def _compact_dates(series: pd.Series, kind: Kind) -> pd.Series | None:
+    """Numbers such as 20190314 (YYYYMMDD) or, for months, 201903 (YYYYMM) as dates; None if
+    any present value is not one."""
+    present = series.dropna()
+    if present.empty or not (present == np.floor(present)).all():
+        return None
+    digits = present.astype(np.int64).astype(str)
+    for width, fmt in ((8, "%Y%m%d"), (6, "%Y%m")):
+        if width == 6 and kind != "month":
+            continue
+        if (digits.str.len() == width).all():
+            parsed = pd.to_datetime(digits, format=fmt, errors="coerce")
+            if parsed.notna().all() and parsed.dt.year.between(1900, 2100).all():
+                return parsed.reindex(series.index).astype("datetime64[ns]")
+    return None
+
+
 def _conform_column(
     series: pd.Series, spec: ColumnSpec, table: str, file: str | None
 ) -> tuple[pd.Series, list[Problem]]:
@@ -420,7 +437,9 @@ def _conform_column(
             numbers = series.astype(float)
         else:
             numbers = pd.to_numeric(_as_text(series), errors="coerce")
-        bad = numbers.isna().to_numpy() & ~missing
+        # infinities are not counts or doses either
+        bad = ~np.isfinite(numbers.to_numpy(dtype=float)) & ~missing
+        numbers = numbers.where(~bad)
         if bad.any():
             problem(
                 bad,
@@ -463,6 +482,9 @@ def _conform_column(
         if getattr(out.dt, "tz", None) is not None:
             out = out.dt.tz_localize(None)
         out = out.astype("datetime64[ns]")
+    elif pd.api.types.is_numeric_dtype(series.dtype) and _compact_dates(series, kind) is not None:
+        # registers often write dates as numbers: 20190314 (or months as 201903)
+        out = _compact_dates(series, kind)
     elif pd.api.types.is_numeric_dtype(series.dtype) and not missing.all():
         problem(
             ~missing,
