@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["store", "codebook", "importers", "pseudonyms", "coding", "queries", "agreement", "cases"]
+MODULES = ["store", "codebook", "importers", "pseudonyms", "coding", "queries", "agreement", "cases", "summary"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -66,3 +66,20 @@ def test_figures(demo_store):
     assert ax.get_xlabel() == "Number of coded passages" and len(ax.get_yticklabels()) == 16
     ax = cooccurrence_heatmap(cooccurrence(demo_store, coder="anna", distance=300))
     assert ax.get_title() == "Themes that were talked about together"
+
+
+def test_region_themes_for_the_notebook(demo_store):
+    from evaluation.qualitative.summary import region_themes
+    from evaluation.qualitative.store import StoreError
+
+    result = region_themes(demo_store, region="Nordjylland", coder="anna", second_coder="bo", quotes_per_theme=2)
+    assert len(result.cases) == 5 and set(result.cases["region"]) == {"Nordjylland"}
+    assert list(result.frequencies.columns) == result.cases["case"].tolist()
+    assert result.agreement.iloc[-1]["code_key"] == "(all codes)"
+    assert (result.quotes.groupby("theme").size() <= 2).all()
+    themes_in_order = [t for t in demo_store.codes().query("depth == 0")["name"] if t in set(result.quotes["theme"])]
+    assert list(dict.fromkeys(result.quotes["theme"])) == themes_in_order
+    # every quote is a passage both coders coded with the same code, from this region's cases
+    assert set(result.quotes["case"]) <= set(result.cases["case"])
+    with pytest.raises(StoreError, match="no case in region 'Atlantis'"):
+        region_themes(demo_store, region="Atlantis", coder="anna")

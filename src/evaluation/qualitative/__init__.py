@@ -13,5 +13,7 @@ Modules (each usable alone; the CLI is ``workbench qual``):
 - :mod:`~evaluation.qualitative.refi`       REFI-QDA .qdpx/.qdc import and export (NVivo, ATLAS.ti)
 - :mod:`~evaluation.qualitative.exports`    codebook and quotes as .docx, .xlsx, Markdown, HTML
 - :mod:`~evaluation.qualitative.figures`    plots for the interview-themes notebook
+- :mod:`~evaluation.qualitative.summary`    one region's themes, co-occurrence, agreement and quotes
+- :mod:`~evaluation.qualitative.cases`      one case per cluster, linked to the quantitative data
 - :mod:`~evaluation.qualitative.demo`       the 25-interview demo project from the synthetic data
 """
