@@ -127,3 +127,14 @@ def test_mapping_errors(tmp_path):
     (tmp_path / "bad.yml").write_text("replacements:\n  - real: x\n", encoding="utf-8")
     with pytest.raises(PseudonymError, match="needs 'real' and 'pseudonym'"):
         read_mapping(tmp_path / "bad.yml")
+
+
+def test_zip_bomb_disguised_as_docx_is_refused(store, tmp_path):
+    import zipfile
+
+    path = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"\0" * 60_000_000)
+    with pytest.raises(TranscriptImportError, match="zip bomb"):
+        import_transcripts(store, [path], progress=False)
+    assert store.summary()["documents"] == 0
