@@ -206,6 +206,8 @@ def _parse_codes(parent: etree._Element, ns: str, parsed: list[dict], parent_gui
         guid = element.get("guid")
         description = element.findtext(_q("Description", ns)) or ""
         colour = element.get("color")
+        if colour and not re.fullmatch(r"#(?:[0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})", colour):
+            colour = None  # not a colour the standard allows; dropped rather than exported invalid
         if colour and len(colour) == 4:  # "#abc" -> "#aabbcc"
             colour = "#" + "".join(c * 2 for c in colour[1:])
         parsed.append(dict(guid=guid, name=element.get("name") or "(unnamed)", parent=parent_guid,
@@ -376,7 +378,7 @@ def import_qdpx(store: Store, path: str | os.PathLike, *, positions: str = "auto
                 key, suffix = f"{base}_{suffix}", suffix + 1
             used_keys.add(key)
             code_ids[code["guid"]] = store.add_code(
-                key, code["name"].replace("/", "∕"), parent=code_ids.get(code["parent"]) if code["parent"] else None,
+                key, code["name"], parent=code_ids.get(code["parent"]) if code["parent"] else None,
                 description=code["description"], colour=code["colour"], codable=code["codable"],
                 guid=code["guid"], position=position,
             )
@@ -468,7 +470,7 @@ def import_qdc(store: Store, path: str | os.PathLike) -> int:
                 key, suffix = f"{base}_{suffix}", suffix + 1
             used_keys.add(key)
             existing[code["guid"]] = store.add_code(
-                key, code["name"].replace("/", "∕"), parent=existing.get(code["parent"]) if code["parent"] else None,
+                key, code["name"], parent=existing.get(code["parent"]) if code["parent"] else None,
                 description=code["description"], colour=code["colour"], codable=code["codable"],
                 guid=code["guid"], position=position,
             )
