@@ -21,6 +21,7 @@ nothing is written to the store (one transaction, after everything has been chec
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import re
 import tempfile
@@ -521,7 +522,6 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes,
     origin = f"quality-cluster evaluation workbench (for {'NVivo' if target == 'nvivo' else 'ATLAS.ti' if target == 'atlas' else 'REFI-QDA 1.5'})"
     root = etree.Element(_q("Project"), nsmap={None: PROJECT_NS}, name=info.get("name", "project"), origin=origin,
                          creationDateTime=info.get("created_at", now_iso()), modifiedDateTime=now_iso())
-    coder_guids = dict(store.connection.execute("SELECT name, guid FROM coders").fetchall())
     coders = store.connection.execute("SELECT guid, name FROM coders ORDER BY id").fetchall()
     if coders:
         users = etree.SubElement(root, _q("Users"))
@@ -569,7 +569,12 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes,
     files: dict[str, bytes] = {}
     folder = "Sources/" if target == "nvivo" else "sources/"
     documents = store.documents(with_text=True)
-    segments = store.segments()
+    # plain rows straight from SQLite, grouped by document: no DataFrame for 200,000 selections
+    segment_rows = store.connection.execute(
+        'SELECT document_id, id, guid, coder_id, code_id, start, "end", created_at, memo FROM segments '
+        'ORDER BY document_id, start, id'
+    ).fetchall()
+    coder_guid_by_id = dict(store.connection.execute("SELECT id, guid FROM coders").fetchall())
     code_guid = dict(store.connection.execute("SELECT id, guid FROM codes").fetchall())
     sources_xml: list[str] = []
     if len(documents):
@@ -577,8 +582,8 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes,
         # written as text with escaping, then the whole document is parsed and schema-validated.
         sources = etree.SubElement(root, _q("Sources"))
         sources.text = _SOURCES_MARK
-        by_document = {d: g for d, g in segments.groupby("document_id")}
-        coding_guids = iter(_fast_guids(len(segments)))
+        by_document = {d: list(g) for d, g in itertools.groupby(segment_rows, key=lambda r: r[0])}
+        coding_guids = iter(_fast_guids(len(segment_rows)))
         for row in documents.itertuples(index=False):
             text = row.text
             if target == "nvivo":
@@ -589,7 +594,7 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes,
                 newline = codes_array == 10
                 preceded_by_cr = np.concatenate(([False], codes_array[:-1] == 13))
                 widths += newline & ~preceded_by_cr
-                offsets = np.concatenate(([0], np.cumsum(widths)))
+                offsets = np.concatenate(([0], np.cumsum(widths))).tolist()
                 payload = b"\xef\xbb\xbf" + out_text.encode("utf-8")
             else:
                 offsets = None
@@ -600,25 +605,18 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes,
                 f"<TextSource guid={_attr(row.guid)} name={_attr(row.name)} plainTextPath={_attr('internal://' + file_name)}"
                 f" creationDateTime={_attr(row.imported_at)}>"
             )
-            group = by_document.get(row.id)
-            if group is not None:
-                starts = group["start"].to_numpy()
-                ends = group["end"].to_numpy()
+            for _, segment_id, guid, coder_id, code_id, start, end, created, memo in by_document.get(row.id, ()):
                 if offsets is not None:
-                    starts, ends = offsets[starts], offsets[ends]
-                for guid, segment_id, coder, code_id, created, memo, start, end in zip(
-                    group["guid"], group["id"], group["coder"], group["code_id"], group["created_at"], group["memo"],
-                    starts.tolist(), ends.tolist(),
-                ):
-                    user = coder_guids[coder]
-                    description = f"<Description>{_text(memo)}</Description>" if isinstance(memo, str) and memo else ""
-                    notes = "".join(f'<NoteRef targetGUID="{g}"/>' for g in segment_notes.get(segment_id, []))
-                    sources_xml.append(
-                        f'<PlainTextSelection guid="{guid}" startPosition="{start}" endPosition="{end}" '
-                        f'creatingUser="{user}" creationDateTime="{created}">{description}'
-                        f'<Coding guid="{next(coding_guids)}" creatingUser="{user}">'
-                        f'<CodeRef targetGUID="{code_guid[code_id]}"/></Coding>{notes}</PlainTextSelection>'
-                    )
+                    start, end = offsets[start], offsets[end]
+                user = coder_guid_by_id[coder_id]
+                description = f"<Description>{_text(memo)}</Description>" if memo else ""
+                notes = "".join(f'<NoteRef targetGUID="{g}"/>' for g in segment_notes.get(segment_id, ()))
+                sources_xml.append(
+                    f'<PlainTextSelection guid="{guid}" startPosition="{start}" endPosition="{end}" '
+                    f'creatingUser="{user}" creationDateTime="{created}">{description}'
+                    f'<Coding guid="{next(coding_guids)}" creatingUser="{user}">'
+                    f'<CodeRef targetGUID="{code_guid[code_id]}"/></Coding>{notes}</PlainTextSelection>'
+                )
             sources_xml.extend(f'<NoteRef targetGUID="{g}"/>' for g in document_notes.get(row.id, []))
             sources_xml.append("</TextSource>")
     if len(memos):
