@@ -8,6 +8,12 @@ from __future__ import annotations
 import pandas as pd
 
 
+def _readable(path: str) -> str:
+    """'Obtaining data/Challenges' -> 'Obtaining data: challenges' for axis labels."""
+    parts = str(path).split("/")
+    return parts[0] + "".join(f": {p[0].lower() + p[1:]}" for p in parts[1:])
+
+
 def theme_frequency_plot(frequencies: pd.DataFrame, *, ax=None, title: str | None = None):
     """Horizontal bars: how many coded passages each (sub)theme has, stacked by group
     (the columns of :func:`evaluation.qualitative.queries.code_frequencies`)."""
@@ -15,7 +21,8 @@ def theme_frequency_plot(frequencies: pd.DataFrame, *, ax=None, title: str | Non
 
     if ax is None:
         _, ax = plt.subplots(figsize=(9, max(3, 0.35 * len(frequencies))))
-    frequencies.iloc[::-1].plot.barh(stacked=True, ax=ax, width=0.8)
+    readable = frequencies.rename(index=_readable)
+    readable.iloc[::-1].plot.barh(stacked=True, ax=ax, width=0.8)
     ax.set_xlabel("Number of coded passages")
     ax.set_ylabel("")
     ax.set_title(title or "How often each theme came up in the interviews")
@@ -34,8 +41,9 @@ def cooccurrence_heatmap(matrix: pd.DataFrame, *, ax=None, title: str | None = N
         size = max(5, 0.45 * len(matrix))
         _, ax = plt.subplots(figsize=(size + 2, size))
     mask = np.eye(len(matrix), dtype=bool)
-    sns.heatmap(matrix, mask=mask, annot=len(matrix) <= 20, fmt="d", cmap="Blues", square=True, ax=ax,
-                cbar_kws={"label": "Passages coded with both themes"})
+    readable = matrix.rename(index=_readable, columns=_readable)
+    sns.heatmap(readable, mask=mask, annot=len(matrix) <= 20, fmt="d", cmap="Blues", square=True, ax=ax,
+                cbar_kws={"label": "Pairs of passages coded close together"})
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.set_title(title or "Themes that were talked about together")

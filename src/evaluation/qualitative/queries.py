@@ -172,6 +172,8 @@ def cooccurrence(store: Store, *, distance: int | None = None, coder: str | None
     """:func:`cooccurrence_matrix` for a store, labelled by code path (or ``labels='key'``)."""
     segments = store.segments(coders=None if coder is None else [coder], details=False)
     matrix = cooccurrence_matrix(segments, distance=distance)
+    order = [key for key in store.codes()["key"] if key in matrix.index]  # codebook order
+    matrix = matrix.loc[order, order]
     if labels == "path":
         codes = store.codes().set_index("key")["path"]
         matrix.index = matrix.index.map(codes)

@@ -76,6 +76,8 @@ def region_themes(
     frequencies = frequencies.reindex(columns=[c for c in cases["case"] if c in frequencies.columns], fill_value=0)
     paths = store.codes().set_index("key")["path"]
     matrix = cooccurrence_matrix(mine, distance=distance)
+    order = [key for key in paths.index if key in matrix.index]  # codebook order
+    matrix = matrix.loc[order, order]
     matrix.index = matrix.columns = matrix.index.map(paths)
 
     agreement = pd.DataFrame()
@@ -102,6 +104,7 @@ def region_themes(
     theme_order = {names[i]: n for n, i in enumerate(store.codes().query("depth == 0")["id"])}
     chosen = chosen.assign(fit=(chosen["length"] - 200).abs(), order=chosen["theme"].map(theme_order))
     chosen = chosen.sort_values(["order", "fit", "id"])
+    chosen = chosen.drop_duplicates(["theme", "text"])  # a passage coded twice is one quote
     quotes = chosen.groupby("theme", sort=False).head(quotes_per_theme)
     quotes = quotes[["theme", "code", "case", "document", "text"]].reset_index(drop=True)
     return RegionThemes(region, cases, frequencies, matrix, agreement, quotes)
