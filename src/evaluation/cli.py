@@ -24,10 +24,11 @@ def main() -> None:
     """The quality-cluster evaluation workbench.
 
     \b
-    workbench data synth   generate the synthetic national dataset
-    workbench data check   validate a data folder, listing every problem
-    workbench run          evaluate every region and render HTML reports
-    workbench qual ...     code interview themes (the qualitative module)
+    workbench data synth       generate the synthetic national dataset
+    workbench data check       validate a data folder, listing every problem
+    workbench data aggregate   prescription records -> clinic-month indicators (DuckDB)
+    workbench run              evaluate every region and render HTML reports
+    workbench qual ...         code interview themes (the qualitative module, Taguette)
     """
 
 
