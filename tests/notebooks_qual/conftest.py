@@ -8,10 +8,13 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def small_demo_store(synthetic_small, tmp_path_factory) -> Path:
-    """The demo coding store built from the small synthetic data: 4 interviews per region (the
-    small set has 4 clusters in each region; the default of 5 needs the national set)."""
+def small_demo_project(synthetic_small, tmp_path_factory) -> Path:
+    """A project folder whose qualitative/demo/ holds the demo built from the small synthetic data
+    (4 interviews per region: the small set has 4 clusters in each; the default 5 needs the national
+    set), with an empty notebooks/ folder to run from, as `workbench run` and JupyterLab do."""
     from evaluation.qualitative.demo import build_demo
 
-    out = tmp_path_factory.mktemp("interviews") / "demo"
-    return Path(build_demo(synthetic_small, out, per_region=4, progress=False)["store"])
+    project = tmp_path_factory.mktemp("project")
+    build_demo(synthetic_small, project / "qualitative" / "demo", per_region=4, progress=False)
+    (project / "notebooks").mkdir()
+    return project

@@ -21,13 +21,13 @@ def _stream_text(notebook) -> str:
     return "".join(o.get("text", "") for o in _outputs(notebook) if o["output_type"] == "stream")
 
 
-def _run(tmp_path: Path, **parameters):
+def _run(tmp_path: Path, cwd: Path, **parameters):
     import papermill
 
     out = tmp_path / "03_executed.ipynb"
     papermill.execute_notebook(
         str(NOTEBOOK), str(out), parameters=parameters, kernel_name="evaluation", progress_bar=False,
-        cwd=str(tmp_path),
+        cwd=str(cwd),
     )
     return nbformat.read(out, as_version=4), out
 
@@ -63,15 +63,17 @@ def test_every_region_file_passes_the_batch_parameter_check(tmp_path):
 
 
 @pytest.mark.slow
-def test_notebook_shows_themes_cooccurrence_agreement_and_quotes(synthetic_small, small_demo_store, tmp_path):
+def test_notebook_shows_themes_cooccurrence_agreement_and_quotes(synthetic_small, small_demo_project, tmp_path):
     from evaluation.batch.record import read_notebook_records
     from evaluation.qualitative.store import Store
     from evaluation.qualitative.summary import region_themes
     from evaluation.reports.disclosure import find_small_counts
     from evaluation.reports.html import render_report
 
-    executed, path = _run(tmp_path, region="syddanmark", data_dir=str(synthetic_small),
-                          qualitative_store=str(small_demo_store))
+    # the default store path, qualitative/demo/coding.sqlite, is found from the notebooks/ folder
+    executed, path = _run(tmp_path, small_demo_project / "notebooks", region="syddanmark",
+                          data_dir=str(synthetic_small))
+    small_demo_store = small_demo_project / "qualitative" / "demo" / "coding.sqlite"
     outputs = _outputs(executed)
     assert not [o for o in outputs if o["output_type"] == "error"]
     assert len([o for o in outputs if "image/png" in o.get("data", {})]) == 2  # frequencies, heat map
@@ -119,7 +121,7 @@ def test_notebook_shows_themes_cooccurrence_agreement_and_quotes(synthetic_small
 def test_notebook_builds_the_demo_project_when_there_is_no_store(synthetic_national, tmp_path):
     from evaluation.batch.record import read_notebook_records
 
-    executed, path = _run(tmp_path, region="nordjylland", data_dir=str(synthetic_national),
+    executed, path = _run(tmp_path, tmp_path, region="nordjylland", data_dir=str(synthetic_national),
                           qualitative_store=str(tmp_path / "no-store" / "coding.sqlite"))
     assert not [o for o in _outputs(executed) if o["output_type"] == "error"]
     text = _stream_text(executed)
