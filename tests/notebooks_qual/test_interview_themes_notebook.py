@@ -121,11 +121,22 @@ def test_notebook_shows_themes_cooccurrence_agreement_and_quotes(synthetic_small
 def test_notebook_builds_the_demo_project_when_there_is_no_store(synthetic_national, tmp_path):
     from evaluation.batch.record import read_notebook_records
 
-    executed, path = _run(tmp_path, tmp_path, region="nordjylland", data_dir=str(synthetic_national),
-                          qualitative_store=str(tmp_path / "no-store" / "coding.sqlite"))
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TMPDIR", str(scratch))  # the kernel inherits it: where the demo is built
+        tempfile.tempdir = None
+        try:
+            executed, path = _run(tmp_path, tmp_path, region="nordjylland", data_dir=str(synthetic_national),
+                                  qualitative_store=str(tmp_path / "no-store" / "coding.sqlite"))
+        finally:
+            tempfile.tempdir = None
     assert not [o for o in _outputs(executed) if o["output_type"] == "error"]
     text = _stream_text(executed)
     assert "built the demo project (invented interviews)" in text
     assert "Nordjylland: 5 coordinator interviews" in text
     assert read_notebook_records(path)["interviews"] == 5
     assert not (tmp_path / "no-store").exists()  # nothing written where the store was expected
+    assert list(scratch.iterdir()) == []  # the demo built for the run is removed once read
