@@ -15,9 +15,9 @@ PROJECT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def test_project_notebooks_run_for_two_regions_and_the_summary(tmp_path, synthetic_small):
+def test_project_notebooks_run_for_two_regions_and_the_summary(tmp_path, synthetic_national):
     outcome = run_batch(BatchSettings(
-        data_dir=synthetic_small, out_dir=tmp_path / "outputs", notebooks_dir=PROJECT / "notebooks",
+        data_dir=synthetic_national, out_dir=tmp_path / "outputs", notebooks_dir=PROJECT / "notebooks",
         parameters_dir=PROJECT / "parameters", regions=("hovedstaden", "nordjylland"), workers=2,
         progress=False, timeout=600,
     ))
@@ -34,9 +34,11 @@ def test_project_notebooks_run_for_two_regions_and_the_summary(tmp_path, synthet
         page = lxml.html.fromstring(html)
         assert page.xpath("//nav[@class='wb-toc']//a"), f"{job['job_id']}: no table of contents"
         assert all(img.get("alt", "").startswith("Figure") for img in page.iter("img"))
-        assert str(synthetic_small) in page.xpath("//details[@class='wb-meta']")[0].text_content() \
+        assert str(synthetic_national) in page.xpath("//details[@class='wb-meta']")[0].text_content() \
             or job["kind"] == "summary"
     summary = (outcome.run_dir / jobs["00_national_summary"]["report"]).read_text(encoding="utf-8")
-    assert "2 of 2 regional runs completed" in summary
+    n_regional = sum(1 for j in jobs.values() if j["kind"] == "region")
+    assert f"{n_regional} of {n_regional} regional runs completed" in summary
+    assert summary.count("<img") >= 1, "a forest plot of the recorded estimates"
     index = lxml.html.parse(str(outcome.run_dir / "index.html")).getroot()
     assert [r.get("data-status") for r in index.xpath("//tbody/tr")] == ["ok"] * len(jobs)

@@ -110,7 +110,8 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     nb = None
     fallback_error = None
     try:
-        km = source.take(run["kernel_name"], notebook.parent)
+        # relative paths in a notebook mean the same as with `papermill` run from the same folder
+        km = source.take(run["kernel_name"], run.get("cwd") or os.getcwd())
         result["timings"] = {"kernel_ready": round(time.monotonic() - started, 2)}
         papermill.execute_notebook(
             str(notebook), str(partial_nb), parameters=job["parameters"], kernel_name=run["kernel_name"],

@@ -140,14 +140,62 @@ def start_kernel(
     )
 
 
+def _forkable(kernel_name: str) -> bool:
+    """True if the kernel is this Python's ipykernel (so a zygote of this Python can fork it)."""
+    if os.environ.get("EVALUATION_FORK_KERNELS", "1") == "0" or not hasattr(os, "fork"):
+        return False
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        argv = KernelSpecManager().get_kernel_spec(kernel_name).argv
+    except Exception:
+        return False
+    import sys
+
+    same_python = Path(argv[0]).resolve() == Path(sys.executable).resolve() or argv[0] in ("python", "python3")
+    return same_python and "ipykernel_launcher" in argv
+
+
 class KernelSource:
-    """Hands out fresh, pre-warmed kernels; one spare is always importing in the background."""
+    """Hands out fresh, pre-warmed kernels; one spare is always importing in the background.
+
+    Where it can, it forks kernels from a zygote (:mod:`evaluation.batch.zygote`) that imported
+    the modules once, instead of starting each kernel from scratch and importing them again.
+    """
 
     def __init__(self, modules: tuple[str, ...] = PRELOAD_MODULES):
         self.modules = tuple(modules)
         self.spare: _Launched | None = None
         self.lock = threading.Lock()
         self.in_use: set = set()
+        self.zygote = None
+
+    def _factory(self, kernel_name: str):
+        """A KernelManager factory: forked from the zygote if possible, else None (the usual way)."""
+        if not _forkable(kernel_name):
+            return None
+        from evaluation.batch.zygote import ForkedKernelManager, Zygote
+
+        if self.zygote is None or not self.zygote.alive or self.zygote.modules != self.modules:
+            if self.zygote is not None:
+                self.zygote.close()
+            try:
+                self.zygote = Zygote(self.modules)
+            except Exception as exc:
+                log.warning("no kernel zygote (%s); starting kernels the usual way", exc)
+                return None
+        zygote = self.zygote
+
+        def make(attempt: int):
+            if attempt > 1:  # a forked kernel failed to come up: fall back to a plain one
+                from jupyter_client.manager import AsyncKernelManager
+
+                return AsyncKernelManager(kernel_name=kernel_name)
+            km = ForkedKernelManager(kernel_name=kernel_name)
+            km.zygote = zygote
+            return km
+
+        return make
 
     def _key(self, kernel_name: str, cwd: str):
         return (kernel_name, cwd, self.modules, os.environ.get("EVALUATION_DISCLOSURE_THRESHOLD"))
@@ -157,7 +205,8 @@ class KernelSource:
         with self.lock:
             if self.spare is None:
                 try:
-                    self.spare = _Launched(kernel_name, str(Path(cwd).resolve()), self.modules)
+                    self.spare = _Launched(kernel_name, str(Path(cwd).resolve()), self.modules,
+                                           self._factory(kernel_name))
                 except Exception as exc:  # take() will retry and report
                     log.warning("could not launch a spare kernel: %s", exc)
 
@@ -169,7 +218,7 @@ class KernelSource:
             if spare is not None and spare.key != self._key(kernel_name, cwd):
                 spare.discard()
                 spare = None
-        km = start_kernel(kernel_name, cwd, self.modules, first=spare)
+        km = start_kernel(kernel_name, cwd, self.modules, first=spare, km_factory=self._factory(kernel_name))
         self.in_use.add(km)
         self.prestart(kernel_name, cwd)  # the next notebook's kernel imports while this one runs
         return km
@@ -185,6 +234,9 @@ class KernelSource:
             spare.discard()
         for km in list(self.in_use):
             self.release(km)
+        if self.zygote is not None:
+            self.zygote.close()
+            self.zygote = None
 
     def kill_all_now(self) -> None:
         """Last resort when the batch runner is gone: kill kernel processes without ceremony."""
@@ -196,6 +248,8 @@ class KernelSource:
                 km.provisioner.process.kill()
             except Exception:
                 pass
+        if self.zygote is not None:
+            self.zygote.process.kill()
 
 
 _SOURCE: KernelSource | None = None

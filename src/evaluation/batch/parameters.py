@@ -197,6 +197,38 @@ def declared_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
     return {p.name: p._asdict() for p in _infer_parameters(nb, name=name, language=language)}
 
 
+def notebook_imports(notebook: Path) -> tuple[str, ...]:
+    """Modules a notebook imports at the top level of its code cells, in order of appearance.
+
+    The batch runner imports these in each spare kernel before the notebook starts, so a
+    notebook's import cell finds them loaded. Magics and shell lines are skipped; a cell that
+    does not parse as Python is ignored; relative imports are left out.
+    """
+    import json
+
+    try:
+        cells = json.loads(Path(notebook).read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, ValueError):
+        return ()
+    modules: list[str] = []
+    for cell in cells:
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+        try:
+            tree = ast.parse("\n".join(lines))
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                modules.extend(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules.append(node.module)
+    return tuple(dict.fromkeys(modules))
+
+
 def find_notebooks(folder: Path) -> list[Path]:
     """Every ``*.ipynb`` in ``folder`` (not checkpoints), in name order."""
     return sorted(p for p in Path(folder).glob("*.ipynb") if not p.name.startswith("."))

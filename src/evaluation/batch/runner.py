@@ -65,6 +65,7 @@ class BatchSettings:
     timeout: int | None = 1800  # seconds per cell
     progress: bool = True
     preload: tuple[str, ...] | None = None  # modules imported in each kernel ahead; None = kernels.PRELOAD_MODULES
+    cwd: Path | None = None  # the kernels' working directory; None = where `workbench run` was started
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -129,10 +130,15 @@ def plan(settings: BatchSettings) -> tuple[list[params_mod.Job], dict[Path, dict
     return jobs, declared
 
 
-def _preload(settings: BatchSettings) -> tuple[str, ...]:
+def _preload(settings: BatchSettings, notebooks: list[Path] = ()) -> tuple[str, ...]:
+    """What each spare kernel imports ahead: the given list, else the usual heavy libraries plus
+    every module the grid's notebooks import at top level."""
     from evaluation.batch.kernels import PRELOAD_MODULES
 
-    return PRELOAD_MODULES if settings.preload is None else tuple(settings.preload)
+    if settings.preload is not None:
+        return tuple(settings.preload)
+    from_notebooks = [m for nb in notebooks for m in params_mod.notebook_imports(nb)]
+    return tuple(dict.fromkeys([*PRELOAD_MODULES, *from_notebooks]))
 
 
 def _counts(jobs: list[dict[str, Any]]) -> dict[str, int]:
@@ -335,10 +341,13 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
     publisher.publish()
     _point_latest(out_dir, run_id)
 
+    preload = _preload(settings, sorted({Path(e["notebook"]) for e in to_run}))
+    kernel_cwd = str(Path(settings.cwd or os.getcwd()).resolve())
     run_info = {
+        "cwd": kernel_cwd,
         "run_dir": str(run_dir), "run_id": run_id, "kernel_name": settings.kernel_name,
         "threshold": settings.threshold, "show_code": settings.show_code, "timeout": settings.timeout,
-        "preload": list(_preload(settings)), "data_checksums": data_sums, "versions": versions,
+        "preload": list(preload), "data_checksums": data_sums, "versions": versions,
         "git_commit": (git.get("commit") or "unknown") + (" (uncommitted changes)" if git.get("dirty") else ""),
     }
     region_jobs = [e for e in to_run if e["kind"] == "region"]
@@ -356,8 +365,7 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
                 executor = _DaskPool(settings.scheduler)
             elif settings.executor == "local":
                 workers = settings.workers or min(os.cpu_count() or 1, max(len(region_jobs), 1))
-                executor = _LocalPool(workers, settings.kernel_name, Path(to_run[0]["notebook"]).parent,
-                                      _preload(settings))
+                executor = _LocalPool(workers, settings.kernel_name, kernel_cwd, preload)
             else:
                 raise BatchError(f"Unknown executor '{settings.executor}'; use local or dask.")
             _execute_wave(executor, region_jobs, run_info, publisher, bar)

@@ -10,11 +10,12 @@ persons. Two halves enforce it here:
    report's HTML; if a small count slipped through, the batch runner refuses to publish the
    report (status ``blocked``) and says which table, column and row to fix.
 
-Which columns are counts? A column whose name reads like a number of persons or units
+Which columns are counts? A column whose name reads like a number of persons
 (``n``, ``count``, ``n_*``, ``*_count``, or containing *patients*, *persons*, *users*, *GPs*,
 *clinics*, *prescriptions*, *attended*, ...) and not like a rate (``per``, ``rate``, ``share``,
-``mean``, ``%``, ...). See :data:`COUNT_WORDS` and :data:`NOT_COUNT_WORDS`; pass ``columns=`` to
-be explicit. Zero is not suppressed by default (it describes nobody); ``suppress_zero=True``
+``mean``, ``%``, ...) nor a number of things that are not persons (``n_estimates``,
+``meetings``, ``n_months``, ...). See :data:`COUNT_WORDS`, :data:`NOT_COUNT_WORDS` and
+:data:`NOT_PERSON_UNITS`; pass ``columns=`` to be explicit. Zero is not suppressed by default (it describes nobody); ``suppress_zero=True``
 changes that.
 
 The threshold is 5 unless the environment variable ``EVALUATION_DISCLOSURE_THRESHOLD`` says
@@ -52,6 +53,12 @@ COUNT_WORDS = (
     "practices", "prescriptions", "attended", "attendees", "absentees", "participants",
     "respondents", "coordinators", "deaths", "cases", "antal",
 )
+#: units that are not persons: "n_estimates", "n_months" or "meetings" may be small
+NOT_PERSON_UNITS = (
+    "estimates", "cohorts", "periods", "months", "years", "weeks", "days", "meetings", "clusters",
+    "regions", "topics", "indicators", "groups", "iterations", "bootstrap", "replications", "draws",
+    "cells", "rows", "parameters", "lags", "leads", "knots", "terms", "df",
+)
 #: words that make a column a rate, mean or share rather than a count
 NOT_COUNT_WORDS = (
     "per", "rate", "share", "pct", "percent", "proportion", "mean", "median", "average", "avg",
@@ -83,13 +90,13 @@ def _words(name: object) -> list[str]:
 def is_count_column(name: object) -> bool:
     """True if a column called ``name`` reads like a count of persons or units.
 
-    >>> [is_count_column(c) for c in ["n", "n_gps", "listed patients", "users_per_1000", "share_attended"]]
+    >>> [is_count_column(c) for c in ["n", "n_gps", "listed patients", "users_per_1000", "n_estimates"]]
     [True, True, True, False, False]
     """
     words = _words(name)
     if not words or "%" in str(name):
         return False
-    if any(w in NOT_COUNT_WORDS for w in words):
+    if any(w in NOT_COUNT_WORDS or w in NOT_PERSON_UNITS for w in words):
         return False
     if words[0] in ("n", "count", "number", "num", "antal", "size", "frequency", "freq"):
         return True
