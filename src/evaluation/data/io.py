@@ -249,6 +249,10 @@ def load(
         to_read = _dependencies(to_read + [t for t in ("clusters",) if t not in to_read])
         if any(t in to_read for t in ("prescribing", "gps")):
             to_read = _dependencies(to_read + ["clinics"])
+    from evaluation.paths import project_path
+
+    # a notebook's kernel runs in notebooks/: "data/synthetic" means the project's folder
+    data_dir = project_path(data_dir)
     reading = read_folder(data_dir, to_read, validation_window)
     if reading.problems:
         hint = None

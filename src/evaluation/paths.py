@@ -1,0 +1,39 @@
+"""Where the project is, so relative paths mean the same from the shell and from a notebook.
+
+`make run` and the CLI work from the project folder, but Jupyter starts a notebook's kernel in
+the notebook's own folder (notebooks/): there "data/synthetic" would point nowhere. Relative
+paths that do not exist where we are are therefore also tried from the project folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def project_root(start: str | os.PathLike | None = None) -> Path | None:
+    """The nearest folder at or above ``start`` (default: the current folder) that holds this
+    project's pyproject.toml, or None outside a checkout."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        marker = folder / "pyproject.toml"
+        if marker.is_file() and 'name = "evaluation"' in marker.read_text(encoding="utf-8", errors="replace"):
+            return folder
+    return None
+
+
+def project_path(path: str | os.PathLike) -> Path:
+    """``path`` as given if it is absolute or exists from here; else the same relative path
+    from the project folder, if it exists there; else ``path`` unchanged (so errors name what
+    the user wrote).
+
+    >>> project_path("/tmp") == Path("/tmp")
+    True
+    """
+    path = Path(path)
+    if path.is_absolute() or path.exists():
+        return path
+    root = project_root()
+    if root is not None and (root / path).exists():
+        return root / path
+    return path
