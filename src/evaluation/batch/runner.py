@@ -170,14 +170,14 @@ def _files_present(run_dir: Path, entry: dict[str, Any]) -> bool:
 
 
 class _LocalPool:
-    def __init__(self, workers: int, kernel_name: str, cwd: Path, preload: bool):
+    def __init__(self, workers: int, kernel_name: str, cwd: Path, preload: tuple[str, ...], threshold: int):
         import multiprocessing
 
         from evaluation.batch import worker
 
         self.pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-            initializer=worker.initialize, initargs=(os.getpid(), kernel_name, str(cwd), preload),
+            initializer=worker.initialize, initargs=(os.getpid(), kernel_name, str(cwd), preload, threshold),
         )
 
     def submit(self, fn, *args):
@@ -365,7 +365,7 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
                 executor = _DaskPool(settings.scheduler)
             elif settings.executor == "local":
                 workers = settings.workers or min(os.cpu_count() or 1, max(len(region_jobs), 1))
-                executor = _LocalPool(workers, settings.kernel_name, kernel_cwd, preload)
+                executor = _LocalPool(workers, settings.kernel_name, kernel_cwd, preload, settings.threshold)
             else:
                 raise BatchError(f"Unknown executor '{settings.executor}'; use local or dask.")
             _execute_wave(executor, region_jobs, run_info, publisher, bar)

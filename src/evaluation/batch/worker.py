@@ -21,8 +21,11 @@ def _watch_parent(parent_pid: int) -> None:
             os._exit(1)
 
 
-def initialize(parent_pid: int, kernel_name: str, cwd: str, preload: tuple[str, ...]) -> None:
+def initialize(parent_pid: int, kernel_name: str, cwd: str, preload: tuple[str, ...], threshold: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="watch-runner").start()
+    from evaluation.reports.disclosure import THRESHOLD_ENV
+
+    os.environ[THRESHOLD_ENV] = str(threshold)  # before the first kernel, which inherits it
     from evaluation.batch import kernels
 
     kernels.kernel_source(tuple(preload)).prestart(kernel_name, cwd)
