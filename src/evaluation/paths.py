@@ -24,8 +24,8 @@ def project_root(start: str | os.PathLike | None = None) -> Path | None:
 
 def project_path(path: str | os.PathLike) -> Path:
     """``path`` as given if it is absolute or exists from here; else the same relative path
-    from the project folder, if it exists there; else ``path`` unchanged (so errors name what
-    the user wrote).
+    from the project folder (or from the parent of a ``notebooks/`` working folder), if it
+    exists there; else ``path`` unchanged (so errors name what the user wrote).
 
     >>> project_path("/tmp") == Path("/tmp")
     True
@@ -33,7 +33,11 @@ def project_path(path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.is_absolute() or path.exists():
         return path
-    root = project_root()
-    if root is not None and (root / path).exists():
-        return root / path
+    here = Path.cwd()
+    # the checkout's folder, or - for a copy of the layout without pyproject.toml - the folder
+    # that holds notebooks/
+    roots = [project_root(here), here.parent if here.name == "notebooks" else None]
+    for root in roots:
+        if root is not None and (root / path).exists():
+            return root / path
     return path

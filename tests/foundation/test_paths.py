@@ -23,3 +23,10 @@ def test_paths_that_exist_nowhere_are_left_as_written(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert project_root() is None
     assert str(project_path("data/nowhere")) == "data/nowhere"
+
+
+def test_a_copy_of_the_layout_without_pyproject_is_found_from_its_notebooks_folder(tmp_path, monkeypatch):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "qualitative" / "demo").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "notebooks")
+    assert project_path("qualitative/demo") == tmp_path / "qualitative" / "demo"
