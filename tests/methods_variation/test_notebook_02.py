@@ -1,28 +1,14 @@
-"""notebooks/02_meeting_attendance.ipynb: committed clean, runs top to bottom under papermill."""
+"""notebooks/02_meeting_attendance.ipynb runs top to bottom under papermill (its clean commit and
+parameters are checked with every notebook's in tests/foundation)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import nbformat
 import pytest
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "02_meeting_attendance.ipynb"
-
-
-def test_notebook_is_committed_without_outputs_and_has_a_tagged_parameters_cell():
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    assert all(not cell.outputs and cell.execution_count is None for cell in code)
-    parameters = [cell for cell in code if "parameters" in cell.metadata.get("tags", [])]
-    assert len(parameters) == 1
-    namespace: dict = {}
-    exec(parameters[0].source, namespace)
-    assert {k: namespace[k] for k in ("region", "indicator", "topic", "study_start", "study_end", "data_dir")} == {
-        "region": "hovedstaden", "indicator": "nsaid", "topic": "nsaid",
-        "study_start": "2016-01", "study_end": "2023-12", "data_dir": "data/synthetic",
-    }
 
 
 @pytest.mark.slow
