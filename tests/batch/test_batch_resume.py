@@ -66,7 +66,16 @@ def test_sigkill_mid_batch_then_resume(tmp_path, tiny_data, notebooks_dir):
             done = jobs["10_tiny_region--hovedstaden"]["status"] == "ok" and \
                 jobs["10_tiny_region--sjaelland"]["status"] == "failed"
             sleeping = list((out / "latest" / "notebooks").glob(".10_tiny_region--syddanmark*"))
-            return manifest if done and sleeping else None
+            # index.html is rewritten just after manifest.json: wait for it too, so the kill lands
+            # mid-batch with both published (a kill between the two leaves an older, complete index)
+            index_path = out / "latest" / "index.html"
+            if not (done and sleeping and index_path.exists()):
+                return None
+            rows = lxml.html.parse(str(index_path)).getroot().xpath("//tbody/tr")
+            shown = {r.get("id"): r.get("data-status") for r in rows}
+            indexed = shown.get("job-10_tiny_region--hovedstaden") == "ok" and \
+                shown.get("job-10_tiny_region--sjaelland") == "failed"
+            return manifest if indexed else None
 
         manifest = wait_for(two_finished_one_sleeping, 180, "two notebooks to finish and the third to start")
     finally:
