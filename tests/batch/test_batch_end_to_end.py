@@ -27,7 +27,8 @@ def test_project_notebooks_run_for_two_regions_and_the_summary(tmp_path, synthet
     region_notebooks = sorted({Path(j["notebook"]).name for j in jobs.values() if j["kind"] == "region"})
     assert "01_prescribing_impact.ipynb" in region_notebooks
     assert len([j for j in jobs.values() if j["kind"] == "region"]) == 2 * len(region_notebooks)
-    assert list(jobs)[-1] == "00_national_summary"
+    assert [j["job_id"] for j in jobs.values() if j["kind"] == "summary"] == ["00_national_summary", "04_mixed_methods"]
+    assert list(jobs)[-2:] == ["00_national_summary", "04_mixed_methods"]  # summaries run after the regions
     for job in jobs.values():
         html = (outcome.run_dir / job["report"]).read_text(encoding="utf-8")
         assert find_small_counts(html) == []
@@ -40,5 +41,9 @@ def test_project_notebooks_run_for_two_regions_and_the_summary(tmp_path, synthet
     n_regional = sum(1 for j in jobs.values() if j["kind"] == "region")
     assert f"{n_regional} of {n_regional} regional runs completed" in summary
     assert summary.count("<img") >= 1, "a forest plot of the recorded estimates"
+    # the national report links the mixed-methods joint display, and the link resolves
+    links = lxml.html.fromstring(summary).xpath("//a[contains(., 'Joint display')]/@href")
+    report_dir = (outcome.run_dir / jobs["00_national_summary"]["report"]).parent
+    assert links and (report_dir / links[0]).resolve() == (outcome.run_dir / jobs["04_mixed_methods"]["report"]).resolve()
     index = lxml.html.parse(str(outcome.run_dir / "index.html")).getroot()
     assert [r.get("data-status") for r in index.xpath("//tbody/tr")] == ["ok"] * len(jobs)
