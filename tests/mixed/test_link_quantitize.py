@@ -37,6 +37,8 @@ def test_a_cluster_id_not_in_the_data_is_reported_with_close_matches():
     assert links.linked.empty
     reasons = dict(zip(links.mismatched["case"], links.mismatched["reason"]))
     assert reasons["a"].startswith("cluster C0001 is not in the clusters table; did you mean C001")
+    assert link_cases(pd.DataFrame({"case": ["x"], "cluster_id": ["c-OO3"]}), CLUSTERS).mismatched["reason"][0] == (
+        "cluster c-OO3 is not in the clusters table; did you mean C003?")
     assert reasons["b"] == "cluster C999 is not in the clusters table"
     problems = links.problems()
     assert problems.columns.tolist() == ["case", "cluster_id", "problem"] and len(problems) == 2

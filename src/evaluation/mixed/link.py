@@ -73,6 +73,17 @@ class CaseLinks:
         return pd.concat(frames, ignore_index=True)
 
 
+def _normalised(identifier: str) -> str:
+    """Upper case without spaces, dashes and underscores, letters that look like digits as digits."""
+    return re.sub(r"[\s_-]", "", identifier.upper()).translate(str.maketrans("OIL", "011"))
+
+
+def _close_matches(cluster_id: str, known_ids: list[str]) -> list[str]:
+    # a look-alike (C0O7 for C007, c-007) first, then ids that differ by a character or two
+    same = [k for k in known_ids if _normalised(k) == _normalised(cluster_id)]
+    return same or difflib.get_close_matches(cluster_id, known_ids, n=2, cutoff=0.6)
+
+
 def _cluster_id_of(case: pd.Series, pattern: re.Pattern) -> str | None:
     value = case.get(CLUSTER_ID_COLUMN)
     if value is not None and not pd.isna(value) and str(value).strip():
@@ -112,7 +123,7 @@ def link_cases(
         elif cluster_id in known.index:
             linked.append({"case": case["case"], "cluster_id": cluster_id, "region": regions.get(cluster_id)})
         else:
-            close = difflib.get_close_matches(cluster_id, known_ids, n=2, cutoff=0.6)
+            close = _close_matches(cluster_id, known_ids)
             hint = f"; did you mean {' or '.join(close)}?" if close else ""
             mismatched.append({
                 "case": case["case"], "cluster_id": cluster_id,
