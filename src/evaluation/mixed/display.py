@@ -95,8 +95,8 @@ def joint_display(
                 members.append(f"{labels.get(cluster_id, cluster_id)}: not in the outcomes")
                 continue
             effect_text = _interval(item[effect], item[effect_ci[0]], item[effect_ci[1]], digits)
-            if pd.isna(item[effect]) and "effect_status" in item.index:
-                effect_text = f"no effect estimate ({item['effect_status']})"
+            if pd.isna(item[effect]):
+                effect_text = "no effect estimate"  # why is listed with the links
             attend = f"{100 * item[attendance]:.0f}% attendance" if not pd.isna(item[attendance]) else "attendance unknown"
             members.append(f"{labels.get(cluster_id, cluster_id)}: {effect_text}; {attend}")
 
