@@ -39,7 +39,8 @@ def test_project_parameter_files_fit_the_project_notebooks(tmp_path):
     check_grid(jobs)
     regions = {j.parameters.get("region") for j in jobs if j.kind == "region"}
     assert regions == {"hovedstaden", "sjaelland", "syddanmark", "midtjylland", "nordjylland"}
-    assert jobs[-1].kind == "summary" and jobs[-1].notebook.name == "00_national_summary.ipynb"
+    assert [(j.kind, j.notebook.name) for j in jobs[-2:]] == [
+        ("summary", "00_national_summary.ipynb"), ("summary", "04_mixed_methods.ipynb")]
     assert all(j.parameters["data_dir"] == str(tmp_path / "data") for j in jobs)
     assert sum(1 for j in jobs if j.notebook.stem == "01_prescribing_impact") == 5 * 4, "5 regions x (own + 3 sweeps)"
 
@@ -113,3 +114,23 @@ def test_notebook_without_parameters_cell_is_named(tmp_path):
     with pytest.raises(ParameterError, match="has no cell tagged 'parameters'"):
         check_grid(grid(tmp_path, [path], params))
     assert declared_parameters(path) == {}
+
+
+def test_a_chosen_coding_store_reaches_every_notebook_that_reads_one(tmp_path):
+    from evaluation.batch.runner import BatchError, BatchSettings, plan
+
+    notebooks = [PROJECT / "notebooks" / n for n in ("01_prescribing_impact.ipynb", "03_interview_themes.ipynb",
+                                                      "04_mixed_methods.ipynb")]
+    store = tmp_path / "coding.sqlite"
+    sets = load_parameter_sets(PROJECT / "parameters")
+    jobs = build_grid(notebooks, sets, data_dir=tmp_path / "data", results_dir=tmp_path / "run",
+                      qualitative_store=store)
+    check_grid(jobs)
+    given = {j.job_id: j.parameters.get("qualitative_store") for j in jobs}
+    assert given["04_mixed_methods"] == str(store)
+    assert {v for k, v in given.items() if k.startswith("03_")} == {str(store)}
+    assert {v for k, v in given.items() if k.startswith("01_")} == {None}  # 01 reads no store
+    # a store that is not there stops the run before any kernel starts, naming the option
+    settings = BatchSettings(data_dir=tmp_path, notebooks_dir=PROJECT / "notebooks", qualitative_store=store)
+    with pytest.raises(BatchError, match="--qualitative-store .*coding.sqlite: no such coding store"):
+        plan(settings)

@@ -39,9 +39,13 @@ import click
 @click.option("--preload", metavar="MODULES",
               help="Comma-separated modules each fresh kernel imports before its notebook starts "
                    "[default: pandas, matplotlib, seaborn, statsmodels, ... and evaluation].")
+@click.option("--qualitative-store", type=click.Path(path_type=Path),
+              help="Coding store (coding.sqlite) for the notebooks that read one (03 interview themes, "
+                   "04 mixed methods) [default: theirs, qualitative/demo/coding.sqlite, built from --data if absent].")
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs).")
 def run(data_dir, out_dir, notebooks_dir, parameters_dir, notebook_patterns, regions, sweeps, executor,
-        scheduler, workers, resume, run_id, kernel_name, threshold, show_code, timeout, preload, no_progress):
+        scheduler, workers, resume, run_id, kernel_name, threshold, show_code, timeout, preload, qualitative_store,
+        no_progress):
     """Evaluate every region and render HTML reports.
 
     Runs each notebook in --notebooks once per parameter file in --parameters (one per region),
@@ -60,6 +64,7 @@ def run(data_dir, out_dir, notebooks_dir, parameters_dir, notebook_patterns, reg
         scheduler=scheduler, workers=workers, resume=resume, run_id=run_id, kernel_name=kernel_name,
         threshold=threshold, show_code=show_code, timeout=timeout, progress=not no_progress,
         preload=None if preload is None else tuple(m.strip() for m in preload.split(",") if m.strip()),
+        qualitative_store=qualitative_store,
     )
     try:
         outcome = run_batch(settings)

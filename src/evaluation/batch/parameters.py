@@ -20,7 +20,7 @@ A sweep file varies some of them; each variation is run for every region file::
       - {indicator: eye_antibiotics, topic: conjunctivitis}
 
 ``data_dir`` (and ``results_dir`` for summary notebooks) are set by ``workbench run`` itself and
-may not appear in the files. A notebook whose parameters cell declares ``results_dir`` is a
+may not appear in the files; so is ``qualitative_store`` when ``--qualitative-store`` is given. A notebook whose parameters cell declares ``results_dir`` is a
 *summary*: it runs once, after every region notebook, and reads their recorded results.
 
 :func:`check_grid` compares each run's values with the notebook's parameters cell, read by
@@ -52,6 +52,7 @@ from evaluation.data.catalogue import INDICATOR_BY_KEY, REGION_NAMES, TOPICS
 
 INJECTED = ("data_dir", "results_dir")
 SUMMARY_MARKER = "results_dir"
+STORE_PARAMETER = "qualitative_store"  # set for every notebook by `workbench run --qualitative-store`
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -254,14 +255,20 @@ def build_grid(
     data_dir: Path,
     results_dir: Path,
     declared: dict[Path, dict[str, dict[str, Any]]] | None = None,
+    qualitative_store: Path | None = None,
 ) -> list[Job]:
-    """Region notebooks x parameter sets, then one run per summary notebook."""
+    """Region notebooks x parameter sets, then one run per summary notebook.
+
+    ``qualitative_store`` (``workbench run --qualitative-store``) is given to every notebook that
+    declares a ``qualitative_store`` parameter, in place of its default."""
     declared = declared if declared is not None else {nb: declared_parameters(nb) for nb in notebooks}
     jobs: list[Job] = []
     summaries: list[Job] = []
     for notebook in notebooks:
         params = declared[notebook]
         injected = {"data_dir": str(data_dir)} if "data_dir" in params else {}
+        if qualitative_store is not None and STORE_PARAMETER in params:
+            injected[STORE_PARAMETER] = str(qualitative_store)
         if SUMMARY_MARKER in params:
             summaries.append(Job(
                 notebook.stem, notebook, {**injected, "results_dir": str(results_dir)}, "summary",

@@ -66,6 +66,7 @@ class BatchSettings:
     progress: bool = True
     preload: tuple[str, ...] | None = None  # modules imported in each kernel ahead; None = kernels.PRELOAD_MODULES
     cwd: Path | None = None  # the kernels' working directory; None = where `workbench run` was started
+    qualitative_store: Path | None = None  # the coding store for notebooks that read one; None = their default
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -104,6 +105,18 @@ def _point_latest(out_dir: Path, run_id: str) -> None:
     os.replace(tmp, link)
 
 
+def _coding_store(settings: BatchSettings) -> Path | None:
+    if settings.qualitative_store is None:
+        return None
+    store = Path(settings.qualitative_store).resolve()
+    if not store.is_file():
+        raise BatchError(
+            f"--qualitative-store {settings.qualitative_store}: no such coding store. Expected a coding.sqlite made by "
+            "`workbench qual` (e.g. qualitative/coding.sqlite or qualitative/demo/coding.sqlite)."
+        )
+    return store
+
+
 def plan(settings: BatchSettings) -> tuple[list[params_mod.Job], dict[Path, dict]]:
     """The checked grid for ``settings`` (raises ParameterError with every problem)."""
     notebooks = params_mod.find_notebooks(settings.notebooks_dir)
@@ -125,6 +138,7 @@ def plan(settings: BatchSettings) -> tuple[list[params_mod.Job], dict[Path, dict
     jobs = params_mod.build_grid(
         notebooks, sets, data_dir=Path(settings.data_dir).resolve(),
         results_dir=Path(settings.out_dir).resolve() / "RUN_DIR", declared=declared,
+        qualitative_store=_coding_store(settings),
     )
     params_mod.check_grid(jobs, declared)
     return jobs, declared
@@ -274,6 +288,10 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
     jobs, _ = plan(settings)
     data_dir = Path(settings.data_dir).resolve()
     data_sums = provenance.data_checksums(data_dir)
+    store = _coding_store(settings)
+    if store is not None:
+        # a changed coding store must re-run the notebooks that read it on --resume
+        data_sums[f"(coding store) {store}"] = provenance.file_sha256(store)
     versions = provenance.package_versions()
     git = provenance.git_commit(Path(settings.notebooks_dir).resolve())
     out_dir = Path(settings.out_dir).resolve()
