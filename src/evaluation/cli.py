@@ -29,6 +29,7 @@ def main() -> None:
     workbench data aggregate   prescription records -> clinic-month indicators (DuckDB)
     workbench run              evaluate every region and render HTML reports
     workbench qual ...         code interview themes (the qualitative module, Taguette)
+    workbench mixed            interview themes beside each cluster's effect (Excel workbook)
     """
 
 
@@ -48,6 +49,12 @@ def _register() -> None:
         pass
     else:
         main.add_command(qual)
+    try:
+        from evaluation.mixed.cli import mixed
+    except ImportError:  # pragma: no cover - wing not present
+        pass
+    else:
+        main.add_command(mixed)
 
 
 _register()
