@@ -74,3 +74,22 @@ def test_the_did_method_finds_the_same_sign(national_demo, synthetic_national):
     row = did.relation("obtaining_data.challenges", "effect")
     assert row["difference"] > 0  # a smaller reduction in DDD per 1,000 per day where data were hard to get
     assert did.effects.scale == "change in DDD per 1,000 patients per day"
+
+
+def test_a_study_with_few_effects_still_joins_without_a_typology(national_demo, synthetic_national, tmp_path):
+    import shutil
+
+    store_path = tmp_path / "coding.sqlite"
+    shutil.copy(national_demo / "qualitative" / "demo" / "coding.sqlite", store_path)
+    with Store.open(store_path) as store:
+        # keep three interviews: too few clusters for a typology, still a join to show
+        keep = store.cases()["case"].tolist()[:3]
+        store.connection.execute(f"DELETE FROM cases WHERE name NOT IN ({','.join('?' * len(keep))})", keep)
+        store.connection.commit()
+        result = mixed_methods(store, synthetic_national, indicator="nsaid")
+    assert len(result.outcomes) == 3 and result.members.empty
+    assert result.types["type"].iloc[0].startswith("no typology: a typology needs at least 4 clusters")
+    assert result.comparison["note"].str.startswith("not compared").all()
+    with Store.open(store_path) as store:
+        with pytest.raises(ValueError, match="this store's coders: anna, bo"):
+            mixed_methods(store, synthetic_national, coder="consensus", coders=("anna",))

@@ -147,8 +147,13 @@ def mixed_methods(
                                               min_group=min_group, alpha=alpha, correction=correction)
     correlation = compare_mod.correlate_frequency(quantitized, outcomes, OUTCOME_COLUMNS, level=level,
                                                   alpha=alpha, correction=correction)
-    members, types = compare_mod.typology(outcomes, quantitized, effect="effect", engagement="attendance_rate",
-                                          method=typology_method, level=level)
+    try:
+        members, types = compare_mod.typology(outcomes, quantitized, effect="effect", engagement="attendance_rate",
+                                              method=typology_method, level=level)
+    except compare_mod.CompareError as exc:  # too few clusters with an effect: the rest still stands
+        members = pd.DataFrame(columns=["cluster_id", "effect", "engagement", "type"])
+        types = pd.DataFrame({"type": [f"no typology: {exc}"], "clusters": [0], "dominant_themes": [""],
+                              "dominant": [[]]})
 
     rate = outcome_label(indicator, "ddd_per_1000_per_day")
     effect_label = (f"% change in {rate} at the meeting" if method == "its"

@@ -79,7 +79,10 @@ def choose_segments(segments: pd.DataFrame, coder: str, coders: tuple[str, str] 
             f" (or '{CONSENSUS}' for the agreement of two)"
         )
     if coders is None or len(coders) != 2:
-        raise QuantitizeError(f"coder '{CONSENSUS}' needs the two coders to merge, e.g. coders=('anna', 'bo')")
+        raise QuantitizeError(
+            f"coder '{CONSENSUS}' needs the two coders to merge, e.g. coders=('anna', 'bo'); this store's coders: "
+            f"{', '.join(sorted(present)) or 'none'} (with one coder, name them instead of '{CONSENSUS}')"
+        )
     absent = [c for c in coders if c not in present]
     if absent:
         raise QuantitizeError(
