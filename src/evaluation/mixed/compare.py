@@ -57,6 +57,13 @@ def _adjust(frame: pd.DataFrame, column: str, method: str, families: list[str]) 
     return adjusted
 
 
+def _by_cluster(quantitized: pd.DataFrame, level: str | None, value: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Clusters x codes of one quantity at ``level`` (None: both), and each code's theme and level."""
+    rows = quantitized if level is None else quantitized[quantitized["level"] == level]
+    wide = rows.pivot(index="cluster_id", columns="code", values=value)
+    return wide, rows.drop_duplicates("code").set_index("code")[["theme", "level"]]
+
+
 def _check_correction(correction: str) -> None:
     if correction not in CORRECTIONS:
         raise CompareError(f"correction {correction!r}: expected one of {', '.join(CORRECTIONS)}")
@@ -94,9 +101,8 @@ def compare_by_theme(
 
     _check_correction(correction)
     values = _outcome_frame(outcomes, outcome_columns)
-    rows_q = quantitized if level is None else quantitized[quantitized["level"] == level]
-    presence = rows_q.pivot(index="cluster_id", columns="code", values="presence").astype(bool)
-    codes = rows_q.drop_duplicates("code").set_index("code")[["theme", "level"]]
+    presence, codes = _by_cluster(quantitized, level, "presence")
+    presence = presence.astype(bool)
     rows = []
     for outcome in outcome_columns:
         y = values[outcome].reindex(presence.index)
@@ -162,9 +168,7 @@ def correlate_frequency(
     if value not in ("frequency", "share", "coverage"):
         raise CompareError(f"value {value!r}: expected frequency, share or coverage")
     values = _outcome_frame(outcomes, outcome_columns)
-    rows_q = quantitized if level is None else quantitized[quantitized["level"] == level]
-    wide = rows_q.pivot(index="cluster_id", columns="code", values=value)
-    codes = rows_q.drop_duplicates("code").set_index("code")[["theme", "level"]]
+    wide, codes = _by_cluster(quantitized, level, value)
     rows = []
     for outcome in outcome_columns:
         y = values[outcome].reindex(wide.index)
