@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from evaluation.data import DataValidationError, aggregate_register
-from evaluation.data.aggregate import _indicator_case, connect
+from evaluation.data.aggregate import _distinct_in_sorted, _indicator_case, connect
 from evaluation.data.catalogue import indicator_for_atc
 
 
@@ -94,6 +94,82 @@ def test_sql_classification_matches_the_catalogue():
     assert dict(zip(got["atc"], got["indicator"].where(got["indicator"].notna(), None))) == {
         c: indicator_for_atc(c) for c in codes
     }
+
+
+def test_distinct_count_of_a_sorted_list():
+    con = duckdb.connect()
+    for values, expected in [
+        ([], 0),
+        ([7], 1),
+        ([3, 3, 3], 1),
+        ([1, 2, 2, 5, 9, 9], 4),
+        ([-4, 0, 0, 2**40], 3),
+    ]:
+        got = con.execute(
+            f"SELECT {_distinct_in_sorted('s')} FROM (SELECT ?::BIGINT[] AS s)", [values]
+        ).fetchall()[0][0]
+        assert got == expected, values
+
+
+def _write_records(folder, records: pd.DataFrame) -> None:
+    for year, part in records.groupby(pd.to_datetime(records["date"]).dt.year):
+        (folder / f"year={year}").mkdir(parents=True)
+        part.to_parquet(folder / f"year={year}" / "part-0.parquet", index=False)
+
+
+def test_users_are_distinct_persons_across_an_indicators_atc_codes(tmp_path):
+    # person 1 has two antibiotics (two ATC codes of one indicator) in one month: one user;
+    # person 2 has an antibiotic in two months: a user in each; NULL persons are no users
+    records = pd.DataFrame(
+        {
+            "person_id": pd.array([1, 1, 1, 2, 2, 3, None], dtype="Int64"),
+            "clinic_id": ["K0001"] * 7,
+            "date": pd.to_datetime(
+                [
+                    "2019-01-03",
+                    "2019-01-20",
+                    "2019-01-21",
+                    "2019-01-05",
+                    "2019-02-05",
+                    "2019-01-09",
+                    "2019-01-10",
+                ]
+            ).date,
+            "atc": ["J01CA04", "J01CE02", "J01CE02", "J01CA04", "J01CA04", "M01AE01", "J01CA04"],
+            "ddd": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+        }
+    )
+    sizes = pd.DataFrame(
+        {
+            "clinic_id": ["K0001", "K0001"],
+            "month": pd.to_datetime(["2019-01-01", "2019-02-01"]),
+            "listed_patients": [1000, 1000],
+        }
+    )
+    _write_records(tmp_path / "register", records)
+    result = aggregate_register(tmp_path / "register", sizes, with_outcomes=False)
+    cells = result.set_index(["month", "indicator"])[["prescriptions", "users", "ddd"]]
+    assert cells.loc[(pd.Timestamp("2019-01-01"), "antibiotics")].tolist() == [5, 2, 17.0]
+    assert cells.loc[(pd.Timestamp("2019-02-01"), "antibiotics")].tolist() == [1, 1, 5.0]
+    assert cells.loc[(pd.Timestamp("2019-01-01"), "nsaid")].tolist() == [1, 1, 6.0]
+
+
+def test_text_person_ids_give_the_same_result(tmp_path, small_register):
+    # Integer person_ids are counted as 4-byte offsets from the smallest (faster to sort); text
+    # ids, or integers too far apart, are counted as they are: the same users either way.
+    register, part, _ = small_register
+    files = sorted((register / "register").glob("year=*/*.parquet"))
+    records = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    as_text = records.assign(person_id=records["person_id"].astype(str))
+    spread = records.assign(person_id=records["person_id"] * 2**33)
+    expected = aggregate_register(register, _list_sizes(part), with_outcomes=False)
+    for name, variant in [("text", as_text), ("spread", spread)]:
+        _write_records(tmp_path / name, variant.assign(date=pd.to_datetime(variant["date"]).dt.date))
+        got = aggregate_register(tmp_path / name, _list_sizes(part), with_outcomes=False)
+        pd.testing.assert_frame_equal(
+            got.drop(columns="ddd"), expected.drop(columns="ddd"), obj=name
+        )
+        np.testing.assert_allclose(got["ddd"], expected["ddd"], rtol=0, atol=1e-6)
 
 
 def test_records_outside_window_or_indicators_are_left_out(tmp_path, small_register):
