@@ -6,7 +6,7 @@
    scale "register" and the Parquet files hold exactly its register_rows), otherwise generates
    it with ``workbench data synth --scale register`` and reports how long that took.
 2. Aggregates the records (>= 50 M rows) to prescriptions, users (distinct persons) and DDD per
-   clinic, month and indicator, joined to monthly list sizes, twice in the same run, each in
+   clinic, month and indicator, joined to monthly list sizes, in the same run, each engine in
    its own child process:
    - DuckDB: ``evaluation.data.aggregate_register`` (out of core, memory_limit + spill folder);
    - pandas (the baseline): a plain ``read_parquet`` + ``groupby`` (``size``, ``nunique``,
@@ -14,9 +14,10 @@
      fastest plain pandas we found, so the ratio is not flattered;
    - with --whole-pandas also the plainest form: one ``read_parquet`` of the whole register
      and one groupby (about 10 GB of memory at register scale, so not run by default).
-3. Prints rows, seconds, rows per second for each (median over --repeat runs), the ratio
-   (goal >= 10x), and each child's peak resident memory from ``os.wait4`` (goal for DuckDB
-   < 4 GB), and checks that both give the same table (counts exact, DDD to 1e-6).
+3. Prints rows, seconds, rows per second for each (median over --repeat runs), DuckDB's ratio
+   against each pandas baseline run (goal >= 10x, judged against the stricter of them), and
+   each child's peak resident memory from ``os.wait4`` (goal for DuckDB < 4 GB), and checks
+   that all give the same table (counts exact, DDD to 1e-6).
 """
 
 from __future__ import annotations
@@ -326,26 +327,39 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"{engine:<13} {rows:>12,} {seconds:>9.1f} {rows / seconds:>12,.0f} {cpu:>8.1f} {_gib(peak):>10}"
         )
-    ratio = summary["duckdb"][2] / summary["pandas"][2]
-    whole = (
-        f"; against the whole-register pandas {summary['duckdb'][2] / summary['pandas-whole'][2]:.1f}x"
-        if "pandas-whole" in summary
-        else ""
-    )
     duck_peak = summary["duckdb"][3]
     load = os.getloadavg()[0]
     print()
     print(
         f"machine: {os.cpu_count()} cores, load average {load:.1f} at the end (shared machines make wall-clock times noisy)"
     )
+    # Both baselines, each with its verdict; the goal counts as met only against the stricter
+    # (faster) one, so a slow baseline can never flatter the result.
+    baselines = {
+        "pandas": "pandas per year (categorical keys, one file at a time)",
+        "pandas-whole": "pandas whole register (one read_parquet, one groupby)",
+    }
+    ratios = {}
+    print(f"DuckDB / pandas rows per second (goal >= {GOAL_RATIO:.0f}x):")
+    for engine, label in baselines.items():
+        if engine not in summary:
+            print(f"  against {label}: not run (add --whole-pandas)")
+            continue
+        ratios[engine] = summary["duckdb"][2] / summary[engine][2]
+        cpu_ratio = summary[engine][4] / summary["duckdb"][4]
+        print(
+            f"  against {label}: {ratios[engine]:.1f}x "
+            f"({'met' if ratios[engine] >= GOAL_RATIO else 'NOT met'}; CPU seconds {cpu_ratio:.1f}x)"
+        )
+    stricter = min(ratios, key=ratios.get)
     print(
-        f"DuckDB / pandas rows per second: {ratio:.1f}x (goal >= {GOAL_RATIO:.0f}x: {'met' if ratio >= GOAL_RATIO else 'NOT met'}){whole}"
+        f"  goal, judged against the stricter baseline ({stricter}, {ratios[stricter]:.1f}x): "
+        f"{'met' if ratios[stricter] >= GOAL_RATIO else 'NOT met'}"
     )
     print(
         f"DuckDB peak memory: {_gib(duck_peak)} with memory_limit {args.memory_limit} "
         f"(goal < {_gib(GOAL_PEAK_BYTES)}: {'met' if duck_peak < GOAL_PEAK_BYTES else 'NOT met'})"
     )
-    print(f"pandas / DuckDB CPU seconds: {summary['pandas'][4] / summary['duckdb'][4]:.1f}x")
     for line in agreements:
         print(f"agreement: {line}")
 
