@@ -243,9 +243,9 @@ def aggregate_register(
                            a.indicator_key, count(*) AS prescriptions, sum(r.ddd) AS ddd,
                            -- users: each cell's persons, sorted so that repeats sit side by
                            -- side, then counted once each. Exact, and at register scale about
-                           -- 40% less CPU than a hash table of (cell, person) pairs, which
-                           -- holds nearly one entry per record and misses the CPU cache on
-                           -- most of them. The lists hold a year's person ids (4 bytes per
+                           -- a third less CPU than a hash table of (cell, person) pairs,
+                           -- which holds nearly one entry per record and misses the CPU
+                           -- cache on most of them. The lists hold a year's person ids (4 bytes per
                            -- record when they fit), well inside memory_limit.
                            list_sort(list({person}) FILTER (WHERE r.person_id IS NOT NULL))
                                AS persons
