@@ -60,6 +60,11 @@ def _interval(estimate: float, low: float, high: float, digits: int) -> str:
     return f"{estimate:.{digits}f} ({low:.{digits}f} to {high:.{digits}f})"
 
 
+def _rounded_mean(values: pd.Series, scale: float, digits: int) -> float:
+    values = values.dropna()
+    return round(scale * values.mean(), digits) if len(values) else np.nan
+
+
 def joint_display(
     quantitized: pd.DataFrame,
     outcomes: pd.DataFrame,
@@ -100,19 +105,15 @@ def joint_display(
             attend = f"{100 * item[attendance]:.0f}% attendance" if not pd.isna(item[attendance]) else "attendance unknown"
             members.append(f"{labels.get(cluster_id, cluster_id)}: {effect_text}; {attend}")
 
-        def mean_of(column, chosen, scale=1.0):
-            values = out.reindex(chosen)[column].dropna()
-            return round(scale * values.mean(), digits) if len(values) else np.nan
-
         quote = quote_of.loc[code] if code in quote_of.index else None
         rows.append({
             "theme": readable(code),
             "clusters raising it": len(ids),
             "which (effect, 95% CI; attendance)": "\n".join(members),
-            "mean effect, raised": mean_of(effect, ids),
-            "mean effect, not raised": mean_of(effect, without_ids),
-            "mean attendance %, raised": mean_of(attendance, ids, 100.0),
-            "mean attendance %, not raised": mean_of(attendance, without_ids, 100.0),
+            "mean effect, raised": _rounded_mean(out.reindex(ids)[effect], 1.0, digits),
+            "mean effect, not raised": _rounded_mean(out.reindex(without_ids)[effect], 1.0, digits),
+            "mean attendance %, raised": _rounded_mean(out.reindex(ids)[attendance], 100.0, digits),
+            "mean attendance %, not raised": _rounded_mean(out.reindex(without_ids)[attendance], 100.0, digits),
             "illustrative quote": quote["text"] if quote is not None else "",
             "quoted from": labels.get(quote["cluster_id"], "") if quote is not None else "",
         })

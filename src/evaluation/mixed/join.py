@@ -38,7 +38,7 @@ class MixedMethods:
 
     links: CaseLinks
     quantitized: pd.DataFrame
-    effects: ClusterEffects
+    effects: ClusterEffects  # every cluster's, so the interviewed ones can be compared with the rest
     outcomes: pd.DataFrame  # one row per interviewed cluster: label, effect (interval), attendance
     comparison: pd.DataFrame
     correlation: pd.DataFrame
@@ -139,7 +139,8 @@ def mixed_methods(
     interviewed = list(labels)
     panel = prescribing_panel(tables["prescribing"], tables["clinics"], tables["meetings"], indicator=indicator,
                               topic=topic, start=study_start, end=study_end)
-    effects = cluster_effects(panel, method, clusters=interviewed, alpha=alpha)
+    # every cluster, not only the interviewed: the report shows whether those are typical
+    effects = cluster_effects(panel, method, alpha=alpha)
     attendance = cluster_attendance(tables["attendance"], tables["meetings"], tables["gps"])
     outcomes = _outcomes(effects, attendance, interviewed, labels)
 
