@@ -74,6 +74,7 @@ def test_report_shows_unlinked_interviews_clusters_without_interviews_and_the_jo
     page = lxml.html.fromstring(html)
     joint = page.xpath("//table[contains(@class, 'joint-display')]")
     assert len(joint) == 2  # the joint display and the side-by-side display
+    assert len(page.xpath("//th[contains(., 'which (effect')]")) == 1  # shown once, as the escaped table
     headers = [th.text_content() for th in joint[0].xpath(".//th")]
     assert headers[:3] == ["theme", "clusters raising it", "which (effect, 95% CI; attendance)"]
     assert "Interview 01:" in joint[0].text_content() and "% attendance" in joint[0].text_content()
