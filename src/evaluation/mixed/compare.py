@@ -262,9 +262,8 @@ def typology(
     members = pd.DataFrame({"cluster_id": values.index, "effect": values[effect].to_numpy(),
                             "engagement": values[engagement].to_numpy(), "type": labels})
 
-    rows_q = quantitized[quantitized["level"] == level]
-    share = rows_q.pivot(index="cluster_id", columns="code", values="share").reindex(members["cluster_id"])
-    presence = rows_q.pivot(index="cluster_id", columns="code", values="presence").reindex(members["cluster_id"])
+    share = _by_cluster(quantitized, level, "share")[0].reindex(members["cluster_id"])
+    presence = _by_cluster(quantitized, level, "presence")[0].reindex(members["cluster_id"])
     overall = share.mean()
     types = []
     for label, group in members.groupby("type", sort=True):

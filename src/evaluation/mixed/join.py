@@ -131,9 +131,11 @@ def mixed_methods(
     if coder == CONSENSUS and coders is None:
         known = store.coders()
         coders = tuple(known[:2]) if len(known) >= 2 else None
-    all_segments = store.segments(details=False)
-    segments = choose_segments(all_segments, coder, coders)
-    quantitized = quantitize(segments, store.case_documents(), store.documents(), store.codes(), links,
+    segments = choose_segments(store.segments(details=False), coder, coders)
+    # read once: lengths for quantitizing, texts for the quotes
+    documents = store.documents(with_text=True)
+    case_docs = store.case_documents()
+    quantitized = quantitize(segments, case_docs, documents, store.codes(), links,
                              min_passages=min_passages)
 
     interviewed = list(labels)
@@ -159,10 +161,8 @@ def mixed_methods(
     rate = outcome_label(indicator, "ddd_per_1000_per_day")
     effect_label = (f"% change in {rate} at the meeting" if method == "its"
                     else f"Change in {rate} after the meeting (DiD)")
-    documents = store.documents(with_text=True)
     texts = dict(zip(documents["id"], documents["text"]))
     case_cluster = dict(zip(links.linked["case"], links.linked["cluster_id"]))
-    case_docs = store.case_documents()
     cluster_of_document = {int(d): case_cluster[c] for d, c in zip(case_docs["document_id"], case_docs["case"])
                            if c in case_cluster}
     code_paths = dict(zip(quantitized["code_key"], quantitized["code"]))
