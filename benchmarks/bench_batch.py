@@ -40,7 +40,11 @@ REGIONS = ("hovedstaden", "sjaelland", "syddanmark", "midtjylland", "nordjylland
 def region_notebooks(folder: Path) -> list[Path]:
     import papermill
 
-    return [nb for nb in sorted(folder.glob("*.ipynb")) if "results_dir" not in papermill.inspect_notebook(str(nb))]
+    return [
+        nb
+        for nb in sorted(folder.glob("*.ipynb"))
+        if "results_dir" not in papermill.inspect_notebook(str(nb))
+    ]
 
 
 def run_baseline(notebooks: list[Path], regions: list[str], data: Path, work: Path) -> float:
@@ -49,21 +53,50 @@ def run_baseline(notebooks: list[Path], regions: list[str], data: Path, work: Pa
     for notebook in notebooks:
         declared = __import__("papermill").inspect_notebook(str(notebook))
         for region in regions:
-            values = yaml.safe_load((PROJECT / "parameters" / f"{region}.yml").read_text(encoding="utf-8"))
+            values = yaml.safe_load(
+                (PROJECT / "parameters" / f"{region}.yml").read_text(encoding="utf-8")
+            )
             values["data_dir"] = str(data)
             values = {k: v for k, v in values.items() if k in declared}
             out = work / f"{notebook.stem}--{region}.ipynb"
-            subprocess.run([str(BIN / "papermill"), str(notebook), str(out), "-k", "evaluation",
-                            "-y", yaml.safe_dump(values), "--no-progress-bar"],
-                           check=True, capture_output=True)
-            subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(out)],
-                           check=True, capture_output=True)
+            subprocess.run(
+                [
+                    str(BIN / "papermill"),
+                    str(notebook),
+                    str(out),
+                    "-k",
+                    "evaluation",
+                    "-y",
+                    yaml.safe_dump(values),
+                    "--no-progress-bar",
+                ],
+                check=True,
+                capture_output=True,
+            )
+            subprocess.run(
+                [str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(out)],
+                check=True,
+                capture_output=True,
+            )
     return time.perf_counter() - started
 
 
 def run_workbench(notebooks: list[Path], regions: list[str], data: Path, work: Path) -> float:
-    args = [sys.executable, "-m", "evaluation.cli", "run", "--data", str(data), "--out", str(work),
-            "--notebooks", str(notebooks[0].parent), "--parameters", str(PROJECT / "parameters"), "--no-progress"]
+    args = [
+        sys.executable,
+        "-m",
+        "evaluation.cli",
+        "run",
+        "--data",
+        str(data),
+        "--out",
+        str(work),
+        "--notebooks",
+        str(notebooks[0].parent),
+        "--parameters",
+        str(PROJECT / "parameters"),
+        "--no-progress",
+    ]
     for notebook in notebooks:
         args += ["-n", notebook.stem]
     for region in regions:
@@ -72,12 +105,16 @@ def run_workbench(notebooks: list[Path], regions: list[str], data: Path, work: P
     result = subprocess.run(args, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     manifest = json.loads((work / "latest" / "manifest.json").read_text(encoding="utf-8"))
-    failed = {j["job_id"]: j["error"] for j in manifest["jobs"] if j["status"] not in ("ok", "blocked")}
+    failed = {
+        j["job_id"]: j["error"] for j in manifest["jobs"] if j["status"] not in ("ok", "blocked")
+    }
     if failed:
         raise SystemExit(f"workbench run failed notebooks, so the timing means nothing: {failed}")
     blocked = [j["job_id"] for j in manifest["jobs"] if j["status"] == "blocked"]
     if blocked:  # executed and rendered in full; only publishing was refused
-        print(f"  note: reports held back by the disclosure check (work done all the same): {', '.join(blocked)}")
+        print(
+            f"  note: reports held back by the disclosure check (work done all the same): {', '.join(blocked)}"
+        )
     return elapsed
 
 
@@ -102,13 +139,27 @@ def main() -> None:
         print(f"notebooks: {', '.join(nb.name for nb in notebooks)}")
         baseline, ours = [], []
         for repeat in range(1, args.repeats + 1):
-            baseline.append(run_baseline(notebooks, args.regions, data, scratch / f"baseline-{repeat}"))
-            print(f"repeat {repeat}: papermill + nbconvert one by one {baseline[-1]:7.1f} s", flush=True)
-            ours.append(run_workbench(notebooks, args.regions, data, scratch / f"workbench-{repeat}"))
-            print(f"repeat {repeat}: workbench run {ours[-1]:7.1f} s | ratio {baseline[-1] / ours[-1]:.2f}x", flush=True)
+            baseline.append(
+                run_baseline(notebooks, args.regions, data, scratch / f"baseline-{repeat}")
+            )
+            print(
+                f"repeat {repeat}: papermill + nbconvert one by one {baseline[-1]:7.1f} s",
+                flush=True,
+            )
+            ours.append(
+                run_workbench(notebooks, args.regions, data, scratch / f"workbench-{repeat}")
+            )
+            print(
+                f"repeat {repeat}: workbench run {ours[-1]:7.1f} s | ratio {baseline[-1] / ours[-1]:.2f}x",
+                flush=True,
+            )
         b, o = statistics.median(baseline), statistics.median(ours)
-        print(f"median papermill + nbconvert (baseline): {b:.1f} s ({b / n:.1f} s per notebook run)")
-        print(f"median workbench run:                    {o:.1f} s ({o / n:.1f} s per notebook run)")
+        print(
+            f"median papermill + nbconvert (baseline): {b:.1f} s ({b / n:.1f} s per notebook run)"
+        )
+        print(
+            f"median workbench run:                    {o:.1f} s ({o / n:.1f} s per notebook run)"
+        )
         print(f"speed-up (median baseline / median workbench): {b / o:.2f}x  (goal >= 3x)")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -28,10 +28,17 @@ def national_panel(data: Path | None) -> pd.DataFrame:
     from evaluation.data.synth import write_synthetic
 
     if data is None:
-        data = write_synthetic(Path(tempfile.mkdtemp()) / "national", seed=2026, scale="national", progress=False)
-    tables = {name: pd.read_parquet(Path(data) / f"{name}.parquet") for name in ("prescribing", "clinics", "meetings")}
+        data = write_synthetic(
+            Path(tempfile.mkdtemp()) / "national", seed=2026, scale="national", progress=False
+        )
+    tables = {
+        name: pd.read_parquet(Path(data) / f"{name}.parquet")
+        for name in ("prescribing", "clinics", "meetings")
+    }
     panel = prescribing_panel(tables["prescribing"], tables["clinics"], tables["meetings"], "nsaid")
-    panel["thousand_patient_days"] = panel["listed_patients"] * panel["month"].dt.days_in_month / 1000
+    panel["thousand_patient_days"] = (
+        panel["listed_patients"] * panel["month"].dt.days_in_month / 1000
+    )
     inside = panel["first_treated_month"] <= panel["month"].max()
     panel["start"] = panel["first_treated_month"].where(inside, pd.Timestamp("2020-01-01"))
     return panel
@@ -42,8 +49,16 @@ def run_workbench(panel: pd.DataFrame):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return its(panel, "ddd", "month", intervention="start", population="thousand_patient_days",
-                   unit="clinic_id", harmonics=2, slope_change=True)
+        return its(
+            panel,
+            "ddd",
+            "month",
+            intervention="start",
+            population="thousand_patient_days",
+            unit="clinic_id",
+            harmonics=2,
+            slope_change=True,
+        )
 
 
 def run_statsmodels(panel: pd.DataFrame, clinics) -> float:
@@ -52,19 +67,30 @@ def run_statsmodels(panel: pd.DataFrame, clinics) -> float:
     start = time.perf_counter()
     for clinic in clinics:
         one = panel[panel["clinic_id"] == clinic]
-        its(one, "ddd", "month", intervention=one["start"].iloc[0], population="thousand_patient_days",
-            harmonics=2, slope_change=True)
+        its(
+            one,
+            "ddd",
+            "month",
+            intervention=one["start"].iloc[0],
+            population="thousand_patient_days",
+            harmonics=2,
+            slope_change=True,
+        )
     return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--data", type=Path, default=None, help="a national synthetic data folder (else generated)")
+    parser.add_argument(
+        "--data", type=Path, default=None, help="a national synthetic data folder (else generated)"
+    )
     args = parser.parse_args()
     panel = national_panel(args.data)
     n_clinics = panel["clinic_id"].nunique()
-    print(f"panel: {n_clinics} clinics x {panel['month'].nunique()} months; median of {args.runs} runs")
+    print(
+        f"panel: {n_clinics} clinics x {panel['month'].nunique()} months; median of {args.runs} runs"
+    )
     run_workbench(panel)  # warm-up: imports
     times = []
     for _ in range(args.runs):
@@ -73,13 +99,17 @@ def main() -> None:
         times.append(time.perf_counter() - start)
     ours = statistics.median(times)
     fitted = result.to_frame()["clinic_id"].nunique()
-    print(f"evaluation.methods.its, all clinics (batched IRLS): {ours:6.2f} s for {fitted} clinics "
-          f"({len(result.skipped)} skipped)  [goal < 10 s: {'met' if ours < 10 else 'NOT met'}]")
+    print(
+        f"evaluation.methods.its, all clinics (batched IRLS): {ours:6.2f} s for {fitted} clinics "
+        f"({len(result.skipped)} skipped)  [goal < 10 s: {'met' if ours < 10 else 'NOT met'}]"
+    )
     sample = np.random.default_rng(0).choice(panel["clinic_id"].unique(), size=50, replace=False)
     per_clinic = run_statsmodels(panel, sample) / len(sample)
-    print(f"statsmodels GLM clinic by clinic: {per_clinic * 1000:6.1f} ms per clinic -> "
-          f"{per_clinic * n_clinics:6.2f} s for all (scaled from 50); workbench is "
-          f"{per_clinic * n_clinics / ours:.0f}x faster")
+    print(
+        f"statsmodels GLM clinic by clinic: {per_clinic * 1000:6.1f} ms per clinic -> "
+        f"{per_clinic * n_clinics:6.2f} s for all (scaled from 50); workbench is "
+        f"{per_clinic * n_clinics / ours:.0f}x faster"
+    )
 
 
 if __name__ == "__main__":

@@ -40,15 +40,23 @@ def write_transcripts(folder: Path, count: int, chars: int, rng: np.random.Gener
 
     from evaluation.qualitative import demo_text
 
-    sentences = [s.format(town="Bakkerup", colleague="[GP 1]", consultant="[Consultant 1]", clinic="[Clinic 1]")
-                 for theme in demo_text.THEMES.values() for key in ("challenges", "enablers") for s in theme[key]]
+    sentences = [
+        s.format(
+            town="Bakkerup", colleague="[GP 1]", consultant="[Consultant 1]", clinic="[Clinic 1]"
+        )
+        for theme in demo_text.THEMES.values()
+        for key in ("challenges", "enablers")
+        for s in theme[key]
+    ]
     questions = [q for theme in demo_text.THEMES.values() for q in theme["questions"]]
     paths = []
     for index in range(count):
         lines, size = [], 0
         while size < chars:
             question = f"Interviewer: {questions[int(rng.integers(len(questions)))]}"
-            answer = "Coordinator: " + " ".join(sentences[int(i)] for i in rng.integers(len(sentences), size=3))
+            answer = "Coordinator: " + " ".join(
+                sentences[int(i)] for i in rng.integers(len(sentences), size=3)
+            )
             lines += [question, answer]
             size += len(question) + len(answer) + 2
         kind = "docx" if index % 10 == 0 else "html" if index % 10 == 1 else "txt"
@@ -56,7 +64,10 @@ def write_transcripts(folder: Path, count: int, chars: int, rng: np.random.Gener
         if kind == "txt":
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         elif kind == "html":
-            path.write_text("<html><body>" + "".join(f"<p>{line}</p>" for line in lines) + "</body></html>", encoding="utf-8")
+            path.write_text(
+                "<html><body>" + "".join(f"<p>{line}</p>" for line in lines) + "</body></html>",
+                encoding="utf-8",
+            )
         else:
             document = docx.Document()
             for line in lines:
@@ -88,15 +99,19 @@ def main() -> None:
         (folder / "in").mkdir()
         started = time.perf_counter()
         paths = write_transcripts(folder / "in", args.transcripts, args.chars, rng)
-        print(f"wrote {len(paths)} transcripts in {time.perf_counter() - started:.1f} s (setup, not timed)")
+        print(
+            f"wrote {len(paths)} transcripts in {time.perf_counter() - started:.1f} s (setup, not timed)"
+        )
 
         baseline_read, _ = timed(lambda: sum(len(p.read_bytes()) for p in paths))
         store = Store.create(folder / "coding.sqlite")
         import_seconds, ids = timed(lambda: import_transcripts(store, paths, progress=False))
         documents = store.documents()
-        print(f"import: {len(ids)} transcripts, {documents['n_chars'].sum() / 1e6:.1f} M characters, "
-              f"{len(store.speaker_turns()):,} speaker turns in {import_seconds:.1f} s "
-              f"(target < 60 s; {import_seconds / baseline_read:.0f}x reading the bytes, {baseline_read:.2f} s)")
+        print(
+            f"import: {len(ids)} transcripts, {documents['n_chars'].sum() / 1e6:.1f} M characters, "
+            f"{len(store.speaker_turns()):,} speaker turns in {import_seconds:.1f} s "
+            f"(target < 60 s; {import_seconds / baseline_read:.0f}x reading the bytes, {baseline_read:.2f} s)"
+        )
 
         codes = [f"theme{t}.{p}" for t in range(8) for p in ("challenges", "enablers")]
         code_ids = [store.add_code(key) for key in codes]
@@ -106,22 +121,34 @@ def main() -> None:
         starts = (rng.random(per_coder) * (lengths.loc[document_ids].to_numpy() - 400)).astype(int)
         spans = rng.integers(40, 400, per_coder)
         code_choice = rng.integers(len(codes), size=per_coder)
-        rows_a = [(int(d), code_ids[c], int(s), int(s + w)) for d, c, s, w in zip(document_ids, code_choice, starts, spans)]
+        rows_a = [
+            (int(d), code_ids[c], int(s), int(s + w))
+            for d, c, s, w in zip(document_ids, code_choice, starts, spans)
+        ]
         # the second coder agrees most of the time, with shifted boundaries and some other codes
         jitter = rng.integers(-30, 31, size=(per_coder, 2))
-        other = np.where(rng.random(per_coder) < 0.2, rng.integers(len(codes), size=per_coder), code_choice)
+        other = np.where(
+            rng.random(per_coder) < 0.2, rng.integers(len(codes), size=per_coder), code_choice
+        )
         rows_b = []
         for (d, _, s, e), (j1, j2), c in zip(rows_a, jitter, other):
             s2 = max(0, s + int(j1))
             e2 = min(int(lengths.loc[d]), max(s2 + 1, e + int(j2)))
             rows_b.append((d, code_ids[int(c)], s2, e2))
-        insert_seconds, _ = timed(lambda: (store.add_segments(rows_a, coder="anna"), store.add_segments(rows_b, coder="bo")))
+        insert_seconds, _ = timed(
+            lambda: (
+                store.add_segments(rows_a, coder="anna"),
+                store.add_segments(rows_b, coder="bo"),
+            )
+        )
         print(f"segments: {args.segments:,} stored in {insert_seconds:.1f} s")
 
         load_seconds, segments = timed(lambda: store.segments(details=False), repeats=3)
         load_all, _ = timed(lambda: store.segments(), repeats=3)
-        print(f"load segments from the store: {load_seconds:.2f} s for positions, codes and coders; "
-              f"{load_all:.2f} s with GUIDs, times and memos (median of 3)")
+        print(
+            f"load segments from the store: {load_seconds:.2f} s for positions, codes and coders; "
+            f"{load_all:.2f} s with GUIDs, times and memos (median of 3)"
+        )
 
         co_seconds, matrix = timed(lambda: cooccurrence_matrix(segments), repeats=3)
         co_distance, _ = timed(lambda: cooccurrence_matrix(segments, distance=200), repeats=3)
@@ -130,23 +157,39 @@ def main() -> None:
 
         def naive_cooccurrence():
             pairs = subset.merge(subset, on=["document_id", "coder"], suffixes=("_x", "_y"))
-            pairs = pairs[(pairs["id_x"] < pairs["id_y"]) & (pairs["start_y"] < pairs["end_x"]) &
-                          (pairs["start_x"] < pairs["end_y"]) & (pairs["code_key_x"] != pairs["code_key_y"])]
+            pairs = pairs[
+                (pairs["id_x"] < pairs["id_y"])
+                & (pairs["start_y"] < pairs["end_x"])
+                & (pairs["start_x"] < pairs["end_y"])
+                & (pairs["code_key_x"] != pairs["code_key_y"])
+            ]
             return pd.crosstab(pairs["code_key_x"], pairs["code_key_y"])
 
         naive_seconds, _ = timed(naive_cooccurrence)
         ours_subset, _ = timed(lambda: cooccurrence_matrix(subset), repeats=3)
-        print(f"co-occurrence matrix ({len(matrix)} codes, {len(segments):,} segments): overlap {co_seconds:.2f} s, "
-              f"within 200 characters {co_distance:.2f} s (target < 2 s); on 10 % of documents "
-              f"{ours_subset:.3f} s vs pandas self-merge {naive_seconds:.2f} s ({naive_seconds / ours_subset:.0f}x faster)")
+        print(
+            f"co-occurrence matrix ({len(matrix)} codes, {len(segments):,} segments): overlap {co_seconds:.2f} s, "
+            f"within 200 characters {co_distance:.2f} s (target < 2 s); on 10 % of documents "
+            f"{ours_subset:.3f} s vs pandas self-merge {naive_seconds:.2f} s ({naive_seconds / ours_subset:.0f}x faster)"
+        )
 
         documents_text = store.documents(with_text=True)
         texts = dict(zip(documents_text["id"], documents_text["text"]))
-        character_seconds, table = timed(lambda: agreement_table(segments, documents, "anna", "bo", level="character"), repeats=3)
-        segment_seconds, _ = timed(lambda: agreement_table(segments, documents, "anna", "bo", level="segment",
-                                                          document_texts=texts), repeats=3)
-        excluded_seconds, _ = timed(lambda: agreement_table(segments, documents, "anna", "bo", level="character",
-                                                           uncoded=False), repeats=3)
+        character_seconds, table = timed(
+            lambda: agreement_table(segments, documents, "anna", "bo", level="character"), repeats=3
+        )
+        segment_seconds, _ = timed(
+            lambda: agreement_table(
+                segments, documents, "anna", "bo", level="segment", document_texts=texts
+            ),
+            repeats=3,
+        )
+        excluded_seconds, _ = timed(
+            lambda: agreement_table(
+                segments, documents, "anna", "bo", level="character", uncoded=False
+            ),
+            repeats=3,
+        )
 
         def explicit_one_code():
             code = codes[0]
@@ -156,24 +199,32 @@ def main() -> None:
                 a = np.zeros(int(length), np.int8)
                 b = np.zeros(int(length), np.int8)
                 for row in mine[mine["document_id"] == document_id].itertuples():
-                    (a if row.coder == "anna" else b)[row.start:row.end] = 1
+                    (a if row.coder == "anna" else b)[row.start : row.end] = 1
                 a_parts.append(a)
                 b_parts.append(b)
             return cohen_kappa_score(np.concatenate(a_parts), np.concatenate(b_parts))
 
         explicit_seconds, explicit_kappa = timed(explicit_one_code)
         ours_kappa = table.set_index("code_key").loc[codes[0], "cohen_kappa"]
-        print(f"agreement for every code ({len(codes)} codes + overall): character level {character_seconds:.2f} s, "
-              f"without uncoded text {excluded_seconds:.2f} s, segment level {segment_seconds:.2f} s (target < 2 s); "
-              f"explicit vectors + sklearn for ONE code {explicit_seconds:.1f} s "
-              f"(~{explicit_seconds * len(codes) / character_seconds:.0f}x slower for all codes); "
-              f"kappa {ours_kappa:.6f} vs sklearn {explicit_kappa:.6f}")
+        print(
+            f"agreement for every code ({len(codes)} codes + overall): character level {character_seconds:.2f} s, "
+            f"without uncoded text {excluded_seconds:.2f} s, segment level {segment_seconds:.2f} s (target < 2 s); "
+            f"explicit vectors + sklearn for ONE code {explicit_seconds:.1f} s "
+            f"(~{explicit_seconds * len(codes) / character_seconds:.0f}x slower for all codes); "
+            f"kappa {ours_kappa:.6f} vs sklearn {explicit_kappa:.6f}"
+        )
 
-        export_seconds, _ = timed(lambda: refi.export_qdpx(store, folder / "project.qdpx", target="standard"))
-        export_nvivo, _ = timed(lambda: refi.export_qdpx(store, folder / "project-nvivo.qdpx", target="nvivo"))
+        export_seconds, _ = timed(
+            lambda: refi.export_qdpx(store, folder / "project.qdpx", target="standard")
+        )
+        export_nvivo, _ = timed(
+            lambda: refi.export_qdpx(store, folder / "project-nvivo.qdpx", target="nvivo")
+        )
         size = (folder / "project.qdpx").stat().st_size / 1e6
-        print(f"REFI-QDA export ({args.segments:,} selections, validated against the schema): standard {export_seconds:.1f} s, "
-              f"NVivo flavour {export_nvivo:.1f} s, {size:.1f} MB (target < 10 s)")
+        print(
+            f"REFI-QDA export ({args.segments:,} selections, validated against the schema): standard {export_seconds:.1f} s, "
+            f"NVivo flavour {export_nvivo:.1f} s, {size:.1f} MB (target < 10 s)"
+        )
         store.close()
 
 

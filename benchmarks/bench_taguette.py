@@ -77,15 +77,19 @@ def bench_mapping() -> None:
         return [(len(encoded[:s].decode()), len(encoded[:e].decode())) for s, e in spans]
 
     fast, slow = median_time(offset_map), median_time(naive, repeats=3)
-    print(f"map 5,000 highlights in a {len(text):,}-character transcript: OffsetMap {fast:.3f} s, "
-          f"naive prefix decoding {slow:.3f} s (x{slow / fast:.1f} faster)")
+    print(
+        f"map 5,000 highlights in a {len(text):,}-character transcript: OffsetMap {fast:.3f} s, "
+        f"naive prefix decoding {slow:.3f} s (x{slow / fast:.1f} faster)"
+    )
 
     damaged = shown.replace("NSAID", "NSA?D", 20)
 
     exact = median_time(lambda: OffsetMap(shown, text))
     aligned = median_time(lambda: OffsetMap(damaged, text))
-    print(f"build the map: exact {exact:.3f} s, with 20 differing characters (difflib alignment) "
-          f"{aligned:.3f} s (x{aligned / exact:.1f})")
+    print(
+        f"build the map: exact {exact:.3f} s, with 20 differing characters (difflib alignment) "
+        f"{aligned:.3f} s (x{aligned / exact:.1f})"
+    )
 
 
 def bench_server() -> None:
@@ -132,11 +136,15 @@ def bench_server() -> None:
             store.close()
         finally:
             server.stop()
-    print(f"push 25 transcripts (~20,000 characters each) and 15 codes: {push_time:.2f} s "
-          f"(placing 250 highlights over HTTP took {coding_time:.2f} s)")
-    print(f"pull 250 highlights: HTTP reads (baseline) {fetch:.2f} s; store side first pull {first_apply:.3f} s "
-          f"(x{first_apply / fetch:.2f} of the reads), unchanged re-pull {again:.3f} s (x{again / fetch:.2f}); "
-          f"{report.segments_added} segments added")
+    print(
+        f"push 25 transcripts (~20,000 characters each) and 15 codes: {push_time:.2f} s "
+        f"(placing 250 highlights over HTTP took {coding_time:.2f} s)"
+    )
+    print(
+        f"pull 250 highlights: HTTP reads (baseline) {fetch:.2f} s; store side first pull {first_apply:.3f} s "
+        f"(x{first_apply / fetch:.2f} of the reads), unchanged re-pull {again:.3f} s (x{again / fetch:.2f}); "
+        f"{report.segments_added} segments added"
+    )
 
 
 if __name__ == "__main__":

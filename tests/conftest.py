@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-TEST_DATA = Path(__file__).resolve().parent / "data"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # published reference data
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +26,28 @@ def synthetic_national(tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("synthetic") / "national"
     return write_synthetic(out, seed=2026, scale="national", progress=False)
+
+
+@pytest.fixture(scope="session")
+def national_tables(synthetic_national) -> dict:
+    """The national synthetic set's tables (read once) and its truth.json under "truth"."""
+    import json
+
+    import pandas as pd
+
+    names = ("clusters", "clinics", "gps", "meetings", "attendance", "prescribing")
+    tables = {name: pd.read_parquet(synthetic_national / f"{name}.parquet") for name in names}
+    tables["truth"] = json.loads((synthetic_national / "truth.json").read_text(encoding="utf-8"))
+    return tables
+
+
+@pytest.fixture(scope="session")
+def national_demo(synthetic_national, tmp_path_factory) -> Path:
+    """A project folder whose qualitative/demo/ holds the 25-interview demo (seed 2026) built from
+    the national synthetic data (seed 2026), as `make run` makes them, with an empty notebooks/."""
+    from evaluation.qualitative.demo import build_demo
+
+    project = tmp_path_factory.mktemp("mixed-project")
+    build_demo(synthetic_national, project / "qualitative" / "demo", seed=2026, progress=False)
+    (project / "notebooks").mkdir()
+    return project

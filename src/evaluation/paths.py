@@ -17,7 +17,9 @@ def project_root(start: str | os.PathLike | None = None) -> Path | None:
     here = Path(start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         marker = folder / "pyproject.toml"
-        if marker.is_file() and 'name = "evaluation"' in marker.read_text(encoding="utf-8", errors="replace"):
+        if marker.is_file() and 'name = "evaluation"' in marker.read_text(
+            encoding="utf-8", errors="replace"
+        ):
             return folder
     return None
 

@@ -19,7 +19,9 @@ def write_parameters(folder: Path, regions=REGIONS[:3], **per_region: dict) -> P
     folder.mkdir(parents=True, exist_ok=True)
     for slug in regions:
         values = {"region": slug, "indicator": "nsaid", **per_region.get(slug, {})}
-        (folder / f"{slug}.yml").write_text(yaml.safe_dump(values, allow_unicode=True), encoding="utf-8")
+        (folder / f"{slug}.yml").write_text(
+            yaml.safe_dump(values, allow_unicode=True), encoding="utf-8"
+        )
     return folder
 
 

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from batch_helpers import EVIL_LABEL, FAST_PRELOAD
 
 NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
@@ -35,8 +34,14 @@ def settings_for(tmp_path, tiny_data, notebooks_dir):
 
     def make(parameters_dir: Path, **overrides) -> BatchSettings:
         values = dict(
-            data_dir=tiny_data, out_dir=tmp_path / "outputs", notebooks_dir=notebooks_dir,
-            parameters_dir=parameters_dir, workers=2, progress=False, preload=FAST_PRELOAD, timeout=120,
+            data_dir=tiny_data,
+            out_dir=tmp_path / "outputs",
+            notebooks_dir=notebooks_dir,
+            parameters_dir=parameters_dir,
+            workers=2,
+            progress=False,
+            preload=FAST_PRELOAD,
+            timeout=120,
         )
         values.update(overrides)
         return BatchSettings(**values)
@@ -49,16 +54,27 @@ def grid_run(tmp_path_factory):
     """One batch on the local pool shared by several test files: three regions (one with markup
     in a name from the data, one that raises) and the summary."""
     from batch_helpers import write_parameters
+
     from evaluation.batch.runner import BatchSettings, run_batch
 
     root = tmp_path_factory.mktemp("grid")
     data = root / "data"
     data.mkdir()
     (data / "clusters.csv").write_text("cluster_id;region\nC001;Hovedstaden\n", encoding="utf-8")
-    params = write_parameters(root / "parameters", ["hovedstaden", "sjaelland", "syddanmark"],
-                              hovedstaden={"cluster_label": EVIL_LABEL}, syddanmark={"behaviour": "raise"})
+    params = write_parameters(
+        root / "parameters",
+        ["hovedstaden", "sjaelland", "syddanmark"],
+        hovedstaden={"cluster_label": EVIL_LABEL},
+        syddanmark={"behaviour": "raise"},
+    )
     settings = BatchSettings(
-        data_dir=data, out_dir=root / "outputs", notebooks_dir=NOTEBOOKS, parameters_dir=params,
-        workers=2, progress=False, preload=FAST_PRELOAD, timeout=120,
+        data_dir=data,
+        out_dir=root / "outputs",
+        notebooks_dir=NOTEBOOKS,
+        parameters_dir=params,
+        workers=2,
+        progress=False,
+        preload=FAST_PRELOAD,
+        timeout=120,
     )
     return settings, run_batch(settings)

@@ -10,87 +10,101 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).resolve().parent / "notebooks"
-KERNEL = {"name": "evaluation", "display_name": "Python (evaluation workbench)", "language": "python"}
+KERNEL = {
+    "name": "evaluation",
+    "display_name": "Python (evaluation workbench)",
+    "language": "python",
+}
 
 
 def region_notebook():
-    return new_notebook(metadata={"kernelspec": KERNEL, "language_info": {"name": "python"}}, cells=[
-        new_markdown_cell("# Tiny region report\n\nA stand-in for a region notebook in the batch tests."),
-        new_code_cell(
-            'region = "hovedstaden"      # a region slug\n'
-            'indicator = "nsaid"         # an indicator key\n'
-            'data_dir = "data/synthetic" # a data folder\n'
-            'cluster_label = "Klynge Nord"  # shown in a table and a figure title (escaping tests)\n'
-            'behaviour = "ok"            # ok, raise, die, leak (show a small count), sleep\n'
-            'sleep_s = 0.0               # seconds to sleep when behaviour is sleep',
-            metadata={"tags": ["parameters"]},
-        ),
-        new_code_cell(
-            "import builtins\nimport os\nimport time\n\n"
-            "import matplotlib.pyplot as plt\nimport pandas as pd\n\n"
-            "from evaluation.batch.record import record, record_estimate\n"
-            "from evaluation.reports.disclosure import suppress_count, suppress_small_counts"
-        ),
-        new_markdown_cell("## A fresh kernel"),
-        new_code_cell(
-            '# Nothing from an earlier notebook may be visible here.\n'
-            'assert "LEAK_MARKER" not in globals(), f"state leaked: LEAK_MARKER={LEAK_MARKER!r}"\n'
-            'assert not hasattr(builtins, "leak_marker"), f"state leaked: builtins.leak_marker={builtins.leak_marker!r}"\n'
-            'assert "pd" not in dir(builtins)\n'
-            'LEAK_MARKER = region\n'
-            'builtins.leak_marker = region\n'
-            'record("kernel_pid", os.getpid())\n'
-            'record("first_execution_count", get_ipython().execution_count)\n'
-            'print(f"Region {region}, kernel process {os.getpid()}")'
-        ),
-        new_markdown_cell("## Patients per cluster"),
-        new_code_cell(
-            'table = pd.DataFrame({\n'
-            '    "cluster": [cluster_label, "Klynge Syd", "Klynge Vest"],\n'
-            '    "n_patients": [3, 40, 125],\n'
-            '    "ddd_per_1000_per_day": [1.25, 2.5, 3.75],\n'
-            '})\n'
-            'shown = table if behaviour == "leak" else suppress_small_counts(table)\n'
-            'record("table", table)\n'
-            'shown'
-        ),
-        new_code_cell(
-            'fig, ax = plt.subplots(figsize=(4, 3))\n'
-            'bars = ax.bar(table["cluster"], table["n_patients"], color="#1b6ca8")\n'
-            'ax.bar_label(bars, labels=[suppress_count(n) for n in table["n_patients"]])\n'
-            'ax.set_title(f"Patients per cluster in {region} ({cluster_label})")\n'
-            'ax.set_ylabel("number of patients")\n'
-            'plt.show()'
-        ),
-        new_markdown_cell("## The estimate"),
-        new_code_cell(
-            'if behaviour == "raise":\n'
-            '    raise ValueError(f"deliberate failure in {region}")\n'
-            'if behaviour == "die":\n'
-            '    os.kill(os.getpid(), 9)\n'
-            'if behaviour == "sleep":\n'
-            '    time.sleep(sleep_s)\n'
-            'effect = {"hovedstaden": -0.3, "sjaelland": -0.1, "syddanmark": -0.2, "midtjylland": -0.25, "nordjylland": 0.05}[region]\n'
-            'record_estimate("effect", estimate=effect, se=0.1, label="Change in tiny rate", n=125)\n'
-            'print(f"effect {effect}")'
-        ),
-    ])
+    return new_notebook(
+        metadata={"kernelspec": KERNEL, "language_info": {"name": "python"}},
+        cells=[
+            new_markdown_cell(
+                "# Tiny region report\n\nA stand-in for a region notebook in the batch tests."
+            ),
+            new_code_cell(
+                'region = "hovedstaden"      # a region slug\n'
+                'indicator = "nsaid"         # an indicator key\n'
+                'data_dir = "data/synthetic" # a data folder\n'
+                'cluster_label = "Klynge Nord"  # shown in a table and a figure title (escaping tests)\n'
+                'behaviour = "ok"            # ok, raise, die, leak (show a small count), sleep\n'
+                "sleep_s = 0.0               # seconds to sleep when behaviour is sleep",
+                metadata={"tags": ["parameters"]},
+            ),
+            new_code_cell(
+                "import builtins\nimport os\nimport time\n\n"
+                "import matplotlib.pyplot as plt\nimport pandas as pd\n\n"
+                "from evaluation.batch.record import record, record_estimate\n"
+                "from evaluation.reports.disclosure import suppress_count, suppress_small_counts"
+            ),
+            new_markdown_cell("## A fresh kernel"),
+            new_code_cell(
+                "# Nothing from an earlier notebook may be visible here.\n"
+                'assert "LEAK_MARKER" not in globals(), f"state leaked: LEAK_MARKER={LEAK_MARKER!r}"\n'
+                'assert not hasattr(builtins, "leak_marker"), f"state leaked: builtins.leak_marker={builtins.leak_marker!r}"\n'
+                'assert "pd" not in dir(builtins)\n'
+                "LEAK_MARKER = region\n"
+                "builtins.leak_marker = region\n"
+                'record("kernel_pid", os.getpid())\n'
+                'record("first_execution_count", get_ipython().execution_count)\n'
+                'print(f"Region {region}, kernel process {os.getpid()}")'
+            ),
+            new_markdown_cell("## Patients per cluster"),
+            new_code_cell(
+                "table = pd.DataFrame({\n"
+                '    "cluster": [cluster_label, "Klynge Syd", "Klynge Vest"],\n'
+                '    "n_patients": [3, 40, 125],\n'
+                '    "ddd_per_1000_per_day": [1.25, 2.5, 3.75],\n'
+                "})\n"
+                'shown = table if behaviour == "leak" else suppress_small_counts(table)\n'
+                'record("table", table)\n'
+                "shown"
+            ),
+            new_code_cell(
+                "fig, ax = plt.subplots(figsize=(4, 3))\n"
+                'bars = ax.bar(table["cluster"], table["n_patients"], color="#1b6ca8")\n'
+                'ax.bar_label(bars, labels=[suppress_count(n) for n in table["n_patients"]])\n'
+                'ax.set_title(f"Patients per cluster in {region} ({cluster_label})")\n'
+                'ax.set_ylabel("number of patients")\n'
+                "plt.show()"
+            ),
+            new_markdown_cell("## The estimate"),
+            new_code_cell(
+                'if behaviour == "raise":\n'
+                '    raise ValueError(f"deliberate failure in {region}")\n'
+                'if behaviour == "die":\n'
+                "    os.kill(os.getpid(), 9)\n"
+                'if behaviour == "sleep":\n'
+                "    time.sleep(sleep_s)\n"
+                'effect = {"hovedstaden": -0.3, "sjaelland": -0.1, "syddanmark": -0.2, "midtjylland": -0.25, "nordjylland": 0.05}[region]\n'
+                'record_estimate("effect", estimate=effect, se=0.1, label="Change in tiny rate", n=125)\n'
+                'print(f"effect {effect}")'
+            ),
+        ],
+    )
 
 
 def summary_notebook():
-    return new_notebook(metadata={"kernelspec": KERNEL, "language_info": {"name": "python"}}, cells=[
-        new_markdown_cell("# Tiny national summary"),
-        new_code_cell('results_dir = "outputs/latest"  # a run folder\ndata_dir = "data/synthetic"',
-                      metadata={"tags": ["parameters"]}),
-        new_code_cell(
-            "from evaluation.batch.record import read_estimates, read_jobs, record\n"
-            "estimates = read_estimates(results_dir, name='effect')\n"
-            "jobs = read_jobs(results_dir)\n"
-            "record('regions_seen', sorted(estimates['region']))\n"
-            "record('statuses', dict(zip(jobs['job_id'], jobs['status'])))\n"
-            "estimates[['region', 'estimate', 'ci_low', 'ci_high']].round(3)"
-        ),
-    ])
+    return new_notebook(
+        metadata={"kernelspec": KERNEL, "language_info": {"name": "python"}},
+        cells=[
+            new_markdown_cell("# Tiny national summary"),
+            new_code_cell(
+                'results_dir = "outputs/latest"  # a run folder\ndata_dir = "data/synthetic"',
+                metadata={"tags": ["parameters"]},
+            ),
+            new_code_cell(
+                "from evaluation.batch.record import read_estimates, read_jobs, record\n"
+                "estimates = read_estimates(results_dir, name='effect')\n"
+                "jobs = read_jobs(results_dir)\n"
+                "record('regions_seen', sorted(estimates['region']))\n"
+                "record('statuses', dict(zip(jobs['job_id'], jobs['status'])))\n"
+                "estimates[['region', 'estimate', 'ci_low', 'ci_high']].round(3)"
+            ),
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from batch_helpers import EVIL_LABEL as EVIL
 from batch_helpers import read_manifest
 
@@ -31,11 +30,23 @@ class Browser:
         import websocket
 
         self.process = subprocess.Popen(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
-             f"--user-data-dir={profile}", "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
-             "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--no-default-browser-check",
+                f"--user-data-dir={profile}",
+                "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         port_file = profile / "DevToolsActivePort"
         deadline = time.monotonic() + 60
@@ -47,12 +58,15 @@ class Browser:
         port, browser_path = port_file.read_text().splitlines()[:2]
         self.port = int(port)
         self.ids = itertools.count(1)
-        browser = websocket.create_connection(f"ws://127.0.0.1:{port}{browser_path}", timeout=60, suppress_origin=True)
+        browser = websocket.create_connection(
+            f"ws://127.0.0.1:{port}{browser_path}", timeout=60, suppress_origin=True
+        )
         self.ws = browser
         target = self.call("Target.createTarget", url="about:blank")["targetId"]
         browser.close()
-        self.ws = websocket.create_connection(f"ws://127.0.0.1:{port}/devtools/page/{target}", timeout=60,
-                                              suppress_origin=True)
+        self.ws = websocket.create_connection(
+            f"ws://127.0.0.1:{port}/devtools/page/{target}", timeout=60, suppress_origin=True
+        )
         self.events: list[dict] = []
         for domain in ("Page", "Runtime", "Log"):
             self.call(f"{domain}.enable")
@@ -92,7 +106,9 @@ class Browser:
             elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
                 found.append(f"console error: {params.get('args')}")
             elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
-                found.append(f"log error: {params['entry'].get('text')} {params['entry'].get('url', '')}")
+                found.append(
+                    f"log error: {params['entry'].get('text')} {params['entry'].get('url', '')}"
+                )
         return found
 
     def close(self) -> None:
@@ -116,9 +132,13 @@ def rendered_run(grid_run):
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium; .ci/run installs it), "
-                    "so the rendered reports cannot be opened in a real browser here.")
-    pytest.importorskip("websocket", reason="websocket-client (the DevTools client) is a test dependency")
+        pytest.skip(
+            "Chromium is not installed (Debian: apt-get install chromium; .ci/run installs it), "
+            "so the rendered reports cannot be opened in a real browser here."
+        )
+    pytest.importorskip(
+        "websocket", reason="websocket-client (the DevTools client) is a test dependency"
+    )
     instance = Browser(tmp_path_factory.mktemp("chromium-profile"))
     yield instance
     instance.close()
@@ -135,11 +155,14 @@ def test_reports_render_with_images_and_no_script_errors(rendered_run, browser):
         assert browser.evaluate("document.querySelector('h1.wb-title').innerText")
         assert browser.evaluate("document.querySelector('main').innerText.length") > 200
         images = browser.evaluate(
-            "Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.alt])")
+            "Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.alt])"
+        )
         for complete, width, alt in images:
             assert complete and width > 0, f"{report.name}: an image did not load"
             assert alt and alt.startswith("Figure")
-        links = browser.evaluate("Array.from(document.querySelectorAll('nav.wb-toc a')).map(a => a.hash)")
+        links = browser.evaluate(
+            "Array.from(document.querySelectorAll('nav.wb-toc a')).map(a => a.hash)"
+        )
         for anchor in links:
             assert browser.evaluate(f"document.getElementById({json.dumps(anchor[1:])}) !== null")
     region = next(r for r in reports if r.name == "10_tiny_region--hovedstaden.html")
@@ -148,12 +171,19 @@ def test_reports_render_with_images_and_no_script_errors(rendered_run, browser):
 
 
 def test_text_from_data_is_escaped(rendered_run, browser):
-    for page in (rendered_run / "reports" / "10_tiny_region--hovedstaden.html", rendered_run / "index.html"):
+    for page in (
+        rendered_run / "reports" / "10_tiny_region--hovedstaden.html",
+        rendered_run / "index.html",
+    ):
         browser.open(page)
-        assert browser.evaluate("typeof window.__pwned") == "undefined", f"{page.name}: markup from data ran"
+        assert browser.evaluate("typeof window.__pwned") == "undefined", (
+            f"{page.name}: markup from data ran"
+        )
         assert browser.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
         text = browser.evaluate("document.body.innerText")
-        assert "<script>window.__pwned=1</script>" in text, f"{page.name}: the name is not shown as text"
+        assert "<script>window.__pwned=1</script>" in text, (
+            f"{page.name}: the name is not shown as text"
+        )
         assert browser.errors() == []
     browser.open(rendered_run / "reports" / "10_tiny_region--hovedstaden.html")
     alt = browser.evaluate("document.images[0].alt")
@@ -164,13 +194,16 @@ def test_index_lists_every_run_with_its_status(rendered_run, browser):
     browser.open(rendered_run / "index.html")
     rows = browser.evaluate(
         "Array.from(document.querySelectorAll('tbody tr')).map(r => [r.id, r.dataset.status, "
-        "r.querySelector('.status').innerText])")
+        "r.querySelector('.status').innerText])"
+    )
     assert rows == [
         ["job-10_tiny_region--hovedstaden", "ok", "Completed"],
         ["job-10_tiny_region--sjaelland", "ok", "Completed"],
         ["job-10_tiny_region--syddanmark", "failed", "Failed"],
         ["job-00_tiny_summary", "ok", "Completed"],
     ]
-    hrefs = browser.evaluate("Array.from(document.querySelectorAll('a')).map(a => a.getAttribute('href'))")
+    hrefs = browser.evaluate(
+        "Array.from(document.querySelectorAll('a')).map(a => a.getAttribute('href'))"
+    )
     for href in hrefs:
         assert (rendered_run / href).is_file()

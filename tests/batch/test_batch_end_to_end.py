@@ -6,8 +6,8 @@ from pathlib import Path
 
 import lxml.html
 import pytest
-
 from batch_helpers import jobs_by_id, read_manifest
+
 from evaluation.batch.runner import BatchSettings, run_batch
 from evaluation.reports.disclosure import find_small_counts
 
@@ -16,27 +16,44 @@ pytestmark = pytest.mark.slow
 
 
 def test_project_notebooks_run_for_two_regions_and_the_summary(tmp_path, synthetic_national):
-    outcome = run_batch(BatchSettings(
-        data_dir=synthetic_national, out_dir=tmp_path / "outputs", notebooks_dir=PROJECT / "notebooks",
-        parameters_dir=PROJECT / "parameters", regions=("hovedstaden", "nordjylland"), workers=2,
-        progress=False, timeout=600,
-    ))
+    outcome = run_batch(
+        BatchSettings(
+            data_dir=synthetic_national,
+            out_dir=tmp_path / "outputs",
+            notebooks_dir=PROJECT / "notebooks",
+            parameters_dir=PROJECT / "parameters",
+            regions=("hovedstaden", "nordjylland"),
+            workers=2,
+            progress=False,
+            timeout=600,
+        )
+    )
     jobs = jobs_by_id(read_manifest(outcome.run_dir))
     problems = {j: job["error"] for j, job in jobs.items() if job["status"] != "ok"}
     assert not problems, problems
-    region_notebooks = sorted({Path(j["notebook"]).name for j in jobs.values() if j["kind"] == "region"})
+    region_notebooks = sorted(
+        {Path(j["notebook"]).name for j in jobs.values() if j["kind"] == "region"}
+    )
     assert "01_prescribing_impact.ipynb" in region_notebooks
     assert len([j for j in jobs.values() if j["kind"] == "region"]) == 2 * len(region_notebooks)
-    assert [j["job_id"] for j in jobs.values() if j["kind"] == "summary"] == ["00_national_summary", "04_mixed_methods"]
-    assert list(jobs)[-2:] == ["00_national_summary", "04_mixed_methods"]  # summaries run after the regions
+    assert [j["job_id"] for j in jobs.values() if j["kind"] == "summary"] == [
+        "00_national_summary",
+        "04_mixed_methods",
+    ]
+    assert list(jobs)[-2:] == [
+        "00_national_summary",
+        "04_mixed_methods",
+    ]  # summaries run after the regions
     for job in jobs.values():
         html = (outcome.run_dir / job["report"]).read_text(encoding="utf-8")
         assert find_small_counts(html) == []
         page = lxml.html.fromstring(html)
         assert page.xpath("//nav[@class='wb-toc']//a"), f"{job['job_id']}: no table of contents"
         assert all(img.get("alt", "").startswith("Figure") for img in page.iter("img"))
-        assert str(synthetic_national) in page.xpath("//details[@class='wb-meta']")[0].text_content() \
+        assert (
+            str(synthetic_national) in page.xpath("//details[@class='wb-meta']")[0].text_content()
             or job["kind"] == "summary"
+        )
     summary = (outcome.run_dir / jobs["00_national_summary"]["report"]).read_text(encoding="utf-8")
     n_regional = sum(1 for j in jobs.values() if j["kind"] == "region")
     assert f"{n_regional} of {n_regional} regional runs completed" in summary
@@ -44,6 +61,10 @@ def test_project_notebooks_run_for_two_regions_and_the_summary(tmp_path, synthet
     # the national report links the mixed-methods joint display, and the link resolves
     links = lxml.html.fromstring(summary).xpath("//a[contains(., 'Joint display')]/@href")
     report_dir = (outcome.run_dir / jobs["00_national_summary"]["report"]).parent
-    assert links and (report_dir / links[0]).resolve() == (outcome.run_dir / jobs["04_mixed_methods"]["report"]).resolve()
+    assert (
+        links
+        and (report_dir / links[0]).resolve()
+        == (outcome.run_dir / jobs["04_mixed_methods"]["report"]).resolve()
+    )
     index = lxml.html.parse(str(outcome.run_dir / "index.html")).getroot()
     assert [r.get("data-status") for r in index.xpath("//tbody/tr")] == ["ok"] * len(jobs)

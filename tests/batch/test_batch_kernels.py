@@ -41,5 +41,9 @@ def test_a_kernel_that_loses_its_port_is_started_again(tmp_path):
 
 def test_giving_up_says_what_to_check(tmp_path):
     with pytest.raises(KernelStartError, match=r"(?s)after 2 attempts.*jupyter kernelspec list"):
-        start_kernel("no-such-kernel-xyz", tmp_path, attempts=2,
-                     km_factory=lambda attempt: AsyncKernelManager(kernel_name="no-such-kernel-xyz"))
+        start_kernel(
+            "no-such-kernel-xyz",
+            tmp_path,
+            attempts=2,
+            km_factory=lambda attempt: AsyncKernelManager(kernel_name="no-such-kernel-xyz"),
+        )

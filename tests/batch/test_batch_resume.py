@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import lxml.html
 import pytest
-
 from batch_helpers import FAST_PRELOAD, jobs_by_id, read_manifest, write_parameters
 
 pytestmark = pytest.mark.slow
@@ -49,22 +47,41 @@ def manifest_or_none(out: Path):
 
 def test_sigkill_mid_batch_then_resume(tmp_path, tiny_data, notebooks_dir):
     params = write_parameters(
-        tmp_path / "parameters", ["hovedstaden", "sjaelland", "syddanmark"],
-        sjaelland={"behaviour": "raise"}, syddanmark={"behaviour": "sleep", "sleep_s": 300.0},
+        tmp_path / "parameters",
+        ["hovedstaden", "sjaelland", "syddanmark"],
+        sjaelland={"behaviour": "raise"},
+        syddanmark={"behaviour": "sleep", "sleep_s": 300.0},
     )
     out = tmp_path / "outputs"
-    common = ["--data", str(tiny_data), "--out", str(out), "--notebooks", str(notebooks_dir),
-              "--parameters", str(params), "--workers", "2", "--no-progress", "--timeout", "600",
-              "--preload", ",".join(FAST_PRELOAD)]
+    common = [
+        "--data",
+        str(tiny_data),
+        "--out",
+        str(out),
+        "--notebooks",
+        str(notebooks_dir),
+        "--parameters",
+        str(params),
+        "--workers",
+        "2",
+        "--no-progress",
+        "--timeout",
+        "600",
+        "--preload",
+        ",".join(FAST_PRELOAD),
+    ]
     runner = workbench(*common, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+
         def two_finished_one_sleeping():
             manifest = manifest_or_none(out)
             if manifest is None:
                 return None
             jobs = jobs_by_id(manifest)
-            done = jobs["10_tiny_region--hovedstaden"]["status"] == "ok" and \
-                jobs["10_tiny_region--sjaelland"]["status"] == "failed"
+            done = (
+                jobs["10_tiny_region--hovedstaden"]["status"] == "ok"
+                and jobs["10_tiny_region--sjaelland"]["status"] == "failed"
+            )
             sleeping = list((out / "latest" / "notebooks").glob(".10_tiny_region--syddanmark*"))
             # index.html is rewritten just after manifest.json: wait for it too, so the kill lands
             # mid-batch with both published (a kill between the two leaves an older, complete index)
@@ -73,11 +90,15 @@ def test_sigkill_mid_batch_then_resume(tmp_path, tiny_data, notebooks_dir):
                 return None
             rows = lxml.html.parse(str(index_path)).getroot().xpath("//tbody/tr")
             shown = {r.get("id"): r.get("data-status") for r in rows}
-            indexed = shown.get("job-10_tiny_region--hovedstaden") == "ok" and \
-                shown.get("job-10_tiny_region--sjaelland") == "failed"
+            indexed = (
+                shown.get("job-10_tiny_region--hovedstaden") == "ok"
+                and shown.get("job-10_tiny_region--sjaelland") == "failed"
+            )
             return manifest if indexed else None
 
-        manifest = wait_for(two_finished_one_sleeping, 180, "two notebooks to finish and the third to start")
+        manifest = wait_for(
+            two_finished_one_sleeping, 180, "two notebooks to finish and the third to start"
+        )
     finally:
         runner.send_signal(signal.SIGKILL)
         runner.wait()
@@ -91,13 +112,18 @@ def test_sigkill_mid_batch_then_resume(tmp_path, tiny_data, notebooks_dir):
     assert manifest["status"] == "running"
     assert [jobs[j]["status"] for j in jobs] == ["ok", "failed", "pending", "pending"]
     assert sorted(p.name for p in (run_dir / "reports").iterdir()) == [
-        "10_tiny_region--hovedstaden.html", "10_tiny_region--sjaelland.html"]
+        "10_tiny_region--hovedstaden.html",
+        "10_tiny_region--sjaelland.html",
+    ]
     for report in (run_dir / "reports").iterdir():
         assert report.read_text(encoding="utf-8").rstrip().endswith("</html>")
     index = lxml.html.parse(str(run_dir / "index.html")).getroot()
     assert {r.get("id"): r.get("data-status") for r in index.xpath("//tbody/tr")} == {
-        "job-10_tiny_region--hovedstaden": "ok", "job-10_tiny_region--sjaelland": "failed",
-        "job-10_tiny_region--syddanmark": "pending", "job-00_tiny_summary": "pending"}
+        "job-10_tiny_region--hovedstaden": "ok",
+        "job-10_tiny_region--sjaelland": "failed",
+        "job-10_tiny_region--syddanmark": "pending",
+        "job-00_tiny_summary": "pending",
+    }
     assert "interrupted" in index.xpath("//p[@class='banner']")[0].text_content()
     kept_report = run_dir / "reports" / "10_tiny_region--hovedstaden.html"
     kept_mtime = kept_report.stat().st_mtime_ns
@@ -105,7 +131,9 @@ def test_sigkill_mid_batch_then_resume(tmp_path, tiny_data, notebooks_dir):
     # fix the failing region, let the slow one be quick, and resume
     write_parameters(params, ["sjaelland"], sjaelland={})
     write_parameters(params, ["syddanmark"], syddanmark={})
-    resumed = workbench(*common, "--resume", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    resumed = workbench(
+        *common, "--resume", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     output, _ = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, output
     assert "4 completed, 0 failed" in output
@@ -115,26 +143,51 @@ def test_sigkill_mid_batch_then_resume(tmp_path, tiny_data, notebooks_dir):
     assert manifest["status"] == "finished"
     assert {j: jobs[j]["status"] for j in jobs} == dict.fromkeys(jobs, "ok")
     assert [j for j in jobs if jobs[j]["reused"]] == ["10_tiny_region--hovedstaden"]
-    assert kept_report.stat().st_mtime_ns == kept_mtime, "an unchanged finished report is not redone"
+    assert kept_report.stat().st_mtime_ns == kept_mtime, (
+        "an unchanged finished report is not redone"
+    )
     assert not list(run_dir.rglob("*.tmp-*"))
     summary = jobs["00_tiny_summary"]["records"]["regions_seen"]["value"]
     assert summary == ["hovedstaden", "sjaelland", "syddanmark"]
 
     # resume again after changing one region's parameters: only it (and the summary) re-run
     write_parameters(params, ["hovedstaden"], hovedstaden={"cluster_label": "Klynge Øst"})
-    again = workbench(*common, "--resume", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    again = workbench(
+        *common, "--resume", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     output, _ = again.communicate(timeout=300)
     assert again.returncode == 0, output
     jobs = jobs_by_id(read_manifest(run_dir))
-    assert sorted(j for j in jobs if not jobs[j]["reused"]) == ["00_tiny_summary", "10_tiny_region--hovedstaden"]
-    assert "Klynge Øst" in (run_dir / jobs["10_tiny_region--hovedstaden"]["report"]).read_text(encoding="utf-8")
+    assert sorted(j for j in jobs if not jobs[j]["reused"]) == [
+        "00_tiny_summary",
+        "10_tiny_region--hovedstaden",
+    ]
+    assert "Klynge Øst" in (run_dir / jobs["10_tiny_region--hovedstaden"]["report"]).read_text(
+        encoding="utf-8"
+    )
 
 
 def test_resume_without_a_run_says_so(tmp_path, tiny_data, notebooks_dir):
     params = write_parameters(tmp_path / "parameters", ["hovedstaden"])
     result = subprocess.run(
-        [sys.executable, "-m", "evaluation.cli", "run", "--data", str(tiny_data), "--out", str(tmp_path / "out"),
-         "--notebooks", str(notebooks_dir), "--parameters", str(params), "--resume"],
-        capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "evaluation.cli",
+            "run",
+            "--data",
+            str(tiny_data),
+            "--out",
+            str(tmp_path / "out"),
+            "--notebooks",
+            str(notebooks_dir),
+            "--parameters",
+            str(params),
+            "--resume",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert "Nothing to resume" in result.stderr and "Run without --resume first" in result.stderr

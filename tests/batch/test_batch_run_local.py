@@ -7,8 +7,8 @@ import os
 import lxml.html
 import nbformat
 import pytest
-
 from batch_helpers import jobs_by_id, read_manifest, write_parameters
+
 from evaluation.batch.record import read_estimates, read_notebook_records
 from evaluation.batch.runner import run_batch
 from evaluation.reports.disclosure import find_small_counts
@@ -24,7 +24,10 @@ def test_grid_writes_reports_index_manifest_and_latest(grid_run):
     assert manifest["status"] == "finished"
     assert manifest["counts"] == {"ok": 3, "failed": 1, "blocked": 0, "pending": 0}
     assert list(jobs) == [
-        "10_tiny_region--hovedstaden", "10_tiny_region--sjaelland", "10_tiny_region--syddanmark", "00_tiny_summary",
+        "10_tiny_region--hovedstaden",
+        "10_tiny_region--sjaelland",
+        "10_tiny_region--syddanmark",
+        "00_tiny_summary",
     ], "region runs first, the summary last"
     assert os.readlink(settings.out_dir / "latest") == run_dir.name
     for job in jobs.values():
@@ -46,13 +49,27 @@ def test_records_reach_the_manifest_and_the_summary(grid_run):
     run_dir = outcome.run_dir
     jobs = jobs_by_id(read_manifest(run_dir))
     assert jobs["10_tiny_region--sjaelland"]["records"]["effect"]["value"]["estimate"] == -0.1
-    assert read_notebook_records(run_dir / jobs["10_tiny_region--sjaelland"]["notebook_out"])["table"].shape == (3, 3)
+    assert read_notebook_records(run_dir / jobs["10_tiny_region--sjaelland"]["notebook_out"])[
+        "table"
+    ].shape == (3, 3)
     estimates = read_estimates(run_dir, name="effect")
-    assert sorted(estimates["region"]) == ["hovedstaden", "sjaelland"], "the failed region recorded nothing"
-    assert set(estimates.columns) >= {"estimate", "se", "ci_low", "ci_high", "n", "label", "indicator"}
+    assert sorted(estimates["region"]) == ["hovedstaden", "sjaelland"], (
+        "the failed region recorded nothing"
+    )
+    assert set(estimates.columns) >= {
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "n",
+        "label",
+        "indicator",
+    }
     summary = jobs["00_tiny_summary"]["records"]
     assert summary["regions_seen"]["value"] == ["hovedstaden", "sjaelland"]
-    assert summary["statuses"]["value"]["10_tiny_region--syddanmark"] == "failed", "the summary ran after the regions"
+    assert summary["statuses"]["value"]["10_tiny_region--syddanmark"] == "failed", (
+        "the summary ran after the regions"
+    )
 
 
 def test_every_notebook_gets_a_fresh_kernel(grid_run):
@@ -70,17 +87,31 @@ def test_every_notebook_gets_a_fresh_kernel(grid_run):
 
 def test_report_hides_code_and_has_contents_metadata_and_alt_text(grid_run):
     _, outcome = grid_run
-    html = (outcome.run_dir / "reports" / "10_tiny_region--sjaelland.html").read_text(encoding="utf-8")
+    html = (outcome.run_dir / "reports" / "10_tiny_region--sjaelland.html").read_text(
+        encoding="utf-8"
+    )
     page = lxml.html.fromstring(html)
     assert "suppress_small_counts" not in page.text_content(), "code is hidden by default"
     assert [a.text for a in page.xpath("//nav//a")] == [
-        "Tiny region report", "A fresh kernel", "Patients per cluster", "The estimate"]
+        "Tiny region report",
+        "A fresh kernel",
+        "Patients per cluster",
+        "The estimate",
+    ]
     details = page.xpath("//details[@class='wb-meta']")[0].text_content()
-    for expected in ("sjaelland", "clusters.csv", "git commit", "pandas", "duration", "disclosure threshold"):
+    for expected in (
+        "sjaelland",
+        "clusters.csv",
+        "git commit",
+        "pandas",
+        "duration",
+        "disclosure threshold",
+    ):
         assert expected in details
     assert [img.get("alt") for img in page.iter("img")] == [
         "Figure: Patients per cluster in sjaelland (Klynge Nord); y axis: number of patients. "
-        "Values labelled: <5, 40, 125."]
+        "Values labelled: <5, 40, 125."
+    ]
     assert not page.xpath("//script[@src] | //link[@rel='stylesheet']"), "self-contained"
     assert "<5" in page.text_content() and find_small_counts(html) == []
     assert "recorded kernel_pid" not in html, "record outputs are left out of reports"
@@ -91,19 +122,28 @@ def test_a_notebook_that_raises_is_kept_with_the_failing_cell_shown(grid_run):
     run_dir = outcome.run_dir
     raised = jobs_by_id(read_manifest(run_dir))["10_tiny_region--syddanmark"]
     assert raised["status"] == "failed"
-    assert raised["error"] == 'code cell 6 (`if behaviour == "raise":`) failed: ValueError: deliberate failure in syddanmark'
+    assert (
+        raised["error"]
+        == 'code cell 6 (`if behaviour == "raise":`) failed: ValueError: deliberate failure in syddanmark'
+    )
     executed = nbformat.read(str(run_dir / raised["notebook_out"]), as_version=4)
     assert executed.cells[raised["failed_cell"]].outputs[-1]["ename"] == "ValueError"
     report = lxml.html.fromstring((run_dir / raised["report"]).read_text(encoding="utf-8"))
     text = report.text_content()
     assert "Failed" in text and "deliberate failure in syddanmark" in text
-    assert 'raise ValueError(f"deliberate failure in {region}")' in text, "the failing cell's code is shown"
+    assert 'raise ValueError(f"deliberate failure in {region}")' in text, (
+        "the failing cell's code is shown"
+    )
     assert "suppress_small_counts" not in text, "other cells' code stays hidden"
 
 
 def test_a_dying_kernel_and_a_leaking_table_do_not_stop_the_others(tmp_path, settings_for):
-    params = write_parameters(tmp_path / "parameters", ["hovedstaden", "sjaelland", "syddanmark"],
-                              hovedstaden={"behaviour": "die"}, sjaelland={"behaviour": "leak"})
+    params = write_parameters(
+        tmp_path / "parameters",
+        ["hovedstaden", "sjaelland", "syddanmark"],
+        hovedstaden={"behaviour": "die"},
+        sjaelland={"behaviour": "leak"},
+    )
     outcome = run_batch(settings_for(params, notebooks=("10_*",)))
     run_dir = outcome.run_dir
     jobs = jobs_by_id(read_manifest(run_dir))
@@ -122,13 +162,21 @@ def test_a_dying_kernel_and_a_leaking_table_do_not_stop_the_others(tmp_path, set
     assert leaked["status"] == "blocked"
     assert "column 'n_patients', row '0': shows 3" in leaked["error"]
     assert "suppress_small_counts" in leaked["error"]
-    assert leaked["report"] is None and not (run_dir / "reports" / "10_tiny_region--sjaelland.html").exists()
-    assert (run_dir / leaked["notebook_out"]).is_file(), "the executed notebook is kept for the analyst"
+    assert (
+        leaked["report"] is None
+        and not (run_dir / "reports" / "10_tiny_region--sjaelland.html").exists()
+    )
+    assert (run_dir / leaked["notebook_out"]).is_file(), (
+        "the executed notebook is kept for the analyst"
+    )
 
     index = lxml.html.parse(str(run_dir / "index.html")).getroot()
     statuses = {r.get("id"): r.get("data-status") for r in index.xpath("//tbody/tr")}
-    assert statuses == {"job-10_tiny_region--hovedstaden": "failed", "job-10_tiny_region--sjaelland": "blocked",
-                        "job-10_tiny_region--syddanmark": "ok"}
+    assert statuses == {
+        "job-10_tiny_region--hovedstaden": "failed",
+        "job-10_tiny_region--sjaelland": "blocked",
+        "job-10_tiny_region--syddanmark": "ok",
+    }
     assert "Blocked by disclosure check" in index.text_content()
 
 
@@ -137,11 +185,27 @@ def test_cli_reports_every_parameter_problem_and_runs_nothing(tmp_path, tiny_dat
 
     from evaluation.cli import main
 
-    params = write_parameters(tmp_path / "parameters", ["hovedstaden", "sjaelland"],
-                              hovedstaden={"regoin": "x"}, sjaelland={"sleep_s": "long", "indicator": "aspirin"})
+    params = write_parameters(
+        tmp_path / "parameters",
+        ["hovedstaden", "sjaelland"],
+        hovedstaden={"regoin": "x"},
+        sjaelland={"sleep_s": "long", "indicator": "aspirin"},
+    )
     out = tmp_path / "outputs"
-    result = CliRunner().invoke(main, ["run", "--data", str(tiny_data), "--out", str(out),
-                                       "--notebooks", str(notebooks_dir), "--parameters", str(params)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--data",
+            str(tiny_data),
+            "--out",
+            str(out),
+            "--notebooks",
+            str(notebooks_dir),
+            "--parameters",
+            str(params),
+        ],
+    )
     assert result.exit_code == 1
     assert "3 problem(s)" in result.output
     assert "unknown parameter 'regoin'; did you mean 'region'?" in result.output

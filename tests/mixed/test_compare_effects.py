@@ -10,15 +10,28 @@ from scipy import stats
 from evaluation.mixed.compare import CompareError, compare_by_theme, correlate_frequency, typology
 
 
-def _quantitized(presence: dict[str, list[bool]], frequency: dict[str, list[int]] | None = None, n: int = 12):
+def _quantitized(
+    presence: dict[str, list[bool]], frequency: dict[str, list[int]] | None = None, n: int = 12
+):
     rows = []
     ids = [f"C{i:03d}" for i in range(1, n + 1)]
     for code, flags in presence.items():
         counts = (frequency or {}).get(code, [int(f) * 2 for f in flags])
         for cluster_id, flag, count in zip(ids, flags, counts):
-            rows.append({"cluster_id": cluster_id, "code_key": code, "code": f"Theme/{code}", "theme": "Theme",
-                         "level": "code", "n_interviews": 1, "presence": flag, "frequency": count,
-                         "share": count / 10, "coverage": count / 100})
+            rows.append(
+                {
+                    "cluster_id": cluster_id,
+                    "code_key": code,
+                    "code": f"Theme/{code}",
+                    "theme": "Theme",
+                    "level": "code",
+                    "n_interviews": 1,
+                    "presence": flag,
+                    "frequency": count,
+                    "share": count / 10,
+                    "coverage": count / 100,
+                }
+            )
     return pd.DataFrame(rows), ids
 
 
@@ -33,7 +46,9 @@ def test_compare_by_theme_matches_scipy_and_statsmodels():
     }
     q, ids = _quantitized(presence)
     effect = rng.normal(0, 1, 12) + np.array(presence["a"]) * 2.0
-    outcomes = pd.DataFrame({"cluster_id": ids, "effect": effect, "attendance_rate": rng.uniform(0.6, 1, 12)})
+    outcomes = pd.DataFrame(
+        {"cluster_id": ids, "effect": effect, "attendance_rate": rng.uniform(0.6, 1, 12)}
+    )
     outcomes.loc[3, "attendance_rate"] = np.nan  # leaves the attendance tests only
     table = compare_by_theme(q, outcomes, ["effect", "attendance_rate"], min_group=3)
     row = table[(table["outcome"] == "effect") & (table["code"] == "Theme/a")].iloc[0]
@@ -44,16 +59,21 @@ def test_compare_by_theme_matches_scipy_and_statsmodels():
     assert row["welch_t"] == pytest.approx(welch.statistic, rel=1e-9)
     assert row["welch_p"] == pytest.approx(welch.pvalue, rel=1e-9)
     assert row["difference"] == pytest.approx(with_.mean() - without.mean())
-    assert row["rank_biserial"] == pytest.approx(1 - 2 * mwu.statistic / (5 * 7)) or \
-        row["rank_biserial"] == pytest.approx(2 * mwu.statistic / (5 * 7) - 1)
+    assert row["rank_biserial"] == pytest.approx(1 - 2 * mwu.statistic / (5 * 7)) or row[
+        "rank_biserial"
+    ] == pytest.approx(2 * mwu.statistic / (5 * 7) - 1)
     effect_rows = table[(table["outcome"] == "effect") & table["mwu_p"].notna()]
     assert effect_rows["mwu_p_adjusted"].to_numpy() == pytest.approx(
-        multipletests(effect_rows["mwu_p"], method="fdr_bh")[1])
+        multipletests(effect_rows["mwu_p"], method="fdr_bh")[1]
+    )
     noted = table[table["code"] == "Theme/c"]
     assert noted["mwu_p"].isna().all() and noted["note"].tolist() == [
         "not compared: 11 of the clusters with this outcome raised it and 1 did not; each side needs at least 3",
-        "not compared: 10 of the clusters with this outcome raised it and 1 did not; each side needs at least 3"]
-    attendance_a = table[(table["outcome"] == "attendance_rate") & (table["code"] == "Theme/a")].iloc[0]
+        "not compared: 10 of the clusters with this outcome raised it and 1 did not; each side needs at least 3",
+    ]
+    attendance_a = table[
+        (table["outcome"] == "attendance_rate") & (table["code"] == "Theme/a")
+    ].iloc[0]
     assert attendance_a["n_with"] + attendance_a["n_without"] == 11
     assert table.attrs["correction"] == "fdr_bh"
     with pytest.raises(CompareError, match="correction"):
@@ -67,15 +87,19 @@ def test_correlate_frequency_is_spearman_with_corrections():
 
     rng = np.random.default_rng(2)
     freq_a = list(rng.integers(0, 6, 12))
-    q, ids = _quantitized({"a": [f > 0 for f in freq_a], "z": [False] * 12},
-                          frequency={"a": freq_a, "z": [0] * 12})
+    q, ids = _quantitized(
+        {"a": [f > 0 for f in freq_a], "z": [False] * 12}, frequency={"a": freq_a, "z": [0] * 12}
+    )
     outcomes = pd.DataFrame({"cluster_id": ids, "effect": rng.normal(size=12)})
     table = correlate_frequency(q, outcomes, ["effect"], correction="holm")
     a = table[table["code"] == "Theme/a"].iloc[0]
     rho = stats.spearmanr(freq_a, outcomes["effect"])
     assert a["r"] == pytest.approx(rho.statistic) and a["p"] == pytest.approx(rho.pvalue, rel=1e-6)
     assert a["p_adjusted"] == pytest.approx(multipletests([a["p"]], method="holm")[1][0])
-    assert table[table["code"] == "Theme/z"]["note"].iloc[0] == "not tested: the frequency is the same in every cluster"
+    assert (
+        table[table["code"] == "Theme/z"]["note"].iloc[0]
+        == "not tested: the frequency is the same in every cluster"
+    )
 
 
 def test_typology_quadrants_and_kmeans_name_the_types_by_effect_and_engagement():
@@ -84,19 +108,32 @@ def test_typology_quadrants_and_kmeans_name_the_types_by_effect_and_engagement()
     effect = [-20, -18, -19, -2, -1, -3, -17, -2.5]
     attendance = [0.95, 0.96, 0.80, 0.81, 0.94, 0.79, 0.97, 0.78]
     outcomes = pd.DataFrame({"cluster_id": ids, "effect": effect, "attendance_rate": attendance})
-    q, _ = _quantitized({"x": [True, True, False, False, False, False, True, False],
-                         "y": [False, False, True, True, True, True, False, True]}, n=8)
+    q, _ = _quantitized(
+        {
+            "x": [True, True, False, False, False, False, True, False],
+            "y": [False, False, True, True, True, True, False, True],
+        },
+        n=8,
+    )
     members, types = typology(outcomes, q, effect="effect")
     kinds = dict(zip(members["cluster_id"], members["type"]))
-    assert kinds["C001"] == "strong effect, high attendance" and kinds["C004"] == "weak effect, low attendance"
-    assert kinds["C003"] == "strong effect, low attendance" and kinds["C005"] == "weak effect, high attendance"
+    assert (
+        kinds["C001"] == "strong effect, high attendance"
+        and kinds["C004"] == "weak effect, low attendance"
+    )
+    assert (
+        kinds["C003"] == "strong effect, low attendance"
+        and kinds["C005"] == "weak effect, high attendance"
+    )
     top = types.set_index("type")
     assert top.loc["strong effect, high attendance", "clusters"] == 3
     assert top.loc["strong effect, high attendance", "dominant"] == ["Theme/x"]
     assert top.loc["weak effect, low attendance", "dominant"] == ["Theme/y"]
     # "increase" flips which effects count as strong
     flipped, _ = typology(outcomes, q, effect="effect", desired="increase")
-    assert dict(zip(flipped["cluster_id"], flipped["type"]))["C001"] == "weak effect, high attendance"
+    assert (
+        dict(zip(flipped["cluster_id"], flipped["type"]))["C001"] == "weak effect, high attendance"
+    )
     km, _ = typology(outcomes, q, effect="effect", method="kmeans", seed=0)
     assert km["type"].str.contains("effect").all() and km["type"].nunique() >= 3
     with pytest.raises(CompareError, match="at least 4 clusters"):
@@ -106,7 +143,9 @@ def test_typology_quadrants_and_kmeans_name_the_types_by_effect_and_engagement()
 def test_html_table_escapes_every_cell_and_header():
     from evaluation.mixed.display import html_table
 
-    frame = pd.DataFrame({"theme <b>": ["<script>alert(1)</script>"], "quote": ['"A & B"\nnext line'], "n": [3]})
+    frame = pd.DataFrame(
+        {"theme <b>": ["<script>alert(1)</script>"], "quote": ['"A & B"\nnext line'], "n": [3]}
+    )
     html = html_table(frame, caption="x < y")
     assert "<script>" not in html and "&lt;script&gt;" in html and "theme &lt;b&gt;" in html
     assert "&quot;A &amp; B&quot;<br>next line" in html and "<caption>x &lt; y</caption>" in html
@@ -120,8 +159,12 @@ def nsaid_panel(synthetic_national):
     from evaluation.data import load
     from evaluation.data.panel import prescribing_panel
 
-    tables = load(synthetic_national, tables=["clinics", "meetings", "prescribing"], region="nordjylland")
-    return prescribing_panel(tables["prescribing"], tables["clinics"], tables["meetings"], indicator="nsaid")
+    tables = load(
+        synthetic_national, tables=["clinics", "meetings", "prescribing"], region="nordjylland"
+    )
+    return prescribing_panel(
+        tables["prescribing"], tables["clinics"], tables["meetings"], indicator="nsaid"
+    )
 
 
 def test_its_cluster_effect_is_the_mean_of_its_clinics_level_changes(nsaid_panel):
@@ -130,13 +173,17 @@ def test_its_cluster_effect_is_the_mean_of_its_clinics_level_changes(nsaid_panel
 
     result = cluster_effects(nsaid_panel, "its")
     treated = nsaid_panel.loc[nsaid_panel["cohort"] != 0, "cluster_id"].unique()
-    assert set(result.estimates["cluster_id"]) | set(result.skipped["cluster_id"]) == set(nsaid_panel["cluster_id"])
+    assert set(result.estimates["cluster_id"]) | set(result.skipped["cluster_id"]) == set(
+        nsaid_panel["cluster_id"]
+    )
     assert set(result.skipped["cluster_id"]) == set(nsaid_panel["cluster_id"]) - set(treated)
     assert (result.skipped["reason"] == "did not meet on the topic within the study window").all()
     cluster_id = result.estimates.sort_values("n_clinics").iloc[-1]["cluster_id"]
     mine = nsaid_panel[nsaid_panel["cluster_id"] == cluster_id].copy()
     mine["pd"] = mine["listed_patients"] * mine["month"].dt.days_in_month / 1000
-    fit = its(mine, "ddd", "month", "first_treated_month", population="pd", unit="clinic_id", harmonics=1)
+    fit = its(
+        mine, "ddd", "month", "first_treated_month", population="pd", unit="clinic_id", harmonics=1
+    )
     expected = fit.average("level_change").iloc[0]
     row = result.estimates.set_index("cluster_id").loc[cluster_id]
     assert row["estimate"] == pytest.approx(expected["estimate"], rel=1e-9)
@@ -155,10 +202,19 @@ def test_did_cluster_effect_is_its_cohorts_att_against_later_and_never_treated(n
     result = cluster_effects(nsaid_panel, "did", clusters=[cluster_id])
     assert result.estimates["cluster_id"].tolist() == [cluster_id]
     g = cohorts[cluster_id]
-    sub = nsaid_panel[(nsaid_panel["cluster_id"] == cluster_id) | (nsaid_panel["cohort"] == 0)
-                      | (nsaid_panel["cohort"] > g)]
-    expected = staggered_did(sub, "ddd_per_1000_per_day", "clinic_id", "month", "cohort",
-                             control_group="notyet").aggregate("group").set_index("cohort").loc[g]
+    sub = nsaid_panel[
+        (nsaid_panel["cluster_id"] == cluster_id)
+        | (nsaid_panel["cohort"] == 0)
+        | (nsaid_panel["cohort"] > g)
+    ]
+    expected = (
+        staggered_did(
+            sub, "ddd_per_1000_per_day", "clinic_id", "month", "cohort", control_group="notyet"
+        )
+        .aggregate("group")
+        .set_index("cohort")
+        .loc[g]
+    )
     assert result.estimates["estimate"].iloc[0] == pytest.approx(expected["att"], rel=1e-12)
     assert result.scale == "change in DDD per 1,000 patients per day"
     with pytest.raises(ValueError, match="absolute"):

@@ -26,8 +26,14 @@ def joined(national_demo, synthetic_national):
 def test_the_generators_plant_what_this_test_looks_for(synthetic_national, national_demo):
     data_truth = json.loads((synthetic_national / "truth.json").read_text(encoding="utf-8"))
     assert "funding_concerns is deliberately unrelated to any effect" in data_truth["notes"]
-    demo_truth = json.loads((national_demo / "qualitative" / "demo" / "truth.json").read_text(encoding="utf-8"))
-    assert set(demo_truth["relations"]) >= {"obtaining_data.challenges", "attendance.enablers", "funding.challenges"}
+    demo_truth = json.loads(
+        (national_demo / "qualitative" / "demo" / "truth.json").read_text(encoding="utf-8")
+    )
+    assert set(demo_truth["relations"]) >= {
+        "obtaining_data.challenges",
+        "attendance.enablers",
+        "funding.challenges",
+    }
 
 
 def test_data_trouble_goes_with_a_weaker_effect_with_the_right_sign(joined):
@@ -52,9 +58,13 @@ def test_the_unrelated_theme_shows_no_significant_relation(joined):
 
 
 def test_quantitized_presence_follows_the_planted_truth(joined, synthetic_national):
-    truth = pd.DataFrame(json.loads((synthetic_national / "truth.json").read_text(encoding="utf-8"))["clusters"])
+    truth = pd.DataFrame(
+        json.loads((synthetic_national / "truth.json").read_text(encoding="utf-8"))["clusters"]
+    )
     truth = truth.set_index("cluster_id")
-    q = joined.quantitized[joined.quantitized["code_key"] == "obtaining_data.challenges"].set_index("cluster_id")
+    q = joined.quantitized[joined.quantitized["code_key"] == "obtaining_data.challenges"].set_index(
+        "cluster_id"
+    )
     agree = (q["presence"] == truth.loc[q.index, "data_access_trouble"]).mean()
     assert agree >= 0.8  # the consensus misses a passage now and then, so not always 1
 
@@ -63,20 +73,29 @@ def test_every_interviewed_cluster_has_a_row_and_a_reason_when_it_has_no_effect(
     outcomes = joined.outcomes
     assert len(outcomes) == 25 and outcomes["label"].str.match(r"Interview \d\d$").all()
     missing = outcomes[outcomes["effect"].isna()]
-    assert len(missing) > 0 and (missing["effect_status"] == "did not meet on the topic within the study window").all()
+    assert (
+        len(missing) > 0
+        and (missing["effect_status"] == "did not meet on the topic within the study window").all()
+    )
     assert outcomes["attendance_rate"].notna().all()
     assert len(joined.links.clusters_without_interviews) == 114 - 25
 
 
 def test_the_did_method_finds_the_same_sign(national_demo, synthetic_national):
     with Store.open(national_demo / "qualitative" / "demo" / "coding.sqlite") as store:
-        did = mixed_methods(store, synthetic_national, indicator="nsaid", method="did", coder="anna")
+        did = mixed_methods(
+            store, synthetic_national, indicator="nsaid", method="did", coder="anna"
+        )
     row = did.relation("obtaining_data.challenges", "effect")
-    assert row["difference"] > 0  # a smaller reduction in DDD per 1,000 per day where data were hard to get
+    assert (
+        row["difference"] > 0
+    )  # a smaller reduction in DDD per 1,000 per day where data were hard to get
     assert did.effects.scale == "change in DDD per 1,000 patients per day"
 
 
-def test_a_study_with_few_effects_still_joins_without_a_typology(national_demo, synthetic_national, tmp_path):
+def test_a_study_with_few_effects_still_joins_without_a_typology(
+    national_demo, synthetic_national, tmp_path
+):
     import shutil
 
     store_path = tmp_path / "coding.sqlite"
@@ -84,11 +103,15 @@ def test_a_study_with_few_effects_still_joins_without_a_typology(national_demo, 
     with Store.open(store_path) as store:
         # keep three interviews: too few clusters for a typology, still a join to show
         keep = store.cases()["case"].tolist()[:3]
-        store.connection.execute(f"DELETE FROM cases WHERE name NOT IN ({','.join('?' * len(keep))})", keep)
+        store.connection.execute(
+            f"DELETE FROM cases WHERE name NOT IN ({','.join('?' * len(keep))})", keep
+        )
         store.connection.commit()
         result = mixed_methods(store, synthetic_national, indicator="nsaid")
     assert len(result.outcomes) == 3 and result.members.empty
-    assert result.types["type"].iloc[0].startswith("no typology: a typology needs at least 4 clusters")
+    assert (
+        result.types["type"].iloc[0].startswith("no typology: a typology needs at least 4 clusters")
+    )
     assert result.comparison["note"].str.startswith("not compared").all()
     with Store.open(store_path) as store:
         with pytest.raises(ValueError, match="this store's coders: anna, bo"):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-REFI_DATA = Path(__file__).resolve().parents[1] / "data" / "refi"
+REFI_DATA = Path(__file__).resolve().parents[1] / "fixtures" / "refi"
 
 
 @pytest.fixture

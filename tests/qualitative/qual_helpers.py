@@ -21,7 +21,11 @@ def make_pdf(path: Path, lines: list[str]) -> Path:
                 out.append(char)
         return "".join(out)
 
-    content = "BT /F1 11 Tf 14 TL 50 780 Td " + " ".join(f"({escape(line)}) Tj T*" for line in lines) + " ET"
+    content = (
+        "BT /F1 11 Tf 14 TL 50 780 Td "
+        + " ".join(f"({escape(line)}) Tj T*" for line in lines)
+        + " ET"
+    )
     objects = [
         "<< /Type /Catalog /Pages 2 0 R >>",
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -37,6 +41,8 @@ def make_pdf(path: Path, lines: list[str]) -> Path:
     xref = len(body)
     body += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     body += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
-    body += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    body += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
     path.write_bytes(body)
     return path

@@ -7,7 +7,12 @@ import textwrap
 import pytest
 
 from evaluation.qualitative.codebook import (
-    CodebookError, codebook_to_yaml, parse_codebook, read_codebook, sync_codebook, sync_codebook_file,
+    CodebookError,
+    codebook_to_yaml,
+    parse_codebook,
+    read_codebook,
+    sync_codebook,
+    sync_codebook_file,
 )
 
 
@@ -38,8 +43,11 @@ def coded(store, tmp_path):
     sync_codebook_file(store, write(tmp_path / "codebook.yml", BASE))
     text = "Coordinator: The portal was slow. The data came late. Minutes take time. Forms too."
     doc = store.add_document("i1", text)
-    spans = {"data.challenges": ["The portal was slow.", "The data came late."],
-             "admin": ["Minutes take time."], "paperwork": ["Forms too."]}
+    spans = {
+        "data.challenges": ["The portal was slow.", "The data came late."],
+        "admin": ["Minutes take time."],
+        "paperwork": ["Forms too."],
+    }
     for key, quotes in spans.items():
         for quote in quotes:
             start = text.index(quote)
@@ -50,13 +58,20 @@ def coded(store, tmp_path):
 def test_sync_builds_the_tree(coded):
     codes = coded.codes()
     assert codes["path"].tolist() == [
-        "Obtaining data", "Obtaining data/Challenges", "Obtaining data/Enablers", "Administration", "Paperwork"]
+        "Obtaining data",
+        "Obtaining data/Challenges",
+        "Obtaining data/Enablers",
+        "Administration",
+        "Paperwork",
+    ]
     assert codes.set_index("key").loc["data", "colour"] == "#2ca02c"
 
 
 def test_rename_keeps_segments(coded, tmp_path):
     renamed = BASE.replace("name: Obtaining data", "name: Getting hold of data").replace(
-        "key: admin\n    name: Administration", "key: administration\n    renamed_from: admin\n    name: Admin work")
+        "key: admin\n    name: Administration",
+        "key: administration\n    renamed_from: admin\n    name: Admin work",
+    )
     counts = sync_codebook_file(coded, write(tmp_path / "codebook.yml", renamed))
     assert counts["renamed"] == 1 and counts["deleted"] == 0
     segments = coded.segments()
@@ -67,7 +82,8 @@ def test_rename_keeps_segments(coded, tmp_path):
 
 def test_merge_keeps_segments(coded, tmp_path):
     merged = BASE.replace("  - key: paperwork\n    name: Paperwork\n", "").replace(
-        "name: Administration", "name: Administration\n    merged_from: [paperwork]")
+        "name: Administration", "name: Administration\n    merged_from: [paperwork]"
+    )
     counts = sync_codebook_file(coded, write(tmp_path / "codebook.yml", merged))
     assert counts["merged"] == 1 and counts["segments_moved"] == 1
     assert coded.segments()["code_key"].value_counts()["admin"] == 2
@@ -78,9 +94,11 @@ def test_merge_keeps_segments(coded, tmp_path):
 
 
 def test_split_keeps_segments(coded, tmp_path):
-    split = BASE.replace("""      - key: data.challenges
+    split = BASE.replace(
+        """      - key: data.challenges
         name: Challenges
-""", """      - key: data.portal
+""",
+        """      - key: data.portal
         name: Portal trouble
         split_from: data.challenges
         keywords: [portal]
@@ -88,7 +106,8 @@ def test_split_keeps_segments(coded, tmp_path):
         name: Delays
         split_from: data.challenges
         default: true
-""")
+""",
+    )
     counts = sync_codebook_file(coded, write(tmp_path / "codebook.yml", split))
     assert counts["split"] == 1 and counts["segments_moved"] == 2
     segments = coded.segments(with_text=True).set_index("text")
@@ -99,7 +118,9 @@ def test_split_keeps_segments(coded, tmp_path):
 
 def test_dropping_a_code_with_segments_is_refused_and_nothing_changes(coded, tmp_path):
     before = coded.codes()
-    dropped = BASE.replace("  - key: paperwork\n    name: Paperwork\n", "").replace("Administration", "Admin")
+    dropped = BASE.replace("  - key: paperwork\n    name: Paperwork\n", "").replace(
+        "Administration", "Admin"
+    )
     with pytest.raises(CodebookError, match="still has 1 segment"):
         sync_codebook_file(coded, write(tmp_path / "codebook.yml", dropped))
     assert coded.codes()[["key", "name"]].equals(before[["key", "name"]])
@@ -116,16 +137,19 @@ def test_cycle_is_refused(tmp_path):
         read_codebook(write(tmp_path / "cyclic.yml", cyclic))
 
 
-@pytest.mark.parametrize("body, message", [
-    ("codes: []\n", None),
-    ("nothing: here\n", "list under 'codes:'"),
-    ("codes:\n  - {key: 'a b', name: A}\n", "must be letters"),
-    ("codes:\n  - {key: a, name: A}\n  - {key: a, name: B}\n", "duplicate code key"),
-    ("codes:\n  - {key: a, name: A, parent: zz}\n", "parent 'zz' is not in the codebook"),
-    ("codes:\n  - {key: a, name: A, colour: red}\n", "colour"),
-    ("codes:\n  - {key: a, name: A, typo: 1}\n", "unknown field"),
-    ("codes:\n  - {key: a, name: 'A/B'}\n", "may not contain '/'"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("codes: []\n", None),
+        ("nothing: here\n", "list under 'codes:'"),
+        ("codes:\n  - {key: 'a b', name: A}\n", "must be letters"),
+        ("codes:\n  - {key: a, name: A}\n  - {key: a, name: B}\n", "duplicate code key"),
+        ("codes:\n  - {key: a, name: A, parent: zz}\n", "parent 'zz' is not in the codebook"),
+        ("codes:\n  - {key: a, name: A, colour: red}\n", "colour"),
+        ("codes:\n  - {key: a, name: A, typo: 1}\n", "unknown field"),
+        ("codes:\n  - {key: a, name: 'A/B'}\n", "may not contain '/'"),
+    ],
+)
 def test_invalid_codebooks_name_the_problem(body, message):
     import yaml
 
@@ -157,7 +181,8 @@ def test_repository_codebook_is_the_study_codebook():
     specs = read_codebook(committed)
     themes = [s for s in specs if s.parent is None]
     assert len(themes) == 8 and all(
-        {f"{t.key}.challenges", f"{t.key}.enablers"} <= {s.key for s in specs} for t in themes)
+        {f"{t.key}.challenges", f"{t.key}.enablers"} <= {s.key for s in specs} for t in themes
+    )
 
 
 def test_cyclic_codebook_file_changes_nothing_in_the_store(coded, tmp_path):

@@ -52,7 +52,9 @@ def test_two_processes_coding_at_once_lose_no_segment(tmp_path):
     worker = tmp_path / "worker.py"
     worker.write_text(WORKER)
     processes = [
-        subprocess.Popen([sys.executable, str(worker), str(path), coder, "30", str(tmp_path / f"{coder}.json")])
+        subprocess.Popen(
+            [sys.executable, str(worker), str(path), coder, "30", str(tmp_path / f"{coder}.json")]
+        )
         for coder in ("anna", "bo")
     ]
     import time
@@ -65,7 +67,9 @@ def test_two_processes_coding_at_once_lose_no_segment(tmp_path):
     (tmp_path / "go").touch()  # both code for the same 30 s
     for process in processes:
         assert process.wait(timeout=100) == 0
-    written = {coder: json.loads((tmp_path / f"{coder}.json").read_text()) for coder in ("anna", "bo")}
+    written = {
+        coder: json.loads((tmp_path / f"{coder}.json").read_text()) for coder in ("anna", "bo")
+    }
     with Store.open(path) as store:
         segments = store.segments()
         integrity = store.connection.execute("PRAGMA integrity_check").fetchone()[0]

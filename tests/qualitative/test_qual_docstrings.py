@@ -7,7 +7,17 @@ import importlib
 
 import pytest
 
-MODULES = ["store", "codebook", "importers", "pseudonyms", "coding", "queries", "agreement", "cases", "summary"]
+MODULES = [
+    "store",
+    "codebook",
+    "importers",
+    "pseudonyms",
+    "coding",
+    "queries",
+    "agreement",
+    "cases",
+    "summary",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -47,7 +47,9 @@ def test_plain_reports(demo_store, tmp_path, suffix):
         from evaluation.qualitative.exports import export_odt
         from evaluation.qualitative.importers import read_transcript
 
-        text = read_transcript(export_odt(demo_store, tmp_path / "report.odt")).text  # read back with our reader
+        text = read_transcript(
+            export_odt(demo_store, tmp_path / "report.odt")
+        ).text  # read back with our reader
     else:
         text = export_report(demo_store, tmp_path / f"report{suffix}").read_text(encoding="utf-8")
     assert "Obtaining data" in text and "coded by anna" in text
@@ -69,15 +71,21 @@ def test_figures(demo_store):
 
 
 def test_region_themes_for_the_notebook(demo_store):
-    from evaluation.qualitative.summary import region_themes
     from evaluation.qualitative.store import StoreError
+    from evaluation.qualitative.summary import region_themes
 
-    result = region_themes(demo_store, region="Nordjylland", coder="anna", second_coder="bo", quotes_per_theme=2)
+    result = region_themes(
+        demo_store, region="Nordjylland", coder="anna", second_coder="bo", quotes_per_theme=2
+    )
     assert len(result.cases) == 5 and set(result.cases["region"]) == {"Nordjylland"}
     assert list(result.frequencies.columns) == result.cases["case"].tolist()
     assert result.agreement.iloc[-1]["code_key"] == "(all codes)"
     assert (result.quotes.groupby("theme").size() <= 2).all()
-    themes_in_order = [t for t in demo_store.codes().query("depth == 0")["name"] if t in set(result.quotes["theme"])]
+    themes_in_order = [
+        t
+        for t in demo_store.codes().query("depth == 0")["name"]
+        if t in set(result.quotes["theme"])
+    ]
     assert list(dict.fromkeys(result.quotes["theme"])) == themes_in_order
     # every quote is a passage both coders coded with the same code, from this region's cases
     assert set(result.quotes["case"]) <= set(result.cases["case"])

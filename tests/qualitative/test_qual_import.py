@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import pytest
-
 from qual_helpers import make_pdf
-from evaluation.qualitative.importers import TranscriptImportError, import_transcripts, read_transcript
-from evaluation.qualitative.pseudonyms import PseudonymError, PseudonymMapping, propose_mapping, read_mapping, write_mapping
+
+from evaluation.qualitative.importers import (
+    TranscriptImportError,
+    import_transcripts,
+    read_transcript,
+)
+from evaluation.qualitative.pseudonyms import (
+    PseudonymError,
+    PseudonymMapping,
+    propose_mapping,
+    read_mapping,
+    write_mapping,
+)
 
 LINES = [
     "Interviewer: Hvordan får I data?",
@@ -25,8 +35,11 @@ def write_all_formats(folder):
     paths = {}
     (folder / "a.txt").write_bytes(("\ufeff" + "\r\n".join(LINES) + "\r\n").encode("utf-8"))
     paths["txt"] = folder / "a.txt"
-    (folder / "b.md").write_text("# Title\n\n" + "\n\n".join(
-        f"**{line.split(': ', 1)[0]}:** {line.split(': ', 1)[1]}" for line in LINES), encoding="utf-8")
+    (folder / "b.md").write_text(
+        "# Title\n\n"
+        + "\n\n".join(f"**{line.split(': ', 1)[0]}:** {line.split(': ', 1)[1]}" for line in LINES),
+        encoding="utf-8",
+    )
     paths["md"] = folder / "b.md"
     document = docx.Document()
     for line in LINES:
@@ -41,7 +54,9 @@ def write_all_formats(folder):
     (folder / "e.html").write_text(
         "<html><head><style>p{}</style><script>var x=1;</script></head><body>"
         + "".join(f"<p><b>{l.split(': ', 1)[0]}:</b> {l.split(': ', 1)[1]}</p>" for l in LINES)
-        + "</body></html>", encoding="utf-8")
+        + "</body></html>",
+        encoding="utf-8",
+    )
     paths["html"] = folder / "e.html"
     paths["pdf"] = make_pdf(folder / "f.pdf", LINES)
     return paths
@@ -71,12 +86,15 @@ def test_import_is_all_or_nothing(store, tmp_path):
     assert len(ids) == 6 and len(store.speaker_turns()) == 24
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("x.rtf", b"{\\rtf1}", "cannot import .rtf"),
-    ("empty.txt", b"  \n", "has no text"),
-    ("scan.pdf", None, "no text layer"),
-    ("evil.html", b'<!DOCTYPE x [<!ENTITY a "aaaa">]><p>&a;</p>', "declares XML entities"),
-])
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("x.rtf", b"{\\rtf1}", "cannot import .rtf"),
+        ("empty.txt", b"  \n", "has no text"),
+        ("scan.pdf", None, "no text layer"),
+        ("evil.html", b'<!DOCTYPE x [<!ENTITY a "aaaa">]><p>&a;</p>', "declares XML entities"),
+    ],
+)
 def test_bad_transcripts_get_clear_errors(tmp_path, name, content, message):
     path = tmp_path / name
     if content is None:
@@ -103,7 +121,9 @@ def test_pseudonymisation_is_reversible_only_with_the_mapping(store, tmp_path):
     with pytest.raises(PseudonymError, match="not been reviewed"):
         import_transcripts(store, [paths["txt"]], pseudonyms=unreviewed, progress=False)
     assert store.summary()["documents"] == 0
-    reviewed = PseudonymMapping([("Søren Ålund", "[GP 1]"), ("Ærøskøbing", "[Town 1]")], reviewed_by="tester")
+    reviewed = PseudonymMapping(
+        [("Søren Ålund", "[GP 1]"), ("Ærøskøbing", "[Town 1]")], reviewed_by="tester"
+    )
     write_mapping(mapping_path, reviewed)
     mapping = read_mapping(mapping_path)
     import_transcripts(store, [paths["txt"]], pseudonyms=mapping, progress=False)
@@ -112,7 +132,11 @@ def test_pseudonymisation_is_reversible_only_with_the_mapping(store, tmp_path):
     assert "[GP 1]" in stored and "[Town 1]" in stored
     # speaker turns are found in the pseudonymised text
     assert store.speaker_turns("a")["speaker"].tolist() == [
-        "Interviewer", "Coordinator", "Interviewer", "Coordinator"]
+        "Interviewer",
+        "Coordinator",
+        "Interviewer",
+        "Coordinator",
+    ]
     assert mapping.reverse(stored) == read_transcript(paths["txt"]).text
 
 

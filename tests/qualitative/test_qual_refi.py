@@ -30,7 +30,7 @@ def nvivo_truth(path):
             units = archive.read(member).decode("utf-8-sig").encode("utf-16-le")
             for selection in source.iterfind("q:PlainTextSelection", NS):
                 start, end = int(selection.get("startPosition")), int(selection.get("endPosition"))
-                text = units[2 * start:2 * end].decode("utf-16-le")
+                text = units[2 * start : 2 * end].decode("utf-16-le")
                 for ref in selection.iterfind(".//q:CodeRef", NS):
                     quotes[(ref.get("targetGUID"), text)] += 1
     return codes, quotes
@@ -50,10 +50,15 @@ def test_nvivo_sample_imports_exactly(store, refi_data):
     assert store_quotes(store) == quotes
     assert set(store.coders()) == {"Gergo", "floriansipos"}
     # the hierarchy survives: a third-level code keeps its ancestors
-    assert "HBM 4. Perceived Barriers – Észlelt akadályok/politikai/politikusokkal szembeli bizalmatlanság/forradalom, ellenállás" in store.codes()["path"].tolist()
+    assert (
+        "HBM 4. Perceived Barriers – Észlelt akadályok/politikai/politikusokkal szembeli bizalmatlanság/forradalom, ellenállás"
+        in store.codes()["path"].tolist()
+    )
 
 
-@pytest.mark.parametrize("target, folder", [("nvivo", "Sources/"), ("atlas", "sources/"), ("standard", "sources/")])
+@pytest.mark.parametrize(
+    "target, folder", [("nvivo", "Sources/"), ("atlas", "sources/"), ("standard", "sources/")]
+)
 def test_nvivo_round_trip_keeps_every_code_and_segment(store, refi_data, tmp_path, target, folder):
     refi.import_qdpx(store, refi_data / "nvivo-sample.qdpx")
     out = refi.export_qdpx(store, tmp_path / f"out-{target}.qdpx", target=target)
@@ -62,12 +67,16 @@ def test_nvivo_round_trip_keeps_every_code_and_segment(store, refi_data, tmp_pat
         assert all(n == "project.qde" or n.startswith(folder) for n in names)
         root = etree.fromstring(archive.read("project.qde"))
         text = archive.read(next(n for n in names if n.endswith(".txt")))
-    assert schema(refi_data, "Project-mrt2019.xsd").validate(root), "export must validate against the schema"
+    assert schema(refi_data, "Project-mrt2019.xsd").validate(root), (
+        "export must validate against the schema"
+    )
     assert text.startswith(b"\xef\xbb\xbf") == (target == "nvivo")
     again = Store.create(tmp_path / f"again-{target}.sqlite")
     refi.import_qdpx(again, out)
     assert store_quotes(again) == store_quotes(store)
-    assert again.codes()[["guid", "path", "description"]].equals(store.codes()[["guid", "path", "description"]])
+    assert again.codes()[["guid", "path", "description"]].equals(
+        store.codes()[["guid", "path", "description"]]
+    )
 
 
 def test_nvivo_target_writes_utf16_positions_and_crlf(store, tmp_path):
@@ -78,9 +87,14 @@ def test_nvivo_target_writes_utf16_positions_and_crlf(store, tmp_path):
     store.add_segment(document, "data", start, start + len("data 😀 trouble"), coder="anna")
     nvivo = refi.export_qdpx(store, tmp_path / "n.qdpx", target="nvivo")
     atlas = refi.export_qdpx(store, tmp_path / "a.qdpx", target="atlas")
-    for path, expected_start in ((nvivo, start + 2), (atlas, start)):  # +1 for the emoji, +1 for CRLF
+    for path, expected_start in (
+        (nvivo, start + 2),
+        (atlas, start),
+    ):  # +1 for the emoji, +1 for CRLF
         with zipfile.ZipFile(path) as archive:
-            selection = etree.fromstring(archive.read("project.qde")).find(".//q:PlainTextSelection", NS)
+            selection = etree.fromstring(archive.read("project.qde")).find(
+                ".//q:PlainTextSelection", NS
+            )
         assert int(selection.get("startPosition")) == expected_start
     with zipfile.ZipFile(nvivo) as archive:
         raw = archive.read(next(n for n in archive.namelist() if n.startswith("Sources/")))
@@ -95,7 +109,11 @@ def test_cases_memos_and_variables_round_trip(store, tmp_path, refi_data):
     document = store.add_document("interview_C007", "Coordinator: We rarely get the data in time.")
     store.add_code("data", "Obtaining data", colour="#2ca02c", description="Getting data")
     segment = store.add_segment(document, "data", 13, 44, coder="anna", memo="key quote")
-    store.add_case("C007", attributes={"region": "Syddanmark", "n_gps": 24, "cluster_id": "C007"}, documents=[document])
+    store.add_case(
+        "C007",
+        attributes={"region": "Syddanmark", "n_gps": 24, "cluster_id": "C007"},
+        documents=[document],
+    )
     store.add_memo("project note", target="project", title="About")
     store.add_memo("code note", target="code", target_id="data")
     store.add_memo("document note", target="document", target_id=document)
@@ -105,10 +123,20 @@ def test_cases_memos_and_variables_round_trip(store, tmp_path, refi_data):
     again = Store.create(tmp_path / "again.sqlite")
     refi.import_qdpx(again, out)
     case = again.cases().iloc[0]
-    assert (case["case"], case["region"], case["n_gps"], case["cluster_id"]) == ("C007", "Syddanmark", "24", "C007")
+    assert (case["case"], case["region"], case["n_gps"], case["cluster_id"]) == (
+        "C007",
+        "Syddanmark",
+        "24",
+        "C007",
+    )
     assert again.case_documents()["document_id"].tolist() == [again.document_id("interview_C007")]
     memos = again.memos().set_index("text")["target"].to_dict()
-    assert memos == {"project note": "project", "code note": "code", "document note": "document", "segment note": "segment"}
+    assert memos == {
+        "project note": "project",
+        "code note": "code",
+        "document note": "document",
+        "segment note": "segment",
+    }
     assert again.segments()["memo"].tolist() == ["key quote"]
     assert again.codes()["colour"].tolist() == ["#2ca02c"]
 
@@ -145,12 +173,19 @@ def qdpx(path, members):
 
 def hostile_file(tmp_path, case):
     good_xml = MINIMAL.replace(b"END", b"5")
-    xxe = good_xml.replace(b'<?xml version="1.0" encoding="utf-8"?>',
-                           b'<?xml version="1.0"?>\n<!DOCTYPE Project [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-                           ).replace(b'name="doc"', b'name="&xxe;"')
-    laughs = b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">' + b"".join(
-        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'.encode() for i in range(1, 10)
-    ) + b']>\n' + good_xml.split(b"?>", 1)[1].replace(b'name="x"', b'name="&lol9;"')
+    xxe = good_xml.replace(
+        b'<?xml version="1.0" encoding="utf-8"?>',
+        b'<?xml version="1.0"?>\n<!DOCTYPE Project [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
+    ).replace(b'name="doc"', b'name="&xxe;"')
+    laughs = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + b"".join(
+            f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'.encode()
+            for i in range(1, 10)
+        )
+        + b"]>\n"
+        + good_xml.split(b"?>", 1)[1].replace(b'name="x"', b'name="&lol9;"')
+    )
     if case == "zip bomb":
         bomb = io.BytesIO()
         with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -159,25 +194,77 @@ def hostile_file(tmp_path, case):
             archive.writestr("sources/padding.txt", b"\0" * 60_000_000)
         (tmp_path / "bomb.qdpx").write_bytes(bomb.getvalue())
     builders = {
-        "path traversal": lambda: (qdpx(tmp_path / "traversal.qdpx", {"project.qde": good_xml, "sources/doc.txt": b"hello world",
-                                                             "../../evil.txt": b"owned"}), "path traversal"),
-        "absolute path": lambda: (qdpx(tmp_path / "absolute.qdpx", {"project.qde": good_xml, "/tmp/evil.txt": b"owned",
-                                                           "sources/doc.txt": b"hello"}), "outside the project folder"),
-        "external entity": lambda: (qdpx(tmp_path / "xxe.qdpx", {"project.qde": xxe, "sources/doc.txt": b"hello world"}), "DOCTYPE or ENTITY"),
-        "billion laughs": lambda: (qdpx(tmp_path / "laughs.qdpx", {"project.qde": laughs, "sources/doc.txt": b"hello world"}), "DOCTYPE or ENTITY"),
+        "path traversal": lambda: (
+            qdpx(
+                tmp_path / "traversal.qdpx",
+                {
+                    "project.qde": good_xml,
+                    "sources/doc.txt": b"hello world",
+                    "../../evil.txt": b"owned",
+                },
+            ),
+            "path traversal",
+        ),
+        "absolute path": lambda: (
+            qdpx(
+                tmp_path / "absolute.qdpx",
+                {"project.qde": good_xml, "/tmp/evil.txt": b"owned", "sources/doc.txt": b"hello"},
+            ),
+            "outside the project folder",
+        ),
+        "external entity": lambda: (
+            qdpx(tmp_path / "xxe.qdpx", {"project.qde": xxe, "sources/doc.txt": b"hello world"}),
+            "DOCTYPE or ENTITY",
+        ),
+        "billion laughs": lambda: (
+            qdpx(
+                tmp_path / "laughs.qdpx", {"project.qde": laughs, "sources/doc.txt": b"hello world"}
+            ),
+            "DOCTYPE or ENTITY",
+        ),
         "zip bomb": lambda: (tmp_path / "bomb.qdpx", "zip bomb"),
-        "segment past end": lambda: (qdpx(tmp_path / "past.qdpx", {"project.qde": MINIMAL.replace(b"END", b"500"),
-                                                           "sources/doc.txt": b"hello world"}), "past the end of the document"),
-        "unknown code": lambda: (qdpx(tmp_path / "unknown.qdpx", {"project.qde": good_xml.replace(
-            b'CodeRef targetGUID="1111', b'CodeRef targetGUID="9999'), "sources/doc.txt": b"hello world"}), "unknown code"),
-        "missing source": lambda: (qdpx(tmp_path / "missing.qdpx", {"project.qde": good_xml}), "missing from the archive"),
+        "segment past end": lambda: (
+            qdpx(
+                tmp_path / "past.qdpx",
+                {"project.qde": MINIMAL.replace(b"END", b"500"), "sources/doc.txt": b"hello world"},
+            ),
+            "past the end of the document",
+        ),
+        "unknown code": lambda: (
+            qdpx(
+                tmp_path / "unknown.qdpx",
+                {
+                    "project.qde": good_xml.replace(
+                        b'CodeRef targetGUID="1111', b'CodeRef targetGUID="9999'
+                    ),
+                    "sources/doc.txt": b"hello world",
+                },
+            ),
+            "unknown code",
+        ),
+        "missing source": lambda: (
+            qdpx(tmp_path / "missing.qdpx", {"project.qde": good_xml}),
+            "missing from the archive",
+        ),
         "not a zip": lambda: (tmp_path / "plain.qdpx", "not a zip archive"),
     }
     return builders[case]()
 
 
-@pytest.mark.parametrize("case", ["path traversal", "absolute path", "external entity", "billion laughs", "zip bomb",
-                                  "segment past end", "unknown code", "missing source", "not a zip"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "path traversal",
+        "absolute path",
+        "external entity",
+        "billion laughs",
+        "zip bomb",
+        "segment past end",
+        "unknown code",
+        "missing source",
+        "not a zip",
+    ],
+)
 def test_hostile_projects_are_refused_and_nothing_is_written(store, tmp_path, case):
     (tmp_path / "plain.qdpx").write_text("just text")
     path, message = hostile_file(tmp_path, case)
@@ -186,25 +273,47 @@ def test_hostile_projects_are_refused_and_nothing_is_written(store, tmp_path, ca
     with pytest.raises(refi.RefiError, match=message):
         refi.import_qdpx(store, path)
     assert store.summary() == before
-    assert not (tmp_path.parent / "evil.txt").exists() and not (tmp_path.parent.parent / "evil.txt").exists()
+    assert (
+        not (tmp_path.parent / "evil.txt").exists()
+        and not (tmp_path.parent.parent / "evil.txt").exists()
+    )
 
 
 def test_good_minimal_project_imports(store, tmp_path):
-    path = qdpx(tmp_path / "good.qdpx", {"project.qde": MINIMAL.replace(b"END", b"5"), "sources/doc.txt": b"hello world"})
+    path = qdpx(
+        tmp_path / "good.qdpx",
+        {"project.qde": MINIMAL.replace(b"END", b"5"), "sources/doc.txt": b"hello world"},
+    )
     refi.import_qdpx(store, path)
     assert store.segments(with_text=True)["text"].tolist() == ["hello"]
 
 
 def test_empty_selection_is_skipped_and_reversed_one_refused(tmp_path):
-    empty = qdpx(tmp_path / "empty.qdpx", {"project.qde": MINIMAL.replace(b'startPosition="0" endPosition="END"',
-                                                                         b'startPosition="3" endPosition="3"'),
-                                          "sources/doc.txt": b"hello world"})
+    empty = qdpx(
+        tmp_path / "empty.qdpx",
+        {
+            "project.qde": MINIMAL.replace(
+                b'startPosition="0" endPosition="END"', b'startPosition="3" endPosition="3"'
+            ),
+            "sources/doc.txt": b"hello world",
+        },
+    )
     store = Store.create(tmp_path / "a.sqlite")
     counts = refi.import_qdpx(store, empty)
-    assert counts["segments"] == 0 and counts["skipped_empty_selections"] == 1 and counts["documents"] == 1
-    reversed_ = qdpx(tmp_path / "reversed.qdpx", {"project.qde": MINIMAL.replace(b'startPosition="0" endPosition="END"',
-                                                                               b'startPosition="4" endPosition="2"'),
-                                                 "sources/doc.txt": b"hello world"})
+    assert (
+        counts["segments"] == 0
+        and counts["skipped_empty_selections"] == 1
+        and counts["documents"] == 1
+    )
+    reversed_ = qdpx(
+        tmp_path / "reversed.qdpx",
+        {
+            "project.qde": MINIMAL.replace(
+                b'startPosition="0" endPosition="END"', b'startPosition="4" endPosition="2"'
+            ),
+            "sources/doc.txt": b"hello world",
+        },
+    )
     other = Store.create(tmp_path / "b.sqlite")
     with pytest.raises(refi.RefiError, match="ends before it starts"):
         refi.import_qdpx(other, reversed_)
@@ -213,9 +322,11 @@ def test_empty_selection_is_skipped_and_reversed_one_refused(tmp_path):
 
 def test_hostile_codebook_is_refused(store, tmp_path):
     path = tmp_path / "evil.qdc"
-    path.write_bytes(b'<?xml version="1.0"?><!DOCTYPE c [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-                     b'<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes><Code guid="11111111-1111-1111-1111-111111111111" '
-                     b'name="&x;" isCodable="true"/></Codes></CodeBook>')
+    path.write_bytes(
+        b'<?xml version="1.0"?><!DOCTYPE c [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b'<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes><Code guid="11111111-1111-1111-1111-111111111111" '
+        b'name="&x;" isCodable="true"/></Codes></CodeBook>'
+    )
     with pytest.raises(refi.RefiError, match="DOCTYPE or ENTITY"):
         refi.import_qdc(store, path)
     assert store.summary()["codes"] == 0

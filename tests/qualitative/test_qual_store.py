@@ -14,7 +14,7 @@ def test_store_uses_wal_and_foreign_keys(store):
     assert store.connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     with pytest.raises(sqlite3.IntegrityError):
         store.connection.execute(
-            "INSERT INTO segments (guid, document_id, code_id, coder_id, start, \"end\", created_at) "
+            'INSERT INTO segments (guid, document_id, code_id, coder_id, start, "end", created_at) '
             "VALUES ('x', 999, 999, 999, 0, 1, 'now')"
         )
 
@@ -57,8 +57,11 @@ def test_memos_on_every_target_and_cases_with_attributes(store):
     document = store.add_document("interview_C012", "Coordinator: We meet four times a year.")
     code = store.add_code("admin", "Administration")
     segment = store.add_segment(document, code, 13, 39, coder="anna")
-    case = store.add_case("C012", attributes={"region": "Nordjylland", "n_gps": 31, "cluster_id": "C012"},
-                          documents=[document])
+    case = store.add_case(
+        "C012",
+        attributes={"region": "Nordjylland", "n_gps": 31, "cluster_id": "C012"},
+        documents=[document],
+    )
     store.add_memo("Overall impression", target="project")
     store.add_memo("Long interview", target="document", target_id="interview_C012")
     store.add_memo("Use for scheduling", target="code", target_id="admin", coder="anna")
@@ -98,13 +101,21 @@ def test_duplicate_document_name_refused(store):
 def test_deleting_segments_and_documents(store):
     document = store.add_document("d", "some text here")
     code = store.add_code("c")
-    ids = store.add_segments([(document, code, 0, 4, None, "aaaaaaaa-0000-4000-8000-000000000001"),
-                              (document, code, 5, 9)], coder="anna")
+    ids = store.add_segments(
+        [
+            (document, code, 0, 4, None, "aaaaaaaa-0000-4000-8000-000000000001"),
+            (document, code, 5, 9),
+        ],
+        coder="anna",
+    )
     store.add_memo("note", target="segment", target_id=ids[0])
     assert store.segment_ids_by_guid(["aaaaaaaa-0000-4000-8000-000000000001", "unknown"]) == {
-        "aaaaaaaa-0000-4000-8000-000000000001": ids[0]}
+        "aaaaaaaa-0000-4000-8000-000000000001": ids[0]
+    }
     store.delete_segments([ids[0]])
-    assert store.segments()["id"].tolist() == [ids[1]] and store.memos().empty  # memo went with its segment
+    assert (
+        store.segments()["id"].tolist() == [ids[1]] and store.memos().empty
+    )  # memo went with its segment
     with pytest.raises(StoreError, match="has 1 segment"):
         store.delete_document("d")
     store.delete_document("d", with_segments=True)
@@ -125,7 +136,9 @@ def test_cluster_cases_link_documents_by_cluster_id(store, synthetic_small):
     assert links["case"].tolist() == [first, second]
     cases = store.cases().set_index("case")
     assert cases.loc[first, "region"] == clusters.set_index("cluster_id").loc[first, "region"]
-    assert {"cluster_id", "n_gps", "n_clinics", "urban_share", "listed_patients"} <= set(cases.columns)
+    assert {"cluster_id", "n_gps", "n_clinics", "urban_share", "listed_patients"} <= set(
+        cases.columns
+    )
     store.add_document("interview_03_C999", "Coordinator: d")
     with pytest.raises(StoreError, match="names cluster C999"):
         link_cluster_cases(store, synthetic_small)

@@ -9,43 +9,140 @@ import click
 
 
 @click.command("run")
-@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=Path("data/synthetic"),
-              show_default=True, help="Data folder in the canonical layout (injected as data_dir).")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("outputs"), show_default=True,
-              help="Where run folders go; <out>/latest points to the newest.")
-@click.option("--notebooks", "notebooks_dir", type=click.Path(path_type=Path), default=Path("notebooks"),
-              show_default=True, help="Folder of notebooks to run.")
-@click.option("--parameters", "parameters_dir", type=click.Path(path_type=Path), default=Path("parameters"),
-              show_default=True, help="Folder with one YAML file per region (and sweeps/).")
-@click.option("--notebook", "-n", "notebook_patterns", multiple=True, metavar="PATTERN",
-              help="Run only notebooks matching this name or glob (repeatable), e.g. -n '01_*'.")
-@click.option("--region", "-r", "regions", multiple=True, metavar="NAME",
-              help="Run only these parameter files / region slugs (repeatable).")
-@click.option("--sweep", "sweeps", multiple=True, metavar="NAME",
-              help="Also run the variations in parameters/sweeps/NAME.yml for every region (repeatable).")
-@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-              help="local: a process pool on this machine; dask: a dask.distributed cluster.")
-@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
-@click.option("--workers", "-j", type=click.IntRange(min=1), help="Local pool size [default: number of cores].")
-@click.option("--resume", is_flag=True,
-              help="Continue the latest run (or --run-id): re-run only what failed or whose inputs changed.")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(path_type=Path),
+    default=Path("data/synthetic"),
+    show_default=True,
+    help="Data folder in the canonical layout (injected as data_dir).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("outputs"),
+    show_default=True,
+    help="Where run folders go; <out>/latest points to the newest.",
+)
+@click.option(
+    "--notebooks",
+    "notebooks_dir",
+    type=click.Path(path_type=Path),
+    default=Path("notebooks"),
+    show_default=True,
+    help="Folder of notebooks to run.",
+)
+@click.option(
+    "--parameters",
+    "parameters_dir",
+    type=click.Path(path_type=Path),
+    default=Path("parameters"),
+    show_default=True,
+    help="Folder with one YAML file per region (and sweeps/).",
+)
+@click.option(
+    "--notebook",
+    "-n",
+    "notebook_patterns",
+    multiple=True,
+    metavar="PATTERN",
+    help="Run only notebooks matching this name or glob (repeatable), e.g. -n '01_*'.",
+)
+@click.option(
+    "--region",
+    "-r",
+    "regions",
+    multiple=True,
+    metavar="NAME",
+    help="Run only these parameter files / region slugs (repeatable).",
+)
+@click.option(
+    "--sweep",
+    "sweeps",
+    multiple=True,
+    metavar="NAME",
+    help="Also run the variations in parameters/sweeps/NAME.yml for every region (repeatable).",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="local: a process pool on this machine; dask: a dask.distributed cluster.",
+)
+@click.option(
+    "--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786."
+)
+@click.option(
+    "--workers",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Local pool size [default: number of cores].",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the latest run (or --run-id): re-run only what failed or whose inputs changed.",
+)
 @click.option("--run-id", help="Name of the run folder [default: the start time, YYYYMMDD-HHMMSS].")
-@click.option("--kernel", "kernel_name", default="evaluation", show_default=True, help="Jupyter kernel to use.")
-@click.option("--disclosure-threshold", "threshold", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Smallest count a report may show; smaller ones must be suppressed.")
+@click.option(
+    "--kernel",
+    "kernel_name",
+    default="evaluation",
+    show_default=True,
+    help="Jupyter kernel to use.",
+)
+@click.option(
+    "--disclosure-threshold",
+    "threshold",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Smallest count a report may show; smaller ones must be suppressed.",
+)
 @click.option("--show-code", is_flag=True, help="Show the notebooks' code in the HTML reports.")
-@click.option("--timeout", type=click.IntRange(min=1), default=1800, show_default=True,
-              help="Seconds a single cell may run before it is stopped.")
-@click.option("--preload", metavar="MODULES",
-              help="Comma-separated modules each fresh kernel imports before its notebook starts "
-                   "[default: pandas, matplotlib, seaborn, statsmodels, ... and evaluation].")
-@click.option("--qualitative-store", type=click.Path(path_type=Path),
-              help="Coding store (coding.sqlite) for the notebooks that read one (03 interview themes, "
-                   "04 mixed methods) [default: theirs, qualitative/demo/coding.sqlite, built from --data if absent].")
+@click.option(
+    "--timeout",
+    type=click.IntRange(min=1),
+    default=1800,
+    show_default=True,
+    help="Seconds a single cell may run before it is stopped.",
+)
+@click.option(
+    "--preload",
+    metavar="MODULES",
+    help="Comma-separated modules each fresh kernel imports before its notebook starts "
+    "[default: pandas, matplotlib, seaborn, statsmodels, ... and evaluation].",
+)
+@click.option(
+    "--qualitative-store",
+    type=click.Path(path_type=Path),
+    help="Coding store (coding.sqlite) for the notebooks that read one (03 interview themes, "
+    "04 mixed methods) [default: theirs, qualitative/demo/coding.sqlite, built from --data if absent].",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs).")
-def run(data_dir, out_dir, notebooks_dir, parameters_dir, notebook_patterns, regions, sweeps, executor,
-        scheduler, workers, resume, run_id, kernel_name, threshold, show_code, timeout, preload, qualitative_store,
-        no_progress):
+def run(
+    data_dir,
+    out_dir,
+    notebooks_dir,
+    parameters_dir,
+    notebook_patterns,
+    regions,
+    sweeps,
+    executor,
+    scheduler,
+    workers,
+    resume,
+    run_id,
+    kernel_name,
+    threshold,
+    show_code,
+    timeout,
+    preload,
+    qualitative_store,
+    no_progress,
+):
     """Evaluate every region and render HTML reports.
 
     Runs each notebook in --notebooks once per parameter file in --parameters (one per region),
@@ -59,11 +156,26 @@ def run(data_dir, out_dir, notebooks_dir, parameters_dir, notebook_patterns, reg
     from evaluation.cli import WorkbenchError
 
     settings = BatchSettings(
-        data_dir=data_dir, out_dir=out_dir, notebooks_dir=notebooks_dir, parameters_dir=parameters_dir,
-        notebooks=tuple(notebook_patterns), regions=tuple(regions), sweeps=tuple(sweeps), executor=executor,
-        scheduler=scheduler, workers=workers, resume=resume, run_id=run_id, kernel_name=kernel_name,
-        threshold=threshold, show_code=show_code, timeout=timeout, progress=not no_progress,
-        preload=None if preload is None else tuple(m.strip() for m in preload.split(",") if m.strip()),
+        data_dir=data_dir,
+        out_dir=out_dir,
+        notebooks_dir=notebooks_dir,
+        parameters_dir=parameters_dir,
+        notebooks=tuple(notebook_patterns),
+        regions=tuple(regions),
+        sweeps=tuple(sweeps),
+        executor=executor,
+        scheduler=scheduler,
+        workers=workers,
+        resume=resume,
+        run_id=run_id,
+        kernel_name=kernel_name,
+        threshold=threshold,
+        show_code=show_code,
+        timeout=timeout,
+        progress=not no_progress,
+        preload=None
+        if preload is None
+        else tuple(m.strip() for m in preload.split(",") if m.strip()),
         qualitative_store=qualitative_store,
     )
     try:
@@ -78,6 +190,9 @@ def run(data_dir, out_dir, notebooks_dir, parameters_dir, notebook_patterns, reg
     )
     for job in outcome.manifest["jobs"]:
         if job["status"] != "ok":
-            click.echo(f"  {job['status']}: {job['job_id']}: {(job.get('error') or '').splitlines()[0]}", err=True)
+            click.echo(
+                f"  {job['status']}: {job['job_id']}: {(job.get('error') or '').splitlines()[0]}",
+                err=True,
+            )
     if not outcome.ok:
         sys.exit(1)

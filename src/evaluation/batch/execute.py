@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ TIMEOUT_MESSAGE = (
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+    return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
 def _mark_stopped_cell(nb, timed_out: bool) -> int | None:
@@ -44,15 +44,22 @@ def _mark_stopped_cell(nb, timed_out: bool) -> int | None:
     """
     import nbformat
 
-    started = [i for i, cell in enumerate(nb.cells)
-               if cell.cell_type == "code" and cell.metadata.get("papermill", {}).get("start_time")]
+    started = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and cell.metadata.get("papermill", {}).get("start_time")
+    ]
     if not started:
         return None
     index = started[-1]
     cell = nb.cells[index]
     cell.metadata["papermill"].update(status="failed", exception=True)
-    ename, message = ("CellTimeoutError", TIMEOUT_MESSAGE) if timed_out else ("DeadKernelError", DIED_MESSAGE)
-    cell.outputs.append(nbformat.v4.new_output("error", ename=ename, evalue=message, traceback=[message]))
+    ename, message = (
+        ("CellTimeoutError", TIMEOUT_MESSAGE) if timed_out else ("DeadKernelError", DIED_MESSAGE)
+    )
+    cell.outputs.append(
+        nbformat.v4.new_output("error", ename=ename, evalue=message, traceback=[message])
+    )
     return index
 
 
@@ -70,8 +77,11 @@ def _describe_failure(nb, index: int | None, fallback: str) -> str:
     error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
     what = f"{error['ename']}: {error['evalue']}" if error else fallback
     # numbered as the author sees them in JupyterLab: papermill's injected cell is not theirs
-    code_cells = [i for i, c in enumerate(nb.cells)
-                  if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])]
+    code_cells = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])
+    ]
     number = code_cells.index(index) + 1 if index in code_cells else index + 1
     first_line = next((line for line in cell.source.splitlines() if line.strip()), "")
     return f"code cell {number} (`{first_line.strip()[:80]}`) failed: {what}"
@@ -99,11 +109,20 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     final_nb = run_dir / "notebooks" / f"{job_id}.ipynb"
     partial_nb = run_dir / "notebooks" / f".{job_id}{TMP_MARK}partial.ipynb"
     final_nb.parent.mkdir(parents=True, exist_ok=True)
-    os.environ[THRESHOLD_ENV] = str(run["threshold"])  # the kernel inherits it: suppression == check
+    os.environ[THRESHOLD_ENV] = str(
+        run["threshold"]
+    )  # the kernel inherits it: suppression == check
 
     result: dict[str, Any] = {
-        "job_id": job_id, "status": "failed", "error": None, "failed_cell": None, "records": {},
-        "started": started_wall, "worker_pid": os.getpid(), "notebook_out": None, "report": None,
+        "job_id": job_id,
+        "status": "failed",
+        "error": None,
+        "failed_cell": None,
+        "records": {},
+        "started": started_wall,
+        "worker_pid": os.getpid(),
+        "notebook_out": None,
+        "report": None,
     }
     source = kernel_source(tuple(run["preload"]) if run.get("preload") is not None else None)
     km = None
@@ -114,9 +133,16 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
         km = source.take(run["kernel_name"], run.get("cwd") or os.getcwd())
         result["timings"] = {"kernel_ready": round(time.monotonic() - started, 2)}
         papermill.execute_notebook(
-            str(notebook), str(partial_nb), parameters=job["parameters"], kernel_name=run["kernel_name"],
-            km=km, progress_bar=False, request_save_on_cell_execute=True, autosave_cell_every=10,
-            execution_timeout=run.get("timeout"), log_output=False,
+            str(notebook),
+            str(partial_nb),
+            parameters=job["parameters"],
+            kernel_name=run["kernel_name"],
+            km=km,
+            progress_bar=False,
+            request_save_on_cell_execute=True,
+            autosave_cell_every=10,
+            execution_timeout=run.get("timeout"),
+            log_output=False,
         )
         result["status"] = "ok"
     except papermill.PapermillExecutionError as exc:
@@ -137,7 +163,10 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
                 index = _mark_stopped_cell(nb, timed_out="Timeout" in (fallback_error or ""))
             result["failed_cell"] = index
             result["error"] = _describe_failure(nb, index, fallback_error or "failed")
-        nb.metadata.setdefault("evaluation", {})["job"] = {"job_id": job_id, "status": result["status"]}
+        nb.metadata.setdefault("evaluation", {})["job"] = {
+            "job_id": job_id,
+            "status": result["status"],
+        }
         atomic_write_text(final_nb, nbformat.writes(nb))
         partial_nb.unlink(missing_ok=True)
         result["notebook_out"] = final_nb.relative_to(run_dir).as_posix()
@@ -150,14 +179,24 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     if nb is not None:
         meta = {
             "title": f"{notebook.stem.replace('_', ' ')} · {job.get('label', '')}",
-            "status": result["status"], "error": result["error"], "run_id": run["run_id"],
-            "started": started_wall, "finished": _now(), "duration": f"{duration:.1f} s",
-            "notebook": notebook.name, "parameters": job["parameters"],
-            "data_checksums": run.get("data_checksums"), "versions": run.get("versions"),
-            "git_commit": run.get("git_commit"), "threshold": run["threshold"], "index_href": "../index.html",
+            "status": result["status"],
+            "error": result["error"],
+            "run_id": run["run_id"],
+            "started": started_wall,
+            "finished": _now(),
+            "duration": f"{duration:.1f} s",
+            "notebook": notebook.name,
+            "parameters": job["parameters"],
+            "data_checksums": run.get("data_checksums"),
+            "versions": run.get("versions"),
+            "git_commit": run.get("git_commit"),
+            "threshold": run["threshold"],
+            "index_href": "../index.html",
         }
         try:
-            html = render_report(nb, meta, show_code=run.get("show_code", False), failed_cell=result["failed_cell"])
+            html = render_report(
+                nb, meta, show_code=run.get("show_code", False), failed_cell=result["failed_cell"]
+            )
             check_html(html, run["threshold"], report=f"reports/{job_id}.html")
             atomic_write_text(run_dir / "reports" / f"{job_id}.html", html)
             result["report"] = f"reports/{job_id}.html"

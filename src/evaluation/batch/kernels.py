@@ -33,8 +33,16 @@ log = logging.getLogger(__name__)
 
 #: imported in every spare kernel before a notebook is given to it
 PRELOAD_MODULES = (
-    "numpy", "pandas", "scipy.stats", "statsmodels.api", "matplotlib.pyplot", "seaborn",
-    "pyarrow.parquet", "duckdb", "evaluation.data", "evaluation.batch.record",
+    "numpy",
+    "pandas",
+    "scipy.stats",
+    "statsmodels.api",
+    "matplotlib.pyplot",
+    "seaborn",
+    "pyarrow.parquet",
+    "duckdb",
+    "evaluation.data",
+    "evaluation.batch.record",
     "evaluation.reports.disclosure",
 )
 
@@ -64,7 +72,9 @@ def warm_up(modules: list[str]) -> list[str]:
 
 def _warm_up_code(modules: tuple[str, ...]) -> str:
     # One expression, so nothing is bound in the user's namespace.
-    return f"__import__('evaluation.batch.kernels', fromlist=['warm_up']).warm_up({list(modules)!r})"
+    return (
+        f"__import__('evaluation.batch.kernels', fromlist=['warm_up']).warm_up({list(modules)!r})"
+    )
 
 
 def _shutdown(km) -> None:
@@ -77,7 +87,14 @@ def _shutdown(km) -> None:
 class _Launched:
     """A kernel process launched (not yet answering), with the warm-up queued on its shell."""
 
-    def __init__(self, kernel_name: str, cwd: str, modules: tuple[str, ...], km_factory=None, attempt: int = 1):
+    def __init__(
+        self,
+        kernel_name: str,
+        cwd: str,
+        modules: tuple[str, ...],
+        km_factory=None,
+        attempt: int = 1,
+    ):
         from jupyter_client.manager import AsyncKernelManager
 
         self.key = (kernel_name, cwd, modules, os.environ.get("EVALUATION_DISCLOSURE_THRESHOLD"))
@@ -85,7 +102,9 @@ class _Launched:
         self.km = km_factory(attempt) if km_factory else AsyncKernelManager(kernel_name=kernel_name)
         # The kernel's own chatter (e.g. ipykernel's TCP warning) would garble the progress bar;
         # what a notebook prints arrives through the Jupyter protocol, not these pipes.
-        run_sync(self.km.start_kernel)(cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        run_sync(self.km.start_kernel)(
+            cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         self.kc = self.km.blocking_client()
         self.kc.start_channels()
         if modules:
@@ -126,7 +145,9 @@ def start_kernel(
             if launched is None:
                 launched = _Launched(kernel_name, str(cwd), modules, km_factory, attempt)
             return launched.ready(startup_timeout)
-        except Exception as exc:  # RuntimeError("Kernel died before replying"), TimeoutError, zmq errors
+        except (
+            Exception
+        ) as exc:  # RuntimeError("Kernel died before replying"), TimeoutError, zmq errors
             errors.append(f"attempt {attempt}: {type(exc).__name__}: {exc}")
             log.warning("kernel start-up failed (attempt %d of %d): %s", attempt, attempts, exc)
             if launched is not None:
@@ -152,7 +173,10 @@ def _forkable(kernel_name: str) -> bool:
         return False
     import sys
 
-    same_python = Path(argv[0]).resolve() == Path(sys.executable).resolve() or argv[0] in ("python", "python3")
+    same_python = Path(argv[0]).resolve() == Path(sys.executable).resolve() or argv[0] in (
+        "python",
+        "python3",
+    )
     return same_python and "ipykernel_launcher" in argv
 
 
@@ -205,8 +229,12 @@ class KernelSource:
         with self.lock:
             if self.spare is None:
                 try:
-                    self.spare = _Launched(kernel_name, str(Path(cwd).resolve()), self.modules,
-                                           self._factory(kernel_name))
+                    self.spare = _Launched(
+                        kernel_name,
+                        str(Path(cwd).resolve()),
+                        self.modules,
+                        self._factory(kernel_name),
+                    )
                 except Exception as exc:  # take() will retry and report
                     log.warning("could not launch a spare kernel: %s", exc)
 
@@ -218,7 +246,9 @@ class KernelSource:
             if spare is not None and spare.key != self._key(kernel_name, cwd):
                 spare.discard()
                 spare = None
-        km = start_kernel(kernel_name, cwd, self.modules, first=spare, km_factory=self._factory(kernel_name))
+        km = start_kernel(
+            kernel_name, cwd, self.modules, first=spare, km_factory=self._factory(kernel_name)
+        )
         self.in_use.add(km)
         self.prestart(kernel_name, cwd)  # the next notebook's kernel imports while this one runs
         return km

@@ -52,7 +52,9 @@ from evaluation.data.catalogue import INDICATOR_BY_KEY, REGION_NAMES, TOPICS
 
 INJECTED = ("data_dir", "results_dir")
 SUMMARY_MARKER = "results_dir"
-STORE_PARAMETER = "qualitative_store"  # set for every notebook by `workbench run --qualitative-store`
+STORE_PARAMETER = (
+    "qualitative_store"  # set for every notebook by `workbench run --qualitative-store`
+)
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -101,8 +103,12 @@ class Job:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "job_id": self.job_id, "notebook": str(self.notebook), "parameters": self.parameters,
-            "kind": self.kind, "source": self.source, "label": self.label,
+            "job_id": self.job_id,
+            "notebook": str(self.notebook),
+            "parameters": self.parameters,
+            "kind": self.kind,
+            "source": self.source,
+            "label": self.label,
         }
 
 
@@ -120,10 +126,14 @@ def _read_yaml(path: Path, problems: list[str]) -> Any:
 
 def _check_flat_mapping(path: Path, data: Any, problems: list[str]) -> dict[str, Any] | None:
     if data is None:
-        problems.append(f"{path}: empty; expected 'name: value' lines such as 'region: hovedstaden'.")
+        problems.append(
+            f"{path}: empty; expected 'name: value' lines such as 'region: hovedstaden'."
+        )
         return None
     if not isinstance(data, dict):
-        problems.append(f"{path}: expected a mapping of parameter names to values, found {type(data).__name__}.")
+        problems.append(
+            f"{path}: expected a mapping of parameter names to values, found {type(data).__name__}."
+        )
         return None
     for key in data:
         if key in INJECTED:
@@ -138,10 +148,14 @@ def load_parameter_sets(folder: Path, sweeps: tuple[str, ...] = ()) -> list[Para
     folder = Path(folder)
     problems: list[str] = []
     if not folder.is_dir():
-        raise ParameterError([f"{folder}: no such folder; expected one YAML file per region there."])
+        raise ParameterError(
+            [f"{folder}: no such folder; expected one YAML file per region there."]
+        )
     files = sorted(list(folder.glob("*.yml")) + list(folder.glob("*.yaml")))
     if not files:
-        raise ParameterError([f"{folder}: no .yml files; expected one per region, e.g. hovedstaden.yml."])
+        raise ParameterError(
+            [f"{folder}: no .yml files; expected one per region, e.g. hovedstaden.yml."]
+        )
     base: list[ParameterSet] = []
     for path in files:
         values = _check_flat_mapping(path, _read_yaml(path, problems), problems)
@@ -152,28 +166,46 @@ def load_parameter_sets(folder: Path, sweeps: tuple[str, ...] = ()) -> list[Para
         path = folder / "sweeps" / f"{sweep}.yml"
         if not path.exists():
             known = sorted(p.stem for p in (folder / "sweeps").glob("*.yml"))
-            problems.append(f"sweep '{sweep}': no file {path}; known sweeps: {', '.join(known) or 'none'}.")
+            problems.append(
+                f"sweep '{sweep}': no file {path}; known sweeps: {', '.join(known) or 'none'}."
+            )
             continue
         data = _read_yaml(path, problems)
         if not isinstance(data, dict) or not isinstance(data.get("vary"), list) or not data["vary"]:
-            problems.append(f"{path}: expected a mapping with 'vary:' listing one or more variations.")
+            problems.append(
+                f"{path}: expected a mapping with 'vary:' listing one or more variations."
+            )
             continue
         unknown_keys = set(data) - {"description", "notebooks", "vary"}
         if unknown_keys:
-            problems.append(f"{path}: unknown key(s) {sorted(unknown_keys)}; allowed: description, notebooks, vary.")
+            problems.append(
+                f"{path}: unknown key(s) {sorted(unknown_keys)}; allowed: description, notebooks, vary."
+            )
         notebooks = data.get("notebooks")
-        if notebooks is not None and not (isinstance(notebooks, list) and all(isinstance(n, str) for n in notebooks)):
-            problems.append(f"{path}: 'notebooks' must be a list of notebook names such as 01_prescribing_impact.")
+        if notebooks is not None and not (
+            isinstance(notebooks, list) and all(isinstance(n, str) for n in notebooks)
+        ):
+            problems.append(
+                f"{path}: 'notebooks' must be a list of notebook names such as 01_prescribing_impact."
+            )
             notebooks = None
         for number, variation in enumerate(data["vary"], start=1):
-            variation = _check_flat_mapping(Path(f"{path} (variation {number})"), variation, problems)
+            variation = _check_flat_mapping(
+                Path(f"{path} (variation {number})"), variation, problems
+            )
             if variation is None:
                 continue
             for region_set in base:
-                sets.append(ParameterSet(
-                    region_set.name, path, {**region_set.values, **variation}, sweep, variation,
-                    tuple(notebooks) if notebooks else None,
-                ))
+                sets.append(
+                    ParameterSet(
+                        region_set.name,
+                        path,
+                        {**region_set.values, **variation},
+                        sweep,
+                        variation,
+                        tuple(notebooks) if notebooks else None,
+                    )
+                )
     if problems:
         raise ParameterError(problems)
     return sets
@@ -191,10 +223,14 @@ def declared_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
     try:
         nb = load_notebook_node(str(notebook))
     except Exception as exc:
-        raise ParameterError([f"{notebook}: not a readable notebook ({type(exc).__name__}: {exc})."]) from None
+        raise ParameterError(
+            [f"{notebook}: not a readable notebook ({type(exc).__name__}: {exc})."]
+        ) from None
     kernelspec = nb.metadata.get("kernelspec", {})
     name = kernelspec.get("name") or "python3"
-    language = kernelspec.get("language") or nb.metadata.get("language_info", {}).get("name") or "python"
+    language = (
+        kernelspec.get("language") or nb.metadata.get("language_info", {}).get("name") or "python"
+    )
     return {p.name: p._asdict() for p in _infer_parameters(nb, name=name, language=language)}
 
 
@@ -261,7 +297,9 @@ def build_grid(
 
     ``qualitative_store`` (``workbench run --qualitative-store``) is given to every notebook that
     declares a ``qualitative_store`` parameter, in place of its default."""
-    declared = declared if declared is not None else {nb: declared_parameters(nb) for nb in notebooks}
+    declared = (
+        declared if declared is not None else {nb: declared_parameters(nb) for nb in notebooks}
+    )
     jobs: list[Job] = []
     summaries: list[Job] = []
     for notebook in notebooks:
@@ -270,19 +308,31 @@ def build_grid(
         if qualitative_store is not None and STORE_PARAMETER in params:
             injected[STORE_PARAMETER] = str(qualitative_store)
         if SUMMARY_MARKER in params:
-            summaries.append(Job(
-                notebook.stem, notebook, {**injected, "results_dir": str(results_dir)}, "summary",
-                "workbench run", "national summary",
-            ))
+            summaries.append(
+                Job(
+                    notebook.stem,
+                    notebook,
+                    {**injected, "results_dir": str(results_dir)},
+                    "summary",
+                    "workbench run",
+                    "national summary",
+                )
+            )
             continue
         for pset in parameter_sets:
             if pset.notebooks is not None and notebook.stem not in pset.notebooks:
                 continue
             values = {**pset.values, **injected}
-            jobs.append(Job(
-                _slug(f"{notebook.stem}--{pset.key}"), notebook, values, "region",
-                str(pset.source) + (f" (sweep {pset.sweep})" if pset.sweep else ""), _label(values),
-            ))
+            jobs.append(
+                Job(
+                    _slug(f"{notebook.stem}--{pset.key}"),
+                    notebook,
+                    values,
+                    "region",
+                    str(pset.source) + (f" (sweep {pset.sweep})" if pset.sweep else ""),
+                    _label(values),
+                )
+            )
     return jobs + summaries
 
 
@@ -299,7 +349,9 @@ def _type_of_default(info: dict[str, Any]) -> tuple[str | None, bool]:
         name = annotated.replace("typing.", "")
         optional = name.startswith("Optional[") or "None" in name
         inner = re.sub(r"^Optional\[(.*)\]$", r"\1", name)
-        return (inner if inner in ("str", "int", "float", "bool", "list", "dict") else None), required and not optional
+        return (
+            inner if inner in ("str", "int", "float", "bool", "list", "dict") else None
+        ), required and not optional
     if literal is ... or literal is None:
         return None, required
     return type(literal).__name__, False
@@ -318,22 +370,30 @@ def _catalogue_problems(values: dict[str, Any]) -> list[str]:
     if "region" in values and values["region"] not in REGION_NAMES:
         problems.append(f"region '{values['region']}' is not one of {', '.join(REGION_NAMES)}")
     if "indicator" in values and values["indicator"] not in INDICATOR_BY_KEY:
-        problems.append(f"indicator '{values['indicator']}' is not one of {', '.join(INDICATOR_BY_KEY)}")
+        problems.append(
+            f"indicator '{values['indicator']}' is not one of {', '.join(INDICATOR_BY_KEY)}"
+        )
     if "topic" in values and values["topic"] not in TOPICS:
         problems.append(f"topic '{values['topic']}' is not one of {', '.join(TOPICS)}")
     months = {}
     for key in ("study_start", "study_end"):
         if key in values and values[key] is not None:
             if not (isinstance(values[key], str) and _MONTH.match(values[key])):
-                problems.append(f"{key} {values[key]!r} is not a month written YYYY-MM (quote it in YAML: \"2016-01\")")
+                problems.append(
+                    f'{key} {values[key]!r} is not a month written YYYY-MM (quote it in YAML: "2016-01")'
+                )
             else:
                 months[key] = values[key]
     if len(months) == 2 and months["study_start"] > months["study_end"]:
-        problems.append(f"study_start {months['study_start']} is after study_end {months['study_end']}")
+        problems.append(
+            f"study_start {months['study_start']} is after study_end {months['study_end']}"
+        )
     return problems
 
 
-def check_grid(jobs: list[Job], declared: dict[Path, dict[str, dict[str, Any]]] | None = None) -> None:
+def check_grid(
+    jobs: list[Job], declared: dict[Path, dict[str, dict[str, Any]]] | None = None
+) -> None:
     """Raise one :class:`ParameterError` listing every problem in the grid, or return quietly."""
     declared = declared if declared is not None else {}
     problems: list[str] = []

@@ -20,8 +20,18 @@ from typing import Any
 
 #: packages whose versions are shown in reports and taken into the resume fingerprint
 TRACKED_PACKAGES = (
-    "evaluation", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn", "duckdb",
-    "pyarrow", "papermill", "nbconvert", "ipykernel",
+    "evaluation",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "matplotlib",
+    "seaborn",
+    "duckdb",
+    "pyarrow",
+    "papermill",
+    "nbconvert",
+    "ipykernel",
 )
 _CHUNK = 1 << 20
 
@@ -65,10 +75,22 @@ def git_commit(folder: Path | None = None) -> dict[str, Any]:
     """The commit the notebooks came from, and whether the work tree had uncommitted changes."""
     folder = Path(folder or os.getcwd())
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True,
-                              timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=folder,
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
         return {"commit": head, "dirty": bool(dirty)}
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
@@ -78,12 +100,24 @@ def notebook_sha256(path: Path) -> str:
     return file_sha256(Path(path))
 
 
-def job_fingerprint(notebook_sha: str, parameters: dict[str, Any], data_sums: dict[str, str],
-                    versions: dict[str, str], settings: dict[str, Any]) -> str:
+def job_fingerprint(
+    notebook_sha: str,
+    parameters: dict[str, Any],
+    data_sums: dict[str, str],
+    versions: dict[str, str],
+    settings: dict[str, Any],
+) -> str:
     """One hash of everything a run's result depends on."""
     payload = json.dumps(
-        {"notebook": notebook_sha, "parameters": parameters, "data": data_sums,
-         "versions": versions, "settings": settings, "python": sys.version_info[:2]},
-        sort_keys=True, default=str,
+        {
+            "notebook": notebook_sha,
+            "parameters": parameters,
+            "data": data_sums,
+            "versions": versions,
+            "settings": settings,
+            "python": sys.version_info[:2],
+        },
+        sort_keys=True,
+        default=str,
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -71,7 +71,9 @@ def _plain(value: Any, name: str) -> Any:
 def encode(name: str, value: Any) -> dict[str, Any]:
     """The JSON document stored for ``record(name, value)``."""
     if not isinstance(name, str) or not name:
-        raise ValueError("record(name, value): name must be a non-empty string such as 'att_nsaid'.")
+        raise ValueError(
+            "record(name, value): name must be a non-empty string such as 'att_nsaid'."
+        )
     if isinstance(value, pd.Series):
         value = value.to_frame()
     if isinstance(value, pd.DataFrame):
@@ -129,8 +131,13 @@ def record_estimate(
     if ci_low is None or ci_high is None:
         ci_low, ci_high = estimate - 1.959964 * float(se), estimate + 1.959964 * float(se)
     value = {
-        "estimate": estimate, "se": float(se), "ci_low": float(ci_low), "ci_high": float(ci_high),
-        "n": None if n is None else int(n), "label": label or name, "unit": unit,
+        "estimate": estimate,
+        "se": float(se),
+        "ci_low": float(ci_low),
+        "ci_high": float(ci_high),
+        "n": None if n is None else int(n),
+        "label": label or name,
+        "unit": unit,
     }
     document = {"name": name, "kind": "estimate", "value": _plain(value, name)}
     _display(document, f"recorded {name}: {estimate:.4g} (95% CI {ci_low:.4g} to {ci_high:.4g})")
@@ -169,7 +176,11 @@ def _manifest(results_dir: str | os.PathLike) -> dict[str, Any]:
 
 
 def _job_columns(job: dict[str, Any]) -> dict[str, Any]:
-    columns = {"job_id": job["job_id"], "notebook": Path(job["notebook"]).stem, "status": job.get("status")}
+    columns = {
+        "job_id": job["job_id"],
+        "notebook": Path(job["notebook"]).stem,
+        "status": job.get("status"),
+    }
     for key, value in job.get("parameters", {}).items():
         if key not in ("data_dir", "results_dir") and isinstance(value, (str, int, float, bool)):
             columns[key] = value
@@ -188,9 +199,17 @@ def read_records(results_dir: str | os.PathLike, kind: str | None = None) -> pd.
             continue
         for name, document in (job.get("records") or {}).items():
             if kind is None or document.get("kind") == kind:
-                rows.append({**_job_columns(job), "name": name, "kind": document.get("kind"),
-                             "value": decode(document)})
-    return pd.DataFrame(rows, columns=None if rows else ["job_id", "notebook", "status", "name", "kind", "value"])
+                rows.append(
+                    {
+                        **_job_columns(job),
+                        "name": name,
+                        "kind": document.get("kind"),
+                        "value": decode(document),
+                    }
+                )
+    return pd.DataFrame(
+        rows, columns=None if rows else ["job_id", "notebook", "status", "name", "kind", "value"]
+    )
 
 
 def read_estimates(results_dir: str | os.PathLike, name: str | None = None) -> pd.DataFrame:
@@ -203,15 +222,25 @@ def read_estimates(results_dir: str | os.PathLike, name: str | None = None) -> p
     if name is not None and not records.empty:
         records = records[records["name"] == name]
     if records.empty:
-        return pd.DataFrame(columns=["job_id", "notebook", "status", "region", "name", *ESTIMATE_FIELDS])
+        return pd.DataFrame(
+            columns=["job_id", "notebook", "status", "region", "name", *ESTIMATE_FIELDS]
+        )
     values = pd.DataFrame(list(records["value"]), index=records.index)
-    return pd.concat([records.drop(columns=["value", "kind"]), values[list(ESTIMATE_FIELDS)]], axis=1).reset_index(drop=True)
+    return pd.concat(
+        [records.drop(columns=["value", "kind"]), values[list(ESTIMATE_FIELDS)]], axis=1
+    ).reset_index(drop=True)
 
 
 def read_jobs(results_dir: str | os.PathLike) -> pd.DataFrame:
     """One row per run of the batch: job_id, notebook, kind, label, status, error and parameters."""
     rows = []
     for job in _manifest(results_dir).get("jobs", []):
-        rows.append({**_job_columns(job), "kind": job.get("kind"), "label": job.get("label"),
-                     "error": (job.get("error") or "").split("\n")[0] or None})
+        rows.append(
+            {
+                **_job_columns(job),
+                "kind": job.get("kind"),
+                "label": job.get("label"),
+                "error": (job.get("error") or "").split("\n")[0] or None,
+            }
+        )
     return pd.DataFrame(rows)

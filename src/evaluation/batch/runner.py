@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +64,15 @@ class BatchSettings:
     show_code: bool = False
     timeout: int | None = 1800  # seconds per cell
     progress: bool = True
-    preload: tuple[str, ...] | None = None  # modules imported in each kernel ahead; None = kernels.PRELOAD_MODULES
-    cwd: Path | None = None  # the kernels' working directory; None = where `workbench run` was started
-    qualitative_store: Path | None = None  # the coding store for notebooks that read one; None = their default
+    preload: tuple[str, ...] | None = (
+        None  # modules imported in each kernel ahead; None = kernels.PRELOAD_MODULES
+    )
+    cwd: Path | None = (
+        None  # the kernels' working directory; None = where `workbench run` was started
+    )
+    qualitative_store: Path | None = (
+        None  # the coding store for notebooks that read one; None = their default
+    )
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -85,7 +91,7 @@ class BatchOutcome:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+    return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
 def _new_run_id(out_dir: Path) -> str:
@@ -121,23 +127,35 @@ def plan(settings: BatchSettings) -> tuple[list[params_mod.Job], dict[Path, dict
     """The checked grid for ``settings`` (raises ParameterError with every problem)."""
     notebooks = params_mod.find_notebooks(settings.notebooks_dir)
     if settings.notebooks:
-        notebooks = [nb for nb in notebooks
-                     if any(fnmatch.fnmatch(nb.stem, p) or fnmatch.fnmatch(nb.name, p) for p in settings.notebooks)]
+        notebooks = [
+            nb
+            for nb in notebooks
+            if any(
+                fnmatch.fnmatch(nb.stem, p) or fnmatch.fnmatch(nb.name, p)
+                for p in settings.notebooks
+            )
+        ]
     if not notebooks:
         raise BatchError(
             f"No notebooks to run in {settings.notebooks_dir}"
-            + (f" matching {', '.join(settings.notebooks)}" if settings.notebooks else "") + "."
+            + (f" matching {', '.join(settings.notebooks)}" if settings.notebooks else "")
+            + "."
         )
     sets = params_mod.load_parameter_sets(settings.parameters_dir, settings.sweeps)
     if settings.regions:
         wanted = set(settings.regions)
         sets = [s for s in sets if s.name in wanted or s.values.get("region") in wanted]
         if not sets:
-            raise BatchError(f"No parameter file in {settings.parameters_dir} matches region(s) {', '.join(wanted)}.")
+            raise BatchError(
+                f"No parameter file in {settings.parameters_dir} matches region(s) {', '.join(wanted)}."
+            )
     declared = {nb: params_mod.declared_parameters(nb) for nb in notebooks}
     jobs = params_mod.build_grid(
-        notebooks, sets, data_dir=Path(settings.data_dir).resolve(),
-        results_dir=Path(settings.out_dir).resolve() / "RUN_DIR", declared=declared,
+        notebooks,
+        sets,
+        data_dir=Path(settings.data_dir).resolve(),
+        results_dir=Path(settings.out_dir).resolve() / "RUN_DIR",
+        declared=declared,
         qualitative_store=_coding_store(settings),
     )
     params_mod.check_grid(jobs, declared)
@@ -184,14 +202,18 @@ def _files_present(run_dir: Path, entry: dict[str, Any]) -> bool:
 
 
 class _LocalPool:
-    def __init__(self, workers: int, kernel_name: str, cwd: Path, preload: tuple[str, ...], threshold: int):
+    def __init__(
+        self, workers: int, kernel_name: str, cwd: Path, preload: tuple[str, ...], threshold: int
+    ):
         import multiprocessing
 
         from evaluation.batch import worker
 
         self.pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-            initializer=worker.initialize, initargs=(os.getpid(), kernel_name, str(cwd), preload, threshold),
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=worker.initialize,
+            initargs=(os.getpid(), kernel_name, str(cwd), preload, threshold),
         )
 
     def submit(self, fn, *args):
@@ -225,13 +247,19 @@ class _DaskPool:
             ) from exc
 
     def submit(self, fn, *args):
-        return self.client.submit(fn, *args, pure=False, key=f"notebook-{args[0]['job_id']}-{time.time_ns()}")
+        return self.client.submit(
+            fn, *args, pure=False, key=f"notebook-{args[0]['job_id']}-{time.time_ns()}"
+        )
 
     @staticmethod
     def wait(futures, timeout):
         from distributed import wait as dask_wait
 
-        done, _ = dask_wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED") if futures else (set(), set())
+        done, _ = (
+            dask_wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED")
+            if futures
+            else (set(), set())
+        )
         return done
 
     @staticmethod
@@ -261,21 +289,34 @@ def _execute_wave(executor, jobs, run_info, publisher: _Publisher, bar) -> None:
             try:
                 result = future.result()
             except Exception as exc:  # the worker itself died (not just the notebook's kernel)
-                result = {"status": "failed", "error": f"the worker running it failed: {type(exc).__name__}: {exc}"}
+                result = {
+                    "status": "failed",
+                    "error": f"the worker running it failed: {type(exc).__name__}: {exc}",
+                }
             entry = publisher.job(job["job_id"])
             entry.update({k: v for k, v in result.items() if k != "job_id"})
             entry["reused"] = False
             publisher.publish()
             if bar is not None:
-                mark = {"ok": "done  ", "failed": "FAILED", "blocked": "BLOCKED"}.get(entry["status"], entry["status"])
-                bar.write(f"{mark} {job['job_id']} ({entry.get('duration_s', 0) or 0:.1f} s)"
-                          + (f": {entry['error'].splitlines()[0]}" if entry.get("error") else ""))
+                mark = {"ok": "done  ", "failed": "FAILED", "blocked": "BLOCKED"}.get(
+                    entry["status"], entry["status"]
+                )
+                bar.write(
+                    f"{mark} {job['job_id']} ({entry.get('duration_s', 0) or 0:.1f} s)"
+                    + (f": {entry['error'].splitlines()[0]}" if entry.get("error") else "")
+                )
                 bar.update(1)
         if bar is not None:
             running = [futures[f]["job_id"] for f in pending if executor.running(f)]
             counts = _counts(publisher.manifest["jobs"])
-            state = (f"ok {counts['ok']} · failed {counts['failed'] + counts['blocked']} · running: "
-                     + (", ".join(running[:3]) + (" ..." if len(running) > 3 else "") if running else "-"))
+            state = (
+                f"ok {counts['ok']} · failed {counts['failed'] + counts['blocked']} · running: "
+                + (
+                    ", ".join(running[:3]) + (" ..." if len(running) > 3 else "")
+                    if running
+                    else "-"
+                )
+            )
             if state != getattr(bar, "_wb_state", None):  # redraw on change only: quiet logs
                 bar._wb_state = state
                 bar.set_postfix_str(state, refresh=True)
@@ -303,7 +344,9 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
         if run_id is None:
             latest = out_dir / "latest"
             if not latest.exists():
-                raise BatchError(f"Nothing to resume: {latest} does not exist. Run without --resume first.")
+                raise BatchError(
+                    f"Nothing to resume: {latest} does not exist. Run without --resume first."
+                )
             run_id = os.readlink(latest) if latest.is_symlink() else latest.resolve().name
         run_dir = out_dir / run_id
         manifest_path = run_dir / MANIFEST
@@ -311,7 +354,9 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
             raise BatchError(f"Nothing to resume in {run_dir}: it has no {MANIFEST}.")
         import json
 
-        previous = {j["job_id"]: j for j in json.loads(manifest_path.read_text(encoding="utf-8"))["jobs"]}
+        previous = {
+            j["job_id"]: j for j in json.loads(manifest_path.read_text(encoding="utf-8"))["jobs"]
+        }
         remove_stale_temporaries(run_dir)
     else:
         run_id = settings.run_id or _new_run_id(out_dir)
@@ -327,33 +372,85 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
         if job.kind == "summary":
             parameters["results_dir"] = str(run_dir)
         nb_sha = provenance.notebook_sha256(job.notebook)
-        fingerprint = provenance.job_fingerprint(nb_sha, {k: v for k, v in parameters.items() if k != "results_dir"},
-                                                 data_sums, versions, report_settings)
-        entries.append({**job.to_dict(), "parameters": parameters, "fingerprint": fingerprint,
-                        "status": "pending", "error": None, "failed_cell": None, "duration_s": None,
-                        "report": None, "notebook_out": None, "records": {}, "reused": False})
+        fingerprint = provenance.job_fingerprint(
+            nb_sha,
+            {k: v for k, v in parameters.items() if k != "results_dir"},
+            data_sums,
+            versions,
+            report_settings,
+        )
+        entries.append(
+            {
+                **job.to_dict(),
+                "parameters": parameters,
+                "fingerprint": fingerprint,
+                "status": "pending",
+                "error": None,
+                "failed_cell": None,
+                "duration_s": None,
+                "report": None,
+                "notebook_out": None,
+                "records": {},
+                "reused": False,
+            }
+        )
     # a summary is current only if every region run it summarises is unchanged
     region_prints = sorted(e["fingerprint"] for e in entries if e["kind"] == "region")
     for entry in entries:
         if entry["kind"] == "summary":
-            entry["fingerprint"] = provenance.job_fingerprint(entry["fingerprint"], {"regions": region_prints}, {}, {}, {})
+            entry["fingerprint"] = provenance.job_fingerprint(
+                entry["fingerprint"], {"regions": region_prints}, {}, {}, {}
+            )
 
     to_run = []
     for entry in entries:
         old = previous.get(entry["job_id"])
-        if old and old.get("status") == "ok" and old.get("fingerprint") == entry["fingerprint"] and _files_present(run_dir, old):
-            entry.update({k: old.get(k) for k in ("status", "error", "failed_cell", "duration_s", "report",
-                                                  "notebook_out", "records", "started", "finished", "worker_pid")})
+        if (
+            old
+            and old.get("status") == "ok"
+            and old.get("fingerprint") == entry["fingerprint"]
+            and _files_present(run_dir, old)
+        ):
+            entry.update(
+                {
+                    k: old.get(k)
+                    for k in (
+                        "status",
+                        "error",
+                        "failed_cell",
+                        "duration_s",
+                        "report",
+                        "notebook_out",
+                        "records",
+                        "started",
+                        "finished",
+                        "worker_pid",
+                    )
+                }
+            )
             entry["reused"] = True
         else:
             to_run.append(entry)
 
     manifest = {
-        "schema": SCHEMA, "run_id": run_id, "status": "running", "started": _now(), "finished": None,
-        "data_dir": str(data_dir), "data_checksums": data_sums, "versions": versions, "git": git,
-        "settings": {"executor": settings.executor, "scheduler": settings.scheduler, "kernel": settings.kernel_name,
-                     "sweeps": list(settings.sweeps), **report_settings},
-        "counts": {}, "jobs": entries,
+        "schema": SCHEMA,
+        "run_id": run_id,
+        "status": "running",
+        "started": _now(),
+        "finished": None,
+        "data_dir": str(data_dir),
+        "data_checksums": data_sums,
+        "versions": versions,
+        "git": git,
+        "settings": {
+            "executor": settings.executor,
+            "scheduler": settings.scheduler,
+            "kernel": settings.kernel_name,
+            "sweeps": list(settings.sweeps),
+            **report_settings,
+        },
+        "counts": {},
+        "jobs": entries,
     }
     publisher = _Publisher(run_dir, manifest)
     publisher.publish()
@@ -363,15 +460,31 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
     kernel_cwd = str(Path(settings.cwd or os.getcwd()).resolve())
     run_info = {
         "cwd": kernel_cwd,
-        "run_dir": str(run_dir), "run_id": run_id, "kernel_name": settings.kernel_name,
-        "threshold": settings.threshold, "show_code": settings.show_code, "timeout": settings.timeout,
-        "preload": list(preload), "data_checksums": data_sums, "versions": versions,
-        "git_commit": (git.get("commit") or "unknown") + (" (uncommitted changes)" if git.get("dirty") else ""),
+        "run_dir": str(run_dir),
+        "run_id": run_id,
+        "kernel_name": settings.kernel_name,
+        "threshold": settings.threshold,
+        "show_code": settings.show_code,
+        "timeout": settings.timeout,
+        "preload": list(preload),
+        "data_checksums": data_sums,
+        "versions": versions,
+        "git_commit": (git.get("commit") or "unknown")
+        + (" (uncommitted changes)" if git.get("dirty") else ""),
     }
     region_jobs = [e for e in to_run if e["kind"] == "region"]
     summary_jobs = [e for e in to_run if e["kind"] == "summary"]
-    bar = tqdm(total=len(to_run), desc=f"run {run_id}", unit="notebook", disable=not settings.progress,
-               dynamic_ncols=True) if to_run else None
+    bar = (
+        tqdm(
+            total=len(to_run),
+            desc=f"run {run_id}",
+            unit="notebook",
+            disable=not settings.progress,
+            dynamic_ncols=True,
+        )
+        if to_run
+        else None
+    )
     if bar is not None and settings.progress is False:
         bar = None
     executor = None
@@ -379,11 +492,15 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
         if to_run:
             if settings.executor == "dask":
                 if not settings.scheduler:
-                    raise BatchError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786).")
+                    raise BatchError(
+                        "--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)."
+                    )
                 executor = _DaskPool(settings.scheduler)
             elif settings.executor == "local":
                 workers = settings.workers or min(os.cpu_count() or 1, max(len(region_jobs), 1))
-                executor = _LocalPool(workers, settings.kernel_name, kernel_cwd, preload, settings.threshold)
+                executor = _LocalPool(
+                    workers, settings.kernel_name, kernel_cwd, preload, settings.threshold
+                )
             else:
                 raise BatchError(f"Unknown executor '{settings.executor}'; use local or dask.")
             _execute_wave(executor, region_jobs, run_info, publisher, bar)

@@ -21,8 +21,12 @@ def _watch_parent(parent_pid: int) -> None:
             os._exit(1)
 
 
-def initialize(parent_pid: int, kernel_name: str, cwd: str, preload: tuple[str, ...], threshold: int) -> None:
-    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="watch-runner").start()
+def initialize(
+    parent_pid: int, kernel_name: str, cwd: str, preload: tuple[str, ...], threshold: int
+) -> None:
+    threading.Thread(
+        target=_watch_parent, args=(parent_pid,), daemon=True, name="watch-runner"
+    ).start()
     from evaluation.reports.disclosure import THRESHOLD_ENV
 
     os.environ[THRESHOLD_ENV] = str(threshold)  # before the first kernel, which inherits it
@@ -30,8 +34,9 @@ def initialize(parent_pid: int, kernel_name: str, cwd: str, preload: tuple[str, 
 
     kernels.kernel_source(tuple(preload)).prestart(kernel_name, cwd)
     # import the report machinery now, while the first kernel starts
-    import evaluation.reports.html  # noqa: F401
     import papermill  # noqa: F401
+
+    import evaluation.reports.html  # noqa: F401
     from evaluation.reports.html import _exporter
 
     _exporter()

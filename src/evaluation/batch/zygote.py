@@ -170,8 +170,17 @@ class Zygote:
         self.folder = tempfile.mkdtemp(prefix="evaluation-zygote-")
         self.socket_path = os.path.join(self.folder, "zygote.sock")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "evaluation.batch.zygote", self.socket_path, str(os.getpid()), *self.modules],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "evaluation.batch.zygote",
+                self.socket_path,
+                str(os.getpid()),
+                *self.modules,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         self.lock = threading.Lock()
         self.conn = None
@@ -181,7 +190,9 @@ class Zygote:
         deadline = time.monotonic() + self.startup_timeout
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the kernel zygote exited with status {self.process.returncode}")
+                raise RuntimeError(
+                    f"the kernel zygote exited with status {self.process.returncode}"
+                )
             try:
                 conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 conn.connect(self.socket_path)
@@ -198,7 +209,12 @@ class Zygote:
             if self.conn is None:
                 self.conn = self._connect()
             sock, stream = self.conn
-            request = {"connection_file": connection_file, "cwd": cwd, "env": env, "owner_pid": os.getpid()}
+            request = {
+                "connection_file": connection_file,
+                "cwd": cwd,
+                "env": env,
+                "owner_pid": os.getpid(),
+            }
             stream.write(json.dumps(request).encode() + b"\n")
             stream.flush()
             reply = stream.readline()

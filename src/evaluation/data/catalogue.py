@@ -83,7 +83,9 @@ def outcome_label(indicator: str, outcome: str) -> str:
     try:
         words = OUTCOMES[outcome]
     except KeyError:
-        raise ValueError(f"unknown outcome {outcome!r}; expected one of {sorted(OUTCOMES)}") from None
+        raise ValueError(
+            f"unknown outcome {outcome!r}; expected one of {sorted(OUTCOMES)}"
+        ) from None
     return f"{ind.label[0].upper()}{ind.label[1:]} {words}"
 
 

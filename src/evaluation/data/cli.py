@@ -21,7 +21,9 @@ def data() -> None:
     help="small: 20 clusters (tests); national: ~114 clusters, ~1,750 clinics; "
     "register: national plus >= 50 M individual prescription records (Parquet, by year).",
 )
-@click.option("--seed", type=int, default=2026, show_default=True, help="Same seed, byte-identical files.")
+@click.option(
+    "--seed", type=int, default=2026, show_default=True, help="Same seed, byte-identical files."
+)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -42,7 +44,9 @@ def synth(scale: str, seed: int, out: Path, quiet: bool) -> None:
 
     started = time.perf_counter()
     write_synthetic(out, seed=seed, scale=scale, progress=not quiet)
-    click.echo(f"wrote {scale} synthetic data (seed {seed}) to {out} in {time.perf_counter() - started:.1f} s")
+    click.echo(
+        f"wrote {scale} synthetic data (seed {seed}) to {out} in {time.perf_counter() - started:.1f} s"
+    )
 
 
 def _window_option(function):
@@ -73,8 +77,15 @@ def _window(start: str | None, end: str | None):
 @click.argument("data_dir", type=click.Path(path_type=Path))
 @_window_option
 @click.option("--no-register", is_flag=True, help="Skip the individual records under DIR/register.")
-@click.option("--memory-limit", default="2GB", show_default=True, help="DuckDB memory cap for register checks.")
-def check(data_dir: Path, start: str | None, end: str | None, no_register: bool, memory_limit: str) -> None:
+@click.option(
+    "--memory-limit",
+    default="2GB",
+    show_default=True,
+    help="DuckDB memory cap for register checks.",
+)
+def check(
+    data_dir: Path, start: str | None, end: str | None, no_register: bool, memory_limit: str
+) -> None:
     """Validate a data folder in the canonical layout, listing every problem.
 
     Reads clusters, clinics, gps, meetings, attendance and prescribing (each as .parquet,
@@ -126,8 +137,18 @@ def check(data_dir: Path, start: str | None, end: str | None, no_register: bool,
     "default the clinic-months of DIR's prescribing table.",
 )
 @_window_option
-@click.option("--memory-limit", default="2GB", show_default=True, help="DuckDB memory cap; it spills to disk beyond it.")
-@click.option("--temp-directory", type=click.Path(file_okay=False, path_type=Path), default=None, help="DuckDB spill folder (default: the system temp folder).")
+@click.option(
+    "--memory-limit",
+    default="2GB",
+    show_default=True,
+    help="DuckDB memory cap; it spills to disk beyond it.",
+)
+@click.option(
+    "--temp-directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="DuckDB spill folder (default: the system temp folder).",
+)
 @click.option("--threads", type=int, default=None, help="DuckDB threads (default: all cores).")
 def aggregate(
     data_dir: Path,
@@ -146,12 +167,12 @@ def aggregate(
     and indicator (by the catalogue's ATC prefixes), joins the month's list size and adds
     DDD per 1,000 patients per day, prescriptions and users per 1,000 patients.
     """
+    import sys
+
     from evaluation.data.aggregate import aggregate_register, list_sizes_from_folder
     from evaluation.data.io import write_table
     from evaluation.data.readers import ReadError, read_table
     from evaluation.data.schemas import DataValidationError, normalise_column_name
-
-    import sys
 
     window = _window(start, end)
     if out.suffix.lower() not in (".parquet", ".csv"):

@@ -22,7 +22,9 @@ def topic_uptake(meetings: pd.DataFrame, topic: str) -> pd.DataFrame:
     if topic not in TOPICS:
         raise ValueError(f"unknown topic {topic!r}; expected one of {', '.join(TOPICS)}")
     on_topic = meetings.loc[meetings["topic"] == topic, ["cluster_id", "meeting_id", "date"]]
-    first = on_topic.sort_values(["cluster_id", "date"], kind="stable").drop_duplicates("cluster_id")
+    first = on_topic.sort_values(["cluster_id", "date"], kind="stable").drop_duplicates(
+        "cluster_id"
+    )
     meeting_month = pd.to_datetime(first["date"]).dt.to_period("M")
     return pd.DataFrame(
         {
@@ -65,7 +67,9 @@ def prescribing_panel(
     from evaluation.data.catalogue import REGION_NAMES
 
     if indicator not in INDICATOR_BY_KEY:
-        raise ValueError(f"unknown indicator {indicator!r}; expected one of {', '.join(INDICATOR_BY_KEY)}")
+        raise ValueError(
+            f"unknown indicator {indicator!r}; expected one of {', '.join(INDICATOR_BY_KEY)}"
+        )
     if topic is None:
         topic = INDICATOR_BY_KEY[indicator].topic
     clinic_cols = clinics[["clinic_id", "cluster_id", "region", "urbanicity"]]

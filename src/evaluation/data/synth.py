@@ -35,7 +35,6 @@ from evaluation.data.catalogue import (
     STUDY_END,
     STUDY_START,
     TOPIC_INDICATOR,
-    TOPICS,
 )
 
 GENERATOR_VERSION = "1"
@@ -92,20 +91,60 @@ class _IndicatorModel:
 
 _MODELS: dict[str, _IndicatorModel] = {
     "nsaid": _IndicatorModel(
-        0.024, 30.0, 0.85, -0.04, 0.05, 7, 0.30, -0.18,
+        0.024,
+        30.0,
+        0.85,
+        -0.04,
+        0.05,
+        7,
+        0.30,
+        -0.18,
         (("M01AE01", 0.55), ("M01AB05", 0.2), ("M01AE02", 0.15), ("M01AH01", 0.1)),
     ),
     "antibiotics": _IndicatorModel(
-        0.036, 12.0, 0.92, -0.03, 0.25, 1, 0.25, -0.10,
-        (("J01CE02", 0.45), ("J01CA04", 0.2), ("J01FA09", 0.15), ("J01CR02", 0.1), ("J01MA02", 0.1)),
+        0.036,
+        12.0,
+        0.92,
+        -0.03,
+        0.25,
+        1,
+        0.25,
+        -0.10,
+        (
+            ("J01CE02", 0.45),
+            ("J01CA04", 0.2),
+            ("J01FA09", 0.15),
+            ("J01CR02", 0.1),
+            ("J01MA02", 0.1),
+        ),
     ),
     "eye_antibiotics": _IndicatorModel(
-        0.006, 5.0, 0.95, -0.02, 0.20, 2, 0.40, -0.20,
+        0.006,
+        5.0,
+        0.95,
+        -0.02,
+        0.20,
+        2,
+        0.40,
+        -0.20,
         (("S01AA01", 0.7), ("S01AA13", 0.3)),
     ),
     "dependence_producing": _IndicatorModel(
-        0.052, 25.0, 0.60, -0.03, 0.03, 12, 0.35, -0.08,
-        (("N05BA04", 0.3), ("N05CF01", 0.25), ("N05CD02", 0.1), ("N02AX02", 0.2), ("N02AA01", 0.15)),
+        0.052,
+        25.0,
+        0.60,
+        -0.03,
+        0.03,
+        12,
+        0.35,
+        -0.08,
+        (
+            ("N05BA04", 0.3),
+            ("N05CF01", 0.25),
+            ("N05CD02", 0.1),
+            ("N02AX02", 0.2),
+            ("N02AA01", 0.15),
+        ),
     ),
 }
 _DISPERSION_SHAPE = 30.0  # clinic-month gamma frailty: CV ~ 18 % on top of Poisson noise
@@ -128,11 +167,11 @@ def months() -> pd.DatetimeIndex:
 # --------------------------------------------------------------------------------------------
 
 
-def _structure(seed: int, scale: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _structure(
+    seed: int, scale: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     rng = _rng(seed, _STRUCTURE)
-    per_region = (
-        _CLUSTERS_PER_REGION if scale != "small" else {r: 4 for r in _CLUSTERS_PER_REGION}
-    )
+    per_region = _CLUSTERS_PER_REGION if scale != "small" else {r: 4 for r in _CLUSTERS_PER_REGION}
     cluster_rows, clinic_rows, gp_rows, trait_rows = [], [], [], []
     for region in REGIONS:
         for _ in range(per_region[region.slug]):
@@ -235,7 +274,9 @@ def _meetings(seed: int, clusters: pd.DataFrame) -> pd.DataFrame:
             if topic is None:
                 # Meetings without a new topic follow up an earlier one or do local business.
                 earlier = [t for t in topics[:i] if t is not None]
-                topic = str(rng.choice(earlier)) if earlier and rng.random() < 0.4 else "organisation"
+                topic = (
+                    str(rng.choice(earlier)) if earlier and rng.random() < 0.4 else "organisation"
+                )
             taken.append(topic)
         for date, topic in zip(dates, taken):
             rows.append(dict(cluster_id=cluster_id, date=date, topic=topic))
@@ -253,7 +294,9 @@ def _attendance(
     absentee = rng.random(len(gps)) < 0.03
     gp_frame = gps[["gp_id", "cluster_id"]].assign(gp_effect=gp_effect, absentee=absentee)
     pairs = meetings[["meeting_id", "cluster_id", "date"]].merge(gp_frame, on="cluster_id")
-    pairs = pairs.merge(traits[["cluster_id", "attendance_target", "fade_logit_per_year"]], on="cluster_id")
+    pairs = pairs.merge(
+        traits[["cluster_id", "attendance_target", "fade_logit_per_year"]], on="cluster_id"
+    )
     years = pd.to_datetime(pairs["date"]).dt.year.to_numpy() - CLUSTERS_START_MEETING
     target = pairs["attendance_target"].to_numpy()
     logit = np.log(target / (1 - target)) + pairs["gp_effect"].to_numpy()
@@ -284,16 +327,30 @@ def _topic_exposure(
     )
     present = attendance.merge(gps[["gp_id", "clinic_id"]], on="gp_id")
     share = (
-        present.groupby(["meeting_id", "clinic_id"], sort=True)["attended"].mean().rename("share_attended")
+        present.groupby(["meeting_id", "clinic_id"], sort=True)["attended"]
+        .mean()
+        .rename("share_attended")
     )
     exposure = first.merge(clinics[["clinic_id", "cluster_id"]], on="cluster_id")
     exposure = exposure.merge(share.reset_index(), on=["meeting_id", "clinic_id"], how="left")
     exposure["indicator"] = exposure["topic"].map(TOPIC_INDICATOR)
     meeting_month = pd.to_datetime(exposure["date"]).dt.to_period("M")
     exposure["first_treated_month"] = (meeting_month + 1).dt.to_timestamp()
-    return exposure[
-        ["clinic_id", "cluster_id", "indicator", "meeting_id", "date", "first_treated_month", "share_attended"]
-    ].sort_values(["indicator", "clinic_id"], kind="stable").reset_index(drop=True)
+    return (
+        exposure[
+            [
+                "clinic_id",
+                "cluster_id",
+                "indicator",
+                "meeting_id",
+                "date",
+                "first_treated_month",
+                "share_attended",
+            ]
+        ]
+        .sort_values(["indicator", "clinic_id"], kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def _prescribing(
@@ -306,10 +363,14 @@ def _prescribing(
     n_clinics, n_months = len(clinics), len(month_index)
     # List sizes drift slowly: a multiplicative random walk, ~0.5 % a month.
     drift = np.cumsum(rng.normal(0.0, 0.005, (n_clinics, n_months)), axis=1)
-    listed = np.rint(clinics["listed_patients"].to_numpy()[:, None] * np.exp(drift)).astype(np.int64)
+    listed = np.rint(clinics["listed_patients"].to_numpy()[:, None] * np.exp(drift)).astype(
+        np.int64
+    )
     years_from_2020 = ((month_index.year - 2020) * 12 + month_index.month - 1).to_numpy() / 12.0
     days = month_index.days_in_month.to_numpy()
-    cluster_log_rate = clinics[["cluster_id"]].merge(traits, on="cluster_id")["cluster_log_rate"].to_numpy()
+    cluster_log_rate = (
+        clinics[["cluster_id"]].merge(traits, on="cluster_id")["cluster_log_rate"].to_numpy()
+    )
     trait_by_cluster = traits.set_index("cluster_id")
     urban = (clinics["urbanicity"] == "urban").to_numpy()
 
@@ -415,7 +476,9 @@ def write_register(
     from tqdm.auto import tqdm
 
     rng = _rng(seed, _REGISTER)
-    clinic_number = pd.Index(clinics["clinic_id"]).get_indexer(prescribing["clinic_id"]).astype(np.int64)
+    clinic_number = (
+        pd.Index(clinics["clinic_id"]).get_indexer(prescribing["clinic_id"]).astype(np.int64)
+    )
     month = pd.to_datetime(prescribing["month"])
     years = month.dt.year.to_numpy()
     atc_tables = {
@@ -438,7 +501,12 @@ def write_register(
         n_rx = cells["prescriptions"].to_numpy()
         n_users = cells["users"].to_numpy()
         keep = n_rx > 0
-        cells, cell_clinic, n_rx, n_users = cells[keep].reset_index(drop=True), cell_clinic[keep], n_rx[keep], n_users[keep]
+        cells, cell_clinic, n_rx, n_users = (
+            cells[keep].reset_index(drop=True),
+            cell_clinic[keep],
+            n_rx[keep],
+            n_users[keep],
+        )
         cell = np.repeat(np.arange(len(cells)), n_rx)
         offsets = np.cumsum(n_rx) - n_rx
         k = np.arange(len(cell)) - offsets[cell]  # rank of the record within its cell
@@ -446,7 +514,9 @@ def write_register(
         start = rng.integers(0, np.iinfo(np.int32).max, len(cells))
         # The first `users` records are distinct persons (a prime stride through the list);
         # the rest are repeat prescriptions to those same persons.
-        slot = np.where(k < n_users[cell], k, (rng.random(len(cell)) * n_users[cell]).astype(np.int64))
+        slot = np.where(
+            k < n_users[cell], k, (rng.random(len(cell)) * n_users[cell]).astype(np.int64)
+        )
         local_person = (start[cell] + slot * _PERSON_STRIDE) % listed[cell]
         person_id = cell_clinic[cell] * 100_000 + local_person + 1_000_000_000
         # DDD split over the cell's prescriptions by gamma weights, then scaled to the cell sum.
@@ -500,7 +570,9 @@ def _truth(
         untreated_mean = float(treated["expected_untreated"].mean())
         # Dose-response as planted: log RR = base * multiplier * trouble * (floor + (1-floor)*share),
         # so per unit share attended the log RR moves by base*(1-floor)*mean(multiplier*trouble).
-        scale_term = eff["effect_multiplier"] * np.where(eff["data_access_trouble"], _DATA_TROUBLE_EFFECT, 1.0)
+        scale_term = eff["effect_multiplier"] * np.where(
+            eff["data_access_trouble"], _DATA_TROUBLE_EFFECT, 1.0
+        )
         indicators[key] = {
             "topic": next(i.topic for i in INDICATORS if i.key == key),
             "base_log_rr_full_attendance": model.effect_log_rr,
@@ -535,7 +607,9 @@ def _truth(
             "clinic_id": r.clinic_id,
             "indicator": r.indicator,
             "first_treated_month": r.first_treated_month.strftime("%Y-%m"),
-            "share_attended": None if pd.isna(r.share_attended) else round(float(r.share_attended), 6),
+            "share_attended": None
+            if pd.isna(r.share_attended)
+            else round(float(r.share_attended), 6),
             "log_rr": round(float(r.log_rr), 8),
         }
         for r in effects.itertuples()
@@ -569,7 +643,9 @@ def _truth(
 TABLES = ("clusters", "clinics", "gps", "meetings", "attendance", "prescribing")
 
 
-def generate_tables(seed: int, scale: str = "national") -> tuple[dict[str, pd.DataFrame], dict, pd.DataFrame]:
+def generate_tables(
+    seed: int, scale: str = "national"
+) -> tuple[dict[str, pd.DataFrame], dict, pd.DataFrame]:
     """All canonical tables as DataFrames, the truth (without register figures) and the clinic
     frame needed to explode register records. Pure: nothing is written."""
     if scale not in SCALES:
@@ -596,7 +672,9 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
 
 
-def write_synthetic(out: str | os.PathLike, seed: int = 2026, scale: str = "national", progress: bool = True) -> Path:
+def write_synthetic(
+    out: str | os.PathLike, seed: int = 2026, scale: str = "national", progress: bool = True
+) -> Path:
     """Generate the synthetic dataset into ``out`` atomically.
 
     Everything is written into a temporary sibling folder first and moved into place at the end,
@@ -610,8 +688,12 @@ def write_synthetic(out: str | os.PathLike, seed: int = 2026, scale: str = "nati
         for name, frame in tables.items():
             _write_parquet(frame, tmp / f"{name}.parquet")
         if scale == "register":
-            truth["register_rows"] = write_register(seed, tables["prescribing"], clinics, tmp, progress)
-        (tmp / "truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+            truth["register_rows"] = write_register(
+                seed, tables["prescribing"], clinics, tmp, progress
+            )
+        (tmp / "truth.json").write_text(
+            json.dumps(truth, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         if out.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             out.rename(trash / out.name)

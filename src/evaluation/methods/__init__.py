@@ -12,7 +12,7 @@ each of these functions also carries its module's public names as attributes.
 """
 
 # interrupted time series and staggered difference-in-differences
-from evaluation.methods.interrupted_time_series import ITSResult, its  # noqa: E402
+from evaluation.methods.attendance import attendance  # noqa: E402
 from evaluation.methods.did import (  # noqa: E402
     DiDInputError,
     StaggeredDiDResult,
@@ -23,9 +23,9 @@ from evaluation.methods.did import (  # noqa: E402
 
 # practice variation, attendance and pooling
 from evaluation.methods.funnel import funnel  # noqa: E402
-from evaluation.methods.spc import spc  # noqa: E402
-from evaluation.methods.attendance import attendance  # noqa: E402
+from evaluation.methods.interrupted_time_series import ITSResult, its  # noqa: E402
 from evaluation.methods.pool import pool  # noqa: E402
+from evaluation.methods.spc import spc  # noqa: E402
 
 
 def _carry_module_names(function, module_name: str) -> None:
@@ -37,6 +37,11 @@ def _carry_module_names(function, module_name: str) -> None:
             setattr(function, name, getattr(module, name))
 
 
-for _function, _module in ((funnel, "funnel"), (spc, "spc"), (attendance, "attendance"), (pool, "pool")):
+for _function, _module in (
+    (funnel, "funnel"),
+    (spc, "spc"),
+    (attendance, "attendance"),
+    (pool, "pool"),
+):
     _carry_module_names(_function, _module)
 del _function, _module

@@ -26,7 +26,7 @@ def set_style() -> None:
     sns.set_theme(style="whitegrid", context="notebook", font_scale=1.0)
 
 
-def new_axes(ax: "Axes | None" = None, figsize: tuple[float, float] = (8.0, 4.5)) -> "Axes":
+def new_axes(ax: Axes | None = None, figsize: tuple[float, float] = (8.0, 4.5)) -> Axes:
     """The given axes, or fresh ones with the workbench style applied."""
     import matplotlib.pyplot as plt
 
@@ -54,7 +54,7 @@ def outcome_axis_label(outcome: str, indicator: str | None = None) -> str:
 
 
 def event_time_label(indicator: str | None = None, unit: str = "month") -> str:
-    """"Months since the cluster's NSAID meeting" (or "Periods since the cluster's meeting")."""
+    """ "Months since the cluster's NSAID meeting" (or "Periods since the cluster's meeting")."""
     from evaluation.data.catalogue import INDICATOR_BY_KEY
 
     units = {"month": "Months", "quarter": "Quarters", "year": "Years"}.get(unit, "Periods")
@@ -64,12 +64,12 @@ def event_time_label(indicator: str | None = None, unit: str = "month") -> str:
 
 
 def effect_axis_label(outcome: str, indicator: str | None = None) -> str:
-    """"Change in NSAID DDD per 1,000 patients per day" - the y axis of an effect plot."""
+    """ "Change in NSAID DDD per 1,000 patients per day" - the y axis of an effect plot."""
     label = outcome_axis_label(outcome, indicator)
     return f"Change in {label[0].lower()}{label[1:]}" if indicator is None else f"Change in {label}"
 
 
-def zero_line(ax: "Axes", orientation: str = "h") -> None:
+def zero_line(ax: Axes, orientation: str = "h") -> None:
     """A quiet reference line at zero ("no change")."""
     if orientation == "h":
         ax.axhline(0.0, color=REFERENCE_COLOUR, linewidth=0.8, zorder=0)

@@ -20,7 +20,17 @@ indicator, prescriptions, ddd, listed_patients).
 
 from __future__ import annotations
 
-__all__ = ["attendance", "attendance_records", "attendance_rates", "attendance_trend", "persistent_absence", "topic_meeting_share", "dose_response", "Attendance", "DoseResponse"]
+__all__ = [
+    "attendance",
+    "attendance_records",
+    "attendance_rates",
+    "attendance_trend",
+    "persistent_absence",
+    "topic_meeting_share",
+    "dose_response",
+    "Attendance",
+    "DoseResponse",
+]
 
 import textwrap
 from dataclasses import dataclass, field
@@ -65,15 +75,21 @@ def attendance_records(
     attended = attendance["attended"]
     if attended.isna().any():
         row = attended.index[attended.isna()][0]
-        raise ValueError(f"attendance: 'attended' is missing at row {row}; record each invited GP as true or false")
+        raise ValueError(
+            f"attendance: 'attended' is missing at row {row}; record each invited GP as true or false"
+        )
     if attended.dtype != bool:
         values = set(pd.unique(attended))
-        if not values <= {0, 1, True, False}:
-            raise ValueError(f"attendance: 'attended' must be true/false (or 1/0); found {sorted(map(str, values))[:5]}")
+        if not values <= {0, 1}:
+            raise ValueError(
+                f"attendance: 'attended' must be true/false (or 1/0); found {sorted(map(str, values))[:5]}"
+            )
     duplicated = attendance.duplicated(["meeting_id", "gp_id"])
     if duplicated.any():
         row = attendance[duplicated].iloc[0]
-        raise ValueError(f"attendance: GP {row['gp_id']} is listed twice for meeting {row['meeting_id']}")
+        raise ValueError(
+            f"attendance: GP {row['gp_id']} is listed twice for meeting {row['meeting_id']}"
+        )
     unknown = ~attendance["meeting_id"].isin(meetings["meeting_id"])
     if unknown.any():
         raise ValueError(
@@ -86,9 +102,13 @@ def attendance_records(
             f"attendance: {int(unknown.sum())} row(s) refer to GPs not in the gps table, "
             f"e.g. {attendance.loc[unknown, 'gp_id'].iloc[0]!r}"
         )
-    meeting_cols = [c for c in ("meeting_id", "cluster_id", "date", "topic") if c in meetings.columns]
-    records = attendance[["meeting_id", "gp_id", "attended"]].astype({"attended": bool}).merge(
-        meetings[meeting_cols], on="meeting_id", how="left"
+    meeting_cols = [
+        c for c in ("meeting_id", "cluster_id", "date", "topic") if c in meetings.columns
+    ]
+    records = (
+        attendance[["meeting_id", "gp_id", "attended"]]
+        .astype({"attended": bool})
+        .merge(meetings[meeting_cols], on="meeting_id", how="left")
     )
     records = records.merge(gps[["gp_id", "clinic_id"]], on="gp_id", how="left")
     records["date"] = pd.to_datetime(records["date"])
@@ -104,7 +124,9 @@ def attendance_records(
 def _wilson(successes, trials, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     from statsmodels.stats.proportion import proportion_confint
 
-    low, high = proportion_confint(np.asarray(successes), np.asarray(trials), alpha=1 - level, method="wilson")
+    low, high = proportion_confint(
+        np.asarray(successes), np.asarray(trials), alpha=1 - level, method="wilson"
+    )
     return np.asarray(low, dtype=float), np.asarray(high, dtype=float)
 
 
@@ -158,7 +180,9 @@ def attendance_rates(
     if per not in (None, "year"):
         raise ValueError(f"per must be None or 'year'; got {per!r}")
     if by == "region" and clusters is None:
-        raise ValueError("attendance by region needs the clusters table (cluster_id, region): pass clusters=")
+        raise ValueError(
+            "attendance by region needs the clusters table (cluster_id, region): pass clusters="
+        )
     records = attendance_records(attendance, meetings, gps, clusters)
     keys = {
         "meeting": ["meeting_id", "cluster_id", "date"] + (["topic"] if "topic" in records else []),
@@ -169,9 +193,11 @@ def attendance_rates(
     }[by]
     if per == "year" and by != "meeting":
         keys = keys + ["year"]
-    out = records.groupby(keys, sort=True, dropna=False).agg(
-        invited=("attended", "size"), attended=("attended", "sum")
-    ).reset_index()
+    out = (
+        records.groupby(keys, sort=True, dropna=False)
+        .agg(invited=("attended", "size"), attended=("attended", "sum"))
+        .reset_index()
+    )
     out["attended"] = out["attended"].astype(int)
     out["rate"] = out["attended"] / out["invited"]
     out["ci_low"], out["ci_high"] = _wilson(out["attended"], out["invited"], level)
@@ -189,10 +215,18 @@ def _logit_trend(frame: pd.DataFrame, groups: np.ndarray) -> dict:
     y = frame["attended"].to_numpy(dtype=float)
     years = frame["years"].to_numpy(dtype=float)
     if np.ptp(years) == 0:
-        return {"slope": np.nan, "se": np.nan, "note": "meetings in one year only: no trend estimable"}
+        return {
+            "slope": np.nan,
+            "se": np.nan,
+            "note": "meetings in one year only: no trend estimable",
+        }
     if y.min() == y.max():
         word = "every" if y.max() == 1 else "no"
-        return {"slope": np.nan, "se": np.nan, "note": f"{word} invited GP attended every meeting: no trend estimable"}
+        return {
+            "slope": np.nan,
+            "se": np.nan,
+            "note": f"{word} invited GP attended every meeting: no trend estimable",
+        }
     design = sm.add_constant(years)
     model = sm.GLM(y, design, family=sm.families.Binomial())
     n_groups = len(np.unique(groups))
@@ -266,8 +300,10 @@ def attendance_trend(
     robust_by = robust_by or ("gp_id" if by == "cluster" else "cluster_id")
     if robust_by not in records.columns:
         raise KeyError(f"robust_by={robust_by!r} is not a column of the attendance records")
-    groups = [("all clusters", records)] if by is None else list(
-        records.groupby("cluster_id" if by == "cluster" else "region", sort=True)
+    groups = (
+        [("all clusters", records)]
+        if by is None
+        else list(records.groupby("cluster_id" if by == "cluster" else "region", sort=True))
     )
     z = stats.norm.ppf(1 - (1 - level) / 2)
     rows = []
@@ -285,22 +321,24 @@ def attendance_trend(
             engagement = "fading"
         else:
             engagement = "sustained"
-        rows.append({
-            ("cluster_id" if by == "cluster" else "region" if by == "region" else "group"): key,
-            "meetings": frame["meeting_id"].nunique(),
-            "invited": len(frame),
-            "rate": frame["attended"].mean(),
-            "first_year_rate": by_year.iloc[0],
-            "last_year_rate": by_year.iloc[-1],
-            "slope_logit_per_year": slope,
-            "se": se,
-            "ci_low": slope - z * se,
-            "ci_high": slope + z * se,
-            "p_value": 2 * stats.norm.sf(abs(slope / se)) if se and np.isfinite(se) else np.nan,
-            "odds_ratio_per_year": np.exp(slope),
-            "engagement": engagement,
-            "note": fit["note"],
-        })
+        rows.append(
+            {
+                ("cluster_id" if by == "cluster" else "region" if by == "region" else "group"): key,
+                "meetings": frame["meeting_id"].nunique(),
+                "invited": len(frame),
+                "rate": frame["attended"].mean(),
+                "first_year_rate": by_year.iloc[0],
+                "last_year_rate": by_year.iloc[-1],
+                "slope_logit_per_year": slope,
+                "se": se,
+                "ci_low": slope - z * se,
+                "ci_high": slope + z * se,
+                "p_value": 2 * stats.norm.sf(abs(slope / se)) if se and np.isfinite(se) else np.nan,
+                "odds_ratio_per_year": np.exp(slope),
+                "engagement": engagement,
+                "note": fit["note"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -345,10 +383,16 @@ def persistent_absence(
     1    G2                1    False
     """
     if int(consecutive) != consecutive or consecutive < 1:
-        raise ValueError(f"consecutive must be a whole number of meetings >= 1; got {consecutive!r}")
+        raise ValueError(
+            f"consecutive must be a whole number of meetings >= 1; got {consecutive!r}"
+        )
     if window is not None and (int(window) != window or window < consecutive):
-        raise ValueError(f"window must be a whole number of meetings >= consecutive ({consecutive}); got {window!r}")
-    records = attendance_records(attendance, meetings, gps).sort_values(["gp_id", "date", "meeting_id"], kind="stable")
+        raise ValueError(
+            f"window must be a whole number of meetings >= consecutive ({consecutive}); got {window!r}"
+        )
+    records = attendance_records(attendance, meetings, gps).sort_values(
+        ["gp_id", "date", "meeting_id"], kind="stable"
+    )
     if window is not None:
         records = records.groupby("gp_id", sort=False).tail(int(window))
     records = records.reset_index(drop=True)
@@ -359,19 +403,41 @@ def persistent_absence(
     streak_id = (records["attended"] | new_gp).cumsum()
     records["_streak"] = missed.astype(int).groupby(streak_id).cumsum()
     records["_attended_date"] = records["date"].where(records["attended"])
-    out = records.groupby("gp_id", sort=True).agg(
-        clinic_id=("clinic_id", "first"), cluster_id=("cluster_id", "first"), invited=("attended", "size"),
-        attended=("attended", "sum"), longest_absence=("_streak", "max"), current_absence=("_streak", "last"),
-        last_attended=("_attended_date", "max"),
-    ).reset_index()
+    out = (
+        records.groupby("gp_id", sort=True)
+        .agg(
+            clinic_id=("clinic_id", "first"),
+            cluster_id=("cluster_id", "first"),
+            invited=("attended", "size"),
+            attended=("attended", "sum"),
+            longest_absence=("_streak", "max"),
+            current_absence=("_streak", "last"),
+            last_attended=("_attended_date", "max"),
+        )
+        .reset_index()
+    )
     out["attended"] = out["attended"].astype(int)
     out["rate"] = out["attended"] / out["invited"]
-    out = out[["gp_id", "clinic_id", "cluster_id", "invited", "attended", "rate", "longest_absence",
-               "current_absence", "last_attended"]]
+    out = out[
+        [
+            "gp_id",
+            "clinic_id",
+            "cluster_id",
+            "invited",
+            "attended",
+            "rate",
+            "longest_absence",
+            "current_absence",
+            "last_attended",
+        ]
+    ]
     run = out["current_absence"] if still_absent else out["longest_absence"]
     out["flagged"] = run >= consecutive
-    return out.sort_values(["flagged", "longest_absence", "rate", "gp_id"], ascending=[False, False, True, True],
-                           kind="stable").reset_index(drop=True)
+    return out.sort_values(
+        ["flagged", "longest_absence", "rate", "gp_id"],
+        ascending=[False, False, True, True],
+        kind="stable",
+    ).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -416,21 +482,45 @@ def topic_meeting_share(
     _require(meetings, ["meeting_id", "cluster_id", "date", "topic"], "meetings")
     on_topic = meetings[meetings["topic"] == topic]
     if on_topic.empty:
-        raise ValueError(f"no cluster held a meeting on {topic!r}: there is no dose to relate to prescribing")
-    first = on_topic.assign(date=pd.to_datetime(on_topic["date"])).sort_values(["cluster_id", "date"], kind="stable")
+        raise ValueError(
+            f"no cluster held a meeting on {topic!r}: there is no dose to relate to prescribing"
+        )
+    first = on_topic.assign(date=pd.to_datetime(on_topic["date"])).sort_values(
+        ["cluster_id", "date"], kind="stable"
+    )
     first = first.drop_duplicates("cluster_id")
-    records = attendance_records(attendance[attendance["meeting_id"].isin(first["meeting_id"])], meetings, gps)
-    share = records.groupby(["meeting_id", "clinic_id"], sort=True).agg(
-        invited=("attended", "size"), attended=("attended", "sum")
-    ).reset_index()
+    records = attendance_records(
+        attendance[attendance["meeting_id"].isin(first["meeting_id"])], meetings, gps
+    )
+    share = (
+        records.groupby(["meeting_id", "clinic_id"], sort=True)
+        .agg(invited=("attended", "size"), attended=("attended", "sum"))
+        .reset_index()
+    )
     share["attended"] = share["attended"].astype(int)
     share["share_attended"] = share["attended"] / share["invited"]
-    out = first[["cluster_id", "meeting_id", "date"]].rename(columns={"date": "meeting_date"}).merge(
-        share, on="meeting_id", how="inner"
+    out = (
+        first[["cluster_id", "meeting_id", "date"]]
+        .rename(columns={"date": "meeting_date"})
+        .merge(share, on="meeting_id", how="inner")
     )
     out["first_treated_month"] = (out["meeting_date"].dt.to_period("M") + 1).dt.to_timestamp()
-    return out[["clinic_id", "cluster_id", "meeting_id", "meeting_date", "first_treated_month",
-                "invited", "attended", "share_attended"]].sort_values("clinic_id").reset_index(drop=True)
+    return (
+        out[
+            [
+                "clinic_id",
+                "cluster_id",
+                "meeting_id",
+                "meeting_date",
+                "first_treated_month",
+                "invited",
+                "attended",
+                "share_attended",
+            ]
+        ]
+        .sort_values("clinic_id")
+        .reset_index(drop=True)
+    )
 
 
 @dataclass
@@ -461,10 +551,16 @@ class DoseResponse:
         fit = self._fit
         ci = np.asarray(fit.conf_int(alpha=1 - self.level))
         terms = ["no GP attending (intercept)", "share of GPs attending (slope)"]
-        frame = pd.DataFrame({
-            "term": terms, "estimate": np.asarray(fit.params), "se": np.asarray(fit.bse),
-            "ci_low": ci[:, 0], "ci_high": ci[:, 1], "p_value": np.asarray(fit.pvalues),
-        })
+        frame = pd.DataFrame(
+            {
+                "term": terms,
+                "estimate": np.asarray(fit.params),
+                "se": np.asarray(fit.bse),
+                "ci_low": ci[:, 0],
+                "ci_high": ci[:, 1],
+                "p_value": np.asarray(fit.pvalues),
+            }
+        )
         frame["rate_ratio"] = np.exp(frame["estimate"])
         frame["n_clinics"] = self.n_clinics
         frame["n_clusters"] = self.n_clusters
@@ -476,11 +572,17 @@ class DoseResponse:
         prediction = self._fit.get_prediction(np.column_stack([np.ones_like(share), share]))
         ci = np.asarray(prediction.conf_int(alpha=1 - self.level))
         mean = np.asarray(prediction.predicted_mean)
-        return pd.DataFrame({
-            "share_attended": share, "log_rate_ratio": mean, "ci_low": ci[:, 0], "ci_high": ci[:, 1],
-            "percent_change": 100 * (np.exp(mean) - 1),
-            "percent_ci_low": 100 * (np.exp(ci[:, 0]) - 1), "percent_ci_high": 100 * (np.exp(ci[:, 1]) - 1),
-        })
+        return pd.DataFrame(
+            {
+                "share_attended": share,
+                "log_rate_ratio": mean,
+                "ci_low": ci[:, 0],
+                "ci_high": ci[:, 1],
+                "percent_change": 100 * (np.exp(mean) - 1),
+                "percent_ci_low": 100 * (np.exp(ci[:, 0]) - 1),
+                "percent_ci_high": 100 * (np.exp(ci[:, 1]) - 1),
+            }
+        )
 
     def plot(self, ax=None, y_label: str | None = None, title: str | None = None):
         """Each clinic's percent change against the share of its GPs at the meeting, with the
@@ -495,23 +597,50 @@ class DoseResponse:
         rng = np.random.default_rng(0)  # jitter only: solo clinics sit at exactly 0 or 1
         share = self.clinics["share_attended"].to_numpy()
         jitter = rng.uniform(-0.012, 0.012, len(share))
-        ax.scatter(share + jitter, 100 * (np.exp(self.clinics["change"]) - 1), s=10, alpha=0.35,
-                   color="#7f7f7f", label="One clinic", edgecolor="none")
+        ax.scatter(
+            share + jitter,
+            100 * (np.exp(self.clinics["change"]) - 1),
+            s=10,
+            alpha=0.35,
+            color="#7f7f7f",
+            label="One clinic",
+            edgecolor="none",
+        )
         line = self.predict(np.linspace(0, 1, 51))
-        ax.fill_between(line["share_attended"], line["percent_ci_low"], line["percent_ci_high"],
-                        color=palette[0], alpha=0.25, label=f"{self.level * 100:g}% confidence band")
-        ax.plot(line["share_attended"], line["percent_change"], color=palette[0], lw=2, label="Fitted")
+        ax.fill_between(
+            line["share_attended"],
+            line["percent_ci_low"],
+            line["percent_ci_high"],
+            color=palette[0],
+            alpha=0.25,
+            label=f"{self.level * 100:g}% confidence band",
+        )
+        ax.plot(
+            line["share_attended"], line["percent_change"], color=palette[0], lw=2, label="Fitted"
+        )
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xlabel("Share of the clinic's GPs at the cluster's topic meeting")
-        what = "net of the change in comparison clinics" if self.adjusted else "before against after"
+        what = (
+            "net of the change in comparison clinics" if self.adjusted else "before against after"
+        )
         if y_label is None:
-            y_label = f"{self.labels['y']}, {what}" if self.labels.get("y") else f"Change in prescribing (%), {what}"
+            y_label = (
+                f"{self.labels['y']}, {what}"
+                if self.labels.get("y")
+                else f"Change in prescribing (%), {what}"
+            )
         ax.set_ylabel(textwrap.fill(y_label, 46))
         ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
         ends = self.predict([1.0, 0.0])
-        ax.set_title(title or self.labels.get("title") or (
-            f"Change after the meeting: {ends['percent_change'].iloc[0]:+.0f}% where all of a clinic's GPs came, "
-            f"{ends['percent_change'].iloc[1]:+.0f}% where none did"), fontsize=10)
+        ax.set_title(
+            title
+            or self.labels.get("title")
+            or (
+                f"Change after the meeting: {ends['percent_change'].iloc[0]:+.0f}% where all of a clinic's GPs came, "
+                f"{ends['percent_change'].iloc[1]:+.0f}% where none did"
+            ),
+            fontsize=10,
+        )
         ax.legend(fontsize=8)
         return ax
 
@@ -528,7 +657,11 @@ def _window_sums(panel: pd.DataFrame, window: int, count: str, population: str):
     sums = {}
     for name, part in (("before", before), ("after", after)):
         grouped = part.groupby("clinic_id").agg(
-            **{f"{name}_count": (count, "sum"), f"{name}_population": (population, "sum"), f"{name}_months": (count, "size")}
+            **{
+                f"{name}_count": (count, "sum"),
+                f"{name}_population": (population, "sum"),
+                f"{name}_months": (count, "size"),
+            }
         )
         sums[name] = grouped
     return sums["before"].join(sums["after"], how="outer")
@@ -537,7 +670,11 @@ def _window_sums(panel: pd.DataFrame, window: int, count: str, population: str):
 def _change_label(indicator: str | None, count: str) -> str | None:
     from evaluation.data.catalogue import INDICATOR_BY_KEY, outcome_label
 
-    outcome = {"prescriptions": "prescriptions_per_1000", "ddd": "ddd_per_1000_per_day", "users": "users_per_1000"}
+    outcome = {
+        "prescriptions": "prescriptions_per_1000",
+        "ddd": "ddd_per_1000_per_day",
+        "users": "users_per_1000",
+    }
     if indicator in INDICATOR_BY_KEY and count in outcome:
         return f"Change in {outcome_label(indicator, outcome[count])} (%)"
     return None
@@ -636,11 +773,17 @@ def dose_response(
         raise ValueError(f"prescribing: {count!r} or {population!r} is missing in some rows")
     if (rows[population] <= 0).any():
         row = rows.index[rows[population] <= 0][0]
-        raise ValueError(f"prescribing: population {population!r} must be > 0; row {row} has {rows.loc[row, population]!r}")
+        raise ValueError(
+            f"prescribing: population {population!r} must be > 0; row {row} has {rows.loc[row, population]!r}"
+        )
     if shares["share_attended"].isna().any() or not shares["share_attended"].between(0, 1).all():
-        raise ValueError("shares: share_attended must be a proportion between 0 and 1 for every clinic")
+        raise ValueError(
+            "shares: share_attended must be a proportion between 0 and 1 for every clinic"
+        )
     if shares["clinic_id"].duplicated().any():
-        raise ValueError("shares: one row per clinic expected (the cluster's first meeting on the topic)")
+        raise ValueError(
+            "shares: one row per clinic expected (the cluster's first meeting on the topic)"
+        )
 
     panel = rows[["clinic_id", "month", count, population]].copy()
     panel["_period"] = pd.to_datetime(panel["month"]).dt.to_period("M")
@@ -649,7 +792,9 @@ def dose_response(
     treated["_start"] = pd.to_datetime(treated["first_treated_month"]).dt.to_period("M")
     treated = treated[treated["clinic_id"].isin(panel["clinic_id"])]
     if treated.empty:
-        raise ValueError("none of the clinics in shares has prescribing rows: check the region and indicator")
+        raise ValueError(
+            "none of the clinics in shares has prescribing rows: check the region and indicator"
+        )
 
     merged = panel.merge(treated[["clinic_id", "_start"]], on="clinic_id", how="inner")
     sums = _window_sums(merged, window, count, population)
@@ -662,13 +807,16 @@ def dose_response(
             f"no clinic has {window} months of prescribing on both sides of its first treated month "
             f"(data {first_month} to {last_month}); use a shorter window"
         )
-    clinics["change_unadjusted"] = (
-        np.log((clinics["after_count"] + 0.5) / clinics["after_population"])
-        - np.log((clinics["before_count"] + 0.5) / clinics["before_population"])
-    )
+    clinics["change_unadjusted"] = np.log(
+        (clinics["after_count"] + 0.5) / clinics["after_population"]
+    ) - np.log((clinics["before_count"] + 0.5) / clinics["before_population"])
     clinics["comparison_change"] = 0.0
     if comparison is not None:
-        clinic_start = dict(zip(shares["clinic_id"], pd.to_datetime(shares["first_treated_month"]).dt.to_period("M")))
+        clinic_start = dict(
+            zip(
+                shares["clinic_id"], pd.to_datetime(shares["first_treated_month"]).dt.to_period("M")
+            )
+        )
         panel["_first"] = panel["clinic_id"].map(clinic_start)
         changes = {}
         for start in sorted(clinics["_start"].unique()):
@@ -683,10 +831,12 @@ def dose_response(
                     "cluster took the topic up. Use comparison='notyet', or comparison=None for the raw change."
                 )
             by_month = controls.groupby("_period")[[count, population]].sum()
-            before = by_month.loc[start - window: start - 1]
-            after = by_month.loc[start: end]
+            before = by_month.loc[start - window : start - 1]
+            after = by_month.loc[start:end]
             if len(before) < window or len(after) < window:
-                raise ValueError(f"comparison clinics lack full {window}-month windows around {start}")
+                raise ValueError(
+                    f"comparison clinics lack full {window}-month windows around {start}"
+                )
             changes[start] = float(
                 np.log((after[count].sum() + 0.5) / after[population].sum())
                 - np.log((before[count].sum() + 0.5) / before[population].sum())
@@ -703,18 +853,31 @@ def dose_response(
     design = sm.add_constant(clinics["share_attended"].to_numpy(dtype=float))
     model = sm.OLS(clinics["change"].to_numpy(dtype=float), design)
     if n_clusters >= 2:
-        fit = model.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(clusters)[0]}, use_t=True)
+        fit = model.fit(
+            cov_type="cluster", cov_kwds={"groups": pd.factorize(clusters)[0]}, use_t=True
+        )
     else:
         fit = model.fit()
     ci = np.asarray(fit.conf_int(alpha=1 - level))
     clinics["_start"] = clinics["_start"].astype(str)
     clinics = clinics.rename(columns={"_start": "cohort"})
     return DoseResponse(
-        clinics=clinics.reset_index(drop=True), slope=float(fit.params[1]), se=float(fit.bse[1]),
-        ci_low=float(ci[1, 0]), ci_high=float(ci[1, 1]), p_value=float(fit.pvalues[1]),
-        intercept=float(fit.params[0]), intercept_ci=(float(ci[0, 0]), float(ci[0, 1])),
-        n_clinics=len(clinics), n_clusters=n_clusters, n_skipped=n_skipped, window=window, level=level,
-        adjusted=comparison is not None, labels={"y": y_label or _change_label(indicator, count)}, _fit=fit,
+        clinics=clinics.reset_index(drop=True),
+        slope=float(fit.params[1]),
+        se=float(fit.bse[1]),
+        ci_low=float(ci[1, 0]),
+        ci_high=float(ci[1, 1]),
+        p_value=float(fit.pvalues[1]),
+        intercept=float(fit.params[0]),
+        intercept_ci=(float(ci[0, 0]), float(ci[0, 1])),
+        n_clinics=len(clinics),
+        n_clusters=n_clusters,
+        n_skipped=n_skipped,
+        window=window,
+        level=level,
+        adjusted=comparison is not None,
+        labels={"y": y_label or _change_label(indicator, count)},
+        _fit=fit,
     )
 
 
@@ -761,15 +924,35 @@ class Attendance:
         per_year = self.rates(by="cluster", per="year")
         trend = self.trend.set_index("cluster_id")["engagement"]
         per_year["engagement"] = per_year["cluster_id"].map(trend)
-        palette = {"fading": sns.color_palette("colorblind")[3], "rising": sns.color_palette("colorblind")[2],
-                   "sustained": "#b0b0b0", "not estimable": "#d9d9d9"}
-        sns.lineplot(data=per_year, x="year", y="rate", units="cluster_id", estimator=None, hue="engagement",
-                     palette={k: v for k, v in palette.items() if k in set(per_year["engagement"])}, lw=0.8,
-                     alpha=0.7, ax=ax)
+        palette = {
+            "fading": sns.color_palette("colorblind")[3],
+            "rising": sns.color_palette("colorblind")[2],
+            "sustained": "#b0b0b0",
+            "not estimable": "#d9d9d9",
+        }
+        sns.lineplot(
+            data=per_year,
+            x="year",
+            y="rate",
+            units="cluster_id",
+            estimator=None,
+            hue="engagement",
+            palette={k: v for k, v in palette.items() if k in set(per_year["engagement"])},
+            lw=0.8,
+            alpha=0.7,
+            ax=ax,
+        )
         overall = self.records.groupby("year")["attended"].agg(["sum", "size"]).reset_index()
         overall["rate"] = overall["sum"] / overall["size"]
         low, high = _wilson(overall["sum"], overall["size"], self.level)
-        ax.plot(overall["year"], overall["rate"], color="black", lw=2.5, marker="o", label="All clusters")
+        ax.plot(
+            overall["year"],
+            overall["rate"],
+            color="black",
+            lw=2.5,
+            marker="o",
+            label="All clusters",
+        )
         ax.fill_between(overall["year"], low, high, color="black", alpha=0.15)
         ax.set_xlabel("Year")
         ax.set_ylabel("Share of invited GPs attending")
@@ -815,5 +998,11 @@ def attendance(
     records = attendance_records(attendance, meetings, gps, clusters)
     trend = attendance_trend(attendance, meetings, gps, by="cluster", level=level)
     absentees = persistent_absence(attendance, meetings, gps, consecutive=consecutive)
-    return Attendance(records=records, trend=trend, absentees=absentees, consecutive=consecutive, level=level,
-                      _tables=tables)
+    return Attendance(
+        records=records,
+        trend=trend,
+        absentees=absentees,
+        consecutive=consecutive,
+        level=level,
+        _tables=tables,
+    )

@@ -34,14 +34,23 @@ class BeforeAfter:
         if ax is None:
             _, ax = plt.subplots(figsize=(6.5, 4.5))
         long = self.clinics.melt(
-            id_vars=["clinic_id", "group"], value_vars=["before", "after"], var_name="period", value_name="value"
+            id_vars=["clinic_id", "group"],
+            value_vars=["before", "after"],
+            var_name="period",
+            value_name="value",
         )
         long["period"] = long["period"].map(
             {"before": f"{self.window} months before", "after": f"{self.window} months after"}
         )
         sns.pointplot(
-            data=long, x="period", y="value", hue="group", dodge=0.15, errorbar=("ci", 95),
-            palette={"took up the topic": "#1b6ca8", "never took it up": "#9a9a9a"}, ax=ax,
+            data=long,
+            x="period",
+            y="value",
+            hue="group",
+            dodge=0.15,
+            errorbar=("ci", 95),
+            palette={"took up the topic": "#1b6ca8", "never took it up": "#9a9a9a"},
+            ax=ax,
         )
         ax.set_xlabel("")
         ax.set_ylabel(label or self.outcome.replace("_", " "))
@@ -88,7 +97,9 @@ def before_after(
     treated = frame[frame[first_treated].notna()]
     never = frame[frame[first_treated].isna()]
     if treated.empty:
-        raise ValueError("before_after: no clinic in the panel took the topic up, so there is no 'after'")
+        raise ValueError(
+            "before_after: no clinic in the panel took the topic up, so there is no 'after'"
+        )
     rows = []
     first_periods = pd.to_datetime(treated[first_treated]).dt.to_period("M")
     data_first, data_last = month.min(), month.max()
@@ -101,10 +112,17 @@ def before_after(
         for group, members in (("took up the topic", cohort), ("never took it up", never)):
             if members.empty:
                 continue
-            b = members[(members["_period"] >= before_span[0]) & (members["_period"] <= before_span[1])]
-            a = members[(members["_period"] >= after_span[0]) & (members["_period"] <= after_span[1])]
+            b = members[
+                (members["_period"] >= before_span[0]) & (members["_period"] <= before_span[1])
+            ]
+            a = members[
+                (members["_period"] >= after_span[0]) & (members["_period"] <= after_span[1])
+            ]
             means = pd.DataFrame(
-                {"before": b.groupby(unit)[outcome].mean(), "after": a.groupby(unit)[outcome].mean()}
+                {
+                    "before": b.groupby(unit)[outcome].mean(),
+                    "after": a.groupby(unit)[outcome].mean(),
+                }
             ).dropna()
             means["group"] = group
             means["cohort"] = str(start)

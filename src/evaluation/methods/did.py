@@ -9,7 +9,7 @@ per cohort or per calendar period - the two-step design of R's ``did`` (``att_gt
 Engine choice (measured on this 2-core machine, November 2026, while other jobs shared it)
 ----------------------------------------------------------------------------------------
 The issue asks for a maintained, R-validated engine behind the workbench's interface. Three were
-installed and measured against R ``did`` 2.5 (tests/data/did/ref_*.csv) and on a 2,000-clinic x
+installed and measured against R ``did`` 2.5 (tests/fixtures/did/ref_*.csv) and on a 2,000-clinic x
 84-month panel with 999 multiplier-bootstrap draws clustered at 70 clusters:
 
 =================  ======================================  ======================================
@@ -46,8 +46,9 @@ R ``did`` averages them within clusters instead, which is the same for equal clu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Sequence
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -56,10 +57,22 @@ from scipy import stats
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["staggered_did", "StaggeredDiDResult", "twfe_event_study", "TWFEEventStudy", "DiDInputError"]
+__all__ = [
+    "staggered_did",
+    "StaggeredDiDResult",
+    "twfe_event_study",
+    "TWFEEventStudy",
+    "DiDInputError",
+]
 
-_CONTROL_GROUPS = {"never": "never", "never_treated": "never", "nevertreated": "never",
-                   "notyet": "notyet", "not_yet_treated": "notyet", "notyettreated": "notyet"}
+_CONTROL_GROUPS = {
+    "never": "never",
+    "never_treated": "never",
+    "nevertreated": "never",
+    "notyet": "notyet",
+    "not_yet_treated": "notyet",
+    "notyettreated": "notyet",
+}
 _METHODS = ("dr", "ipw", "reg")
 _KINDS = ("simple", "dynamic", "group", "calendar")
 _LEVEL_COLUMN = {"dynamic": "event_time", "group": "cohort", "calendar": "time"}
@@ -88,7 +101,9 @@ class _Panel:
 
 def _is_datetime(series: pd.Series) -> bool:
     return pd.api.types.is_datetime64_any_dtype(series) or (
-        series.dtype == object and len(series) > 0 and hasattr(series.iloc[0], "year")
+        series.dtype == object
+        and len(series) > 0
+        and hasattr(series.iloc[0], "year")
         and not isinstance(series.iloc[0], (int, float, np.integer, np.floating))
     )
 
@@ -101,8 +116,15 @@ def _period_unit(periods: pd.Index) -> str:
     return "period"
 
 
-def _prepare(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str,
-             covariates: Sequence[str] | None, cluster: str | None) -> _Panel:
+def _prepare(
+    data: pd.DataFrame,
+    outcome: str,
+    unit: str,
+    time: str,
+    cohort: str,
+    covariates: Sequence[str] | None,
+    cluster: str | None,
+) -> _Panel:
     if not isinstance(data, pd.DataFrame):
         raise DiDInputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     covariates = list(covariates or [])
@@ -179,12 +201,16 @@ def _prepare(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str
             )
         cl = frame.groupby(unit, sort=True)[cluster].first()
         if cl.isna().any():
-            raise DiDInputError(f"cluster column {cluster!r} is missing for {int(cl.isna().sum())} unit(s)")
+            raise DiDInputError(
+                f"cluster column {cluster!r} is missing for {int(cl.isna().sum())} unit(s)"
+            )
         cluster_codes = pd.factorize(cl)[0]
     return _Panel(units, periods, y, cohort_pos, labels, x, cluster_codes, _period_unit(periods))
 
 
-def _cohort_positions(values: pd.Series, periods: pd.Index, time_is_date: bool, cohort: str, time: str):
+def _cohort_positions(
+    values: pd.Series, periods: pd.Index, time_is_date: bool, cohort: str, time: str
+):
     """Map each unit's cohort to the position of its first treated period (-1 = never)."""
     raw = values
     never = raw.isna() | (raw.astype(str).isin(["0", "0.0", "NaT"]))
@@ -208,14 +234,23 @@ def _cohort_positions(values: pd.Series, periods: pd.Index, time_is_date: bool, 
     lookup = {v: i for i, v in enumerate(periods)}
     first, last = periods[0], periods[-1]
     problems = []
-    for value, idx in pd.Series(np.arange(len(raw)), index=key.to_numpy())[~never.to_numpy()].groupby(level=0):
+    for value, idx in pd.Series(np.arange(len(raw)), index=key.to_numpy())[
+        ~never.to_numpy()
+    ].groupby(level=0):
         p = lookup.get(value)
         label = raw.iloc[idx.to_numpy()[0]]
         if p is None:
-            where = "after the last" if value > last else "before the first" if value < first else "between"
+            where = (
+                "after the last"
+                if value > last
+                else "before the first"
+                if value < first
+                else "between"
+            )
             problems.append(
                 f"cohort {label!r} ({len(idx)} unit(s)) starts {where} period of the data "
-                f"({first!s} .. {last!s})" if where != "between"
+                f"({first!s} .. {last!s})"
+                if where != "between"
                 else f"cohort {label!r} ({len(idx)} unit(s)) is not one of the periods in {time!r}"
             )
             continue
@@ -229,11 +264,15 @@ def _cohort_positions(values: pd.Series, periods: pd.Index, time_is_date: bool, 
         labels[p] = label
     if problems:
         raise DiDInputError(
-            "treatment date(s) outside the data: " + "; ".join(problems) + f". Code units untreated within "
+            "treatment date(s) outside the data: "
+            + "; ".join(problems)
+            + f". Code units untreated within "
             f"the data as cohort 0 in {cohort!r}, or drop units treated before the data begin."
         )
     if not labels:
-        raise DiDInputError(f"no treated units: every unit has cohort 0 (never treated) in {cohort!r}")
+        raise DiDInputError(
+            f"no treated units: every unit has cohort 0 (never treated) in {cohort!r}"
+        )
     return pos, labels
 
 
@@ -254,14 +293,18 @@ def _logit(d: np.ndarray, x: np.ndarray, where: str) -> tuple[np.ndarray, np.nda
         if np.max(np.abs(step)) < 1e-12:
             break
     else:
-        raise DiDInputError(f"propensity score did not converge for {where}: covariates may separate "
-                            "treated from comparison units; use fewer covariates or method='reg'")
+        raise DiDInputError(
+            f"propensity score did not converge for {where}: covariates may separate "
+            "treated from comparison units; use fewer covariates or method='reg'"
+        )
     p = 1.0 / (1.0 + np.exp(-(x @ beta)))
     w = p * (1.0 - p)
     return p, np.linalg.inv((x * w[:, None]).T @ x)
 
 
-def _two_by_two(dy: np.ndarray, d: np.ndarray, x: np.ndarray, method: str, where: str) -> tuple[float, np.ndarray]:
+def _two_by_two(
+    dy: np.ndarray, d: np.ndarray, x: np.ndarray, method: str, where: str
+) -> tuple[float, np.ndarray]:
     """ATT and its influence function (length n, in the subsample) for one cohort-period cell."""
     n = len(dy)
     ctrl = 1.0 - d
@@ -269,8 +312,10 @@ def _two_by_two(dy: np.ndarray, d: np.ndarray, x: np.ndarray, method: str, where
         xc = x[ctrl == 1]
         xtx = xc.T @ xc
         if np.linalg.matrix_rank(xtx) < x.shape[1]:
-            raise DiDInputError(f"outcome regression is singular for {where}: a covariate does not vary "
-                                "among comparison units")
+            raise DiDInputError(
+                f"outcome regression is singular for {where}: a covariate does not vary "
+                "among comparison units"
+            )
         beta = np.linalg.solve(xtx, xc.T @ dy[ctrl == 1])
         out_delta = x @ beta
         xpx_inv = np.linalg.inv((x * ctrl[:, None]).T @ x / n)
@@ -333,7 +378,9 @@ class StaggeredDiDResult:
     # Influence functions summed within the units of inference ("blocks"): clusters with cluster=,
     # else units. m x K; every standard error, band and test is a function of these sums.
     _blocks: np.ndarray = field(repr=False)
-    _block_groups: np.ndarray = field(repr=False)  # m x groups: units of each cohort group per block
+    _block_groups: np.ndarray = field(
+        repr=False
+    )  # m x groups: units of each cohort group per block
     _group_pos: np.ndarray = field(repr=False)  # groups: -1 (never treated) then cohort positions
     _cohort_pos: np.ndarray = field(repr=False)
     _cells: pd.DataFrame = field(repr=False)  # cohort_pos, time_pos per cell
@@ -453,7 +500,9 @@ class StaggeredDiDResult:
         self._cache[kind] = parts
         return parts
 
-    def aggregate(self, kind: Literal["simple", "dynamic", "group", "calendar"] = "simple") -> pd.DataFrame:
+    def aggregate(
+        self, kind: Literal["simple", "dynamic", "group", "calendar"] = "simple"
+    ) -> pd.DataFrame:
         """Aggregate ATT(g,t) into one number, an event study, per cohort or per calendar period.
 
         Parameters
@@ -498,7 +547,9 @@ class StaggeredDiDResult:
         row = self.aggregate(kind).attrs["overall"]
         return pd.DataFrame([{"kind": kind, **row}])
 
-    def pretrend_test(self, leads: int | None = None, by: Literal["event_time", "cell"] = "event_time") -> pd.DataFrame:
+    def pretrend_test(
+        self, leads: int | None = None, by: Literal["event_time", "cell"] = "event_time"
+    ) -> pd.DataFrame:
         """Wald test that the effects before treatment are all zero (parallel pre-trends).
 
         :math:`W = \\hat\\theta_{pre}' \\hat V_{pre}^{-1} \\hat\\theta_{pre} \\sim \\chi^2_{k}`, with
@@ -525,7 +576,9 @@ class StaggeredDiDResult:
         else:
             raise ValueError(f"by must be 'event_time' or 'cell', got {by!r}")
         if theta.size == 0:
-            raise ValueError("no pre-treatment estimates to test: every cohort is treated from the second period")
+            raise ValueError(
+                "no pre-treatment estimates to test: every cohort is treated from the second period"
+            )
         sums = inf
         independent = sums.shape[0] - 1
         if theta.size > independent:
@@ -537,15 +590,29 @@ class StaggeredDiDResult:
         v = sums.T @ sums / self.n_units**2
         rank = int(np.linalg.matrix_rank(v, rtol=1e-10))
         stat = float(theta @ np.linalg.pinv(v, rcond=1e-10) @ theta)
-        return pd.DataFrame([{"statistic": stat, "df": rank, "p_value": float(stats.chi2.sf(stat, rank)),
-                              "n_estimates": int(theta.size), "by": by}])
+        return pd.DataFrame(
+            [
+                {
+                    "statistic": stat,
+                    "df": rank,
+                    "p_value": float(stats.chi2.sf(stat, rank)),
+                    "n_estimates": int(theta.size),
+                    "by": by,
+                }
+            ]
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """The tidy ATT(g,t) table (same as ``.att_gt``)."""
         return self.att_gt.copy()
 
-    def plot(self, kind: str = "dynamic", indicator: str | None = None, ax: "Axes | None" = None,
-             band: bool = True) -> "Axes":
+    def plot(
+        self,
+        kind: str = "dynamic",
+        indicator: str | None = None,
+        ax: Axes | None = None,
+        band: bool = True,
+    ) -> Axes:
         """Event-study (default), cohort or calendar plot of the aggregated effects with 95% CIs.
 
         ``indicator`` (e.g. "nsaid") puts GP-readable words on the axes. With bootstrap the
@@ -554,7 +621,9 @@ class StaggeredDiDResult:
         from evaluation.methods import _plotting as P
 
         if kind == "simple":
-            raise ValueError("a simple aggregation is one number; plot kind='dynamic', 'group' or 'calendar'")
+            raise ValueError(
+                "a simple aggregation is one number; plot kind='dynamic', 'group' or 'calendar'"
+            )
         frame = self.aggregate(kind)
         level = _LEVEL_COLUMN[kind]
         ax = P.new_axes(ax)
@@ -563,15 +632,33 @@ class StaggeredDiDResult:
             x = np.arange(len(frame))
         post = (frame[level] >= 0).to_numpy() if kind == "dynamic" else np.ones(len(frame), bool)
         if band and "band_lower" in frame:
-            ax.fill_between(x, frame["band_lower"], frame["band_upper"], color=P.AFTER_COLOUR, alpha=0.15,
-                            label="Uniform 95% band", step=None)
-        for mask, colour, name in ((~post, P.BEFORE_COLOUR, "Before the meeting"),
-                                   (post, P.AFTER_COLOUR, "After the meeting")):
+            ax.fill_between(
+                x,
+                frame["band_lower"],
+                frame["band_upper"],
+                color=P.AFTER_COLOUR,
+                alpha=0.15,
+                label="Uniform 95% band",
+                step=None,
+            )
+        for mask, colour, name in (
+            (~post, P.BEFORE_COLOUR, "Before the meeting"),
+            (post, P.AFTER_COLOUR, "After the meeting"),
+        ):
             if mask.any():
-                ax.errorbar(x[mask], frame["att"][mask],
-                            yerr=[frame["att"][mask] - frame["ci_lower"][mask],
-                                  frame["ci_upper"][mask] - frame["att"][mask]],
-                            fmt="o", color=colour, capsize=2, markersize=4, label=name)
+                ax.errorbar(
+                    x[mask],
+                    frame["att"][mask],
+                    yerr=[
+                        frame["att"][mask] - frame["ci_lower"][mask],
+                        frame["ci_upper"][mask] - frame["att"][mask],
+                    ],
+                    fmt="o",
+                    color=colour,
+                    capsize=2,
+                    markersize=4,
+                    label=name,
+                )
         P.zero_line(ax)
         if kind == "dynamic":
             ax.axvline(-0.5, color=P.REFERENCE_COLOUR, linestyle="--", linewidth=0.8)
@@ -685,7 +772,7 @@ def staggered_did(
     never = gpos < 0
     if cg == "never" and not never.any():
         raise DiDInputError(
-            f"no never-treated units (cohort 0) to compare with; use control_group='notyet' "
+            "no never-treated units (cohort 0) to compare with; use control_group='notyet' "
             "(units not yet treated serve as comparison)"
         )
 
@@ -734,7 +821,9 @@ def staggered_did(
         if panel.cluster is None:
             rows_y, rows_group, rows_count = panel.y, unit_group, np.ones(n)
         else:
-            pair, pair_index = np.unique(panel.cluster * len(group_pos) + unit_group, return_inverse=True)
+            pair, pair_index = np.unique(
+                panel.cluster * len(group_pos) + unit_group, return_inverse=True
+            )
             rows_y = np.zeros((len(pair), n_periods))
             np.add.at(rows_y, pair_index, panel.y)
             rows_group = pair % len(group_pos)
@@ -771,11 +860,23 @@ def staggered_did(
         np.add.at(block_groups, (panel.cluster, unit_group), 1.0)
     cells = pd.DataFrame({"cohort_pos": cell_g, "time_pos": cell_t})
     result = StaggeredDiDResult(
-        att_gt=pd.DataFrame(), outcome=outcome, control_group=cg, method=method, alpha=alpha,
-        bootstrap=int(bootstrap), n_units=n,
+        att_gt=pd.DataFrame(),
+        outcome=outcome,
+        control_group=cg,
+        method=method,
+        alpha=alpha,
+        bootstrap=int(bootstrap),
+        n_units=n,
         n_clusters=None if panel.cluster is None else int(panel.cluster.max() + 1),
-        period_unit=panel.period_unit, _blocks=blocks, _block_groups=block_groups, _group_pos=group_pos, _cohort_pos=gpos,
-        _cells=cells, _labels=panel.cohort_label, _periods=panel.periods, _seed=seed,
+        period_unit=panel.period_unit,
+        _blocks=blocks,
+        _block_groups=block_groups,
+        _group_pos=group_pos,
+        _cohort_pos=gpos,
+        _cells=cells,
+        _labels=panel.cohort_label,
+        _periods=panel.periods,
+        _seed=seed,
     )
     table = result._inference(att, blocks)
     table.insert(0, "event_time", cell_t - cell_g)
@@ -805,14 +906,22 @@ class TWFEEventStudy:
     def to_frame(self) -> pd.DataFrame:
         return self.coefficients.copy()
 
-    def plot(self, indicator: str | None = None, ax: "Axes | None" = None) -> "Axes":
+    def plot(self, indicator: str | None = None, ax: Axes | None = None) -> Axes:
         """Event-time coefficients with 95% CIs (reference period -1 drawn at zero)."""
         from evaluation.methods import _plotting as P
 
         ax = P.new_axes(ax)
         f = self.coefficients
-        ax.errorbar(f["event_time"], f["estimate"], yerr=[f["estimate"] - f["ci_lower"], f["ci_upper"] - f["estimate"]],
-                    fmt="s", color=P.REFERENCE_COLOUR, capsize=2, markersize=4, label="Two-way fixed effects")
+        ax.errorbar(
+            f["event_time"],
+            f["estimate"],
+            yerr=[f["estimate"] - f["ci_lower"], f["ci_upper"] - f["estimate"]],
+            fmt="s",
+            color=P.REFERENCE_COLOUR,
+            capsize=2,
+            markersize=4,
+            label="Two-way fixed effects",
+        )
         P.zero_line(ax)
         ax.axvline(-0.5, color=P.REFERENCE_COLOUR, linestyle="--", linewidth=0.8)
         ax.set_xlabel(P.event_time_label(indicator, self.period_unit))
@@ -872,17 +981,40 @@ def twfe_event_study(
     dummies = dummies[:, :, present]
 
     def demean(a: np.ndarray) -> np.ndarray:
-        return a - a.mean(axis=1, keepdims=True) - a.mean(axis=0, keepdims=True) + a.mean(axis=(0, 1), keepdims=True)
+        return (
+            a
+            - a.mean(axis=1, keepdims=True)
+            - a.mean(axis=0, keepdims=True)
+            + a.mean(axis=(0, 1), keepdims=True)
+        )
 
     y = demean(panel.y).ravel()
     x = demean(dummies).reshape(n * n_periods, len(levels))
     groups = np.repeat(panel.cluster if panel.cluster is not None else np.arange(n), n_periods)
     fit = sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": groups})
     ci = fit.conf_int(alpha)
-    frame = pd.DataFrame({"event_time": levels, "estimate": fit.params, "se": fit.bse,
-                          "ci_lower": ci[:, 0], "ci_upper": ci[:, 1], "p_value": fit.pvalues})
-    ref = pd.DataFrame([{"event_time": -1, "estimate": 0.0, "se": 0.0, "ci_lower": 0.0, "ci_upper": 0.0,
-                         "p_value": np.nan}])
+    frame = pd.DataFrame(
+        {
+            "event_time": levels,
+            "estimate": fit.params,
+            "se": fit.bse,
+            "ci_lower": ci[:, 0],
+            "ci_upper": ci[:, 1],
+            "p_value": fit.pvalues,
+        }
+    )
+    ref = pd.DataFrame(
+        [
+            {
+                "event_time": -1,
+                "estimate": 0.0,
+                "se": 0.0,
+                "ci_lower": 0.0,
+                "ci_upper": 0.0,
+                "p_value": np.nan,
+            }
+        ]
+    )
     frame = pd.concat([frame, ref]).sort_values("event_time").reset_index(drop=True)
     # The reference period is fixed at zero by construction: flagged, and given no p-value.
     frame["reference"] = frame["event_time"] == -1

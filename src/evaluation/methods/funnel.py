@@ -49,7 +49,9 @@ def _level_tag(level: float) -> str:
 def _check_levels(levels) -> tuple[float, ...]:
     levels = tuple(float(level) for level in levels)
     if not levels or any(not 0 < level < 1 for level in levels):
-        raise ValueError(f"levels must be coverages strictly between 0 and 1, e.g. (0.95, 0.998); got {levels}")
+        raise ValueError(
+            f"levels must be coverages strictly between 0 and 1, e.g. (0.95, 0.998); got {levels}"
+        )
     return levels
 
 
@@ -70,7 +72,9 @@ def _positive(values, name: str) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
-def _poisson_ratio_limits(expected: np.ndarray, level: float, target: float) -> tuple[np.ndarray, np.ndarray]:
+def _poisson_ratio_limits(
+    expected: np.ndarray, level: float, target: float
+) -> tuple[np.ndarray, np.ndarray]:
     # The exact (Garwood) Poisson interval for a count equal to its expectation, divided by the
     # expectation: continuous in E, so the funnel is a smooth curve rather than a staircase.
     tail = (1 - level) / 2
@@ -90,7 +94,9 @@ def _binomial_quantile_limit(n: np.ndarray, p: float, prob: float) -> np.ndarray
     return np.clip((r - alpha) / n, 0.0, 1.0)
 
 
-def _binomial_proportion_limits(n: np.ndarray, level: float, target: float) -> tuple[np.ndarray, np.ndarray]:
+def _binomial_proportion_limits(
+    n: np.ndarray, level: float, target: float
+) -> tuple[np.ndarray, np.ndarray]:
     tail = (1 - level) / 2
     return _binomial_quantile_limit(n, target, tail), _binomial_quantile_limit(n, target, 1 - tail)
 
@@ -109,7 +115,11 @@ def _transform(kind: str, sr_method: str, numerator, denominator, target: float)
             return np.log(numerator / denominator), 1 / np.sqrt(denominator), np.log(target)
         if kind == "ratio":  # CQC: square root
             return np.sqrt(numerator / denominator), 1 / (2 * np.sqrt(denominator)), np.sqrt(target)
-    return np.arcsin(np.sqrt(numerator / denominator)), 1 / (2 * np.sqrt(denominator)), np.arcsin(np.sqrt(target))
+    return (
+        np.arcsin(np.sqrt(numerator / denominator)),
+        1 / (2 * np.sqrt(denominator)),
+        np.arcsin(np.sqrt(target)),
+    )
 
 
 def _back_transform(kind: str, sr_method: str, value: np.ndarray) -> np.ndarray:
@@ -125,7 +135,9 @@ def _approximate_limits(kind, sr_method, denominator, level, target, phi, tau2):
     z = stats.norm.ppf(1 - (1 - level) / 2)
     _, s, centre = _transform(kind, sr_method, np.ones_like(denominator), denominator, target)
     spread = z * np.sqrt(phi * s**2 + tau2)
-    return _back_transform(kind, sr_method, centre - spread), _back_transform(kind, sr_method, centre + spread)
+    return _back_transform(kind, sr_method, centre - spread), _back_transform(
+        kind, sr_method, centre + spread
+    )
 
 
 def funnel_limits(
@@ -209,7 +221,11 @@ def funnel_limits(
             lower, upper = exact(size, level, target)
         else:
             lower, upper = _approximate_limits(
-                kind, sr_method, size, level, target,
+                kind,
+                sr_method,
+                size,
+                level,
+                target,
                 phi if overdispersion == "multiplicative" else 1.0,
                 tau2 if overdispersion == "additive" else 0.0,
             )
@@ -256,7 +272,9 @@ def overdispersion_estimates(z: np.ndarray, s: np.ndarray, trim: float, truncate
     :math:`w = 1/s^2`, set to 0 when :math:`n\\phi < n - 1` (Spiegelhalter 2005, QSHC).
     """
     if not 0 <= trim < 0.5:
-        raise ValueError(f"trim must be in [0, 0.5): the share winsorised at each end; got {trim!r}")
+        raise ValueError(
+            f"trim must be in [0, 0.5): the share winsorised at each end; got {trim!r}"
+        )
     if trim == 0:
         trimmed = z.astype(float)
     else:
@@ -276,7 +294,12 @@ def overdispersion_estimates(z: np.ndarray, s: np.ndarray, trim: float, truncate
         tau2 = 0.0
     else:
         tau2 = max(0.0, (n * phi - (n - 1)) / (w.sum() - (w**2).sum() / w.sum()))
-    return {"phi": phi, "tau2": float(tau2), "n_used": n, "p_overdispersion": float(stats.chi2.sf(n * phi, n - 1))}
+    return {
+        "phi": phi,
+        "tau2": float(tau2),
+        "n_used": n,
+        "p_overdispersion": float(stats.chi2.sf(n * phi, n - 1)),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,7 +338,14 @@ class Funnel:
             if self.kind == "proportion":  # binomial sizes are whole numbers of people
                 sizes = np.unique(np.maximum(np.round(sizes), 1.0))
         return funnel_limits(
-            sizes, self.kind, self.target, self.levels, self.overdispersion, self.phi, self.tau2, self.sr_method
+            sizes,
+            self.kind,
+            self.target,
+            self.levels,
+            self.overdispersion,
+            self.phi,
+            self.tau2,
+            self.sr_method,
         )
 
     @property
@@ -325,14 +355,26 @@ class Funnel:
 
     def summary(self) -> dict:
         return {
-            "kind": self.kind, "target": self.target, "overdispersion": self.overdispersion,
-            "sr_method": self.sr_method if self.kind == "ratio" else None, "phi": self.phi,
-            "tau2": self.tau2, "n_units": len(self.units), "n_used_for_overdispersion": self.n_used,
-            "p_overdispersion": self.p_overdispersion, "trim": self.trim,
+            "kind": self.kind,
+            "target": self.target,
+            "overdispersion": self.overdispersion,
+            "sr_method": self.sr_method if self.kind == "ratio" else None,
+            "phi": self.phi,
+            "tau2": self.tau2,
+            "n_units": len(self.units),
+            "n_used_for_overdispersion": self.n_used,
+            "p_overdispersion": self.p_overdispersion,
+            "trim": self.trim,
         }
 
-    def plot(self, ax=None, label: str | float | None = "outliers", title: str | None = None,
-             x_label: str | None = None, y_label: str | None = None):
+    def plot(
+        self,
+        ax=None,
+        label: str | float | None = "outliers",
+        title: str | None = None,
+        x_label: str | None = None,
+        y_label: str | None = None,
+    ):
         """Units as points against their size, limits as curves; outliers labelled.
 
         ``label``: "outliers" labels units beyond the widest limits, a level (0.95) labels units
@@ -352,27 +394,63 @@ class Funnel:
             name = f"{level * 100:g}% limits"
             if self.overdispersion != "none":
                 name += " (allowing for real variation between units)"
-            ax.plot(curves["denominator"], curves[f"lower_{tag}"], line, color=colour, lw=1.3, label=name)
+            ax.plot(
+                curves["denominator"],
+                curves[f"lower_{tag}"],
+                line,
+                color=colour,
+                lw=1.3,
+                label=name,
+            )
             ax.plot(curves["denominator"], curves[f"upper_{tag}"], line, color=colour, lw=1.3)
         ax.axhline(self.target, color="black", lw=1, label="Expected (centre line)")
         status = self.units[f"outlier_{_level_tag(max(self.levels))}"].map(
-            {"high": "higher than expected", "low": "lower than expected", "": "within expected variation"}
+            {
+                "high": "higher than expected",
+                "low": "lower than expected",
+                "": "within expected variation",
+            }
         )
         sns.scatterplot(
-            x=self.units["denominator"], y=self.units["value"], hue=status, ax=ax, s=30,
-            palette={"higher than expected": palette[3], "lower than expected": palette[0],
-                     "within expected variation": "#7f7f7f"},
-            hue_order=[h for h in ("within expected variation", "lower than expected", "higher than expected")
-                       if (status == h).any()],
-            edgecolor="white", linewidth=0.4,
+            x=self.units["denominator"],
+            y=self.units["value"],
+            hue=status,
+            ax=ax,
+            s=30,
+            palette={
+                "higher than expected": palette[3],
+                "lower than expected": palette[0],
+                "within expected variation": "#7f7f7f",
+            },
+            hue_order=[
+                h
+                for h in (
+                    "within expected variation",
+                    "lower than expected",
+                    "higher than expected",
+                )
+                if (status == h).any()
+            ],
+            edgecolor="white",
+            linewidth=0.4,
         )
         if label is not None:
             tag = _level_tag(max(self.levels) if label == "outliers" else float(label))
             _label_points(ax, self.units[self.units[f"outlier_{tag}"] != ""], self.target)
-        ax.set_xlabel(x_label or self.labels.get("x") or (
-            "Expected count (if the unit matched the reference rate)" if self.kind == "ratio" else "Denominator"))
-        ax.set_ylabel(y_label or self.labels.get("y") or (
-            "Observed / expected (1 = as expected)" if self.kind == "ratio" else "Proportion"))
+        ax.set_xlabel(
+            x_label
+            or self.labels.get("x")
+            or (
+                "Expected count (if the unit matched the reference rate)"
+                if self.kind == "ratio"
+                else "Denominator"
+            )
+        )
+        ax.set_ylabel(
+            y_label
+            or self.labels.get("y")
+            or ("Observed / expected (1 = as expected)" if self.kind == "ratio" else "Proportion")
+        )
         if title or self.labels.get("title"):
             ax.set_title(title or self.labels["title"])
         ax.legend(fontsize=8, loc="upper right")
@@ -384,9 +462,16 @@ def _label_points(ax, points: pd.DataFrame, target: float, fontsize: int = 8) ->
     further out), so crowded outliers among the small clinics stay readable."""
     ax.autoscale_view()
     width, height = 6.0 * fontsize * 0.6, fontsize * 1.2  # rough label box in points, ~6 characters
-    candidates = [(dx, dy) for ring in range(4) for dx, dy in (
-        (4, 3 + ring * height), (-4 - width, 3 + ring * height),
-        (4, -height - ring * height), (-4 - width, -height - ring * height))]
+    candidates = [
+        (dx, dy)
+        for ring in range(4)
+        for dx, dy in (
+            (4, 3 + ring * height),
+            (-4 - width, 3 + ring * height),
+            (4, -height - ring * height),
+            (-4 - width, -height - ring * height),
+        )
+    ]
     placed: list[tuple[float, float]] = []
     scale = ax.figure.dpi / 72.0  # display pixels per point
     for row in points.sort_values(["denominator", "value"]).itertuples():
@@ -397,8 +482,13 @@ def _label_points(ax, points: pd.DataFrame, target: float, fontsize: int = 8) ->
             if not any(abs(box[0] - px) < width and abs(box[1] - py) < height for px, py in placed):
                 break
         placed.append(box)
-        ax.annotate(str(row.group), (row.denominator, row.value), xytext=(dx, dy), textcoords="offset points",
-                    fontsize=fontsize)
+        ax.annotate(
+            str(row.group),
+            (row.denominator, row.value),
+            xytext=(dx, dy),
+            textcoords="offset points",
+            fontsize=fontsize,
+        )
 
 
 def funnel(
@@ -483,7 +573,9 @@ def funnel(
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     for column in [numerator, denominator] + ([group] if group else []):
         if column not in data.columns:
-            raise KeyError(f"funnel: data has no column {column!r}; columns are {list(data.columns)}")
+            raise KeyError(
+                f"funnel: data has no column {column!r}; columns are {list(data.columns)}"
+            )
     if data.empty:
         raise ValueError("funnel: data has no rows")
     frame = data[[c for c in (group, numerator, denominator) if c]].copy()
@@ -493,13 +585,17 @@ def funnel(
         frame = frame.rename(columns={group: "group"})
     if frame["group"].isna().any():
         row = frame.index[frame["group"].isna()][0]
-        raise ValueError(f"funnel: the unit column {group or 'index'!r} is missing at row {row}; name every unit")
+        raise ValueError(
+            f"funnel: the unit column {group or 'index'!r} is missing at row {row}; name every unit"
+        )
     frame = frame.rename(columns={numerator: "numerator", denominator: "denominator"})
     for column, name in (("numerator", numerator), ("denominator", denominator)):
         values = pd.to_numeric(frame[column], errors="coerce")
         if values.isna().any():
             row = values.index[values.isna()][0]
-            raise ValueError(f"funnel: column {name!r} has a missing or non-numeric value at row {row}")
+            raise ValueError(
+                f"funnel: column {name!r} has a missing or non-numeric value at row {row}"
+            )
         frame[column] = values.astype(float)
     if (frame["numerator"] < 0).any():
         row = frame.index[frame["numerator"] < 0][0]
@@ -528,9 +624,13 @@ def funnel(
     if kind == "ratio" and sr_method == "SHMI" and shmi_rounding:
         units["denominator"] = units["denominator"].round(2)
         if (units["denominator"] <= 0).any():
-            raise ValueError("funnel: an expected count rounds to 0 at 2 decimals; turn shmi_rounding off")
+            raise ValueError(
+                "funnel: an expected count rounds to 0 at 2 decimals; turn shmi_rounding off"
+            )
     if target is None:
-        target = 1.0 if kind == "ratio" else float(units["numerator"].sum() / units["denominator"].sum())
+        target = (
+            1.0 if kind == "ratio" else float(units["numerator"].sum() / units["denominator"].sum())
+        )
     if kind == "proportion" and not 0 < target < 1:
         raise ValueError(
             f"funnel: the pooled proportion is {target!r}; a funnel needs some events and some non-events"
@@ -540,36 +640,56 @@ def funnel(
     y, s, centre = _transform(kind, sr_method, units["numerator"], units["denominator"], target)
     z = (y - centre) / s
     units["z"] = z
-    estimates = overdispersion_estimates(z, s, trim, truncate=(kind == "ratio" and sr_method == "SHMI"))
+    estimates = overdispersion_estimates(
+        z, s, trim, truncate=(kind == "ratio" and sr_method == "SHMI")
+    )
     phi_used = max(estimates["phi"], 1.0) if overdispersion == "multiplicative" else 1.0
     tau2_used = estimates["tau2"] if overdispersion == "additive" else 0.0
     if overdispersion != "none":
         units["z_adjusted"] = (y - centre) / np.sqrt(phi_used * s**2 + tau2_used)
 
-    limits = funnel_limits(units["denominator"], kind, target, levels, overdispersion, phi_used, tau2_used, sr_method)
+    limits = funnel_limits(
+        units["denominator"], kind, target, levels, overdispersion, phi_used, tau2_used, sr_method
+    )
     worst = ""
     for level in sorted(levels):
         tag = _level_tag(level)
         units[f"lower_{tag}"] = limits[f"lower_{tag}"].to_numpy()
         units[f"upper_{tag}"] = limits[f"upper_{tag}"].to_numpy()
         units[f"outlier_{tag}"] = np.select(
-            [units["value"] > units[f"upper_{tag}"], units["value"] < units[f"lower_{tag}"]], ["high", "low"], ""
+            [units["value"] > units[f"upper_{tag}"], units["value"] < units[f"lower_{tag}"]],
+            ["high", "low"],
+            "",
         )
         worst = tag
     inner = _level_tag(min(levels))
     units["assessment"] = np.select(
-        [units[f"outlier_{worst}"] == "high", units[f"outlier_{worst}"] == "low",
-         units[f"outlier_{inner}"] == "high", units[f"outlier_{inner}"] == "low"],
-        [f"higher than expected (beyond the {max(levels) * 100:g}% limit)",
-         f"lower than expected (beyond the {max(levels) * 100:g}% limit)",
-         f"possibly higher than expected (beyond the {min(levels) * 100:g}% limit only)",
-         f"possibly lower than expected (beyond the {min(levels) * 100:g}% limit only)"],
+        [
+            units[f"outlier_{worst}"] == "high",
+            units[f"outlier_{worst}"] == "low",
+            units[f"outlier_{inner}"] == "high",
+            units[f"outlier_{inner}"] == "low",
+        ],
+        [
+            f"higher than expected (beyond the {max(levels) * 100:g}% limit)",
+            f"lower than expected (beyond the {max(levels) * 100:g}% limit)",
+            f"possibly higher than expected (beyond the {min(levels) * 100:g}% limit only)",
+            f"possibly lower than expected (beyond the {min(levels) * 100:g}% limit only)",
+        ],
         "within the variation expected by chance",
     )
     return Funnel(
-        units=units, kind=kind, target=float(target), overdispersion=overdispersion, sr_method=sr_method,
-        levels=levels, phi=estimates["phi"], tau2=estimates["tau2"], n_used=estimates["n_used"],
-        p_overdispersion=estimates["p_overdispersion"], trim=trim,
+        units=units,
+        kind=kind,
+        target=float(target),
+        overdispersion=overdispersion,
+        sr_method=sr_method,
+        levels=levels,
+        phi=estimates["phi"],
+        tau2=estimates["tau2"],
+        n_used=estimates["n_used"],
+        p_overdispersion=estimates["p_overdispersion"],
+        trim=trim,
         labels={"x": x_label, "y": y_label, "title": title},
     )
 
@@ -608,7 +728,9 @@ def expected_counts(
     for column in (observed, exposure):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
         if frame[column].isna().any():
-            raise ValueError(f"expected_counts: column {column!r} has missing or non-numeric values")
+            raise ValueError(
+                f"expected_counts: column {column!r} has missing or non-numeric values"
+            )
     if (frame[exposure] <= 0).any():
         row = frame.index[frame[exposure] <= 0][0]
         raise ValueError(f"expected_counts: exposure {exposure!r} must be > 0; row {row} is not")
@@ -618,7 +740,11 @@ def expected_counts(
     else:
         rate = frame[observed].sum() / frame[exposure].sum()
     frame["_expected"] = frame[exposure] * rate
-    out = frame.groupby(unit, sort=True).agg(observed=(observed, "sum"), expected=("_expected", "sum")).reset_index()
+    out = (
+        frame.groupby(unit, sort=True)
+        .agg(observed=(observed, "sum"), expected=("_expected", "sum"))
+        .reset_index()
+    )
     out["observed"] = out["observed"].astype(float)
     out["ratio"] = out["observed"] / out["expected"]
     return out

@@ -45,34 +45,54 @@ def _time_axis(values: pd.Series) -> tuple[np.ndarray, np.ndarray, bool]:
     ``harmonic(month, 2, 12)`` (tsModel) and terms built from the time index 1..59 give the same
     fit, because the series starts in January; the tests check both routes against the paper.
     """
-    if pd.api.types.is_datetime64_any_dtype(values) or (values.dtype == object and hasattr(values.iloc[0], "year")):
+    if pd.api.types.is_datetime64_any_dtype(values) or (
+        values.dtype == object and hasattr(values.iloc[0], "year")
+    ):
         stamp = pd.to_datetime(values)
         months = stamp.dt.year.to_numpy() * 12 + stamp.dt.month.to_numpy()
-        return (months - months.min() + 1).astype(float), stamp.dt.month.to_numpy().astype(float), True
+        return (
+            (months - months.min() + 1).astype(float),
+            stamp.dt.month.to_numpy().astype(float),
+            True,
+        )
     if not pd.api.types.is_numeric_dtype(values):
         raise ITSInputError(f"time column must be dates or numbers, got dtype {values.dtype}")
     v = values.to_numpy(dtype=float)
     return v, v, False
 
 
-def _design(trend: np.ndarray, season_x: np.ndarray, post: np.ndarray, since: np.ndarray,
-            harmonics: int, period: float, slope_change: bool) -> tuple[np.ndarray, list[str]]:
+def _design(
+    trend: np.ndarray,
+    season_x: np.ndarray,
+    post: np.ndarray,
+    since: np.ndarray,
+    harmonics: int,
+    period: float,
+    slope_change: bool,
+) -> tuple[np.ndarray, list[str]]:
     cols = [np.ones_like(trend), trend, post]
     names = ["intercept", "trend", "level_change"]
     if slope_change:
         cols.append(since)
         names.append("slope_change")
     for k in range(1, harmonics + 1):
-        cols += [np.sin(2 * np.pi * k * season_x / period), np.cos(2 * np.pi * k * season_x / period)]
+        cols += [
+            np.sin(2 * np.pi * k * season_x / period),
+            np.cos(2 * np.pi * k * season_x / period),
+        ]
         names += [f"sin{k}", f"cos{k}"]
     return np.column_stack(cols), names
 
 
-def _check_seasonality(n_obs: int, n_params: int, harmonics: int, period: float, where: str) -> None:
+def _check_seasonality(
+    n_obs: int, n_params: int, harmonics: int, period: float, where: str
+) -> None:
     if harmonics < 0 or int(harmonics) != harmonics:
         raise ITSInputError(f"harmonics must be a non-negative integer, got {harmonics!r}")
     if harmonics and 2 * harmonics > period:
-        raise ITSInputError(f"{harmonics} harmonics need a period of at least {2 * harmonics}, got {period}")
+        raise ITSInputError(
+            f"{harmonics} harmonics need a period of at least {2 * harmonics}, got {period}"
+        )
     if harmonics and n_obs < period:
         raise ITSInputError(
             f"{where}: {n_obs} periods are too short for seasonality with period {period:g}; need at least one "
@@ -85,17 +105,18 @@ def _check_seasonality(n_obs: int, n_params: int, harmonics: int, period: float,
         )
 
 
-def _intervention_starts(frame: pd.DataFrame, time: str, intervention, codes: np.ndarray, n_units: int,
-                         where_of) -> pd.Series:
+def _intervention_starts(
+    frame: pd.DataFrame, time: str, intervention, codes: np.ndarray, n_units: int, where_of
+) -> pd.Series:
     """First post-intervention time value of every series (position = unit code; missing if none)."""
     times = frame[time]
     is_date = pd.api.types.is_datetime64_any_dtype(times)
     if isinstance(intervention, str) and intervention in frame.columns:
         col = frame[intervention]
         values = pd.Series(col.dropna().unique())
-        is_indicator = (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)) and set(
-            values.astype(float)
-        ) <= {0.0, 1.0}
+        is_indicator = (
+            pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)
+        ) and set(values.astype(float)) <= {0.0, 1.0}
         if is_indicator:
             on = col.astype(float).to_numpy() == 1
             start = times.where(on).groupby(codes).min().reindex(range(n_units))
@@ -103,20 +124,26 @@ def _intervention_starts(frame: pd.DataFrame, time: str, intervention, codes: np
             switched_off = (times.to_numpy() >= start_row) & ~on
             if switched_off.any():
                 code = codes[np.argmax(switched_off)]
-                raise ITSInputError(f"{where_of(code)}: indicator {intervention!r} switches off again after it "
-                                    "starts; a segmented regression needs one interruption")
+                raise ITSInputError(
+                    f"{where_of(code)}: indicator {intervention!r} switches off again after it "
+                    "starts; a segmented regression needs one interruption"
+                )
             return start
         per_unit = col.groupby(codes).nunique()
         if (per_unit > 1).any():
             code = int(per_unit.index[np.argmax(per_unit.to_numpy() > 1)])
-            raise ITSInputError(f"{where_of(code)}: intervention column {intervention!r} must hold one start "
-                                f"time per series, found {int(per_unit.max())} different values")
+            raise ITSInputError(
+                f"{where_of(code)}: intervention column {intervention!r} must hold one start "
+                f"time per series, found {int(per_unit.max())} different values"
+            )
         start = col.groupby(codes).first().reindex(range(n_units))
         return pd.to_datetime(start) if is_date else start
     if intervention is None or (not isinstance(intervention, str) and pd.isna(intervention)):
         raise ITSInputError("no intervention date given")
     if isinstance(intervention, str) and not is_date:
-        raise ITSInputError(f"intervention {intervention!r} is not a column of the data nor a value of {time!r}")
+        raise ITSInputError(
+            f"intervention {intervention!r} is not a column of the data nor a value of {time!r}"
+        )
     value = pd.Timestamp(intervention) if is_date else intervention
     return pd.Series([value] * n_units)
 
@@ -126,8 +153,9 @@ def _intervention_starts(frame: pd.DataFrame, time: str, intervention, codes: np
 # --------------------------------------------------------------------------------------------
 
 
-def _irls_poisson(x: np.ndarray, y: np.ndarray, offset: np.ndarray, tol: float = 1e-10,
-                  max_iter: int = 100) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _irls_poisson(
+    x: np.ndarray, y: np.ndarray, offset: np.ndarray, tol: float = 1e-10, max_iter: int = 100
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Poisson GLM (log link) for U series at once: x U x T x p, y and offset U x T.
 
     Returns coefficients (U x p), unscaled covariance (U x p x p), fitted means (U x T) and a
@@ -196,17 +224,29 @@ class ITSResult:
             raise ValueError("average() summarises a panel; this result is a single series")
         rows = self.estimates[self.estimates["term"] == term]
         if rows.empty:
-            raise ValueError(f"term {term!r} was not estimated; available: {sorted(self.estimates['term'].unique())}")
+            raise ValueError(
+                f"term {term!r} was not estimated; available: {sorted(self.estimates['term'].unique())}"
+            )
         est = rows["estimate"].to_numpy()
         mean, se = est.mean(), est.std(ddof=1) / np.sqrt(len(est))
         z = stats.norm.ppf(1 - self.alpha / 2)
-        out = {"term": term, "n_units": len(est), "estimate": mean, "se": se,
-               "ci_lower": mean - z * se, "ci_upper": mean + z * se}
+        out = {
+            "term": term,
+            "n_units": len(est),
+            "estimate": mean,
+            "se": se,
+            "ci_lower": mean - z * se,
+            "ci_upper": mean + z * se,
+        }
         if self.model != "ols":
-            out.update(rate_ratio=np.exp(mean), rr_ci_lower=np.exp(mean - z * se), rr_ci_upper=np.exp(mean + z * se))
+            out.update(
+                rate_ratio=np.exp(mean),
+                rr_ci_lower=np.exp(mean - z * se),
+                rr_ci_upper=np.exp(mean + z * se),
+            )
         return pd.DataFrame([out])
 
-    def plot(self, unit=None, ylabel: str | None = None, ax: "Axes | None" = None) -> "Axes":
+    def plot(self, unit=None, ylabel: str | None = None, ax: Axes | None = None) -> Axes:
         """The counterfactual plot: observed points, fitted line, and the pre-intervention pattern
         carried on (dashed) - what would have happened without the intervention.
 
@@ -223,14 +263,21 @@ class ITSResult:
                 if f.empty:
                     raise ValueError(f"unit {unit!r} was not fitted")
             else:
-                f = f.groupby("time", as_index=False)[["observed", "fitted", "counterfactual", "post"]].mean()
+                f = f.groupby("time", as_index=False)[
+                    ["observed", "fitted", "counterfactual", "post"]
+                ].mean()
                 f["post"] = f["post"] > 0.5
         pre, post = f[~f["post"].astype(bool)], f[f["post"].astype(bool)]
         ax.scatter(f["time"], f["observed"], s=12, color="#999999", label="Observed", zorder=2)
         ax.plot(pre["time"], pre["fitted"], color=P.BEFORE_COLOUR, label="Fitted before")
         ax.plot(post["time"], post["fitted"], color=P.AFTER_COLOUR, label="Fitted after")
-        ax.plot(post["time"], post["counterfactual"], color=P.BEFORE_COLOUR, linestyle="--",
-                label="Expected without the intervention")
+        ax.plot(
+            post["time"],
+            post["counterfactual"],
+            color=P.BEFORE_COLOUR,
+            linestyle="--",
+            label="Expected without the intervention",
+        )
         if len(post):
             ax.axvline(post["time"].min(), color=P.REFERENCE_COLOUR, linestyle=":", linewidth=1)
         ax.set_ylabel(ylabel or P.outcome_axis_label(self.outcome))
@@ -326,15 +373,22 @@ def its(
     if missing:
         raise ITSInputError(f"column(s) {missing} not in the data; it has {list(data.columns)}")
     if model != "ols" and population is None:
-        warnings.warn("no population given: the GLM models counts without an offset, so a growing list "
-                      "size would look like rising prescribing", stacklevel=2)
+        warnings.warn(
+            "no population given: the GLM models counts without an offset, so a growing list "
+            "size would look like rising prescribing",
+            stacklevel=2,
+        )
     frame = data[list(dict.fromkeys(needed))].copy()
     if frame[outcome].isna().any():
         rows = frame.index[frame[outcome].isna()][:5].tolist()
-        raise ITSInputError(f"outcome {outcome!r} is missing in {int(frame[outcome].isna().sum())} row(s) "
-                            f"(first {rows}); drop or fill those periods first")
+        raise ITSInputError(
+            f"outcome {outcome!r} is missing in {int(frame[outcome].isna().sum())} row(s) "
+            f"(first {rows}); drop or fill those periods first"
+        )
     if model != "ols" and (frame[outcome] < 0).any():
-        raise ITSInputError(f"outcome {outcome!r} has negative values; a Poisson model needs counts >= 0")
+        raise ITSInputError(
+            f"outcome {outcome!r} has negative values; a Poisson model needs counts >= 0"
+        )
     if population:
         bad = frame[population].isna() | ~(frame[population].astype(float) > 0)
         if bad.any():
@@ -346,13 +400,17 @@ def its(
     keys = [unit, time] if unit else [time]
     dup = frame.duplicated(keys, keep=False)
     if dup.any():
-        raise ITSInputError(f"{int(dup.sum())} rows repeat a ({', '.join(keys)}) value; expected one row per "
-                            f"{'unit and ' if unit else ''}period - aggregate first")
+        raise ITSInputError(
+            f"{int(dup.sum())} rows repeat a ({', '.join(keys)}) value; expected one row per "
+            f"{'unit and ' if unit else ''}period - aggregate first"
+        )
     if pd.api.types.is_datetime64_any_dtype(frame[time]) or frame[time].dtype == object:
         try:
             frame[time] = pd.to_datetime(frame[time])
         except (TypeError, ValueError) as exc:
-            raise ITSInputError(f"time column {time!r} is neither numeric nor dates: {exc}") from None
+            raise ITSInputError(
+                f"time column {time!r} is neither numeric nor dates: {exc}"
+            ) from None
     frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
     z = stats.norm.ppf(1 - alpha / 2)
 
@@ -377,9 +435,13 @@ def its(
     last_t = times.groupby(codes).last().to_numpy()
     start_trend = pd.Series(np.where(post, trend, np.inf)).groupby(codes).min().to_numpy()
     since = np.where(post, trend - start_trend[codes] + 1, 0.0)
-    x_all, names = _design(trend, season_x, post.astype(float), since, harmonics, period, slope_change)
+    x_all, names = _design(
+        trend, season_x, post.astype(float), since, harmonics, period, slope_change
+    )
     y_all = frame[outcome].to_numpy(dtype=float)
-    off_all = np.log(frame[population].to_numpy(dtype=float)) if population else np.zeros(len(frame))
+    off_all = (
+        np.log(frame[population].to_numpy(dtype=float)) if population else np.zeros(len(frame))
+    )
     n_post = np.bincount(codes, weights=post, minlength=n_units)
     n_pre = lengths - n_post
     y_pre = np.bincount(codes, weights=np.where(post, 0.0, y_all), minlength=n_units)
@@ -391,18 +453,28 @@ def its(
         if s_ is None or pd.isna(s_):
             reasons[code] = f"{where_of(code)}: no intervention date"
         elif not (first_t[code] < s_ <= last_t[code]):
-            reasons[code] = (f"{where_of(code)}: intervention at {s_!s} is outside the data ({first_t[code]!s} .. "
-                             f"{last_t[code]!s}); it needs at least one period before and one from the intervention on")
+            reasons[code] = (
+                f"{where_of(code)}: intervention at {s_!s} is outside the data ({first_t[code]!s} .. "
+                f"{last_t[code]!s}); it needs at least one period before and one from the intervention on"
+            )
         elif slope_change and n_post[code] < 2:
-            reasons[code] = (f"{where_of(code)}: a slope change needs at least two periods from the intervention "
-                             f"on, found {int(n_post[code])}")
+            reasons[code] = (
+                f"{where_of(code)}: a slope change needs at least two periods from the intervention "
+                f"on, found {int(n_post[code])}"
+            )
         elif n_pre[code] < 2:
-            reasons[code] = f"{where_of(code)}: need at least two periods before the intervention, found {int(n_pre[code])}"
+            reasons[code] = (
+                f"{where_of(code)}: need at least two periods before the intervention, found {int(n_pre[code])}"
+            )
         elif model != "ols" and (y_pre[code] == 0 or y_post[code] == 0):
-            reasons[code] = f"{where_of(code)}: no events before or after the intervention, so no rate ratio can be estimated"
+            reasons[code] = (
+                f"{where_of(code)}: no events before or after the intervention, so no rate ratio can be estimated"
+            )
         else:
             try:
-                _check_seasonality(int(lengths[code]), x_all.shape[1], harmonics, period, where_of(code))
+                _check_seasonality(
+                    int(lengths[code]), x_all.shape[1], harmonics, period, where_of(code)
+                )
             except ITSInputError as exc:
                 if unit is None or harmonics < 0 or (harmonics and 2 * harmonics > period):
                     raise
@@ -412,10 +484,14 @@ def its(
     valid = np.array([c for c in range(n_units) if c not in reasons], dtype=int)
     skipped = [{"unit": keys_[c], "reason": r} for c, r in reasons.items()]
     if valid.size == 0:
-        raise ITSInputError("no series could be fitted: " + "; ".join(s_["reason"] for s_ in skipped[:3]))
+        raise ITSInputError(
+            "no series could be fitted: " + "; ".join(s_["reason"] for s_ in skipped[:3])
+        )
     if skipped:
-        warnings.warn(f"{len(skipped)} unit(s) not fitted (see result.skipped), e.g. {skipped[0]['reason']}",
-                      stacklevel=2)
+        warnings.warn(
+            f"{len(skipped)} unit(s) not fitted (see result.skipped), e.g. {skipped[0]['reason']}",
+            stacklevel=2,
+        )
     terms = ["level_change"] + (["slope_change"] if slope_change else [])
     term_idx = [names.index(t) for t in terms]
     x_cf = x_all.copy()
@@ -440,7 +516,9 @@ def its(
         for code in iterator:
             rows = slice(block_start[code], block_start[code] + lengths[code])
             lags[code] = _newey_west_lag(int(lengths[code])) if lag is None else int(lag)
-            fit = sm.OLS(y_all[rows], x_all[rows]).fit(cov_type="HAC", cov_kwds={"maxlags": int(lags[code])})
+            fit = sm.OLS(y_all[rows], x_all[rows]).fit(
+                cov_type="HAC", cov_kwds={"maxlags": int(lags[code])}
+            )
             beta[code], se[code] = np.asarray(fit.params), np.asarray(fit.bse)
             fitted_row[rows] = x_all[rows] @ beta[code]
         counterfactual_row = np.einsum("np,np->n", x_cf, beta[codes])
@@ -466,15 +544,19 @@ def its(
             ob = off_all[rows].reshape(len(batch), length)
             full_rank = np.linalg.matrix_rank(xb) == n_par
             for code in batch[~full_rank]:
-                reasons[code] = (f"{where_of(code)}: the design is singular (e.g. the season or the intervention "
-                                 "cannot be told apart from the trend in this series)")
+                reasons[code] = (
+                    f"{where_of(code)}: the design is singular (e.g. the season or the intervention "
+                    "cannot be told apart from the trend in this series)"
+                )
             batch, rows = batch[full_rank], rows.reshape(-1, length)[full_rank].ravel()
             xb, yb, ob = xb[full_rank], yb[full_rank], ob[full_rank]
             if batch.size == 0:
                 continue
             b, cov, mu, converged = _irls_poisson(xb, yb, ob)
             for code in batch[~converged]:
-                reasons[code] = f"{where_of(code)}: the Poisson fit did not converge; check for runs of zero counts"
+                reasons[code] = (
+                    f"{where_of(code)}: the Poisson fit did not converge; check for runs of zero counts"
+                )
             phi = ((yb - mu) ** 2 / mu).sum(axis=1) / (length - n_par)
             scale = phi if model == "quasipoisson" else np.ones(len(batch))
             beta[batch] = b
@@ -483,12 +565,17 @@ def its(
             fitted_row[rows] = mu.ravel()
         failed = [c for c in valid if c in reasons]
         if failed:
-            warnings.warn(f"{len(failed)} unit(s) could not be fitted and were dropped (see result.skipped), "
-                          f"e.g. {reasons[failed[0]]}", stacklevel=2)
+            warnings.warn(
+                f"{len(failed)} unit(s) could not be fitted and were dropped (see result.skipped), "
+                f"e.g. {reasons[failed[0]]}",
+                stacklevel=2,
+            )
             skipped += [{"unit": keys_[c], "reason": reasons[c]} for c in failed]
             valid = np.array([c for c in valid if c not in reasons], dtype=int)
             if valid.size == 0:
-                raise ITSInputError("no series could be fitted: " + "; ".join(reasons[c] for c in failed[:3]))
+                raise ITSInputError(
+                    "no series could be fitted: " + "; ".join(reasons[c] for c in failed[:3])
+                )
     if model != "ols":
         pop_row = np.exp(off_all)
         observed_row = y_all / pop_row
@@ -497,7 +584,9 @@ def its(
 
     parts = []
     for term, i in zip(terms, term_idx):
-        part = pd.DataFrame({"unit": keys_[valid], "term": term, "estimate": beta[valid, i], "se": se[valid, i]})
+        part = pd.DataFrame(
+            {"unit": keys_[valid], "term": term, "estimate": beta[valid, i], "se": se[valid, i]}
+        )
         if model == "ols":
             part["lag"] = lags[valid]
         else:
@@ -506,7 +595,12 @@ def its(
         part["n_periods"] = lengths[valid]
         part["_order"] = np.arange(len(valid)) * len(terms) + terms.index(term)
         parts.append(part)
-    est = pd.concat(parts, ignore_index=True).sort_values("_order").drop(columns="_order").reset_index(drop=True)
+    est = (
+        pd.concat(parts, ignore_index=True)
+        .sort_values("_order")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
     est["ci_lower"] = est["estimate"] - z * est["se"]
     est["ci_upper"] = est["estimate"] + z * est["se"]
     est["p_value"] = 2 * stats.norm.sf(np.abs(est["estimate"] / est["se"]))
@@ -516,16 +610,38 @@ def its(
         est["rr_ci_upper"] = np.exp(est["ci_upper"])
     est["model"] = model
     keep = np.isin(codes, valid)
-    fitted = pd.DataFrame({"unit": keys_[codes[keep]], "time": times.to_numpy()[keep],
-                           "observed": observed_row[keep], "fitted": fitted_row[keep],
-                           "counterfactual": counterfactual_row[keep], "post": post[keep]})
+    fitted = pd.DataFrame(
+        {
+            "unit": keys_[codes[keep]],
+            "time": times.to_numpy()[keep],
+            "observed": observed_row[keep],
+            "fitted": fitted_row[keep],
+            "counterfactual": counterfactual_row[keep],
+            "post": post[keep],
+        }
+    )
     if unit is None:
         est = est.drop(columns="unit")
         fitted = fitted.drop(columns="unit")
     else:
         est = est.rename(columns={"unit": unit})
         fitted = fitted.rename(columns={"unit": unit})
-    first_cols = ([unit] if unit else []) + ["term", "estimate", "se", "ci_lower", "ci_upper", "p_value"]
+    first_cols = ([unit] if unit else []) + [
+        "term",
+        "estimate",
+        "se",
+        "ci_lower",
+        "ci_upper",
+        "p_value",
+    ]
     est = est[first_cols + [c for c in est.columns if c not in first_cols]]
-    return ITSResult(est, fitted, model, outcome, unit, time, alpha,
-                     pd.DataFrame(skipped, columns=["unit", "reason"]))
+    return ITSResult(
+        est,
+        fitted,
+        model,
+        outcome,
+        unit,
+        time,
+        alpha,
+        pd.DataFrame(skipped, columns=["unit", "reason"]),
+    )

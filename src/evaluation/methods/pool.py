@@ -68,25 +68,54 @@ class Pooled:
     def to_frame(self) -> pd.DataFrame:
         """The studies (one row each, weights in percent) and a final row 'Pooled (random effects)'
         with the pooled estimate, its CI and the prediction interval."""
-        pooled = pd.DataFrame([{
-            "label": f"Pooled (random effects, {self.method})", "estimate": self.estimate, "se": self.se,
-            "ci_low": self.ci_low, "ci_high": self.ci_high, "weight_fixed": 100.0, "weight_random": 100.0,
-            "prediction_low": self.prediction_low, "prediction_high": self.prediction_high,
-        }])
+        pooled = pd.DataFrame(
+            [
+                {
+                    "label": f"Pooled (random effects, {self.method})",
+                    "estimate": self.estimate,
+                    "se": self.se,
+                    "ci_low": self.ci_low,
+                    "ci_high": self.ci_high,
+                    "weight_fixed": 100.0,
+                    "weight_random": 100.0,
+                    "prediction_low": self.prediction_low,
+                    "prediction_high": self.prediction_high,
+                }
+            ]
+        )
         return pd.concat([self.studies, pooled], ignore_index=True)
 
     def summary(self) -> dict:
         """Heterogeneity and the pooled estimate as a flat dict."""
         return {
-            "method": self.method, "k": len(self.studies), "estimate": self.estimate, "se": self.se,
-            "ci_low": float(self.ci_low), "ci_high": float(self.ci_high), "z": self.z, "p_value": self.p_value,
-            "tau2": self.tau2, "tau": float(np.sqrt(self.tau2)), "i2": self.i2, "q": self.q, "q_df": self.q_df,
-            "q_p_value": self.q_p_value, "prediction_low": self.prediction_low,
-            "prediction_high": self.prediction_high, "fixed_estimate": self.fixed_estimate, "fixed_se": self.fixed_se,
+            "method": self.method,
+            "k": len(self.studies),
+            "estimate": self.estimate,
+            "se": self.se,
+            "ci_low": float(self.ci_low),
+            "ci_high": float(self.ci_high),
+            "z": self.z,
+            "p_value": self.p_value,
+            "tau2": self.tau2,
+            "tau": float(np.sqrt(self.tau2)),
+            "i2": self.i2,
+            "q": self.q,
+            "q_df": self.q_df,
+            "q_p_value": self.q_p_value,
+            "prediction_low": self.prediction_low,
+            "prediction_high": self.prediction_high,
+            "fixed_estimate": self.fixed_estimate,
+            "fixed_se": self.fixed_se,
         }
 
-    def plot(self, ax=None, transform=None, x_label: str | None = None, title: str | None = None,
-             null: float | None = None):
+    def plot(
+        self,
+        ax=None,
+        transform=None,
+        x_label: str | None = None,
+        title: str | None = None,
+        null: float | None = None,
+    ):
         """Forest plot: each region's estimate and CI (square sized by its weight), the pooled
         diamond and the prediction interval.
 
@@ -108,10 +137,22 @@ class Pooled:
         sizes = 40 + 260 * rows["weight_random"].to_numpy() / 100
         ax.hlines(positions, show(rows["ci_low"]), show(rows["ci_high"]), color="#4d4d4d", lw=1.2)
         ax.scatter(show(rows["estimate"]), positions, marker="s", s=sizes, color=colour, zorder=3)
-        diamond_x = [show(self.ci_low), show(self.estimate), show(self.ci_high), show(self.estimate)]
+        diamond_x = [
+            show(self.ci_low),
+            show(self.estimate),
+            show(self.ci_high),
+            show(self.estimate),
+        ]
         ax.fill(diamond_x, [0.5, 0.75, 0.5, 0.25], color="black", zorder=3)
-        ax.hlines(0.5, show(self.prediction_low), show(self.prediction_high), color="black", lw=1, ls=":",
-                  label=f"Prediction interval for a new region ({self.level * 100:g}%)")
+        ax.hlines(
+            0.5,
+            show(self.prediction_low),
+            show(self.prediction_high),
+            color="black",
+            lw=1,
+            ls=":",
+            label=f"Prediction interval for a new region ({self.level * 100:g}%)",
+        )
         ax.axvline(null, color="#9a9a9a", lw=1, ls="--")
         labels = list(rows["label"].astype(str)) + [f"Pooled ({self.method})"]
         ax.set_yticks(list(positions) + [0.5], labels)
@@ -125,7 +166,9 @@ class Pooled:
         return ax
 
 
-def _reml_tau2(y: np.ndarray, v: np.ndarray, start: float, tol: float = 1e-12, max_iter: int = 1000) -> float:
+def _reml_tau2(
+    y: np.ndarray, v: np.ndarray, start: float, tol: float = 1e-12, max_iter: int = 1000
+) -> float:
     tau2 = max(start, 0.0)
     for _ in range(max_iter):
         w = 1 / (v + tau2)
@@ -195,13 +238,19 @@ def pool(
             raise KeyError(f"pool: data has no column {column!r}; columns are {list(data.columns)}")
     y = pd.to_numeric(data[estimate], errors="coerce").to_numpy(dtype=float)
     s = pd.to_numeric(data[se], errors="coerce").to_numpy(dtype=float)
-    names = data[label].astype(str).to_numpy() if label and label in data.columns else data.index.astype(str).to_numpy()
+    names = (
+        data[label].astype(str).to_numpy()
+        if label and label in data.columns
+        else data.index.astype(str).to_numpy()
+    )
     for values, column in ((y, estimate), (s, se)):
         bad = ~np.isfinite(values)
         if bad.any():
             raise ValueError(f"pool: {column!r} is missing or not finite for {names[bad][0]!r}")
     if (s <= 0).any():
-        raise ValueError(f"pool: standard error {se!r} must be > 0; {names[s <= 0][0]!r} has {s[s <= 0][0]!r}")
+        raise ValueError(
+            f"pool: standard error {se!r} must be > 0; {names[s <= 0][0]!r} has {s[s <= 0][0]!r}"
+        )
     k = len(y)
     if k < 2:
         raise ValueError(f"pool: needs at least 2 estimates to pool; got {k}")
@@ -220,19 +269,41 @@ def pool(
         prediction = (mu - half, mu + half)
     else:
         # t on k - 2 = 0 df: a new region could be anywhere; say so rather than print a number
-        warnings.warn("pool: with 2 estimates the prediction interval is undefined (t on 0 df); it is NaN",
-                      stacklevel=2)
+        warnings.warn(
+            "pool: with 2 estimates the prediction interval is undefined (t on 0 df); it is NaN",
+            stacklevel=2,
+        )
         prediction = (np.nan, np.nan)
-    studies = pd.DataFrame({
-        "label": names, "estimate": y, "se": s, "ci_low": y - z_crit * s, "ci_high": y + z_crit * s,
-        "weight_fixed": 100 * w / w.sum(), "weight_random": 100 * w_random / w_random.sum(),
-    })
+    studies = pd.DataFrame(
+        {
+            "label": names,
+            "estimate": y,
+            "se": s,
+            "ci_low": y - z_crit * s,
+            "ci_high": y + z_crit * s,
+            "weight_fixed": 100 * w / w.sum(),
+            "weight_random": 100 * w_random / w_random.sum(),
+        }
+    )
     z = mu / se_mu
     return Pooled(
-        studies=studies, estimate=mu, se=se_mu, ci_low=float(mu - z_crit * se_mu), ci_high=float(mu + z_crit * se_mu),
-        z=float(z), p_value=float(2 * stats.norm.sf(abs(z))), tau2=float(tau2),
-        i2=float(max(0.0, (q - (k - 1)) / q)) if q > 0 else 0.0, q=q, q_df=k - 1,
-        q_p_value=float(stats.chi2.sf(q, k - 1)), prediction_low=float(prediction[0]),
-        prediction_high=float(prediction[1]), method=method, level=level, fixed_estimate=fixed,
-        fixed_se=float(1 / np.sqrt(w.sum())), labels={"x": x_label, "title": title},
+        studies=studies,
+        estimate=mu,
+        se=se_mu,
+        ci_low=float(mu - z_crit * se_mu),
+        ci_high=float(mu + z_crit * se_mu),
+        z=float(z),
+        p_value=float(2 * stats.norm.sf(abs(z))),
+        tau2=float(tau2),
+        i2=float(max(0.0, (q - (k - 1)) / q)) if q > 0 else 0.0,
+        q=q,
+        q_df=k - 1,
+        q_p_value=float(stats.chi2.sf(q, k - 1)),
+        prediction_low=float(prediction[0]),
+        prediction_high=float(prediction[1]),
+        method=method,
+        level=level,
+        fixed_estimate=fixed,
+        fixed_se=float(1 / np.sqrt(w.sum())),
+        labels={"x": x_label, "title": title},
     )

@@ -110,8 +110,16 @@ def _flag_runs(condition: np.ndarray, length: int) -> np.ndarray:
     return flags
 
 
-def making_data_count_rules(values, centre, lower=None, upper=None, lower_2sigma=None, upper_2sigma=None,
-                            shift_length: int = 7, trend_length: int = 6) -> pd.DataFrame:
+def making_data_count_rules(
+    values,
+    centre,
+    lower=None,
+    upper=None,
+    lower_2sigma=None,
+    upper_2sigma=None,
+    shift_length: int = 7,
+    trend_length: int = 6,
+) -> pd.DataFrame:
     """NHS "Making Data Count" special-cause rules, one row per point.
 
     - ``beyond_limits``: outside the (3-sigma) process limits;
@@ -133,7 +141,9 @@ def making_data_count_rules(values, centre, lower=None, upper=None, lower_2sigma
     [False, True, True, True, True, True, True, True, False, False]
     """
     if shift_length < 2 or trend_length < 2:
-        raise ValueError(f"shift_length and trend_length must be at least 2; got {shift_length}, {trend_length}")
+        raise ValueError(
+            f"shift_length and trend_length must be at least 2; got {shift_length}, {trend_length}"
+        )
     values = np.asarray(values, dtype=float)
     n = len(values)
     centre = np.broadcast_to(np.asarray(centre, dtype=float), (n,))
@@ -159,9 +169,9 @@ def making_data_count_rules(values, centre, lower=None, upper=None, lower_2sigma
         lo2 = values < np.broadcast_to(np.asarray(lower_2sigma, dtype=float), (n,))
         for outside in (hi2, lo2):
             for start in range(max(n - 2, 0)):
-                window = outside[start:start + 3]
+                window = outside[start : start + 3]
                 if window.sum() >= 2:
-                    two_of_three[start:start + 3] |= window
+                    two_of_three[start : start + 3] |= window
     special = beyond | shift | trend | two_of_three
     # Direction of the special cause: trends by their slope, everything else by the side.
     direction = np.where(higher_special, "higher", "lower")
@@ -172,8 +182,14 @@ def making_data_count_rules(values, centre, lower=None, upper=None, lower_2sigma
         direction = np.where(on_trend & ~(beyond | shift | two_of_three), word, direction)
     direction = np.where(special, direction, "")
     return pd.DataFrame(
-        {"beyond_limits": beyond, "shift": shift, "trend": trend, "two_of_three": two_of_three,
-         "special_cause": special, "direction": direction}
+        {
+            "beyond_limits": beyond,
+            "shift": shift,
+            "trend": trend,
+            "two_of_three": two_of_three,
+            "special_cause": special,
+            "direction": direction,
+        }
     )
 
 
@@ -196,14 +212,24 @@ class SPCChart:
     def summary(self) -> dict:
         """The chart in a few numbers: centre, runs analysis and counts of special-cause points."""
         frame = self.points
-        out = {"chart": self.chart, "n_points": len(frame), "centre": float(frame["centre"].iloc[-1])}
+        out = {
+            "chart": self.chart,
+            "n_points": len(frame),
+            "centre": float(frame["centre"].iloc[-1]),
+        }
         out.update(self.runs)
         for rule in ("beyond_limits", "shift", "trend", "two_of_three"):
             if rule in frame:
                 out[f"n_{rule}"] = int(frame[rule].sum())
         return out
 
-    def plot(self, ax=None, title: str | None = None, y_label: str | None = None, x_label: str | None = None):
+    def plot(
+        self,
+        ax=None,
+        title: str | None = None,
+        y_label: str | None = None,
+        x_label: str | None = None,
+    ):
         """The series with centre line and limits; special-cause points coloured (orange for a
         concern, blue for an improvement when ``improvement`` was given, as Making Data Count)."""
         import matplotlib.pyplot as plt
@@ -221,18 +247,36 @@ class SPCChart:
             ax = new_axes(ax, figsize=(9, 4))
         palette = sns.color_palette("colorblind")
         ax.plot(frame["x"], frame["y"], color="#7f7f7f", lw=1.2, marker="o", ms=4, zorder=2)
-        ax.plot(frame["x"], frame["centre"], color="black", lw=1,
-                label="Median" if self.chart == "run" else "Average (centre line)")
+        ax.plot(
+            frame["x"],
+            frame["centre"],
+            color="black",
+            lw=1,
+            label="Median" if self.chart == "run" else "Average (centre line)",
+        )
         if "upper" in frame:
-            ax.plot(frame["x"], frame["upper"], "--", color=palette[7], lw=1, drawstyle="steps-mid",
-                    label="Process limits (3 sigma)")
+            ax.plot(
+                frame["x"],
+                frame["upper"],
+                "--",
+                color=palette[7],
+                lw=1,
+                drawstyle="steps-mid",
+                label="Process limits (3 sigma)",
+            )
             ax.plot(frame["x"], frame["lower"], "--", color=palette[7], lw=1, drawstyle="steps-mid")
         colours = {"improvement": palette[0], "concern": palette[1], "special cause": palette[1]}
         for kind, colour in colours.items():
             chosen = frame["variation"].str.startswith(kind)
             if chosen.any():
-                ax.scatter(frame.loc[chosen, "x"], frame.loc[chosen, "y"], color=colour, zorder=3, s=36,
-                           label=f"Special cause: {kind}" if kind != "special cause" else "Special cause")
+                ax.scatter(
+                    frame.loc[chosen, "x"],
+                    frame.loc[chosen, "y"],
+                    color=colour,
+                    zorder=3,
+                    s=36,
+                    label=f"Special cause: {kind}" if kind != "special cause" else "Special cause",
+                )
         if self.runs["runs_signal"]:
             ax.plot([], [], " ", label="Runs analysis: a shift is likely (Anhøj rules)")
         ax.set_ylabel(y_label or self.labels.get("y") or "Value")
@@ -331,9 +375,13 @@ def spc(
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     if chart in ("u", "p", "up", "pp") and (numerator is None or denominator is None):
-        raise ValueError(f"a {chart} chart needs numerator= and denominator= columns (counts and sizes)")
+        raise ValueError(
+            f"a {chart} chart needs numerator= and denominator= columns (counts and sizes)"
+        )
     if chart in ("run", "xmr") and y is None and (numerator is None or denominator is None):
-        raise ValueError(f"a {chart} chart needs y= (a value column) or numerator= and denominator=")
+        raise ValueError(
+            f"a {chart} chart needs y= (a value column) or numerator= and denominator="
+        )
     needed = [c for c in (y, x, numerator, denominator) if c is not None]
     for column in needed:
         if column not in data.columns:
@@ -360,13 +408,17 @@ def spc(
         values = pd.to_numeric(frame[column], errors="coerce")
         if values.isna().any():
             row = int(values.index[values.isna()][0])
-            raise ValueError(f"spc: column {column!r} is missing or not a number at point {row} (0-based)")
+            raise ValueError(
+                f"spc: column {column!r} is missing or not a number at point {row} (0-based)"
+            )
         frame[column] = values.astype(float)
     out = pd.DataFrame({"x": frame[x] if x is not None else np.arange(1, len(frame) + 1)})
     if numerator is not None and denominator is not None:
         if (frame[denominator] <= 0).any():
             row = int(np.flatnonzero(frame[denominator] <= 0)[0])
-            raise ValueError(f"spc: denominator {denominator!r} must be > 0; point {row} (0-based) is not")
+            raise ValueError(
+                f"spc: denominator {denominator!r} must be > 0; point {row} (0-based) is not"
+            )
         if (frame[numerator] < 0).any():
             raise ValueError(f"spc: numerator {numerator!r} must be >= 0")
         if chart in ("p", "pp") and (frame[numerator] > frame[denominator]).any():
@@ -379,7 +431,9 @@ def spc(
         out["y"] = frame[y].to_numpy()
     n = len(out)
     if baseline is not None and not 2 <= baseline <= n:
-        raise ValueError(f"baseline must be between 2 and the number of points ({n}); got {baseline}")
+        raise ValueError(
+            f"baseline must be between 2 and the number of points ({n}); got {baseline}"
+        )
     base = slice(0, baseline if baseline is not None else n)
 
     y_values = out["y"].to_numpy()
@@ -402,14 +456,18 @@ def spc(
             sigma = np.sqrt(pooled / size)
         else:
             if not 0 < pooled < 1:
-                raise ValueError(f"spc: the pooled proportion is {pooled!r}; a p chart needs events and non-events")
+                raise ValueError(
+                    f"spc: the pooled proportion is {pooled!r}; a p chart needs events and non-events"
+                )
             sigma = np.sqrt(pooled * (1 - pooled) / size)
         if chart in ("up", "pp"):
             # Laney: rescale by the moving-range SD of the z-scores (baseline points only)
             z = (y_values[base] - pooled) / sigma[base]
             sigma = sigma * (np.mean(np.abs(np.diff(z))) / _D2)
     if sigma is not None and not np.all(sigma > 0):
-        raise ValueError("spc: the series does not vary (zero estimated sigma), so it has no control limits")
+        raise ValueError(
+            "spc: the series does not vary (zero estimated sigma), so it has no control limits"
+        )
 
     out["centre"] = centre
     if sigma is not None:
@@ -417,16 +475,29 @@ def spc(
         out["lower"] = centre - 3 * sigma
         out["upper_2sigma"] = centre + 2 * sigma
         out["lower_2sigma"] = centre - 2 * sigma
-        floor, ceiling = {"u": (0.0, None), "up": (0.0, None), "p": (0.0, 1.0), "pp": (0.0, 1.0)}.get(chart, (None, None))
+        floor, ceiling = {
+            "u": (0.0, None),
+            "up": (0.0, None),
+            "p": (0.0, 1.0),
+            "pp": (0.0, 1.0),
+        }.get(chart, (None, None))
         for column in ("upper", "lower", "upper_2sigma", "lower_2sigma"):
             out[column] = out[column].clip(lower=floor, upper=ceiling)
-    limits = {k: out[k] for k in ("lower", "upper", "lower_2sigma", "upper_2sigma")} if sigma is not None else {}
-    rules = making_data_count_rules(y_values, centre, shift_length=shift_length, trend_length=trend_length, **limits)
+    limits = (
+        {k: out[k] for k in ("lower", "upper", "lower_2sigma", "upper_2sigma")}
+        if sigma is not None
+        else {}
+    )
+    rules = making_data_count_rules(
+        y_values, centre, shift_length=shift_length, trend_length=trend_length, **limits
+    )
     if sigma is None:
         rules = rules.drop(columns=["beyond_limits", "two_of_three"])
     out = pd.concat([out, rules], axis=1)
     if improvement is None:
-        out["variation"] = np.where(out["special_cause"], "special cause (" + out["direction"] + ")", "common cause")
+        out["variation"] = np.where(
+            out["special_cause"], "special cause (" + out["direction"] + ")", "common cause"
+        )
     else:
         good = "higher" if improvement == "up" else "lower"
         out["variation"] = np.select(
@@ -438,8 +509,19 @@ def spc(
     for key, value in runs.items():
         out[key] = value
     if multiplier != 1:
-        for column in ("y", "centre", "upper", "lower", "upper_2sigma", "lower_2sigma",
-                       "moving_range", "mr_centre", "mr_upper"):
+        for column in (
+            "y",
+            "centre",
+            "upper",
+            "lower",
+            "upper_2sigma",
+            "lower_2sigma",
+            "moving_range",
+            "mr_centre",
+            "mr_upper",
+        ):
             if column in out:
                 out[column] = out[column] * multiplier
-    return SPCChart(out, chart, runs, improvement, labels={"x": x_label, "y": y_label, "title": title})
+    return SPCChart(
+        out, chart, runs, improvement, labels={"x": x_label, "y": y_label, "title": title}
+    )

@@ -22,7 +22,19 @@ from evaluation.mixed.link import CaseLinks, link_cases
 from evaluation.mixed.quantitize import choose_segments, quantitize, quantitize_store, theme_matrix
 
 __all__ = [
-    "CaseLinks", "ClusterEffects", "MixedMethods", "choose_segments", "cluster_attendance", "cluster_effects",
-    "compare_by_theme", "correlate_frequency", "interview_labels", "link_cases", "mixed_methods", "quantitize",
-    "quantitize_store", "theme_matrix", "typology",
+    "CaseLinks",
+    "ClusterEffects",
+    "MixedMethods",
+    "choose_segments",
+    "cluster_attendance",
+    "cluster_effects",
+    "compare_by_theme",
+    "correlate_frequency",
+    "interview_labels",
+    "link_cases",
+    "mixed_methods",
+    "quantitize",
+    "quantitize_store",
+    "theme_matrix",
+    "typology",
 ]

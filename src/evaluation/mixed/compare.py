@@ -35,9 +35,13 @@ def _outcome_frame(outcomes: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         raise CompareError("the outcomes table needs a 'cluster_id' column")
     missing = [c for c in columns if c not in outcomes.columns]
     if missing:
-        raise CompareError(f"outcome column(s) {missing} not in the outcomes table ({', '.join(outcomes.columns)})")
+        raise CompareError(
+            f"outcome column(s) {missing} not in the outcomes table ({', '.join(outcomes.columns)})"
+        )
     if outcomes["cluster_id"].duplicated().any():
-        raise CompareError("the outcomes table has more than one row for a cluster; expected one per cluster")
+        raise CompareError(
+            "the outcomes table has more than one row for a cluster; expected one per cluster"
+        )
     return outcomes.set_index("cluster_id")[columns]
 
 
@@ -57,7 +61,9 @@ def _adjust(frame: pd.DataFrame, column: str, method: str, families: list[str]) 
     return adjusted
 
 
-def _by_cluster(quantitized: pd.DataFrame, level: str | None, value: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _by_cluster(
+    quantitized: pd.DataFrame, level: str | None, value: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Clusters x codes of one quantity at ``level`` (None: both), and each code's theme and level."""
     rows = quantitized if level is None else quantitized[quantitized["level"] == level]
     wide = rows.pivot(index="cluster_id", columns="code", values=value)
@@ -111,15 +117,24 @@ def compare_by_theme(
             has = presence.loc[known, code]
             with_ = y[known][has].to_numpy(dtype=float)
             without = y[known][~has].to_numpy(dtype=float)
-            row = {"outcome": outcome, "code": code, "theme": codes.loc[code, "theme"],
-                   "level": codes.loc[code, "level"], "n_with": len(with_), "n_without": len(without),
-                   "mean_with": with_.mean() if len(with_) else np.nan,
-                   "mean_without": without.mean() if len(without) else np.nan,
-                   "median_with": np.median(with_) if len(with_) else np.nan,
-                   "median_without": np.median(without) if len(without) else np.nan, "note": ""}
+            row = {
+                "outcome": outcome,
+                "code": code,
+                "theme": codes.loc[code, "theme"],
+                "level": codes.loc[code, "level"],
+                "n_with": len(with_),
+                "n_without": len(without),
+                "mean_with": with_.mean() if len(with_) else np.nan,
+                "mean_without": without.mean() if len(without) else np.nan,
+                "median_with": np.median(with_) if len(with_) else np.nan,
+                "median_without": np.median(without) if len(without) else np.nan,
+                "note": "",
+            }
             if min(len(with_), len(without)) < min_group:
-                row["note"] = (f"not compared: {len(with_)} of the clusters with this outcome raised it and "
-                               f"{len(without)} did not; each side needs at least {min_group}")
+                row["note"] = (
+                    f"not compared: {len(with_)} of the clusters with this outcome raised it and "
+                    f"{len(without)} did not; each side needs at least {min_group}"
+                )
                 rows.append(row)
                 continue
             with warnings.catch_warnings():
@@ -127,18 +142,49 @@ def compare_by_theme(
                 mwu = pg.mwu(with_, without, alternative="two-sided").iloc[0]
                 welch = pg.ttest(with_, without, correction=True).iloc[0]
                 hedges = pg.compute_effsize(with_, without, eftype="hedges")
-            row.update({
-                "difference": with_.mean() - without.mean(),
-                "diff_ci_low": float(welch["CI95"][0]), "diff_ci_high": float(welch["CI95"][1]),
-                "welch_t": float(welch["T"]), "welch_dof": float(welch["dof"]), "welch_p": float(welch["p_val"]),
-                "hedges_g": float(hedges), "mwu_u": float(mwu["U_val"]), "mwu_p": float(mwu["p_val"]),
-                "rank_biserial": float(mwu["RBC"]), "cles": float(mwu["CLES"]),
-            })
+            row.update(
+                {
+                    "difference": with_.mean() - without.mean(),
+                    "diff_ci_low": float(welch["CI95"][0]),
+                    "diff_ci_high": float(welch["CI95"][1]),
+                    "welch_t": float(welch["T"]),
+                    "welch_dof": float(welch["dof"]),
+                    "welch_p": float(welch["p_val"]),
+                    "hedges_g": float(hedges),
+                    "mwu_u": float(mwu["U_val"]),
+                    "mwu_p": float(mwu["p_val"]),
+                    "rank_biserial": float(mwu["RBC"]),
+                    "cles": float(mwu["CLES"]),
+                }
+            )
             rows.append(row)
-    columns = ["outcome", "code", "theme", "level", "n_with", "n_without", "mean_with", "mean_without",
-               "median_with", "median_without", "difference", "diff_ci_low", "diff_ci_high", "welch_t",
-               "welch_dof", "welch_p", "welch_p_adjusted", "hedges_g", "mwu_u", "mwu_p", "mwu_p_adjusted",
-               "rank_biserial", "cles", "significant", "note"]
+    columns = [
+        "outcome",
+        "code",
+        "theme",
+        "level",
+        "n_with",
+        "n_without",
+        "mean_with",
+        "mean_without",
+        "median_with",
+        "median_without",
+        "difference",
+        "diff_ci_low",
+        "diff_ci_high",
+        "welch_t",
+        "welch_dof",
+        "welch_p",
+        "welch_p_adjusted",
+        "hedges_g",
+        "mwu_u",
+        "mwu_p",
+        "mwu_p_adjusted",
+        "rank_biserial",
+        "cles",
+        "significant",
+        "note",
+    ]
     table = pd.DataFrame(rows).reindex(columns=columns)
     table["welch_p_adjusted"] = _adjust(table, "welch_p", correction, ["outcome"])
     table["mwu_p_adjusted"] = _adjust(table, "mwu_p", correction, ["outcome"])
@@ -175,21 +221,50 @@ def correlate_frequency(
         known = y.notna()
         for code in wide.columns:
             x = wide.loc[known, code].to_numpy(dtype=float)
-            row = {"outcome": outcome, "code": code, "theme": codes.loc[code, "theme"],
-                   "level": codes.loc[code, "level"], "n": int(known.sum()), "note": ""}
+            row = {
+                "outcome": outcome,
+                "code": code,
+                "theme": codes.loc[code, "theme"],
+                "level": codes.loc[code, "level"],
+                "n": int(known.sum()),
+                "note": "",
+            }
             if known.sum() < min_clusters or np.unique(x).size < 2:
-                row["note"] = ("not tested: " + (f"fewer than {min_clusters} clusters" if known.sum() < min_clusters
-                                                 else f"the {value} is the same in every cluster"))
+                row["note"] = "not tested: " + (
+                    f"fewer than {min_clusters} clusters"
+                    if known.sum() < min_clusters
+                    else f"the {value} is the same in every cluster"
+                )
                 rows.append(row)
                 continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 result = pg.corr(x, y[known].to_numpy(dtype=float), method=method).iloc[0]
-            row.update({"r": float(result["r"]), "ci_low": float(result["CI95"][0]),
-                        "ci_high": float(result["CI95"][1]), "p": float(result["p_val"])})
+            row.update(
+                {
+                    "r": float(result["r"]),
+                    "ci_low": float(result["CI95"][0]),
+                    "ci_high": float(result["CI95"][1]),
+                    "p": float(result["p_val"]),
+                }
+            )
             rows.append(row)
-    table = pd.DataFrame(rows).reindex(columns=["outcome", "code", "theme", "level", "n", "r", "ci_low", "ci_high",
-                                                "p", "p_adjusted", "significant", "note"])
+    table = pd.DataFrame(rows).reindex(
+        columns=[
+            "outcome",
+            "code",
+            "theme",
+            "level",
+            "n",
+            "r",
+            "ci_low",
+            "ci_high",
+            "p",
+            "p_adjusted",
+            "significant",
+            "note",
+        ]
+    )
     table["p_adjusted"] = _adjust(table, "p", correction, ["outcome"])
     table["significant"] = table["p_adjusted"] < alpha
     table.attrs.update(correction=correction, alpha=alpha, method=method, value=value)
@@ -237,7 +312,9 @@ def typology(
         raise CompareError(f"method {method!r}: expected quadrants or kmeans")
     values = _outcome_frame(outcomes, [effect, engagement]).dropna()
     if len(values) < 4:
-        raise CompareError(f"a typology needs at least 4 clusters with both {effect} and {engagement}; found {len(values)}")
+        raise CompareError(
+            f"a typology needs at least 4 clusters with both {effect} and {engagement}; found {len(values)}"
+        )
     sign = -1.0 if desired == "decrease" else 1.0
     strength = sign * values[effect]
     if method == "quadrants":
@@ -251,7 +328,9 @@ def typology(
         pair = StandardScaler().fit_transform(np.column_stack([strength, values[engagement]]))
         groups = KMeans(n_clusters=4, n_init=10, random_state=seed).fit(pair)
         centres = groups.cluster_centers_
-        names = {k: QUADRANT_LABELS[(bool(c[0] > 0), bool(c[1] > 0))] for k, c in enumerate(centres)}
+        names = {
+            k: QUADRANT_LABELS[(bool(c[0] > 0), bool(c[1] > 0))] for k, c in enumerate(centres)
+        }
         # two k-means groups may fall in one quadrant: number them so they stay apart
         seen: dict[str, int] = {}
         for k in sorted(names, key=lambda k: (names[k], k)):
@@ -259,8 +338,14 @@ def typology(
             if list(names.values()).count(names[k]) > 1:
                 names[k] = f"{names[k]} ({seen[names[k]]})"
         labels = [names[k] for k in groups.labels_]
-    members = pd.DataFrame({"cluster_id": values.index, "effect": values[effect].to_numpy(),
-                            "engagement": values[engagement].to_numpy(), "type": labels})
+    members = pd.DataFrame(
+        {
+            "cluster_id": values.index,
+            "effect": values[effect].to_numpy(),
+            "engagement": values[engagement].to_numpy(),
+            "type": labels,
+        }
+    )
 
     share = _by_cluster(quantitized, level, "share")[0].reindex(members["cluster_id"])
     presence = _by_cluster(quantitized, level, "presence")[0].reindex(members["cluster_id"])
@@ -271,8 +356,14 @@ def typology(
         raised = presence.loc[ids].astype(float).mean()
         lift = (share.loc[ids].mean() - overall)[raised >= 0.5].sort_values(ascending=False)
         dominant = [code for code, gain in lift.items() if gain > 0][:top]
-        types.append({"type": label, "clusters": len(group), f"mean {effect}": group["effect"].mean(),
-                      f"mean {engagement}": group["engagement"].mean(),
-                      "dominant_themes": "; ".join(dominant) if dominant else "(none stands out)",
-                      "dominant": dominant})
+        types.append(
+            {
+                "type": label,
+                "clusters": len(group),
+                f"mean {effect}": group["effect"].mean(),
+                f"mean {engagement}": group["engagement"].mean(),
+                "dominant_themes": "; ".join(dominant) if dominant else "(none stands out)",
+                "dominant": dominant,
+            }
+        )
     return members, pd.DataFrame(types)

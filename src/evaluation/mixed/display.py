@@ -45,12 +45,19 @@ def pick_quotes(
     rows["cluster_id"] = rows["document_id"].map(cluster_of_document)
     rows["code"] = rows["code_key"].map(code_paths)
     if raised is not None:
-        ok = [bool(raised.at[c, p]) if c in raised.index and p in raised.columns else False
-              for c, p in zip(rows["cluster_id"], rows["code"])]
+        ok = [
+            bool(raised.at[c, p]) if c in raised.index and p in raised.columns else False
+            for c, p in zip(rows["cluster_id"], rows["code"])
+        ]
         rows = rows[np.array(ok, dtype=bool)]
     rows["fit"] = ((rows["end"] - rows["start"]) - ideal_length).abs()
-    rows = rows.sort_values(["code", "fit", "document_id", "start"], kind="stable").drop_duplicates("code")
-    rows["text"] = [" ".join(texts[d][s:e].split()) for d, s, e in zip(rows["document_id"], rows["start"], rows["end"])]
+    rows = rows.sort_values(["code", "fit", "document_id", "start"], kind="stable").drop_duplicates(
+        "code"
+    )
+    rows["text"] = [
+        " ".join(texts[d][s:e].split())
+        for d, s, e in zip(rows["document_id"], rows["start"], rows["end"])
+    ]
     return rows[["code", "cluster_id", "text"]].reset_index(drop=True)
 
 
@@ -87,7 +94,9 @@ def joint_display(
     rows_q = quantitized[quantitized["level"] == level]
     presence = rows_q.pivot(index="cluster_id", columns="code", values="presence").astype(bool)
     out = outcomes.set_index("cluster_id")
-    quote_of = quotes.set_index("code") if len(quotes) else pd.DataFrame(columns=["cluster_id", "text"])
+    quote_of = (
+        quotes.set_index("code") if len(quotes) else pd.DataFrame(columns=["cluster_id", "text"])
+    )
     rows = []
     for code in dict.fromkeys(rows_q["code"]):
         has = presence[code]
@@ -102,21 +111,33 @@ def joint_display(
             effect_text = _interval(item[effect], item[effect_ci[0]], item[effect_ci[1]], digits)
             if pd.isna(item[effect]):
                 effect_text = "no effect estimate"  # why is listed with the links
-            attend = f"{100 * item[attendance]:.0f}% attendance" if not pd.isna(item[attendance]) else "attendance unknown"
+            attend = (
+                f"{100 * item[attendance]:.0f}% attendance"
+                if not pd.isna(item[attendance])
+                else "attendance unknown"
+            )
             members.append(f"{labels.get(cluster_id, cluster_id)}: {effect_text}; {attend}")
 
         quote = quote_of.loc[code] if code in quote_of.index else None
-        rows.append({
-            "theme": readable(code),
-            "clusters raising it": len(ids),
-            "which (effect, 95% CI; attendance)": "\n".join(members),
-            "mean effect, raised": _rounded_mean(out.reindex(ids)[effect], 1.0, digits),
-            "mean effect, not raised": _rounded_mean(out.reindex(without_ids)[effect], 1.0, digits),
-            "mean attendance %, raised": _rounded_mean(out.reindex(ids)[attendance], 100.0, digits),
-            "mean attendance %, not raised": _rounded_mean(out.reindex(without_ids)[attendance], 100.0, digits),
-            "illustrative quote": quote["text"] if quote is not None else "",
-            "quoted from": labels.get(quote["cluster_id"], "") if quote is not None else "",
-        })
+        rows.append(
+            {
+                "theme": readable(code),
+                "clusters raising it": len(ids),
+                "which (effect, 95% CI; attendance)": "\n".join(members),
+                "mean effect, raised": _rounded_mean(out.reindex(ids)[effect], 1.0, digits),
+                "mean effect, not raised": _rounded_mean(
+                    out.reindex(without_ids)[effect], 1.0, digits
+                ),
+                "mean attendance %, raised": _rounded_mean(
+                    out.reindex(ids)[attendance], 100.0, digits
+                ),
+                "mean attendance %, not raised": _rounded_mean(
+                    out.reindex(without_ids)[attendance], 100.0, digits
+                ),
+                "illustrative quote": quote["text"] if quote is not None else "",
+                "quoted from": labels.get(quote["cluster_id"], "") if quote is not None else "",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -158,29 +179,45 @@ def side_by_side(
     raised it, in how many passages, and a quote)."""
     rows_q = quantitized[quantitized["level"] == level]
     n_clusters = rows_q["cluster_id"].nunique()
-    quote_of = quotes.set_index("code") if len(quotes) else pd.DataFrame(columns=["cluster_id", "text"])
+    quote_of = (
+        quotes.set_index("code") if len(quotes) else pd.DataFrame(columns=["cluster_id", "text"])
+    )
     rows = []
     for code, group in rows_q.groupby("code", sort=False):
         found = comparison[comparison["code"] == code].set_index("outcome")
         quantitative = []
         if effect in found.index:
-            quantitative.append(_comparison_sentence(found.loc[effect], effect_words, effect_unit, 1.0, 1))
+            quantitative.append(
+                _comparison_sentence(found.loc[effect], effect_words, effect_unit, 1.0, 1)
+            )
         if attendance in found.index:
-            quantitative.append(_comparison_sentence(found.loc[attendance], "Attendance", "%", 100.0, 0))
+            quantitative.append(
+                _comparison_sentence(found.loc[attendance], "Attendance", "%", 100.0, 0)
+            )
         raised = int(group["presence"].sum())
-        said = (f"Raised in {raised} of {n_clusters} interviewed clusters, in {int(group['frequency'].sum())} "
-                f"coded passages.")
+        said = (
+            f"Raised in {raised} of {n_clusters} interviewed clusters, in {int(group['frequency'].sum())} "
+            f"coded passages."
+        )
         if code in quote_of.index:
             said += f' "{quote_of.loc[code, "text"]}" ({labels.get(quote_of.loc[code, "cluster_id"], "")})'
-        rows.append({"theme": readable(code), "What the registers show": " ".join(quantitative),
-                     "What the interviews say": said})
+        rows.append(
+            {
+                "theme": readable(code),
+                "What the registers show": " ".join(quantitative),
+                "What the interviews say": said,
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def html_table(frame: pd.DataFrame, *, caption: str | None = None, wrap: tuple[str, ...] = ()) -> str:
+def html_table(
+    frame: pd.DataFrame, *, caption: str | None = None, wrap: tuple[str, ...] = ()
+) -> str:
     """An HTML table of ``frame`` in which every header and cell is escaped (quotes may hold
     any character), line breaks kept as <br>, numbers right-aligned; ``wrap`` columns get a
     readable width."""
+
     def cell(value) -> str:
         if isinstance(value, float) and np.isnan(value):
             return ""
@@ -192,18 +229,34 @@ def html_table(frame: pd.DataFrame, *, caption: str | None = None, wrap: tuple[s
     for _, row in frame.iterrows():
         cells = []
         for column, value in row.items():
-            style = ' style="min-width:22em;text-align:left"' if column in wrap else (
-                ' style="text-align:right"' if isinstance(value, (int, float, np.integer, np.floating)) else
-                ' style="text-align:left"')
+            style = (
+                ' style="min-width:22em;text-align:left"'
+                if column in wrap
+                else (
+                    ' style="text-align:right"'
+                    if isinstance(value, (int, float, np.integer, np.floating))
+                    else ' style="text-align:left"'
+                )
+            )
             cells.append(f"<td{style}>{cell(value)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     title = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return (f'<table class="dataframe joint-display">{title}<thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>")
+    return (
+        f'<table class="dataframe joint-display">{title}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
 
 
-def theme_effect_plot(outcomes: pd.DataFrame, quantitized: pd.DataFrame, codes: list[str], labels: dict[str, str],
-                      *, effect: str = "effect", effect_label: str = "Effect", ax=None):
+def theme_effect_plot(
+    outcomes: pd.DataFrame,
+    quantitized: pd.DataFrame,
+    codes: list[str],
+    labels: dict[str, str],
+    *,
+    effect: str = "effect",
+    effect_label: str = "Effect",
+    ax=None,
+):
     """Each cluster's effect, split by whether it raised each of ``codes`` (one row per code):
     points are clusters, the bar the group mean. Where the groups sit apart, the theme goes with
     the effect."""
@@ -219,19 +272,58 @@ def theme_effect_plot(outcomes: pd.DataFrame, quantitized: pd.DataFrame, codes: 
     order = [readable(c) for c in codes]
     palette = {"raised it": "#c0392b", "did not": "#7f8c8d"}
     hue_order = ["raised it", "did not"]
-    sns.stripplot(data=frame, x=effect, y="theme", hue="raised", hue_order=hue_order, order=order, dodge=True,
-                  jitter=0.15, palette=palette, alpha=0.8, ax=ax, size=5)
-    sns.pointplot(data=frame, x=effect, y="theme", hue="raised", hue_order=hue_order, order=order, dodge=0.4,
-                  linestyle="none", errorbar=None, markers="|", markersize=18, palette=palette, ax=ax, legend=False)
+    sns.stripplot(
+        data=frame,
+        x=effect,
+        y="theme",
+        hue="raised",
+        hue_order=hue_order,
+        order=order,
+        dodge=True,
+        jitter=0.15,
+        palette=palette,
+        alpha=0.8,
+        ax=ax,
+        size=5,
+    )
+    sns.pointplot(
+        data=frame,
+        x=effect,
+        y="theme",
+        hue="raised",
+        hue_order=hue_order,
+        order=order,
+        dodge=0.4,
+        linestyle="none",
+        errorbar=None,
+        markers="|",
+        markersize=18,
+        palette=palette,
+        ax=ax,
+        legend=False,
+    )
     ax.axvline(0, color="#333333", linewidth=0.8)
     ax.set_xlabel(effect_label)
     ax.set_ylabel("")
-    ax.legend(title="Clusters that", frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.legend(
+        title="Clusters that",
+        frameon=False,
+        fontsize="small",
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1),
+    )
     return ax
 
 
-def typology_plot(members: pd.DataFrame, labels: dict[str, str], *, effect_label: str = "Effect",
-                  engagement_label: str = "Attendance rate", median_lines: bool = True, ax=None):
+def typology_plot(
+    members: pd.DataFrame,
+    labels: dict[str, str],
+    *,
+    effect_label: str = "Effect",
+    engagement_label: str = "Attendance rate",
+    median_lines: bool = True,
+    ax=None,
+):
     """Effect against attendance, one point per cluster coloured by its type, with the median
     lines that split the quadrants."""
     import matplotlib.pyplot as plt
@@ -241,12 +333,20 @@ def typology_plot(members: pd.DataFrame, labels: dict[str, str], *, effect_label
         _, ax = plt.subplots(figsize=(10, 6))
     sns.scatterplot(data=members, x="effect", y="engagement", hue="type", s=60, ax=ax)
     for row in members.itertuples():
-        ax.annotate(labels.get(row.cluster_id, row.cluster_id).replace("Interview ", "I"), (row.effect, row.engagement),
-                    xytext=(4, 3), textcoords="offset points", fontsize=7, color="#444444")
+        ax.annotate(
+            labels.get(row.cluster_id, row.cluster_id).replace("Interview ", "I"),
+            (row.effect, row.engagement),
+            xytext=(4, 3),
+            textcoords="offset points",
+            fontsize=7,
+            color="#444444",
+        )
     if median_lines:
         ax.axvline(members["effect"].median(), color="#999999", linestyle=":")
         ax.axhline(members["engagement"].median(), color="#999999", linestyle=":")
     ax.set_xlabel(effect_label)
     ax.set_ylabel(engagement_label)
-    ax.legend(title="Type", frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.legend(
+        title="Type", frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1)
+    )
     return ax

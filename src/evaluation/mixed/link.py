@@ -53,7 +53,9 @@ class CaseLinks:
     def summary(self) -> str:
         """One sentence for a report."""
         interviewed = self.linked["cluster_id"].nunique()
-        parts = [f"{len(self.linked)} interview case(s) linked to {interviewed} of the {self.n_clusters} clusters"]
+        parts = [
+            f"{len(self.linked)} interview case(s) linked to {interviewed} of the {self.n_clusters} clusters"
+        ]
         if len(self.mismatched):
             parts.append(f"{len(self.mismatched)} case(s) name a cluster that is not in the data")
         if len(self.unlinked):
@@ -102,13 +104,19 @@ def link_cases(
     attribute (the synthetic and canonical layout use ``C`` and three digits).
     """
     if "case" not in cases.columns:
-        raise LinkError(f"the cases table needs a 'case' column; it has {', '.join(map(str, cases.columns))}")
+        raise LinkError(
+            f"the cases table needs a 'case' column; it has {', '.join(map(str, cases.columns))}"
+        )
     if CLUSTER_ID_COLUMN not in clusters.columns:
         raise LinkError(
             f"the clusters table needs a '{CLUSTER_ID_COLUMN}' column; it has {', '.join(map(str, clusters.columns))}"
         )
     known = clusters.drop_duplicates(CLUSTER_ID_COLUMN).set_index(CLUSTER_ID_COLUMN)
-    regions = known["region"] if "region" in known.columns else pd.Series(None, index=known.index, dtype=object)
+    regions = (
+        known["region"]
+        if "region" in known.columns
+        else pd.Series(None, index=known.index, dtype=object)
+    )
     known_ids = [str(i) for i in known.index]
     pattern = re.compile(id_pattern)
 
@@ -116,27 +124,37 @@ def link_cases(
     for _, case in cases.iterrows():
         cluster_id = _cluster_id_of(case, pattern)
         if cluster_id is None:
-            unlinked.append({
-                "case": case["case"],
-                "reason": f"no '{CLUSTER_ID_COLUMN}' attribute, and the case name is not a cluster id",
-            })
+            unlinked.append(
+                {
+                    "case": case["case"],
+                    "reason": f"no '{CLUSTER_ID_COLUMN}' attribute, and the case name is not a cluster id",
+                }
+            )
         elif cluster_id in known.index:
-            linked.append({"case": case["case"], "cluster_id": cluster_id, "region": regions.get(cluster_id)})
+            linked.append(
+                {"case": case["case"], "cluster_id": cluster_id, "region": regions.get(cluster_id)}
+            )
         else:
             close = _close_matches(cluster_id, known_ids)
             hint = f"; did you mean {' or '.join(close)}?" if close else ""
-            mismatched.append({
-                "case": case["case"], "cluster_id": cluster_id,
-                "reason": f"cluster {cluster_id} is not in the clusters table{hint}",
-            })
+            mismatched.append(
+                {
+                    "case": case["case"],
+                    "cluster_id": cluster_id,
+                    "reason": f"cluster {cluster_id} is not in the clusters table{hint}",
+                }
+            )
     linked_frame = pd.DataFrame(linked, columns=["case", "cluster_id", "region"])
     without = known.index.difference(pd.Index(linked_frame["cluster_id"].unique()), sort=False)
-    without_frame = pd.DataFrame({"cluster_id": list(without), "region": regions.reindex(without).to_numpy()})
+    without_frame = pd.DataFrame(
+        {"cluster_id": list(without), "region": regions.reindex(without).to_numpy()}
+    )
     return CaseLinks(
         linked=linked_frame,
         mismatched=pd.DataFrame(mismatched, columns=["case", "cluster_id", "reason"]),
         unlinked=pd.DataFrame(unlinked, columns=["case", "reason"]),
-        clusters_without_interviews=without_frame.sort_values(["region", "cluster_id"], kind="stable",
-                                                              na_position="last").reset_index(drop=True),
+        clusters_without_interviews=without_frame.sort_values(
+            ["region", "cluster_id"], kind="stable", na_position="last"
+        ).reset_index(drop=True),
         n_clusters=len(known),
     )

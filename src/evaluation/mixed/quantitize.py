@@ -59,12 +59,16 @@ def _covered_characters(spans: pd.DataFrame, keys: list[str]) -> pd.Series:
         return pd.Series(dtype="int64")
     spans = spans.sort_values(keys + ["start", "end"], kind="stable")
     # the furthest end reached by earlier spans of the same group; a span adds only what lies past it
-    reach = spans.groupby(keys, sort=False)["end"].transform(lambda e: e.cummax().shift(fill_value=-1))
+    reach = spans.groupby(keys, sort=False)["end"].transform(
+        lambda e: e.cummax().shift(fill_value=-1)
+    )
     added = (spans["end"] - np.maximum(spans["start"], reach)).clip(lower=0)
     return added.groupby([spans[k] for k in keys], sort=False).sum()
 
 
-def choose_segments(segments: pd.DataFrame, coder: str, coders: tuple[str, str] | None = None) -> pd.DataFrame:
+def choose_segments(
+    segments: pd.DataFrame, coder: str, coders: tuple[str, str] | None = None
+) -> pd.DataFrame:
     """The segments (document_id, code_key, start, end) of ``coder``, or the consensus of
     ``coders`` when ``coder == "consensus"`` and no coder of that name exists."""
     missing = {"document_id", "code_key", "coder", "start", "end"} - set(segments.columns)
@@ -126,19 +130,27 @@ def quantitize(
     # a document linked to two cases of one cluster still counts once
     docs = docs.drop_duplicates(["document_id", "cluster_id"])
     length = documents.set_index("id")["n_chars"]
-    characters = docs.assign(n_chars=docs["document_id"].map(length).fillna(0)).groupby("cluster_id")["n_chars"].sum()
+    characters = (
+        docs.assign(n_chars=docs["document_id"].map(length).fillna(0))
+        .groupby("cluster_id")["n_chars"]
+        .sum()
+    )
     interviews = links.linked.groupby("cluster_id")["case"].nunique()
 
     unknown = set(segments["code_key"]) - set(codes["key"])
     if unknown:
-        raise QuantitizeError(f"segments use code(s) not in the codebook: {', '.join(sorted(map(str, unknown)))}")
+        raise QuantitizeError(
+            f"segments use code(s) not in the codebook: {', '.join(sorted(map(str, unknown)))}"
+        )
     mine = segments.merge(docs[["document_id", "cluster_id"]], on="document_id", how="inner")
     chains = _ancestors(codes)
     # each passage counts for its code and every ancestor (challenges -> the theme)
     rolled = mine.assign(target=mine["code_key"].map(chains)).explode("target")
     frequency = rolled.groupby(["cluster_id", "target"]).size()
-    covered = _covered_characters(rolled[["cluster_id", "document_id", "target", "start", "end"]],
-                                  ["cluster_id", "document_id", "target"])
+    covered = _covered_characters(
+        rolled[["cluster_id", "document_id", "target", "start", "end"]],
+        ["cluster_id", "document_id", "target"],
+    )
     covered = covered.groupby(level=["cluster_id", "target"]).sum() if len(covered) else covered
     passages = mine.groupby("cluster_id").size()
 
@@ -147,7 +159,9 @@ def quantitize(
     by_key = codes.set_index("key")
     for key, chain in chains.items():
         theme_name[key] = by_key.loc[chain[-1], "name"]
-    grid = pd.MultiIndex.from_product([clusters, list(codes["key"])], names=["cluster_id", "code_key"])
+    grid = pd.MultiIndex.from_product(
+        [clusters, list(codes["key"])], names=["cluster_id", "code_key"]
+    )
     out = pd.DataFrame(index=grid).reset_index()
     keys = pd.MultiIndex.from_frame(out[["cluster_id", "code_key"]])
     out["code"] = out["code_key"].map(by_key["path"])
@@ -159,12 +173,16 @@ def quantitize(
     total = out["cluster_id"].map(passages).fillna(0).to_numpy()
     out["share"] = np.where(total > 0, out["frequency"] / np.where(total > 0, total, 1), 0.0)
     chars = out["cluster_id"].map(characters).fillna(0).to_numpy()
-    coverage = covered.reindex(keys, fill_value=0).to_numpy() if len(covered) else np.zeros(len(out))
+    coverage = (
+        covered.reindex(keys, fill_value=0).to_numpy() if len(covered) else np.zeros(len(out))
+    )
     out["coverage"] = np.where(chars > 0, coverage / np.where(chars > 0, chars, 1), 0.0)
     return out[["cluster_id", "code_key", "code", "theme", "level", "n_interviews", *QUANTITIES]]
 
 
-def theme_matrix(quantitized: pd.DataFrame, value: str = "frequency", level: str | None = None) -> pd.DataFrame:
+def theme_matrix(
+    quantitized: pd.DataFrame, value: str = "frequency", level: str | None = None
+) -> pd.DataFrame:
     """Clusters x codes (paths) of one quantity, codebook order kept."""
     if value not in QUANTITIES:
         raise QuantitizeError(f"value {value!r}: expected one of {', '.join(QUANTITIES)}")
@@ -175,9 +193,20 @@ def theme_matrix(quantitized: pd.DataFrame, value: str = "frequency", level: str
 
 
 def quantitize_store(
-    store, links: CaseLinks, *, coder: str, coders: tuple[str, str] | None = None, min_passages: int = 1
+    store,
+    links: CaseLinks,
+    *,
+    coder: str,
+    coders: tuple[str, str] | None = None,
+    min_passages: int = 1,
 ) -> pd.DataFrame:
     """:func:`quantitize` on a :class:`~evaluation.qualitative.store.Store`."""
     segments = choose_segments(store.segments(details=False), coder, coders)
-    return quantitize(segments, store.case_documents(), store.documents(), store.codes(), links,
-                      min_passages=min_passages)
+    return quantitize(
+        segments,
+        store.case_documents(),
+        store.documents(),
+        store.codes(),
+        links,
+        min_passages=min_passages,
+    )

@@ -62,7 +62,9 @@ def cohen_kappa_from_table(both: float, only_a: float, only_b: float, neither: f
     return float("nan") if expected >= 1 else float((observed - expected) / (1 - expected))
 
 
-def krippendorff_alpha_from_table(both: float, only_a: float, only_b: float, neither: float) -> float:
+def krippendorff_alpha_from_table(
+    both: float, only_a: float, only_b: float, neither: float
+) -> float:
     """Krippendorff's alpha (nominal, two coders, no missing) from a 2 x 2 table."""
     pairs = 2 * (both + only_a + only_b + neither)
     disagreements = only_a + only_b
@@ -74,12 +76,18 @@ def krippendorff_alpha_from_table(both: float, only_a: float, only_b: float, nei
 
 
 # ---------------------------------------------------------------------- interval arithmetic
-def _union_length(groups: np.ndarray, starts: np.ndarray, ends: np.ndarray, n_groups: int) -> np.ndarray:
+def _union_length(
+    groups: np.ndarray, starts: np.ndarray, ends: np.ndarray, n_groups: int
+) -> np.ndarray:
     """Total length of the union of intervals in each group (groups are ints 0..n_groups-1)."""
     if len(groups) == 0:
         return np.zeros(n_groups)
     order = np.lexsort((starts, groups))
-    g, s, e = groups[order].astype(np.int64), starts[order].astype(np.int64), ends[order].astype(np.int64)
+    g, s, e = (
+        groups[order].astype(np.int64),
+        starts[order].astype(np.int64),
+        ends[order].astype(np.int64),
+    )
     offset = g * (int(e.max()) + 1)
     # running maximum of ends within each group: the offsets keep groups from leaking into each other
     running = np.maximum.accumulate(e + offset)
@@ -88,11 +96,17 @@ def _union_length(groups: np.ndarray, starts: np.ndarray, ends: np.ndarray, n_gr
     return np.bincount(g, weights=contribution, minlength=n_groups)
 
 
-def _regions(documents: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
+def _regions(
+    documents: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, pd.DataFrame]:
     """Merge overlapping intervals per document into regions; returns each interval's region
     index (in input order) and the regions (document_id, start, end)."""
     order = np.lexsort((starts, documents))
-    d, s, e = documents[order].astype(np.int64), starts[order].astype(np.int64), ends[order].astype(np.int64)
+    d, s, e = (
+        documents[order].astype(np.int64),
+        starts[order].astype(np.int64),
+        ends[order].astype(np.int64),
+    )
     offset = d * (int(e.max()) + 1)
     running = np.maximum.accumulate(e + offset)
     previous = np.concatenate(([-1], running[:-1])) - offset
@@ -103,19 +117,28 @@ def _regions(documents: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tup
     firsts = np.flatnonzero(new_region)
     lasts = np.concatenate((firsts[1:] - 1, [len(s) - 1]))
     # sorted by start, a region starts at its first interval and ends at the running maximum
-    regions = pd.DataFrame({"document_id": d[firsts], "start": s[firsts], "end": (running - offset)[lasts]})
+    regions = pd.DataFrame(
+        {"document_id": d[firsts], "start": s[firsts], "end": (running - offset)[lasts]}
+    )
     return region, regions
 
 
 def _tables(
-    segments: pd.DataFrame, documents: pd.DataFrame, coder_a: str, coder_b: str, level: str, uncoded: bool,
+    segments: pd.DataFrame,
+    documents: pd.DataFrame,
+    coder_a: str,
+    coder_b: str,
+    level: str,
+    uncoded: bool,
     document_texts: dict[int, str] | None = None,
 ) -> pd.DataFrame:
     if level not in ("character", "segment"):
         raise ValueError(f"level {level!r}: expected 'character' or 'segment'")
     for coder in (coder_a, coder_b):
         if not (segments["coder"] == coder).any():
-            raise ValueError(f"coder {coder!r} has no segments; known coders: {sorted(segments['coder'].unique())}")
+            raise ValueError(
+                f"coder {coder!r} has no segments; known coders: {sorted(segments['coder'].unique())}"
+            )
     pair = segments[segments["coder"].isin([coder_a, coder_b])]
     c, code_labels = pd.factorize(pair["code_key"], sort=True)
     keys = list(code_labels)
@@ -129,8 +152,14 @@ def _tables(
     if level == "character":
         group = d * n_codes + c
         n_groups = len(doc_ids) * n_codes
-        len_a = _union_length(group[is_a], s[is_a], e[is_a], n_groups).reshape(-1, n_codes).sum(axis=0)
-        len_b = _union_length(group[~is_a], s[~is_a], e[~is_a], n_groups).reshape(-1, n_codes).sum(axis=0)
+        len_a = (
+            _union_length(group[is_a], s[is_a], e[is_a], n_groups).reshape(-1, n_codes).sum(axis=0)
+        )
+        len_b = (
+            _union_length(group[~is_a], s[~is_a], e[~is_a], n_groups)
+            .reshape(-1, n_codes)
+            .sum(axis=0)
+        )
         len_union = _union_length(group, s, e, n_groups).reshape(-1, n_codes).sum(axis=0)
         both = len_a + len_b - len_union
         if uncoded:
@@ -154,11 +183,20 @@ def _tables(
     only_b = len_b - both
     neither = n_units - (len_a + len_b - both)
     return pd.DataFrame(
-        {"code_key": keys, "n_units": n_units, "both": both, "only_a": only_a, "only_b": only_b, "neither": neither}
+        {
+            "code_key": keys,
+            "n_units": n_units,
+            "both": both,
+            "only_a": only_a,
+            "only_b": only_b,
+            "neither": neither,
+        }
     )
 
 
-def _count_gaps(regions: pd.DataFrame, doc_ids: np.ndarray, lengths: np.ndarray, texts: dict[int, str] | None) -> int:
+def _count_gaps(
+    regions: pd.DataFrame, doc_ids: np.ndarray, lengths: np.ndarray, texts: dict[int, str] | None
+) -> int:
     """Uncoded stretches (between, before and after the coded regions) that hold non-blank text."""
     count = 0
     blank = re.compile(r"\S")
@@ -166,7 +204,9 @@ def _count_gaps(regions: pd.DataFrame, doc_ids: np.ndarray, lengths: np.ndarray,
     starts = regions["start"].to_numpy()
     ends = regions["end"].to_numpy()
     boundaries = np.flatnonzero(np.diff(document)) + 1
-    for first, last in zip(np.concatenate(([0], boundaries)), np.concatenate((boundaries, [len(document)]))):
+    for first, last in zip(
+        np.concatenate(([0], boundaries)), np.concatenate((boundaries, [len(document)]))
+    ):
         index = int(document[first])
         gap_starts = np.concatenate(([0], ends[first:last])).tolist()
         gap_ends = np.concatenate((starts[first:last], [int(lengths[index])])).tolist()
@@ -215,7 +255,15 @@ def agreement_report(store, coder_a: str, coder_b: str) -> pd.DataFrame:
     documents = store.documents(with_text=True)
     texts = dict(zip(documents["id"], documents["text"]))
     frames = [
-        agreement_table(segments, documents, coder_a, coder_b, level=level, uncoded=uncoded, document_texts=texts)
+        agreement_table(
+            segments,
+            documents,
+            coder_a,
+            coder_b,
+            level=level,
+            uncoded=uncoded,
+            document_texts=texts,
+        )
         for level in ("character", "segment")
         for uncoded in (True, False)
     ]
@@ -233,7 +281,9 @@ def _merge(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return [(a, b) for a, b in merged]
 
 
-def disagreements(segments: pd.DataFrame, coder_a: str, coder_b: str, texts: dict[int, str] | None = None) -> pd.DataFrame:
+def disagreements(
+    segments: pd.DataFrame, coder_a: str, coder_b: str, texts: dict[int, str] | None = None
+) -> pd.DataFrame:
     """Stretches of text that one coder coded with a code and the other did not.
 
     Columns: document_id, code_key, start, end, coded_by (the coder who applied the code),
@@ -242,8 +292,22 @@ def disagreements(segments: pd.DataFrame, coder_a: str, coder_b: str, texts: dic
     rows = []
     pair = segments[segments["coder"].isin([coder_a, coder_b])]
     for (document_id, key), group in pair.groupby(["document_id", "code_key"], sort=True):
-        a = _merge(list(zip(group.loc[group["coder"] == coder_a, "start"], group.loc[group["coder"] == coder_a, "end"])))
-        b = _merge(list(zip(group.loc[group["coder"] == coder_b, "start"], group.loc[group["coder"] == coder_b, "end"])))
+        a = _merge(
+            list(
+                zip(
+                    group.loc[group["coder"] == coder_a, "start"],
+                    group.loc[group["coder"] == coder_a, "end"],
+                )
+            )
+        )
+        b = _merge(
+            list(
+                zip(
+                    group.loc[group["coder"] == coder_b, "start"],
+                    group.loc[group["coder"] == coder_b, "end"],
+                )
+            )
+        )
         bounds = sorted({x for interval in a + b for x in interval})
         pieces: list[list] = []
         for left, right in zip(bounds[:-1], bounds[1:]):
@@ -256,16 +320,29 @@ def disagreements(segments: pd.DataFrame, coder_a: str, coder_b: str, texts: dic
                 else:
                     pieces.append([left, right, who])
         for left, right, who in pieces:
-            row = {"document_id": int(document_id), "code_key": key, "start": int(left), "end": int(right), "coded_by": who}
+            row = {
+                "document_id": int(document_id),
+                "code_key": key,
+                "start": int(left),
+                "end": int(right),
+                "coded_by": who,
+            }
             if texts is not None:
                 row["text"] = texts[int(document_id)][left:right]
             rows.append(row)
-    columns = ["document_id", "code_key", "start", "end", "coded_by"] + (["text"] if texts is not None else [])
+    columns = ["document_id", "code_key", "start", "end", "coded_by"] + (
+        ["text"] if texts is not None else []
+    )
     return pd.DataFrame(rows, columns=columns)
 
 
 def consensus_segments(
-    segments: pd.DataFrame, coder_a: str, coder_b: str, *, strategy: str = "agreed", keep: pd.DataFrame | None = None
+    segments: pd.DataFrame,
+    coder_a: str,
+    coder_b: str,
+    *,
+    strategy: str = "agreed",
+    keep: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Merge two coders' work into consensus segments (document_id, code_key, start, end).
 
@@ -280,30 +357,61 @@ def consensus_segments(
     rows = []
     pair = segments[segments["coder"].isin([coder_a, coder_b])]
     for (document_id, key), group in pair.groupby(["document_id", "code_key"], sort=True):
-        a = _merge(list(zip(group.loc[group["coder"] == coder_a, "start"], group.loc[group["coder"] == coder_a, "end"])))
-        b = _merge(list(zip(group.loc[group["coder"] == coder_b, "start"], group.loc[group["coder"] == coder_b, "end"])))
+        a = _merge(
+            list(
+                zip(
+                    group.loc[group["coder"] == coder_a, "start"],
+                    group.loc[group["coder"] == coder_a, "end"],
+                )
+            )
+        )
+        b = _merge(
+            list(
+                zip(
+                    group.loc[group["coder"] == coder_b, "start"],
+                    group.loc[group["coder"] == coder_b, "end"],
+                )
+            )
+        )
         if strategy == "union":
             result = _merge(a + b)
         elif strategy == "intersection":
-            result = [(max(s1, s2), min(e1, e2)) for s1, e1 in a for s2, e2 in b if max(s1, s2) < min(e1, e2)]
+            result = [
+                (max(s1, s2), min(e1, e2))
+                for s1, e1 in a
+                for s2, e2 in b
+                if max(s1, s2) < min(e1, e2)
+            ]
         else:
             result = [
-                (s, e) for s, e in _merge(a + b)
+                (s, e)
+                for s, e in _merge(a + b)
                 if any(s <= x < e for x, _ in a) and any(s <= x < e for x, _ in b)
             ]
         rows += [(int(document_id), key, int(s), int(e)) for s, e in result]
     if keep is not None and len(keep):
-        rows += [(int(r.document_id), r.code_key, int(r.start), int(r.end)) for r in keep.itertuples()]
+        rows += [
+            (int(r.document_id), r.code_key, int(r.start), int(r.end)) for r in keep.itertuples()
+        ]
         frame = pd.DataFrame(rows, columns=["document_id", "code_key", "start", "end"])
         merged = []
         for (document_id, key), group in frame.groupby(["document_id", "code_key"], sort=True):
-            merged += [(document_id, key, s, e) for s, e in _merge(list(zip(group["start"], group["end"])))]
+            merged += [
+                (document_id, key, s, e) for s, e in _merge(list(zip(group["start"], group["end"])))
+            ]
         rows = merged
     return pd.DataFrame(rows, columns=["document_id", "code_key", "start", "end"])
 
 
-def merge_consensus(store, coder_a: str, coder_b: str, *, into: str = "consensus", strategy: str = "agreed",
-                    keep: pd.DataFrame | None = None) -> int:
+def merge_consensus(
+    store,
+    coder_a: str,
+    coder_b: str,
+    *,
+    into: str = "consensus",
+    strategy: str = "agreed",
+    keep: pd.DataFrame | None = None,
+) -> int:
     """Write :func:`consensus_segments` into the store as coder ``into`` (one transaction).
     Refused if ``into`` already has segments, so a consensus is never silently doubled."""
     from evaluation.qualitative.store import StoreError
@@ -311,9 +419,14 @@ def merge_consensus(store, coder_a: str, coder_b: str, *, into: str = "consensus
     if into in (coder_a, coder_b):
         raise StoreError(f"the consensus coder must differ from {coder_a!r} and {coder_b!r}")
     if into in store.coders() and len(store.segments(coders=[into])):
-        raise StoreError(f"coder {into!r} already has segments; choose another name for the consensus")
+        raise StoreError(
+            f"coder {into!r} already has segments; choose another name for the consensus"
+        )
     consensus = consensus_segments(store.segments(), coder_a, coder_b, strategy=strategy, keep=keep)
     code_ids = {key: store.code_id(key) for key in consensus["code_key"].unique()}
-    rows = [(int(r.document_id), code_ids[r.code_key], int(r.start), int(r.end)) for r in consensus.itertuples()]
+    rows = [
+        (int(r.document_id), code_ids[r.code_key], int(r.start), int(r.end))
+        for r in consensus.itertuples()
+    ]
     store.add_segments(rows, coder=into)
     return len(rows)

@@ -33,7 +33,12 @@ def cluster_attributes(clusters: pd.DataFrame, clinics: pd.DataFrame) -> pd.Data
     missing = {"cluster_id", "region", "n_gps", "n_clinics"} - set(clusters.columns)
     if missing:
         raise StoreError(f"the clusters table lacks column(s) {sorted(missing)}")
-    urban = clinics.assign(urban=clinics["urbanicity"] == "urban").groupby("cluster_id")["urban"].mean().round(3)
+    urban = (
+        clinics.assign(urban=clinics["urbanicity"] == "urban")
+        .groupby("cluster_id")["urban"]
+        .mean()
+        .round(3)
+    )
     table = clusters.set_index("cluster_id", drop=False)
     out = table[["cluster_id", "region", "n_gps", "n_clinics"]].copy()
     if "listed_patients" in table:
@@ -43,7 +48,9 @@ def cluster_attributes(clusters: pd.DataFrame, clinics: pd.DataFrame) -> pd.Data
     return out
 
 
-def link_cluster_cases(store: Store, data_dir: str | Path, *, pattern: str = CLUSTER_ID) -> pd.DataFrame:
+def link_cluster_cases(
+    store: Store, data_dir: str | Path, *, pattern: str = CLUSTER_ID
+) -> pd.DataFrame:
     """Create or update one case per cluster named in a document's name and link the documents.
 
     ``data_dir`` holds clusters.parquet and clinics.parquet (``workbench data synth`` or real
@@ -53,9 +60,13 @@ def link_cluster_cases(store: Store, data_dir: str | Path, *, pattern: str = CLU
     data_dir = Path(data_dir)
     for name in ("clusters.parquet", "clinics.parquet"):
         if not (data_dir / name).is_file():
-            raise StoreError(f"{data_dir / name} is missing: point --data at a data folder in the canonical layout")
-    attributes = cluster_attributes(pd.read_parquet(data_dir / "clusters.parquet"),
-                                    pd.read_parquet(data_dir / "clinics.parquet"))
+            raise StoreError(
+                f"{data_dir / name} is missing: point --data at a data folder in the canonical layout"
+            )
+    attributes = cluster_attributes(
+        pd.read_parquet(data_dir / "clusters.parquet"),
+        pd.read_parquet(data_dir / "clinics.parquet"),
+    )
     regex = re.compile(pattern)
     links = []
     for document_id, name in store.documents()[["id", "name"]].itertuples(index=False):
@@ -64,14 +75,18 @@ def link_cluster_cases(store: Store, data_dir: str | Path, *, pattern: str = CLU
             continue
         cluster_id = match.group(0)
         if cluster_id not in attributes.index:
-            raise StoreError(f"document {name!r} names cluster {cluster_id}, which is not in {data_dir / 'clusters.parquet'}")
+            raise StoreError(
+                f"document {name!r} names cluster {cluster_id}, which is not in {data_dir / 'clusters.parquet'}"
+            )
         links.append((int(document_id), name, cluster_id))
     with store.transaction():
         for document_id, name, cluster_id in links:
             row = attributes.loc[cluster_id]
             store.add_case(
                 cluster_id,
-                attributes={k: (None if pd.isna(v) else v) for k, v in row.drop("cluster_name").items()},
+                attributes={
+                    k: (None if pd.isna(v) else v) for k, v in row.drop("cluster_name").items()
+                },
                 documents=[document_id],
                 description=str(row["cluster_name"]),
             )

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import click
 
-STORE_HELP = "The coding store (SQLite). Default: qualitative/coding.sqlite, or $WORKBENCH_QUAL_STORE."
+STORE_HELP = (
+    "The coding store (SQLite). Default: qualitative/coding.sqlite, or $WORKBENCH_QUAL_STORE."
+)
 
 
 class QualError(click.ClickException):
@@ -33,8 +35,15 @@ def _friendly(function):
 
         try:
             return function(*args, **kwargs)
-        except (StoreError, CodebookError, RefiError, TranscriptImportError, PseudonymError, FileNotFoundError,
-                DemoError) as error:
+        except (
+            StoreError,
+            CodebookError,
+            RefiError,
+            TranscriptImportError,
+            PseudonymError,
+            FileNotFoundError,
+            DemoError,
+        ) as error:
             raise QualError(str(error)) from None
 
     return wrapper
@@ -42,8 +51,13 @@ def _friendly(function):
 
 def store_option(function):
     return click.option(
-        "--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), envvar="WORKBENCH_QUAL_STORE",
-        default=Path("qualitative/coding.sqlite"), show_default=True, help=STORE_HELP,
+        "--store",
+        "store_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="WORKBENCH_QUAL_STORE",
+        default=Path("qualitative/coding.sqlite"),
+        show_default=True,
+        help=STORE_HELP,
     )(function)
 
 
@@ -68,8 +82,16 @@ def _show(frame, out: Path | None, *, index: bool = True) -> None:
             write_text_atomic(out, frame.to_csv(index=index))
         click.echo(f"wrote {len(frame)} rows to {out}")
         return
-    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_colwidth", 80,
-                           "display.max_rows", 500):
+    with pd.option_context(
+        "display.width",
+        200,
+        "display.max_columns",
+        30,
+        "display.max_colwidth",
+        80,
+        "display.max_rows",
+        500,
+    ):
         click.echo(frame.to_string(index=index) if len(frame) else "(nothing)")
 
 
@@ -91,8 +113,12 @@ def qual() -> None:
 # ---------------------------------------------------------------------- init, import, export
 @qual.command()
 @store_option
-@click.option("--codebook", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="codebook.yml to sync into the new store (default: qualitative/codebook.yml if present).")
+@click.option(
+    "--codebook",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="codebook.yml to sync into the new store (default: qualitative/codebook.yml if present).",
+)
 @click.option("--name", default="Coordinator interviews", show_default=True, help="Project name.")
 @_friendly
 def init(store_path: Path, codebook: Path | None, name: str) -> None:
@@ -101,7 +127,9 @@ def init(store_path: Path, codebook: Path | None, name: str) -> None:
     from evaluation.qualitative.store import Store
 
     store = Store.create(store_path, name=name)
-    codebook = codebook or (Path("qualitative/codebook.yml") if Path("qualitative/codebook.yml").is_file() else None)
+    codebook = codebook or (
+        Path("qualitative/codebook.yml") if Path("qualitative/codebook.yml").is_file() else None
+    )
     if codebook is not None:
         counts = sync_codebook_file(store, codebook)
         click.echo(f"synced {codebook}: {counts}")
@@ -109,26 +137,42 @@ def init(store_path: Path, codebook: Path | None, name: str) -> None:
 
 
 @qual.command(name="import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @store_option
-@click.option("--pseudonyms", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Reviewed pseudonym mapping (YAML) applied to transcripts before they are stored.")
-@click.option("--case", "case_name", default=None, help="Link the imported transcripts to this case.")
-@click.option("--positions", type=click.Choice(["auto", "utf16", "codepoints"]), default="auto", show_default=True,
-              help="How .qdpx positions count: auto = UTF-16 units for NVivo files, code points otherwise.")
+@click.option(
+    "--pseudonyms",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Reviewed pseudonym mapping (YAML) applied to transcripts before they are stored.",
+)
+@click.option(
+    "--case", "case_name", default=None, help="Link the imported transcripts to this case."
+)
+@click.option(
+    "--positions",
+    type=click.Choice(["auto", "utf16", "codepoints"]),
+    default="auto",
+    show_default=True,
+    help="How .qdpx positions count: auto = UTF-16 units for NVivo files, code points otherwise.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_friendly
-def import_(files: tuple[Path, ...], store_path: Path, pseudonyms: Path | None, case_name: str | None,
-            positions: str, quiet: bool) -> None:
+def import_(
+    files: tuple[Path, ...],
+    store_path: Path,
+    pseudonyms: Path | None,
+    case_name: str | None,
+    positions: str,
+    quiet: bool,
+) -> None:
     """Import transcripts or REFI-QDA files; the format follows the extension.
 
     Transcripts (.txt .md .docx .odt .pdf .html) are read as plain text with speaker turns
     ("Interviewer:", "Coordinator:"), pseudonymised if --pseudonyms is given, and added in one
     transaction. A .qdpx adds a whole project, a .qdc a codebook. Creates the store if needed.
     """
-    from evaluation.qualitative.importers import import_transcripts
-    from evaluation.qualitative.pseudonyms import read_mapping
-    from evaluation.qualitative.refi import import_qdc, import_qdpx
     from evaluation.qualitative.store import Store
 
     created = not store_path.exists()
@@ -166,14 +210,22 @@ def _import_files(store, files, store_path, pseudonyms, case_name, positions, qu
         ids = import_transcripts(store, list(transcripts), pseudonyms=mapping, progress=not quiet)
         if case_name:
             store.add_case(case_name, documents=ids)
-        click.echo(f"imported {len(ids)} transcript(s) into {store_path}" + (" (pseudonymised)" if mapping else ""))
+        click.echo(
+            f"imported {len(ids)} transcript(s) into {store_path}"
+            + (" (pseudonymised)" if mapping else "")
+        )
 
 
 @qual.command(name="import-qdpx")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @store_option
-@click.option("--positions", type=click.Choice(["auto", "utf16", "codepoints"]), default="auto", show_default=True,
-              help="auto = UTF-16 units for NVivo files, code points otherwise.")
+@click.option(
+    "--positions",
+    type=click.Choice(["auto", "utf16", "codepoints"]),
+    default="auto",
+    show_default=True,
+    help="auto = UTF-16 units for NVivo files, code points otherwise.",
+)
 @_friendly
 def import_qdpx_command(file: Path, store_path: Path, positions: str) -> None:
     """Import a REFI-QDA project (.qdpx from NVivo, ATLAS.ti, MAXQDA, QualCoder)."""
@@ -187,8 +239,13 @@ def import_qdpx_command(file: Path, store_path: Path, positions: str) -> None:
 @qual.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @store_option
-@click.option("--target", type=click.Choice(["nvivo", "atlas", "standard"]), default="standard", show_default=True,
-              help=".qdpx flavour: nvivo (Sources/, UTF-16 positions, BOM, CRLF), atlas or standard (sources/, code points).")
+@click.option(
+    "--target",
+    type=click.Choice(["nvivo", "atlas", "standard"]),
+    default="standard",
+    show_default=True,
+    help=".qdpx flavour: nvivo (Sources/, UTF-16 positions, BOM, CRLF), atlas or standard (sources/, code points).",
+)
 @click.option("--coder", default=None, help="Only this coder's quotes (.docx/.xlsx/.md).")
 @_friendly
 def export(file: Path, store_path: Path, target: str, coder: str | None) -> None:
@@ -214,8 +271,10 @@ def export(file: Path, store_path: Path, target: str, coder: str | None) -> None
     elif suffix == ".odt":
         exports.export_odt(store, file, coder=coder)
     else:
-        raise QualError(f"{file}: cannot export to {suffix or 'a file without extension'}; "
-                        "use .qdpx, .qdc, .docx, .odt, .xlsx, .md, .txt or .html (for PDF, print the .docx)")
+        raise QualError(
+            f"{file}: cannot export to {suffix or 'a file without extension'}; "
+            "use .qdpx, .qdc, .docx, .odt, .xlsx, .md, .txt or .html (for PDF, print the .docx)"
+        )
     click.echo(f"wrote {file}")
 
 
@@ -245,8 +304,14 @@ def codebook() -> None:
 
 @codebook.command(name="sync")
 @store_option
-@click.option("--file", "codebook_file", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("qualitative/codebook.yml"), show_default=True, help="The reviewed codebook file.")
+@click.option(
+    "--file",
+    "codebook_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("qualitative/codebook.yml"),
+    show_default=True,
+    help="The reviewed codebook file.",
+)
 @_friendly
 def codebook_sync(store_path: Path, codebook_file: Path) -> None:
     """Apply codebook.yml: adds, renames, merges (merged_from) and splits (split_from) keep segments."""
@@ -295,7 +360,15 @@ def code() -> None:
 @click.option("--memo", default=None, help="A note on the segment.")
 @store_option
 @_friendly
-def code_span_command(document: str, code_key: str, start: int, end: int, coder: str, memo: str | None, store_path: Path) -> None:
+def code_span_command(
+    document: str,
+    code_key: str,
+    start: int,
+    end: int,
+    coder: str,
+    memo: str | None,
+    store_path: Path,
+) -> None:
     """Code characters START..END (code points, END exclusive) of DOCUMENT with CODE_KEY."""
     from evaluation.qualitative.coding import code_span
 
@@ -309,14 +382,20 @@ def code_span_command(document: str, code_key: str, start: int, end: int, coder:
 @click.argument("code_key")
 @click.argument("quote")
 @click.option("--coder", required=True, help="Who is coding.")
-@click.option("--occurrence", type=int, default=1, show_default=True, help="Which appearance of the quote.")
+@click.option(
+    "--occurrence", type=int, default=1, show_default=True, help="Which appearance of the quote."
+)
 @store_option
 @_friendly
-def code_quote_command(document: str, code_key: str, quote: str, coder: str, occurrence: int, store_path: Path) -> None:
+def code_quote_command(
+    document: str, code_key: str, quote: str, coder: str, occurrence: int, store_path: Path
+) -> None:
     """Code the exact QUOTE in DOCUMENT with CODE_KEY."""
     from evaluation.qualitative.coding import code_quote
 
-    segment = code_quote(_open(store_path), document, code_key, quote, coder=coder, occurrence=occurrence)
+    segment = code_quote(
+        _open(store_path), document, code_key, quote, coder=coder, occurrence=occurrence
+    )
     click.echo(f"segment {segment}")
 
 
@@ -324,15 +403,26 @@ def code_quote_command(document: str, code_key: str, quote: str, coder: str, occ
 @click.argument("code_key")
 @click.option("--pattern", default=None, help="A regular expression.")
 @click.option("--keywords", default=None, help="Comma-separated keywords (whole words).")
-@click.option("--keywords-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="A file with one keyword per line.")
-@click.option("--unit", type=click.Choice(["match", "sentence", "turn", "paragraph"]), default="sentence", show_default=True,
-              help="Code the match itself or the whole unit containing it.")
+@click.option(
+    "--keywords-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A file with one keyword per line.",
+)
+@click.option(
+    "--unit",
+    type=click.Choice(["match", "sentence", "turn", "paragraph"]),
+    default="sentence",
+    show_default=True,
+    help="Code the match itself or the whole unit containing it.",
+)
 @click.option("--coder", required=True, help="Name the script as a coder, e.g. 'keywords'.")
 @click.option("--case-sensitive", is_flag=True)
 @store_option
 @_friendly
-def code_pattern_command(code_key, pattern, keywords, keywords_file, unit, coder, case_sensitive, store_path) -> None:
+def code_pattern_command(
+    code_key, pattern, keywords, keywords_file, unit, coder, case_sensitive, store_path
+) -> None:
     """Code every match of a pattern or keyword list with CODE_KEY (re-running adds nothing)."""
     from evaluation.qualitative.coding import code_pattern
 
@@ -340,19 +430,44 @@ def code_pattern_command(code_key, pattern, keywords, keywords_file, unit, coder
     if keywords is not None:
         words = [w for w in keywords.split(",") if w.strip()]
     if keywords_file is not None:
-        words = (words or []) + [w for w in keywords_file.read_text(encoding="utf-8").splitlines() if w.strip()]
-    added = code_pattern(_open(store_path), code_key, pattern=pattern, keywords=words, coder=coder, unit=unit,
-                         case_sensitive=case_sensitive)
+        words = (words or []) + [
+            w for w in keywords_file.read_text(encoding="utf-8").splitlines() if w.strip()
+        ]
+    added = code_pattern(
+        _open(store_path),
+        code_key,
+        pattern=pattern,
+        keywords=words,
+        coder=coder,
+        unit=unit,
+        case_sensitive=case_sensitive,
+    )
     click.echo(f"added {added} segment(s) coded {code_key} by {coder}")
 
 
 @qual.command()
 @store_option
 @click.option("--coder", default=None, help="Learn from this coder only (default: everyone).")
-@click.option("--unit", type=click.Choice(["sentence", "turn", "paragraph"]), default="sentence", show_default=True)
-@click.option("--threshold", type=float, default=0.5, show_default=True, help="Minimum probability to suggest.")
+@click.option(
+    "--unit",
+    type=click.Choice(["sentence", "turn", "paragraph"]),
+    default="sentence",
+    show_default=True,
+)
+@click.option(
+    "--threshold",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Minimum probability to suggest.",
+)
 @click.option("--accept-as", default=None, help="Store every suggestion as segments of this coder.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write suggestions to CSV.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write suggestions to CSV.",
+)
 @_friendly
 def suggest(store_path, coder, unit, threshold, accept_as, out) -> None:
     """Suggest codes for uncoded passages, with each code's held-out precision."""
@@ -364,7 +479,9 @@ def suggest(store_path, coder, unit, threshold, accept_as, out) -> None:
     _show(result.precision, None, index=False)
     _show(result.suggestions, out, index=False)
     if accept_as:
-        click.echo(f"stored {accept_suggestions(store, result.suggestions, coder=accept_as)} suggestion(s) as coder {accept_as}")
+        click.echo(
+            f"stored {accept_suggestions(store, result.suggestions, coder=accept_as)} suggestion(s) as coder {accept_as}"
+        )
 
 
 # ---------------------------------------------------------------------- queries
@@ -389,22 +506,39 @@ def _attributes(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--case", "case_name", default=None)
 @click.option("--attribute", multiple=True, help="Case attribute filter NAME=VALUE (repeatable).")
 @click.option("--coder", default=None)
-@click.option("--context", type=int, default=80, show_default=True, help="Characters of context either side.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="CSV or XLSX file.")
+@click.option(
+    "--context", type=int, default=80, show_default=True, help="Characters of context either side."
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="CSV or XLSX file."
+)
 @_friendly
 def query_segments(store_path, code_key, case_name, attribute, coder, context, out) -> None:
     """Coded segments with context, filtered by code, case, attribute and coder."""
     from evaluation.qualitative.queries import retrieve
 
-    frame = retrieve(_open(store_path), code=code_key, case=case_name, attributes=_attributes(attribute),
-                     coder=coder, context=context)
+    frame = retrieve(
+        _open(store_path),
+        code=code_key,
+        case=case_name,
+        attributes=_attributes(attribute),
+        coder=coder,
+        context=context,
+    )
     _show(frame, out, index=False)
 
 
 @query.command(name="frequencies")
 @store_option
-@click.option("--by", default="case", show_default=True, help="'case' or a case attribute such as region.")
-@click.option("--count", type=click.Choice(["segments", "documents", "characters"]), default="segments", show_default=True)
+@click.option(
+    "--by", default="case", show_default=True, help="'case' or a case attribute such as region."
+)
+@click.option(
+    "--count",
+    type=click.Choice(["segments", "documents", "characters"]),
+    default="segments",
+    show_default=True,
+)
 @click.option("--coder", default=None)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @_friendly
@@ -417,7 +551,12 @@ def query_frequencies(store_path, by, count, coder, out) -> None:
 
 @query.command(name="cooccurrence")
 @store_option
-@click.option("--distance", type=int, default=None, help="Count codes within this many characters (default: overlap).")
+@click.option(
+    "--distance",
+    type=int,
+    default=None,
+    help="Count codes within this many characters (default: overlap).",
+)
 @click.option("--coder", default=None)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @_friendly
@@ -446,8 +585,17 @@ def query_framework(store_path, coder, quotes, out) -> None:
 @click.argument("coder_a")
 @click.argument("coder_b")
 @store_option
-@click.option("--level", type=click.Choice(["character", "segment", "both"]), default="both", show_default=True)
-@click.option("--uncoded/--no-uncoded", default=None, help="With or without text neither coder coded (default: both).")
+@click.option(
+    "--level",
+    type=click.Choice(["character", "segment", "both"]),
+    default="both",
+    show_default=True,
+)
+@click.option(
+    "--uncoded/--no-uncoded",
+    default=None,
+    help="With or without text neither coder coded (default: both).",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @_friendly
 def agreement(coder_a, coder_b, store_path, level, uncoded, out) -> None:
@@ -463,8 +611,16 @@ def agreement(coder_a, coder_b, store_path, level, uncoded, out) -> None:
     levels = ["character", "segment"] if level == "both" else [level]
     uncodeds = [True, False] if uncoded is None else [uncoded]
     try:
-        frame = pd.concat([agreement_table(segments, documents, coder_a, coder_b, level=lv, uncoded=u, document_texts=texts)
-                           for lv in levels for u in uncodeds], ignore_index=True)
+        frame = pd.concat(
+            [
+                agreement_table(
+                    segments, documents, coder_a, coder_b, level=lv, uncoded=u, document_texts=texts
+                )
+                for lv in levels
+                for u in uncodeds
+            ],
+            ignore_index=True,
+        )
     except ValueError as error:
         raise QualError(str(error)) from None
     frame = frame.round({"percent_agreement": 1, "cohen_kappa": 3, "krippendorff_alpha": 3})
@@ -475,8 +631,12 @@ def agreement(coder_a, coder_b, store_path, level, uncoded, out) -> None:
 @click.argument("coder_a")
 @click.argument("coder_b")
 @store_option
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="CSV/XLSX to work through; add a 'keep' column and pass it to `qual consensus --keep`.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV/XLSX to work through; add a 'keep' column and pass it to `qual consensus --keep`.",
+)
 @_friendly
 def disagreements(coder_a, coder_b, store_path, out) -> None:
     """List the stretches one coder coded and the other did not."""
@@ -492,10 +652,21 @@ def disagreements(coder_a, coder_b, store_path, out) -> None:
 @click.argument("coder_a")
 @click.argument("coder_b")
 @store_option
-@click.option("--into", default="consensus", show_default=True, help="Coder name for the merged coding.")
-@click.option("--strategy", type=click.Choice(["agreed", "intersection", "union"]), default="agreed", show_default=True)
-@click.option("--keep", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Disagreements CSV with a true/false 'keep' column: kept rows join the consensus.")
+@click.option(
+    "--into", default="consensus", show_default=True, help="Coder name for the merged coding."
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(["agreed", "intersection", "union"]),
+    default="agreed",
+    show_default=True,
+)
+@click.option(
+    "--keep",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Disagreements CSV with a true/false 'keep' column: kept rows join the consensus.",
+)
 @_friendly
 def consensus(coder_a, coder_b, store_path, into, strategy, keep) -> None:
     """Merge two coders' work into a consensus coder."""
@@ -507,9 +678,13 @@ def consensus(coder_a, coder_b, store_path, into, strategy, keep) -> None:
     if keep is not None:
         frame = pd.read_csv(keep)
         if "keep" not in frame.columns:
-            raise QualError(f"{keep}: needs a 'keep' column (true/false) next to the disagreement rows")
+            raise QualError(
+                f"{keep}: needs a 'keep' column (true/false) next to the disagreement rows"
+            )
         kept = frame[frame["keep"].astype(str).str.lower().isin(["true", "1", "yes", "x"])]
-    added = merge_consensus(_open(store_path), coder_a, coder_b, into=into, strategy=strategy, keep=kept)
+    added = merge_consensus(
+        _open(store_path), coder_a, coder_b, into=into, strategy=strategy, keep=kept
+    )
     click.echo(f"coder {into}: {added} consensus segment(s)")
 
 
@@ -541,9 +716,20 @@ def cases_set(name, attribute, document_names, store_path) -> None:
 
 
 @cases.command(name="link-clusters")
-@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("data/synthetic"),
-              show_default=True, help="Data folder with clusters.parquet and clinics.parquet.")
-@click.option("--pattern", default=r"C\d{3}", show_default=True, help="How a cluster id appears in document names.")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/synthetic"),
+    show_default=True,
+    help="Data folder with clusters.parquet and clinics.parquet.",
+)
+@click.option(
+    "--pattern",
+    default=r"C\d{3}",
+    show_default=True,
+    help="How a cluster id appears in document names.",
+)
 @store_option
 @_friendly
 def cases_link_clusters(data_dir, pattern, store_path) -> None:
@@ -551,14 +737,23 @@ def cases_link_clusters(data_dir, pattern, store_path) -> None:
     from evaluation.qualitative.cases import link_cluster_cases
 
     links = link_cluster_cases(_open(store_path), data_dir, pattern=pattern)
-    click.echo(f"linked {len(links)} document(s) to {links['case'].nunique() if len(links) else 0} cluster case(s)")
+    click.echo(
+        f"linked {len(links)} document(s) to {links['case'].nunique() if len(links) else 0} cluster case(s)"
+    )
 
 
 @qual.command()
 @click.argument("text")
-@click.option("--on", "target", type=click.Choice(["project", "document", "code", "segment", "case"]), default="project",
-              show_default=True)
-@click.option("--target", "target_id", default=None, help="The document/code/case name or segment id.")
+@click.option(
+    "--on",
+    "target",
+    type=click.Choice(["project", "document", "code", "segment", "case"]),
+    default="project",
+    show_default=True,
+)
+@click.option(
+    "--target", "target_id", default=None, help="The document/code/case name or segment id."
+)
 @click.option("--coder", default=None)
 @click.option("--title", default="")
 @store_option
@@ -567,7 +762,9 @@ def memo(text, target, target_id, coder, title, store_path) -> None:
     """Write a memo on the project, a document, a code, a segment or a case."""
     if target == "segment" and target_id is not None:
         target_id = int(target_id)
-    memo_id = _open(store_path).add_memo(text, target=target, target_id=target_id, coder=coder, title=title)
+    memo_id = _open(store_path).add_memo(
+        text, target=target, target_id=target_id, coder=coder, title=title
+    )
     click.echo(f"memo {memo_id} saved")
 
 
@@ -577,9 +774,15 @@ def pseudonyms() -> None:
 
 
 @pseudonyms.command(name="propose")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Mapping file to write (keep it out of git); review it and set reviewed_by.")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Mapping file to write (keep it out of git); review it and set reviewed_by.",
+)
 @_friendly
 def pseudonyms_propose(files, out) -> None:
     """Draft a mapping from capitalised words in the transcripts (unreviewed until you sign it)."""
@@ -588,12 +791,16 @@ def pseudonyms_propose(files, out) -> None:
 
     mapping = propose_mapping([read_transcript(f).text for f in files])
     write_mapping(out, mapping)
-    click.echo(f"wrote {len(mapping.pairs)} candidate(s) to {out}: check every line, then fill in reviewed_by")
+    click.echo(
+        f"wrote {len(mapping.pairs)} candidate(s) to {out}: check every line, then fill in reviewed_by"
+    )
 
 
 @pseudonyms.command(name="reverse")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @_friendly
 def pseudonyms_reverse(file, mapping, out) -> None:
@@ -607,12 +814,29 @@ def pseudonyms_reverse(file, mapping, out) -> None:
 
 # ---------------------------------------------------------------------- demo
 @qual.command()
-@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("data/synthetic"),
-              show_default=True, help="Synthetic data folder from `workbench data synth` (needs truth.json).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("qualitative/demo"),
-              show_default=True, help="Folder to write (replaced if it exists).")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/synthetic"),
+    show_default=True,
+    help="Synthetic data folder from `workbench data synth` (needs truth.json).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("qualitative/demo"),
+    show_default=True,
+    help="Folder to write (replaced if it exists).",
+)
 @click.option("--seed", type=int, default=2026, show_default=True)
-@click.option("--per-region", type=int, default=5, show_default=True, help="Interviews per region (one per cluster).")
+@click.option(
+    "--per-region",
+    type=int,
+    default=5,
+    show_default=True,
+    help="Interviews per region (one per cluster).",
+)
 @click.option("--quiet", is_flag=True)
 @_friendly
 def demo(data_dir, out, seed, per_region, quiet) -> None:
@@ -620,7 +844,9 @@ def demo(data_dir, out, seed, per_region, quiet) -> None:
     from evaluation.qualitative.demo import build_demo
 
     summary = build_demo(data_dir, out, seed=seed, per_region=per_region, progress=not quiet)
-    click.echo(f"wrote {summary['interviews']} interviews, codebook, pseudonym mapping, store and truth.json to {summary['folder']}")
+    click.echo(
+        f"wrote {summary['interviews']} interviews, codebook, pseudonym mapping, store and truth.json to {summary['folder']}"
+    )
     click.echo(f"try: workbench qual agreement anna bo --store {summary['store']}")
 
 

@@ -80,7 +80,9 @@ def read_codebook(path: str | os.PathLike) -> list[CodeSpec]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CodebookError(f"{path}: no codebook file; write one or run `workbench qual codebook export`") from None
+        raise CodebookError(
+            f"{path}: no codebook file; write one or run `workbench qual codebook export`"
+        ) from None
     except yaml.YAMLError as error:
         raise CodebookError(f"{path}: not valid YAML ({error})") from None
     try:
@@ -101,8 +103,20 @@ def parse_codebook(raw: object) -> list[CodeSpec]:
             if not isinstance(item, dict):
                 raise CodebookError(f"{here}: expected a mapping with at least 'key' and 'name'")
             unknown = set(item) - {
-                "key", "name", "parent", "description", "colour", "color", "codable", "children",
-                "merged_from", "split_from", "keywords", "default", "renamed_from", "guid",
+                "key",
+                "name",
+                "parent",
+                "description",
+                "colour",
+                "color",
+                "codable",
+                "children",
+                "merged_from",
+                "split_from",
+                "keywords",
+                "default",
+                "renamed_from",
+                "guid",
             }
             if unknown:
                 raise CodebookError(f"{here}: unknown field(s) {sorted(unknown)}")
@@ -113,7 +127,9 @@ def parse_codebook(raw: object) -> list[CodeSpec]:
             if not name:
                 raise CodebookError(f"code {key!r}: 'name' is empty")
             if "/" in name:
-                raise CodebookError(f"code {key!r}: a name may not contain '/' (it separates code paths)")
+                raise CodebookError(
+                    f"code {key!r}: a name may not contain '/' (it separates code paths)"
+                )
             if "parent" in item and parent is not None:
                 raise CodebookError(f"code {key!r}: has both a 'parent' and an enclosing code")
             colour = item.get("colour", item.get("color"))
@@ -182,14 +198,18 @@ def _check_cycles(parents: dict[str, str | None]) -> None:
         current = parents[start]
         while current is not None:
             if current in seen:
-                loop = " -> ".join(seen[seen.index(current):] + [current])
-                raise CodebookError(f"the codebook has a cycle: {loop}; a code cannot be its own ancestor")
+                loop = " -> ".join(seen[seen.index(current) :] + [current])
+                raise CodebookError(
+                    f"the codebook has a cycle: {loop}; a code cannot be its own ancestor"
+                )
             seen.append(current)
             current = parents.get(current)
 
 
 # ---------------------------------------------------------------------- restructuring primitives
-def rename_code(store: Store, code: int | str, *, name: str | None = None, key: str | None = None) -> None:
+def rename_code(
+    store: Store, code: int | str, *, name: str | None = None, key: str | None = None
+) -> None:
     """Rename a code (display name and/or key); its segments stay with it."""
     code_id = store.code_id(code)
     with store.transaction() as cur:
@@ -212,7 +232,9 @@ def merge_codes(store: Store, sources: list[int | str], target: int | str) -> in
             moved += cur.execute(
                 "UPDATE segments SET code_id = ? WHERE code_id = ?", (target_id, source_id)
             ).rowcount
-            cur.execute("UPDATE codes SET parent_id = ? WHERE parent_id = ?", (target_id, source_id))
+            cur.execute(
+                "UPDATE codes SET parent_id = ? WHERE parent_id = ?", (target_id, source_id)
+            )
             cur.execute("UPDATE memos SET code_id = ? WHERE code_id = ?", (target_id, source_id))
             cur.execute("DELETE FROM codes WHERE id = ?", (source_id,))
     return moved
@@ -241,7 +263,9 @@ def split_code(
         moved.setdefault(default_id, 0)
     with store.transaction() as cur:
         for segment_id, text in rows:
-            destination = next((t for t, kws in target_ids if any(k in text for k in kws)), default_id)
+            destination = next(
+                (t for t, kws in target_ids if any(k in text for k in kws)), default_id
+            )
             if destination is None:
                 continue
             cur.execute("UPDATE segments SET code_id = ? WHERE id = ?", (destination, segment_id))
@@ -263,7 +287,9 @@ def sync_codebook(store: Store, specs: list[CodeSpec]) -> dict[str, int]:
         # 1. renames by key: the old row takes the new key, keeping its id, guid and segments
         for spec in specs:
             if spec.renamed_from and spec.renamed_from in existing and spec.key not in existing:
-                cur.execute("UPDATE codes SET key = ? WHERE id = ?", (spec.key, existing[spec.renamed_from]))
+                cur.execute(
+                    "UPDATE codes SET key = ? WHERE id = ?", (spec.key, existing[spec.renamed_from])
+                )
                 existing[spec.key] = existing.pop(spec.renamed_from)
                 counts["renamed"] += 1
         # 2. add or update every listed code (parents resolved afterwards: order-free)
@@ -282,13 +308,20 @@ def sync_codebook(store: Store, specs: list[CodeSpec]) -> dict[str, int]:
                     counts["updated"] += 1
             else:
                 existing[spec.key] = store.add_code(
-                    spec.key, spec.name, description=spec.description, colour=spec.colour,
-                    codable=spec.codable, guid=spec.guid, position=spec.position,
+                    spec.key,
+                    spec.name,
+                    description=spec.description,
+                    colour=spec.colour,
+                    codable=spec.codable,
+                    guid=spec.guid,
+                    position=spec.position,
                 )
                 counts["added"] += 1
         for spec in specs:
             parent_id = None if spec.parent is None else existing[spec.parent]
-            cur.execute("UPDATE codes SET parent_id = ? WHERE id = ?", (parent_id, existing[spec.key]))
+            cur.execute(
+                "UPDATE codes SET parent_id = ? WHERE id = ?", (parent_id, existing[spec.key])
+            )
         # 3. merges
         for spec in specs:
             sources = [old for old in spec.merged_from if old in existing and old not in listed]
@@ -310,12 +343,20 @@ def sync_codebook(store: Store, specs: list[CodeSpec]) -> dict[str, int]:
             counts["segments_moved"] += sum(moved.values())
             counts["split"] += 1
             if not still_listed:
-                cur.execute("UPDATE codes SET parent_id = ? WHERE parent_id = ?", (existing[group[0].key], existing[old]))
-                cur.execute("UPDATE memos SET code_id = ? WHERE code_id = ?", (existing[group[0].key], existing[old]))
+                cur.execute(
+                    "UPDATE codes SET parent_id = ? WHERE parent_id = ?",
+                    (existing[group[0].key], existing[old]),
+                )
+                cur.execute(
+                    "UPDATE memos SET code_id = ? WHERE code_id = ?",
+                    (existing[group[0].key], existing[old]),
+                )
                 cur.execute("DELETE FROM codes WHERE id = ?", (existing.pop(old),))
         # 5. codes no longer listed: delete if unused, refuse if they still hold segments
         for key in sorted(set(existing) - listed):
-            used = cur.execute("SELECT COUNT(*) FROM segments WHERE code_id = ?", (existing[key],)).fetchone()[0]
+            used = cur.execute(
+                "SELECT COUNT(*) FROM segments WHERE code_id = ?", (existing[key],)
+            ).fetchone()[0]
             if used:
                 raise CodebookError(
                     f"code {key!r} is not in the codebook file but still has {used} segment(s); "

@@ -28,14 +28,28 @@ _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)
 
 
 def code_span(
-    store: Store, document: int | str, code: int | str, start: int, end: int, *, coder: str, memo: str | None = None
+    store: Store,
+    document: int | str,
+    code: int | str,
+    start: int,
+    end: int,
+    *,
+    coder: str,
+    memo: str | None = None,
 ) -> int:
     """Code ``text[start:end]`` (code points, end exclusive). Returns the segment id."""
     return store.add_segment(document, code, start, end, coder=coder, memo=memo)
 
 
 def code_quote(
-    store: Store, document: int | str, code: int | str, quote: str, *, coder: str, occurrence: int = 1, memo: str | None = None
+    store: Store,
+    document: int | str,
+    code: int | str,
+    quote: str,
+    *,
+    coder: str,
+    occurrence: int = 1,
+    memo: str | None = None,
 ) -> int:
     """Code the ``occurrence``-th appearance of ``quote`` in the document (handy in notebooks)."""
     text = store.document_text(document)
@@ -43,11 +57,17 @@ def code_quote(
     for _ in range(occurrence):
         position = text.find(quote, position + 1)
         if position < 0:
-            raise StoreError(f"document {document!r} does not contain {quote!r} {occurrence} time(s)")
-    return store.add_segment(document, code, position, position + len(quote), coder=coder, memo=memo)
+            raise StoreError(
+                f"document {document!r} does not contain {quote!r} {occurrence} time(s)"
+            )
+    return store.add_segment(
+        document, code, position, position + len(quote), coder=coder, memo=memo
+    )
 
 
-def text_units(store: Store, unit: str = "sentence", documents: Iterable[int] | None = None) -> pd.DataFrame:
+def text_units(
+    store: Store, unit: str = "sentence", documents: Iterable[int] | None = None
+) -> pd.DataFrame:
     """Split documents into units: 'sentence', 'turn' (speaker turns; paragraphs where none were
     recognised) or 'paragraph'. Columns: document_id, start, end, text."""
     if unit not in ("sentence", "turn", "paragraph"):
@@ -79,7 +99,9 @@ def text_units(store: Store, unit: str = "sentence", documents: Iterable[int] | 
             left = len(piece) - len(piece.lstrip())
             right = len(piece.rstrip())
             if right > left:
-                rows.append((int(document_id), int(start + left), int(start + right), piece[left:right]))
+                rows.append(
+                    (int(document_id), int(start + left), int(start + right), piece[left:right])
+                )
     return pd.DataFrame(rows, columns=["document_id", "start", "end", "text"])
 
 
@@ -106,11 +128,15 @@ def code_pattern(
         words = [k.strip() for k in keywords if k.strip()]
         if not words:
             raise StoreError("the keyword list is empty")
-        pattern = r"\b(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b"
+        pattern = (
+            r"\b(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b"
+        )
     try:
         regex = re.compile(pattern, 0 if case_sensitive else re.IGNORECASE)
     except re.error as error:
-        raise StoreError(f"pattern {pattern!r} is not a valid regular expression ({error})") from None
+        raise StoreError(
+            f"pattern {pattern!r} is not a valid regular expression ({error})"
+        ) from None
     code_id = store.code_id(code)
     document_ids = None if documents is None else [store.document_id(d) for d in documents]
     existing = store.segments(coders=[coder]) if coder in store.coders() else None
@@ -210,9 +236,16 @@ def suggest_codes(
     for key in keys:
         y = labels[key].to_numpy()
         n_positive_train = int(y[is_train].sum())
-        row = dict(code_key=key, n_train=int(is_train.sum()), n_test=int(is_test.sum()),
-                   n_positive_train=n_positive_train, n_positive_test=int(y[is_test].sum()),
-                   held_out_precision=np.nan, held_out_recall=np.nan, reason="")
+        row = dict(
+            code_key=key,
+            n_train=int(is_train.sum()),
+            n_test=int(is_test.sum()),
+            n_positive_train=n_positive_train,
+            n_positive_test=int(y[is_test].sum()),
+            held_out_precision=np.nan,
+            held_out_recall=np.nan,
+            reason="",
+        )
         if n_positive_train < min_examples or n_positive_train == is_train.sum():
             row["reason"] = f"fewer than {min_examples} coded examples in training documents"
             report.append(row)
@@ -223,7 +256,9 @@ def suggest_codes(
             predicted = model.predict_proba(features[is_test.to_numpy()])[:, 1] >= threshold
             truth = y[is_test]
             if predicted.any():
-                row["held_out_precision"] = float(precision_score(truth, predicted, zero_division=0))
+                row["held_out_precision"] = float(
+                    precision_score(truth, predicted, zero_division=0)
+                )
             if truth.any():
                 row["held_out_recall"] = float(recall_score(truth, predicted, zero_division=0))
         final = LogisticRegression(max_iter=1000, class_weight="balanced")
@@ -238,13 +273,18 @@ def suggest_codes(
         report.append(row)
     columns = ["document_id", "start", "end", "text", "code_key", "probability"]
     frame = (
-        pd.concat(suggestions).sort_values(["document_id", "start", "probability"], ascending=[True, True, False])
-        if suggestions else pd.DataFrame(columns=columns)
+        pd.concat(suggestions).sort_values(
+            ["document_id", "start", "probability"], ascending=[True, True, False]
+        )
+        if suggestions
+        else pd.DataFrame(columns=columns)
     )
     return Suggestions(frame[columns].reset_index(drop=True), pd.DataFrame(report), threshold, unit)
 
 
-def _unit_coverage(units: pd.DataFrame, segments: pd.DataFrame, min_share: float = 0.5) -> pd.DataFrame:
+def _unit_coverage(
+    units: pd.DataFrame, segments: pd.DataFrame, min_share: float = 0.5
+) -> pd.DataFrame:
     """(unit, code_key) pairs where the code's segments cover at least ``min_share`` of the unit."""
     rows = []
     by_document = {d: g for d, g in segments.groupby("document_id")}
@@ -267,6 +307,9 @@ def _unit_coverage(units: pd.DataFrame, segments: pd.DataFrame, min_share: float
 def accept_suggestions(store: Store, suggestions: pd.DataFrame, *, coder: str) -> int:
     """Store accepted suggestions as segments of ``coder`` (e.g. after filtering the frame)."""
     code_ids = {key: store.code_id(key) for key in suggestions["code_key"].unique()}
-    rows = [(int(r.document_id), code_ids[r.code_key], int(r.start), int(r.end)) for r in suggestions.itertuples()]
+    rows = [
+        (int(r.document_id), code_ids[r.code_key], int(r.start), int(r.end))
+        for r in suggestions.itertuples()
+    ]
     store.add_segments(rows, coder=coder)
     return len(rows)

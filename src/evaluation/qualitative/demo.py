@@ -37,7 +37,7 @@ from evaluation.qualitative import demo_text
 from evaluation.qualitative.cases import link_cluster_cases
 from evaluation.qualitative.codebook import sync_codebook_file, write_text_atomic
 from evaluation.qualitative.importers import import_transcripts
-from evaluation.qualitative.pseudonyms import PseudonymMapping, write_mapping, read_mapping
+from evaluation.qualitative.pseudonyms import PseudonymMapping, read_mapping, write_mapping
 from evaluation.qualitative.store import Store
 
 REGION_ORDER = ["Hovedstaden", "Sjælland", "Syddanmark", "Midtjylland", "Nordjylland"]
@@ -51,18 +51,26 @@ def codebook_yaml() -> str:
 
     codes = []
     for key, theme in demo_text.THEMES.items():
-        codes.append({
-            "key": key,
-            "name": theme["name"],
-            "description": theme["description"],
-            "colour": theme["colour"],
-            "children": [
-                {"key": f"{key}.challenges", "name": "Challenges",
-                 "description": f"What made this harder: {theme['name'].lower()}."},
-                {"key": f"{key}.enablers", "name": "Enablers",
-                 "description": f"What helped: {theme['name'].lower()}."},
-            ],
-        })
+        codes.append(
+            {
+                "key": key,
+                "name": theme["name"],
+                "description": theme["description"],
+                "colour": theme["colour"],
+                "children": [
+                    {
+                        "key": f"{key}.challenges",
+                        "name": "Challenges",
+                        "description": f"What made this harder: {theme['name'].lower()}.",
+                    },
+                    {
+                        "key": f"{key}.enablers",
+                        "name": "Enablers",
+                        "description": f"What helped: {theme['name'].lower()}.",
+                    },
+                ],
+            }
+        )
     header = (
         "# Codebook of the coordinator interviews: themes, each with challenges and enablers.\n"
         "# Reviewed in git; apply with `workbench qual codebook sync`. Keys are stable identities:\n"
@@ -91,7 +99,9 @@ def _plan(cluster: dict, rng: np.random.Generator, low_attendance: float) -> dic
     else:
         plan["obtaining_data.enablers"] = int(rng.integers(1, 3))
         plan.pop("obtaining_data.challenges", None)
-    attendance_trouble = cluster["attendance_target"] < low_attendance or cluster["fade_logit_per_year"] < 0
+    attendance_trouble = (
+        cluster["attendance_target"] < low_attendance or cluster["fade_logit_per_year"] < 0
+    )
     if cluster["engaged_gps"]:
         plan["attendance.enablers"] = int(rng.integers(2, 4))
     else:
@@ -115,7 +125,9 @@ def _in_sentence(label: str) -> str:
     return label if any(ch.isupper() for ch in first[1:]) else label[0].lower() + label[1:]
 
 
-def compose_interview(cluster: dict, rng: np.random.Generator, names: dict[str, str], low_attendance: float) -> list[Passage]:
+def compose_interview(
+    cluster: dict, rng: np.random.Generator, names: dict[str, str], low_attendance: float
+) -> list[Passage]:
     """One interview as passages (speaker, text, true code)."""
     plan = _plan(cluster, rng, low_attendance)
     fill = dict(names, n_clinics=cluster["n_clinics"], n_gps=cluster["n_gps"])
@@ -126,11 +138,22 @@ def compose_interview(cluster: dict, rng: np.random.Generator, names: dict[str, 
         labels = list(dict.fromkeys(_in_sentence(t["label"]) for t in topics))
         clinical = [t for t in topics if t["topic"] != "organisation"]
         first = clinical[0] if clinical else topics[0]
-        topic_list = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+        topic_list = (
+            labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+        )
         passages.append(Passage("Interviewer", demo_text.TOPICS_QUESTION, None))
-        passages.append(Passage("Coordinator", demo_text.TOPICS_ANSWER.format(
-            n_meetings=cluster["n_meetings"], topic_list=topic_list, first_topic=_in_sentence(first["label"]),
-            first_year=first["year"]), None))
+        passages.append(
+            Passage(
+                "Coordinator",
+                demo_text.TOPICS_ANSWER.format(
+                    n_meetings=cluster["n_meetings"],
+                    topic_list=topic_list,
+                    first_topic=_in_sentence(first["label"]),
+                    first_year=first["year"],
+                ),
+                None,
+            )
+        )
     order = list(demo_text.THEMES)
     rng.shuffle(order)
     for theme in order:
@@ -145,12 +168,24 @@ def compose_interview(cluster: dict, rng: np.random.Generator, names: dict[str, 
             used = 0
             for answer in range(plan[key]):
                 if answer > 0 or position > 0:
-                    passages.append(Passage("Interviewer", str(rng.choice([
-                        "Could you say a bit more about that?", "Can you give me an example?",
-                        "How did that work out in practice?", "And what about the other side of it?",
-                    ])), None))
+                    passages.append(
+                        Passage(
+                            "Interviewer",
+                            str(
+                                rng.choice(
+                                    [
+                                        "Could you say a bit more about that?",
+                                        "Can you give me an example?",
+                                        "How did that work out in practice?",
+                                        "And what about the other side of it?",
+                                    ]
+                                )
+                            ),
+                            None,
+                        )
+                    )
                 take = int(rng.integers(2, 4))
-                chosen = sentences[used:used + take] or [str(rng.choice(bank[key.split(".")[1]]))]
+                chosen = sentences[used : used + take] or [str(rng.choice(bank[key.split(".")[1]]))]
                 used += take
                 text = " ".join(s.format(**fill) for s in chosen)
                 clinical = [t for t in topics if t["topic"] != "organisation"]
@@ -177,8 +212,11 @@ def _write_transcript(path: Path, title: str, passages: list[Passage]) -> None:
         from html import escape
 
         body = "\n".join(f"<p><b>{escape(p.speaker)}:</b> {escape(p.text)}</p>" for p in passages)
-        write_text_atomic(path, f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{escape(title)}</title></head>"
-                                f"<body><h1>{escape(title)}</h1>\n{body}\n</body></html>\n")
+        write_text_atomic(
+            path,
+            f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{escape(title)}</title></head>'
+            f"<body><h1>{escape(title)}</h1>\n{body}\n</body></html>\n",
+        )
     elif suffix == ".docx":
         import docx
 
@@ -201,8 +239,13 @@ def _write_transcript(path: Path, title: str, passages: list[Passage]) -> None:
 
 
 def _code_like_a_person(
-    store: Store, document_id: int, text: str, truths: list[tuple[int, int, str]], coder: str,
-    rng: np.random.Generator, profile: dict,
+    store: Store,
+    document_id: int,
+    text: str,
+    truths: list[tuple[int, int, str]],
+    coder: str,
+    rng: np.random.Generator,
+    profile: dict,
 ) -> int:
     """Code the true passages with realistic departures: misses, neighbouring codes, partial
     spans (a sentence or two), spans that run into the question, extra codes on a passage."""
@@ -217,7 +260,9 @@ def _code_like_a_person(
             theme, polarity = key.split(".")
             code = f"{theme}.{'enablers' if polarity == 'challenges' else 'challenges'}"
         elif draw < profile["sibling"] + profile["other_theme"]:
-            code = str(rng.choice([k for k in keys if k.split(".")[1] == key.split(".")[1] and k != key]))
+            code = str(
+                rng.choice([k for k in keys if k.split(".")[1] == key.split(".")[1] and k != key])
+            )
         s, e = start, end
         if rng.random() < profile["partial"]:
             sentence_ends = [start + i + 1 for i, ch in enumerate(text[start:end]) if ch in ".?!"]
@@ -254,8 +299,14 @@ def _is_demo_folder(folder: Path) -> bool:
     return truth.get("generator") == "evaluation.qualitative.demo"
 
 
-def build_demo(data_dir: str | Path, out_dir: str | Path, *, seed: int = 2026, per_region: int = 5,
-               progress: bool = True) -> dict:
+def build_demo(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    seed: int = 2026,
+    per_region: int = 5,
+    progress: bool = True,
+) -> dict:
     """Generate the demo project in ``out_dir`` (codebook.yml, transcripts/, pseudonyms.yml,
     coding.sqlite, truth.json) from the synthetic data in ``data_dir``. Returns a summary.
 
@@ -272,7 +323,11 @@ def build_demo(data_dir: str | Path, out_dir: str | Path, *, seed: int = 2026, p
             "(it may hold real transcripts). Choose a new or empty folder, e.g. qualitative/demo."
         )
     clusters = pd.read_parquet(data_dir / "clusters.parquet")
-    meetings = pd.read_parquet(data_dir / "meetings.parquet") if (data_dir / "meetings.parquet").is_file() else None
+    meetings = (
+        pd.read_parquet(data_dir / "meetings.parquet")
+        if (data_dir / "meetings.parquet").is_file()
+        else None
+    )
     truth = json.loads((data_dir / "truth.json").read_text(encoding="utf-8"))
     flags = pd.DataFrame(truth["clusters"]).set_index("cluster_id")
     rng = np.random.default_rng(seed)
@@ -300,16 +355,23 @@ def build_demo(data_dir: str | Path, out_dir: str | Path, *, seed: int = 2026, p
         towns = list(rng.permutation(demo_text.TOWN_NAMES))
         pairs, kinds = [], []
         for index, name in enumerate(demo_text.COORDINATOR_NAMES, start=1):
-            pairs.append((name, f"[Coordinator {index}]")); kinds.append("person")
+            pairs.append((name, f"[Coordinator {index}]"))
+            kinds.append("person")
         for index, name in enumerate(demo_text.COLLEAGUE_NAMES, start=1):
-            pairs.append((name, f"[GP {index}]")); kinds.append("person")
+            pairs.append((name, f"[GP {index}]"))
+            kinds.append("person")
         for index, name in enumerate(demo_text.CONSULTANT_NAMES, start=1):
-            pairs.append((name, f"[Consultant {index}]")); kinds.append("person")
+            pairs.append((name, f"[Consultant {index}]"))
+            kinds.append("person")
         for index, name in enumerate(demo_text.TOWN_NAMES, start=1):
-            pairs.append((name, f"[Town {index}]")); kinds.append("place")
+            pairs.append((name, f"[Town {index}]"))
+            kinds.append("place")
         for index, name in enumerate(demo_text.CLINIC_NAMES, start=1):
-            pairs.append((name, f"[Clinic {index}]")); kinds.append("clinic")
-        mapping = PseudonymMapping(pairs, reviewed_by="demo generator (all names are fictional)", kinds=kinds)
+            pairs.append((name, f"[Clinic {index}]"))
+            kinds.append("clinic")
+        mapping = PseudonymMapping(
+            pairs, reviewed_by="demo generator (all names are fictional)", kinds=kinds
+        )
         write_mapping(staging / "pseudonyms.yml", mapping)
         mapping = read_mapping(staging / "pseudonyms.yml")
 
@@ -318,7 +380,9 @@ def build_demo(data_dir: str | Path, out_dir: str | Path, *, seed: int = 2026, p
             cluster_truth = flags.loc[cluster["cluster_id"]].to_dict()
             names = {
                 "town": towns[index % len(towns)],
-                "colleague": demo_text.COLLEAGUE_NAMES[int(rng.integers(len(demo_text.COLLEAGUE_NAMES)))],
+                "colleague": demo_text.COLLEAGUE_NAMES[
+                    int(rng.integers(len(demo_text.COLLEAGUE_NAMES)))
+                ],
                 "consultant": demo_text.CONSULTANT_NAMES[REGION_ORDER.index(cluster["region"])],
                 "clinic": demo_text.CLINIC_NAMES[int(rng.integers(len(demo_text.CLINIC_NAMES)))],
             }
@@ -329,10 +393,16 @@ def build_demo(data_dir: str | Path, out_dir: str | Path, *, seed: int = 2026, p
                 mine = meetings[meetings["cluster_id"] == cluster["cluster_id"]].sort_values("date")
                 n_meetings = len(mine)
                 first_meetings = mine.drop_duplicates("topic")
-                topics = [{"topic": t, "label": TOPICS.get(t, t), "year": pd.Timestamp(d).year}
-                          for t, d in zip(first_meetings["topic"], first_meetings["date"])]
-            passages = compose_interview({**cluster, **cluster_truth, "topics": topics, "n_meetings": n_meetings},
-                                         rng, names, low_attendance)
+                topics = [
+                    {"topic": t, "label": TOPICS.get(t, t), "year": pd.Timestamp(d).year}
+                    for t, d in zip(first_meetings["topic"], first_meetings["date"])
+                ]
+            passages = compose_interview(
+                {**cluster, **cluster_truth, "topics": topics, "n_meetings": n_meetings},
+                rng,
+                names,
+                low_attendance,
+            )
             document = f"interview_{index + 1:02d}_{cluster['cluster_id']}"
             path = staging / "transcripts" / f"{document}{FORMATS[index % len(FORMATS)]}"
             title = f"Interview {index + 1:02d} with the coordinator, {demo_text.COORDINATOR_NAMES[index]}"
@@ -343,7 +413,9 @@ def build_demo(data_dir: str | Path, out_dir: str | Path, *, seed: int = 2026, p
         store = Store.create(staging / "coding.sqlite", name="Coordinator interviews (demo)")
         sync_codebook_file(store, staging / "codebook.yml")
         import_transcripts(store, [i[3] for i in interviews], pseudonyms=mapping, progress=progress)
-        link_cluster_cases(store, data_dir)  # one case per cluster: region, size, urban share, cluster_id
+        link_cluster_cases(
+            store, data_dir
+        )  # one case per cluster: region, size, urban share, cluster_id
         cases_truth = []
         for cluster, cluster_truth, document, path, passages in interviews:
             document_id = store.document_id(document)
@@ -353,7 +425,9 @@ def build_demo(data_dir: str | Path, out_dir: str | Path, *, seed: int = 2026, p
                 masked = mapping.apply(passage.text, source=document)
                 position = text.find(masked, cursor)
                 if position < 0:  # pragma: no cover - the importer keeps every passage verbatim
-                    raise RuntimeError(f"{document}: passage not found after import: {masked[:60]!r}")
+                    raise RuntimeError(
+                        f"{document}: passage not found after import: {masked[:60]!r}"
+                    )
                 cursor = position + len(masked)
                 if passage.code:
                     truths.append((position, cursor, passage.code))
@@ -362,26 +436,44 @@ def build_demo(data_dir: str | Path, out_dir: str | Path, *, seed: int = 2026, p
             counts: dict[str, int] = {}
             for _, _, key in truths:
                 counts[key] = counts.get(key, 0) + 1
-            attendance_trouble = bool(cluster_truth["attendance_target"] < low_attendance or cluster_truth["fade_logit_per_year"] < 0)
-            cases_truth.append({
-                "cluster_id": cluster["cluster_id"], "region": cluster["region"], "document": document,
-                "source_file": path.name,
-                "topics_mentioned": [t["topic"] for t in next(i for i in interview_topics if i[0] == document)[1]],
-                "synthetic_truth": {k: (bool(v) if isinstance(v, (bool, np.bool_)) else float(v) if isinstance(v, (float, np.floating)) else v)
-                                    for k, v in cluster_truth.items()},
-                "stresses": {
-                    "obtaining_data.challenges": bool(cluster_truth["data_access_trouble"]),
-                    "attendance.enablers": bool(cluster_truth["engaged_gps"]),
-                    "attendance.challenges": attendance_trouble,
-                    "funding.challenges": bool(cluster_truth["funding_concerns"]),
-                },
-                "true_passages": counts,
-                "true_spans": [{"start": s, "end": e, "code": k} for s, e, k in truths],
-            })
+            attendance_trouble = bool(
+                cluster_truth["attendance_target"] < low_attendance
+                or cluster_truth["fade_logit_per_year"] < 0
+            )
+            cases_truth.append(
+                {
+                    "cluster_id": cluster["cluster_id"],
+                    "region": cluster["region"],
+                    "document": document,
+                    "source_file": path.name,
+                    "topics_mentioned": [
+                        t["topic"] for t in next(i for i in interview_topics if i[0] == document)[1]
+                    ],
+                    "synthetic_truth": {
+                        k: (
+                            bool(v)
+                            if isinstance(v, (bool, np.bool_))
+                            else float(v)
+                            if isinstance(v, (float, np.floating))
+                            else v
+                        )
+                        for k, v in cluster_truth.items()
+                    },
+                    "stresses": {
+                        "obtaining_data.challenges": bool(cluster_truth["data_access_trouble"]),
+                        "attendance.enablers": bool(cluster_truth["engaged_gps"]),
+                        "attendance.challenges": attendance_trouble,
+                        "funding.challenges": bool(cluster_truth["funding_concerns"]),
+                    },
+                    "true_passages": counts,
+                    "true_spans": [{"start": s, "end": e, "code": k} for s, e, k in truths],
+                }
+            )
         store.add_memo(
             "Demo project generated from the synthetic national data. Coders 'anna' and 'bo' coded blind; "
             "see truth.json for what each interview was generated to stress.",
-            target="project", title="About this project",
+            target="project",
+            title="About this project",
         )
         store.close()
         demo_truth = {
@@ -392,20 +484,26 @@ def build_demo(data_dir: str | Path, out_dir: str | Path, *, seed: int = 2026, p
             "low_attendance_threshold": low_attendance,
             "relations": {
                 "obtaining_data.challenges": "stressed (3-4 answers) in clusters with data_access_trouble, whose "
-                                             "prescribing effects were weaker (x0.35) in the synthetic data",
+                "prescribing effects were weaker (x0.35) in the synthetic data",
                 "attendance.enablers": "stressed (2-3 answers) in clusters with engaged_gps",
                 "attendance.challenges": "stressed (2-3 answers) where attendance_target is in the lowest 30% "
-                                         "or attendance fades (fade_logit_per_year < 0)",
+                "or attendance fades (fade_logit_per_year < 0)",
                 "funding.challenges": "stressed (2-3 answers) in clusters with funding_concerns; deliberately "
-                                      "unrelated to the prescribing effects",
+                "unrelated to the prescribing effects",
             },
             "cases": cases_truth,
         }
-        write_text_atomic(staging / "truth.json", json.dumps(demo_truth, indent=2, ensure_ascii=False) + "\n")
+        write_text_atomic(
+            staging / "truth.json", json.dumps(demo_truth, indent=2, ensure_ascii=False) + "\n"
+        )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)  # no half-built demo left behind
         raise
     if out_dir.exists():
         shutil.rmtree(out_dir)
     staging.rename(out_dir)
-    return {"folder": str(out_dir), "interviews": len(interviews), "store": str(out_dir / "coding.sqlite")}
+    return {
+        "folder": str(out_dir),
+        "interviews": len(interviews),
+        "store": str(out_dir / "coding.sqlite"),
+    }

@@ -219,13 +219,22 @@ THEMES: dict[str, dict] = {
 }
 
 OPENING = [
-    ("Interviewer", "Thank you for taking the time. Could you start by telling me a little about yourself and the cluster?"),
-    ("Coordinator", "Of course. I have been a general practitioner in {town} for many years, and I became coordinator when the cluster was set up. We are {n_clinics} clinics and about {n_gps} doctors."),
+    (
+        "Interviewer",
+        "Thank you for taking the time. Could you start by telling me a little about yourself and the cluster?",
+    ),
+    (
+        "Coordinator",
+        "Of course. I have been a general practitioner in {town} for many years, and I became coordinator when the cluster was set up. We are {n_clinics} clinics and about {n_gps} doctors.",
+    ),
 ]
 
 CLOSING = [
     ("Interviewer", "Is there anything we have not talked about that you would like to add?"),
-    ("Coordinator", "I do not think so. It has been good to think it all through. I hope it is useful."),
+    (
+        "Coordinator",
+        "I do not think so. It has been good to think it all through. I hope it is useful.",
+    ),
     ("Interviewer", "It certainly is. Thank you very much."),
 ]
 
@@ -237,22 +246,69 @@ FILLER = [
 ]
 
 COORDINATOR_NAMES = [
-    "Karen Mikkelsen", "Jens Thorsager", "Lone Bach", "Henrik Dalsgaard", "Birthe Kjær", "Søren Vinther",
-    "Mette Lykke", "Anders Holmgaard", "Inge Rask", "Niels Brøndum", "Hanne Tved", "Peter Ravnholt",
-    "Susanne Lind", "Torben Skjold", "Dorthe Munk", "Ole Hvid", "Gitte Borre", "Morten Krag",
-    "Anette Fuglsang", "Claus Egeberg", "Tina Damsgaard", "Erik Steen", "Pia Hornbæk", "Lars Mølgaard",
+    "Karen Mikkelsen",
+    "Jens Thorsager",
+    "Lone Bach",
+    "Henrik Dalsgaard",
+    "Birthe Kjær",
+    "Søren Vinther",
+    "Mette Lykke",
+    "Anders Holmgaard",
+    "Inge Rask",
+    "Niels Brøndum",
+    "Hanne Tved",
+    "Peter Ravnholt",
+    "Susanne Lind",
+    "Torben Skjold",
+    "Dorthe Munk",
+    "Ole Hvid",
+    "Gitte Borre",
+    "Morten Krag",
+    "Anette Fuglsang",
+    "Claus Egeberg",
+    "Tina Damsgaard",
+    "Erik Steen",
+    "Pia Hornbæk",
+    "Lars Mølgaard",
     "Rikke Aagaard",
 ]
 COLLEAGUE_NAMES = [
-    "Bente Storm", "Kasper Lunde", "Jytte Olander", "Mads Krogh", "Vibeke Hald", "Rasmus Ebbe",
-    "Lise Vestergren", "Bo Kirkegaard", "Helle Sand", "Jakob Ravn",
+    "Bente Storm",
+    "Kasper Lunde",
+    "Jytte Olander",
+    "Mads Krogh",
+    "Vibeke Hald",
+    "Rasmus Ebbe",
+    "Lise Vestergren",
+    "Bo Kirkegaard",
+    "Helle Sand",
+    "Jakob Ravn",
 ]
 CONSULTANT_NAMES = ["Tove Brink", "Frederik Maal", "Signe Lauritsen", "Kim Overgaard", "Maja Riis"]
 TOWN_NAMES = [
-    "Østervig", "Lyngbjerg", "Havnsø Strand", "Bakkerup", "Nørre Ålum", "Skovlunde Mark", "Vesterhede",
-    "Rødby Enge", "Fjordholm", "Kildebro", "Sønderlyng", "Højmose", "Egelund", "Bredvig", "Tornby Hede",
+    "Østervig",
+    "Lyngbjerg",
+    "Havnsø Strand",
+    "Bakkerup",
+    "Nørre Ålum",
+    "Skovlunde Mark",
+    "Vesterhede",
+    "Rødby Enge",
+    "Fjordholm",
+    "Kildebro",
+    "Sønderlyng",
+    "Højmose",
+    "Egelund",
+    "Bredvig",
+    "Tornby Hede",
 ]
-CLINIC_NAMES = ["Lægehuset ved Torvet", "Kildegårdens Lægeklinik", "Lægerne i Bymidten", "Havnens Lægehus", "Engvejens Lægepraksis"]
+CLINIC_NAMES = [
+    "Lægehuset ved Torvet",
+    "Kildegårdens Lægeklinik",
+    "Lægerne i Bymidten",
+    "Havnens Lægehus",
+    "Engvejens Lægepraksis",
+]
 
 TOPICS_QUESTION = "Which topics has the cluster taken up so far?"
 TOPICS_ANSWER = (

@@ -39,7 +39,9 @@ def quotes_table(store: Store, *, coder: str | None = None) -> pd.DataFrame:
 
 def _atomic(path: Path, write) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent
+    )
     os.close(handle)
     try:
         write(temporary)
@@ -57,7 +59,11 @@ def _clean_for_excel(frame: pd.DataFrame) -> pd.DataFrame:
     for column in frame.columns:
         if frame[column].dtype == object:
             frame[column] = frame[column].map(
-                lambda v: ILLEGAL_CHARACTERS_RE.sub("", v)[:_EXCEL_CELL_LIMIT] if isinstance(v, str) else v
+                lambda v: (
+                    ILLEGAL_CHARACTERS_RE.sub("", v)[:_EXCEL_CELL_LIMIT]
+                    if isinstance(v, str)
+                    else v
+                )
             )
     return frame
 
@@ -84,7 +90,9 @@ def export_xlsx(store: Store, path: str | os.PathLike, *, coder: str | None = No
     return _atomic(path, write)
 
 
-def export_docx(store: Store, path: str | os.PathLike, *, coder: str | None = None, title: str | None = None) -> Path:
+def export_docx(
+    store: Store, path: str | os.PathLike, *, coder: str | None = None, title: str | None = None
+) -> Path:
     """A Word document: the codebook as a table, then every code's quotes with their source."""
     import docx
     from docx.shared import Pt
@@ -113,7 +121,11 @@ def export_docx(store: Store, path: str | os.PathLike, *, coder: str | None = No
         for quote in mine.itertuples(index=False):
             paragraph = document.add_paragraph(style="Quote")
             paragraph.add_run(" ".join(str(quote.text).split()))
-            source = f"{quote.document}" + (f", {quote.case}" if isinstance(quote.case, str) else "") + f" - coded by {quote.coder}"
+            source = (
+                f"{quote.document}"
+                + (f", {quote.case}" if isinstance(quote.case, str) else "")
+                + f" - coded by {quote.coder}"
+            )
             note = document.add_paragraph(source)
             note.runs[0].font.size = Pt(8)
     return _atomic(path, lambda temporary: document.save(temporary))
@@ -130,7 +142,9 @@ def export_report(store: Store, path: str | os.PathLike, *, coder: str | None = 
     lines = [f"# {title}", "", "## Codebook", ""]
     for row in codebook.itertuples(index=False):
         indent = "  " * row.path.count("/")
-        lines.append(f"{indent}- **{row.path.split('/')[-1]}** ({row.segments} segments){': ' + row.description if row.description else ''}")
+        lines.append(
+            f"{indent}- **{row.path.split('/')[-1]}** ({row.segments} segments){': ' + row.description if row.description else ''}"
+        )
     lines += ["", "## Coded quotes", ""]
     for code_path in codebook["path"]:
         mine = quotes[quotes["code"] == code_path]
@@ -139,7 +153,11 @@ def export_report(store: Store, path: str | os.PathLike, *, coder: str | None = 
         lines += [f"### {code_path} ({len(mine)})", ""]
         for quote in mine.itertuples(index=False):
             case = f", {quote.case}" if isinstance(quote.case, str) else ""
-            lines += [f"> {' '.join(str(quote.text).split())}", f"> — {quote.document}{case}, coded by {quote.coder}", ""]
+            lines += [
+                f"> {' '.join(str(quote.text).split())}",
+                f"> — {quote.document}{case}, coded by {quote.coder}",
+                "",
+            ]
     markdown = "\n".join(lines) + "\n"
     if path.suffix.lower() == ".html":
         body = []
@@ -153,9 +171,16 @@ def export_report(store: Store, path: str | os.PathLike, *, coder: str | None = 
             elif line.startswith("> "):
                 body.append(f"<blockquote>{escape(line[2:])}</blockquote>")
             elif line.strip().startswith("- "):
-                body.append(f"<p style=\"margin-left:{line.index('-')}em\">{escape(line.strip()[2:]).replace('**', '')}</p>")
-        markdown = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + escape(title) +
-                    "</title></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+                body.append(
+                    f'<p style="margin-left:{line.index("-")}em">{escape(line.strip()[2:]).replace("**", "")}</p>'
+                )
+        markdown = (
+            '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>'
+            + escape(title)
+            + "</title></head><body>\n"
+            + "\n".join(body)
+            + "\n</body></html>\n"
+        )
     from evaluation.qualitative.codebook import write_text_atomic
 
     write_text_atomic(path, markdown)
@@ -179,10 +204,14 @@ def export_odt(store: Store, path: str | os.PathLike, *, coder: str | None = Non
     source_style.addElement(TextProperties(fontsize="8pt"))
     document.styles.addElement(quote_style)
     document.styles.addElement(source_style)
-    document.text.addElement(H(outlinelevel=1, text=store.project_info().get("name", "Coded interviews")))
+    document.text.addElement(
+        H(outlinelevel=1, text=store.project_info().get("name", "Coded interviews"))
+    )
     document.text.addElement(H(outlinelevel=2, text="Codebook"))
     for row in codebook.itertuples(index=False):
-        line = f"{row.path} ({row.segments} segments)" + (f": {row.description}" if row.description else "")
+        line = f"{row.path} ({row.segments} segments)" + (
+            f": {row.description}" if row.description else ""
+        )
         document.text.addElement(P(text=line))
     document.text.addElement(H(outlinelevel=2, text="Coded quotes"))
     for code_path in codebook["path"]:
@@ -191,7 +220,11 @@ def export_odt(store: Store, path: str | os.PathLike, *, coder: str | None = Non
             continue
         document.text.addElement(H(outlinelevel=3, text=f"{code_path} ({len(mine)})"))
         for quote in mine.itertuples(index=False):
-            document.text.addElement(P(stylename=quote_style, text=" ".join(str(quote.text).split())))
+            document.text.addElement(
+                P(stylename=quote_style, text=" ".join(str(quote.text).split()))
+            )
             case = f", {quote.case}" if isinstance(quote.case, str) else ""
-            document.text.addElement(P(stylename=source_style, text=f"{quote.document}{case} - coded by {quote.coder}"))
+            document.text.addElement(
+                P(stylename=source_style, text=f"{quote.document}{case} - coded by {quote.coder}")
+            )
     return _atomic(path, lambda temporary: document.save(temporary))

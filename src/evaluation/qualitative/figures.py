@@ -26,7 +26,12 @@ def theme_frequency_plot(frequencies: pd.DataFrame, *, ax=None, title: str | Non
     ax.set_xlabel("Number of coded passages")
     ax.set_ylabel("")
     ax.set_title(title or "How often each theme came up in the interviews")
-    ax.legend(title=frequencies.columns.name or "", bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
+    ax.legend(
+        title=frequencies.columns.name or "",
+        bbox_to_anchor=(1.01, 1),
+        loc="upper left",
+        frameon=False,
+    )
     return ax
 
 
@@ -42,8 +47,16 @@ def cooccurrence_heatmap(matrix: pd.DataFrame, *, ax=None, title: str | None = N
         _, ax = plt.subplots(figsize=(size + 2, size))
     mask = np.eye(len(matrix), dtype=bool)
     readable = matrix.rename(index=_readable, columns=_readable)
-    sns.heatmap(readable, mask=mask, annot=len(matrix) <= 20, fmt="d", cmap="Blues", square=True, ax=ax,
-                cbar_kws={"label": "Pairs of passages coded close together"})
+    sns.heatmap(
+        readable,
+        mask=mask,
+        annot=len(matrix) <= 20,
+        fmt="d",
+        cmap="Blues",
+        square=True,
+        ax=ax,
+        cbar_kws={"label": "Pairs of passages coded close together"},
+    )
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.set_title(title or "Themes that were talked about together")

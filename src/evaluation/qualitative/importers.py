@@ -34,13 +34,18 @@ _SPEAKER_LINE = re.compile(
 
 
 # labels always taken for speakers, even if they speak only once
-KNOWN_SPEAKERS = {"interviewer", "coordinator", "interviewee", "respondent", "moderator", "participant"}
+KNOWN_SPEAKERS = {
+    "interviewer",
+    "coordinator",
+    "interviewee",
+    "respondent",
+    "moderator",
+    "participant",
+}
 
 
 class TranscriptImportError(ValueError):
     """A file that cannot be imported; the message names the file and what to do."""
-
-
 
 
 @dataclass
@@ -82,7 +87,9 @@ def find_speaker_turns(text: str, *, min_occurrences: int = 2) -> list[tuple[int
 # ---------------------------------------------------------------------- readers
 def _read_plain(path: Path) -> str:
     raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "utf-16") if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig",):
+    for encoding in (
+        ("utf-8-sig", "utf-16") if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig",)
+    ):
         try:
             return raw.decode(encoding)
         except UnicodeDecodeError:
@@ -91,7 +98,9 @@ def _read_plain(path: Path) -> str:
     try:
         return raw.decode("cp1252")
     except UnicodeDecodeError:
-        raise TranscriptImportError(f"{path}: neither UTF-8 nor cp1252 text; save it as UTF-8 and import again") from None
+        raise TranscriptImportError(
+            f"{path}: neither UTF-8 nor cp1252 text; save it as UTF-8 and import again"
+        ) from None
 
 
 def _read_markdown(path: Path) -> str:
@@ -106,12 +115,22 @@ def _check_zip(path: Path, *, max_total: int = 200_000_000, max_ratio: int = 200
             total = 0
             for info in archive.infolist():
                 total += info.file_size
-                if info.compress_size and info.file_size / info.compress_size > max_ratio and info.file_size > 10_000_000:
-                    raise TranscriptImportError(f"{path}: member {info.filename!r} expands {info.file_size / info.compress_size:.0f}-fold; refusing a possible zip bomb")
+                if (
+                    info.compress_size
+                    and info.file_size / info.compress_size > max_ratio
+                    and info.file_size > 10_000_000
+                ):
+                    raise TranscriptImportError(
+                        f"{path}: member {info.filename!r} expands {info.file_size / info.compress_size:.0f}-fold; refusing a possible zip bomb"
+                    )
             if total > max_total:
-                raise TranscriptImportError(f"{path}: expands to {total:,} bytes; refusing a possible zip bomb")
+                raise TranscriptImportError(
+                    f"{path}: expands to {total:,} bytes; refusing a possible zip bomb"
+                )
     except zipfile.BadZipFile:
-        raise TranscriptImportError(f"{path}: not a valid {path.suffix} file (not a zip archive)") from None
+        raise TranscriptImportError(
+            f"{path}: not a valid {path.suffix} file (not a zip archive)"
+        ) from None
 
 
 def _read_docx(path: Path) -> str:
@@ -127,7 +146,8 @@ def _read_docx(path: Path) -> str:
 
 def _read_odt(path: Path) -> str:
     _check_zip(path)
-    from odf import teletype, text as odf_text
+    from odf import teletype
+    from odf import text as odf_text
     from odf.opendocument import load
 
     try:
@@ -163,7 +183,24 @@ def _read_pdf(path: Path) -> str:
     return text
 
 
-_BLOCKS = {"p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "blockquote", "pre", "dt", "dd", "section", "article"}
+_BLOCKS = {
+    "p",
+    "div",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "blockquote",
+    "pre",
+    "dt",
+    "dd",
+    "section",
+    "article",
+}
 
 
 def _read_html(path: Path) -> str:
@@ -171,9 +208,13 @@ def _read_html(path: Path) -> str:
 
     raw = path.read_bytes()
     if re.search(rb"<!ENTITY", raw, re.IGNORECASE):
-        raise TranscriptImportError(f"{path}: declares XML entities; refusing (possible entity expansion attack)")
+        raise TranscriptImportError(
+            f"{path}: declares XML entities; refusing (possible entity expansion attack)"
+        )
     # decode ourselves: lxml guesses latin-1 for HTML without a charset, which garbles æøå
-    declared = re.search(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_\-]+)""", raw[:4096], re.IGNORECASE)
+    declared = re.search(
+        rb"""<meta[^>]+charset=["']?([A-Za-z0-9_\-]+)""", raw[:4096], re.IGNORECASE
+    )
     encodings = [declared.group(1).decode("ascii")] if declared else ["utf-8-sig", "cp1252"]
     for encoding in encodings:
         try:
@@ -182,9 +223,15 @@ def _read_html(path: Path) -> str:
         except (UnicodeDecodeError, LookupError):
             continue
     else:
-        raise TranscriptImportError(f"{path}: cannot decode the HTML as {' or '.join(encodings)}; save it as UTF-8")
-    markup = re.sub(r"^\s*<\?xml[^>]*\?>", "", markup)  # lxml refuses str input with an XML declaration
-    parser = html.HTMLParser(no_network=True, remove_comments=True, remove_pis=True, default_doctype=False)
+        raise TranscriptImportError(
+            f"{path}: cannot decode the HTML as {' or '.join(encodings)}; save it as UTF-8"
+        )
+    markup = re.sub(
+        r"^\s*<\?xml[^>]*\?>", "", markup
+    )  # lxml refuses str input with an XML declaration
+    parser = html.HTMLParser(
+        no_network=True, remove_comments=True, remove_pis=True, default_doctype=False
+    )
     try:
         root = html.document_fromstring(markup, parser=parser)
     except (etree.ParserError, ValueError) as error:
@@ -245,7 +292,9 @@ def read_transcript(path: str | os.PathLike, *, name: str | None = None) -> Tran
     text = normalise_text(reader(path))
     if not text.strip():
         raise TranscriptImportError(f"{path}: the file has no text")
-    return Transcript(name=name or path.stem, text=text, source_path=str(path), turns=find_speaker_turns(text))
+    return Transcript(
+        name=name or path.stem, text=text, source_path=str(path), turns=find_speaker_turns(text)
+    )
 
 
 def import_transcripts(
@@ -269,17 +318,25 @@ def import_transcripts(
     names = [t.name for t in transcripts]
     clashes = sorted({n for n in names if names.count(n) > 1})
     if clashes:
-        raise TranscriptImportError(f"several files would become the document(s) {clashes}; rename them first")
+        raise TranscriptImportError(
+            f"several files would become the document(s) {clashes}; rename them first"
+        )
     ids = []
     with store.transaction() as cur:
         if pseudonyms is not None:
             # which mapping was used, without the mapping itself (that stays with the team)
-            cur.execute("INSERT OR REPLACE INTO project VALUES ('pseudonym_mapping_sha256', ?)", (pseudonyms.sha256,))
+            cur.execute(
+                "INSERT OR REPLACE INTO project VALUES ('pseudonym_mapping_sha256', ?)",
+                (pseudonyms.sha256,),
+            )
         for transcript in transcripts:
             try:
                 ids.append(
                     store.add_document(
-                        transcript.name, transcript.text, source_path=transcript.source_path, turns=transcript.turns
+                        transcript.name,
+                        transcript.text,
+                        source_path=transcript.source_path,
+                        turns=transcript.turns,
                     )
                 )
             except StoreError as error:

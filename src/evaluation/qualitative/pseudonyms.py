@@ -60,10 +60,14 @@ class PseudonymMapping:
         for label, values in (("real name", reals), ("pseudonym", pseudonyms)):
             duplicates = sorted({v for v in values if values.count(v) > 1})
             if duplicates:
-                raise PseudonymError(f"{self.source or 'mapping'}: {label}(s) listed twice: {duplicates}")
+                raise PseudonymError(
+                    f"{self.source or 'mapping'}: {label}(s) listed twice: {duplicates}"
+                )
         for real, pseudonym in self.pairs:
             if not real.strip() or not pseudonym.strip():
-                raise PseudonymError(f"{self.source or 'mapping'}: empty real name or pseudonym in {real!r} -> {pseudonym!r}")
+                raise PseudonymError(
+                    f"{self.source or 'mapping'}: empty real name or pseudonym in {real!r} -> {pseudonym!r}"
+                )
         self._forward = _pattern(reals)
         self._backward = _pattern(pseudonyms)
         self._to_pseudonym = dict(self.pairs)
@@ -112,7 +116,9 @@ def read_mapping(path: str | os.PathLike) -> PseudonymMapping:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PseudonymError(f"{path}: no such mapping file; draft one with `workbench qual pseudonyms propose`") from None
+        raise PseudonymError(
+            f"{path}: no such mapping file; draft one with `workbench qual pseudonyms propose`"
+        ) from None
     except yaml.YAMLError as error:
         raise PseudonymError(f"{path}: not valid YAML ({error})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("replacements"), list):
@@ -124,7 +130,9 @@ def read_mapping(path: str | os.PathLike) -> PseudonymMapping:
         pairs.append((str(item["real"]), str(item["pseudonym"])))
         kinds.append(str(item.get("kind", "")))
     reviewed = raw.get("reviewed_by")
-    return PseudonymMapping(pairs, reviewed_by=str(reviewed) if reviewed else None, kinds=kinds, source=str(path))
+    return PseudonymMapping(
+        pairs, reviewed_by=str(reviewed) if reviewed else None, kinds=kinds, source=str(path)
+    )
 
 
 def write_mapping(path: str | os.PathLike, mapping: PseudonymMapping) -> None:
@@ -134,21 +142,71 @@ def write_mapping(path: str | os.PathLike, mapping: PseudonymMapping) -> None:
     document = {
         "reviewed_by": mapping.reviewed_by or "",
         "replacements": [
-            {"real": r, "pseudonym": p, **({"kind": k} if k else {})} for (r, p), k in zip(mapping.pairs, kinds)
+            {"real": r, "pseudonym": p, **({"kind": k} if k else {})}
+            for (r, p), k in zip(mapping.pairs, kinds)
         ],
     }
-    header = (
-        "# Pseudonym mapping: PERSONAL DATA, never commit. Check every line, then set reviewed_by.\n"
-    )
+    header = "# Pseudonym mapping: PERSONAL DATA, never commit. Check every line, then set reviewed_by.\n"
     write_text_atomic(path, header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
 
 
 _NOT_NAMES = {
-    "I", "We", "The", "A", "An", "And", "But", "So", "Then", "It", "In", "On", "At", "Of", "Yes", "No",
-    "Interviewer", "Coordinator", "GP", "GPs", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-    "November", "December", "Danish", "Denmark", "Well", "That", "This", "They", "There", "What", "When",
-    "How", "If", "Our", "My", "You", "He", "She", "Oh", "OK", "Okay",
+    "I",
+    "We",
+    "The",
+    "A",
+    "An",
+    "And",
+    "But",
+    "So",
+    "Then",
+    "It",
+    "In",
+    "On",
+    "At",
+    "Of",
+    "Yes",
+    "No",
+    "Interviewer",
+    "Coordinator",
+    "GP",
+    "GPs",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+    "Danish",
+    "Denmark",
+    "Well",
+    "That",
+    "This",
+    "They",
+    "There",
+    "What",
+    "When",
+    "How",
+    "If",
+    "Our",
+    "My",
+    "You",
+    "He",
+    "She",
+    "Oh",
+    "OK",
+    "Okay",
 }
 
 

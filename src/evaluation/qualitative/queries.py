@@ -79,19 +79,56 @@ def retrieve(
         cases = store.cases()
         for name, value in attributes.items():
             if name not in cases.columns:
-                raise StoreError(f"no case attribute {name!r}; known: {', '.join(cases.columns[4:])}")
+                raise StoreError(
+                    f"no case attribute {name!r}; known: {', '.join(cases.columns[4:])}"
+                )
             cases = cases[cases[name].astype(str) == str(value)]
         segments = segments[segments["case"].isin(cases["case"])]
     if segments.empty:
-        return pd.DataFrame(columns=["segment_id", "document", "case", "code", "coder", "start", "end", "before", "text", "after", "memo"])
-    texts = dict(store.connection.execute(
-        f"SELECT id, text FROM documents WHERE id IN ({','.join(map(str, segments['document_id'].unique()))})"
-    ).fetchall())
+        return pd.DataFrame(
+            columns=[
+                "segment_id",
+                "document",
+                "case",
+                "code",
+                "coder",
+                "start",
+                "end",
+                "before",
+                "text",
+                "after",
+                "memo",
+            ]
+        )
+    texts = dict(
+        store.connection.execute(
+            f"SELECT id, text FROM documents WHERE id IN ({','.join(map(str, segments['document_id'].unique()))})"
+        ).fetchall()
+    )
     segments = segments.copy()
-    segments["before"] = [texts[d][max(0, s - context):s] for d, s in zip(segments["document_id"], segments["start"])]
-    segments["after"] = [texts[d][e:e + context] for d, e in zip(segments["document_id"], segments["end"])]
+    segments["before"] = [
+        texts[d][max(0, s - context) : s]
+        for d, s in zip(segments["document_id"], segments["start"])
+    ]
+    segments["after"] = [
+        texts[d][e : e + context] for d, e in zip(segments["document_id"], segments["end"])
+    ]
     segments = segments.rename(columns={"id": "segment_id"})
-    return segments[["segment_id", "document", "case", "code", "coder", "start", "end", "before", "text", "after", "memo"]].reset_index(drop=True)
+    return segments[
+        [
+            "segment_id",
+            "document",
+            "case",
+            "code",
+            "coder",
+            "start",
+            "end",
+            "before",
+            "text",
+            "after",
+            "memo",
+        ]
+    ].reset_index(drop=True)
 
 
 def code_frequencies(
@@ -110,7 +147,9 @@ def code_frequencies(
     if by != "case":
         cases = store.cases()
         if by not in cases.columns:
-            raise StoreError(f"cannot group by {by!r}: not 'case' nor a case attribute ({', '.join(cases.columns[4:])})")
+            raise StoreError(
+                f"cannot group by {by!r}: not 'case' nor a case attribute ({', '.join(cases.columns[4:])})"
+            )
         segments = segments.merge(cases[["case", by]], on="case", how="left")
     segments[by] = segments[by].fillna("(no case)")
     if count == "segments":
@@ -118,7 +157,9 @@ def code_frequencies(
     elif count == "documents":
         table = segments.groupby(["code", by])["document_id"].nunique()
     else:
-        table = (segments["end"] - segments["start"]).groupby([segments["code"], segments[by]]).sum()
+        table = (
+            (segments["end"] - segments["start"]).groupby([segments["code"], segments[by]]).sum()
+        )
     frame = table.unstack(fill_value=0)
     paths = store.codes()["path"].tolist()
     return frame.reindex([p for p in paths if p in frame.index]).astype("int64")
@@ -134,7 +175,9 @@ def cooccurrence_matrix(segments: pd.DataFrame, *, distance: int | None = None) 
     found by binary search - O(n log n + pairs), fast for hundreds of thousands of segments.
     """
     if distance is not None and distance < 0:
-        raise StoreError(f"distance {distance}: expected a number of characters >= 0 (or None for overlap)")
+        raise StoreError(
+            f"distance {distance}: expected a number of characters >= 0 (or None for overlap)"
+        )
     code, keys = pd.factorize(segments["code_key"], sort=True)
     n_codes = len(keys)
     if n_codes == 0:
@@ -157,18 +200,24 @@ def cooccurrence_matrix(segments: pd.DataFrame, *, distance: int | None = None) 
     left = np.repeat(np.arange(len(starts)), n_pairs)
     # right index = first[i] + 0..n_pairs[i]-1
     cumulative = np.cumsum(n_pairs)
-    within = np.arange(cumulative[-1] if len(cumulative) else 0) - np.repeat(cumulative - n_pairs, n_pairs)
+    within = np.arange(cumulative[-1] if len(cumulative) else 0) - np.repeat(
+        cumulative - n_pairs, n_pairs
+    )
     right = first[left] + within
     a, b = code[left], code[right]
     different = a != b
-    flat = np.bincount(a[different] * n_codes + b[different], minlength=n_codes * n_codes).reshape(n_codes, n_codes)
+    flat = np.bincount(a[different] * n_codes + b[different], minlength=n_codes * n_codes).reshape(
+        n_codes, n_codes
+    )
     matrix = flat + flat.T
     matrix[np.diag_indices(n_codes)] = np.bincount(code, minlength=n_codes)
     labels = pd.Index(np.asarray(keys), name="code_key")
     return pd.DataFrame(matrix, index=labels, columns=labels.copy())
 
 
-def cooccurrence(store: Store, *, distance: int | None = None, coder: str | None = None, labels: str = "path") -> pd.DataFrame:
+def cooccurrence(
+    store: Store, *, distance: int | None = None, coder: str | None = None, labels: str = "path"
+) -> pd.DataFrame:
     """:func:`cooccurrence_matrix` for a store, labelled by code path (or ``labels='key'``)."""
     segments = store.segments(coders=None if coder is None else [coder], details=False)
     matrix = cooccurrence_matrix(segments, distance=distance)
@@ -208,10 +257,16 @@ def framework_matrix(
         quotes = []
         for text in group["text"].head(quotes_per_cell):
             text = " ".join(text.split())
-            quotes.append(text if len(text) <= max_quote_chars else text[: max_quote_chars - 1] + "…")
+            quotes.append(
+                text if len(text) <= max_quote_chars else text[: max_quote_chars - 1] + "…"
+            )
         return f"[{len(group)}] " + " | ".join(f"“{q}”" for q in quotes)
 
-    cells = segments.groupby(["case", "theme"]).apply(cell, include_groups=False) if len(segments) else pd.Series(dtype=str)
+    cells = (
+        segments.groupby(["case", "theme"]).apply(cell, include_groups=False)
+        if len(segments)
+        else pd.Series(dtype=str)
+    )
     frame = cells.unstack() if len(cells) else pd.DataFrame()
     frame = frame.reindex(index=cases, columns=theme_order).fillna("")
     frame.index.name = "case"

@@ -45,7 +45,9 @@ MAX_TOTAL_BYTES = 2_000_000_000
 MAX_RATIO = 200  # a member expanding more than this factor (and > 1 MB) is a zip bomb
 MAX_XML_BYTES = 1_000_000_000
 
-_GUID = re.compile(r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$")
+_GUID = re.compile(
+    r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$"
+)
 
 
 class RefiError(ValueError):
@@ -76,7 +78,9 @@ class _SafeZip:
         try:
             self.archive = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as error:
-            raise RefiError(f"{path}: not a REFI-QDA project (not a zip archive: {error})") from None
+            raise RefiError(
+                f"{path}: not a REFI-QDA project (not a zip archive: {error})"
+            ) from None
         infos = self.archive.infolist()
         if len(infos) > MAX_MEMBERS:
             raise RefiError(f"{path}: {len(infos):,} entries; refusing more than {MAX_MEMBERS:,}")
@@ -91,7 +95,9 @@ class _SafeZip:
                     "refusing a likely zip bomb"
                 )
         if total > MAX_TOTAL_BYTES:
-            raise RefiError(f"{path}: expands to {total:,} bytes (limit {MAX_TOTAL_BYTES:,}); refusing a likely zip bomb")
+            raise RefiError(
+                f"{path}: expands to {total:,} bytes (limit {MAX_TOTAL_BYTES:,}); refusing a likely zip bomb"
+            )
         self.names = {info.filename.replace("\\", "/"): info for info in infos}
         self.lower = {name.lower(): name for name in self.names}
 
@@ -104,7 +110,9 @@ class _SafeZip:
     def read(self, name: str, limit: int = MAX_XML_BYTES) -> bytes:
         info = self.names[name]
         if info.file_size > limit:
-            raise RefiError(f"{self.path}: entry {name!r} is {info.file_size:,} bytes (limit {limit:,})")
+            raise RefiError(
+                f"{self.path}: entry {name!r} is {info.file_size:,} bytes (limit {limit:,})"
+            )
         # ZipExtFile stops at the declared size, so a lying header cannot make us read more
         with self.archive.open(info) as handle:
             data = handle.read(limit + 1)
@@ -120,14 +128,21 @@ def parse_xml_safely(data: bytes, where: str) -> etree._Element:
     """Parse untrusted XML: no DTD, no entities, no network. A DOCTYPE or ENTITY declaration is
     refused outright, which blocks external entities (XXE) and entity expansion (billion laughs)."""
     head = data[:1_000_000]
-    if re.search(rb"<!DOCTYPE", head, re.IGNORECASE) or re.search(rb"<!ENTITY", data, re.IGNORECASE) or \
-            re.search(rb"<\x00!\x00(?:D\x00O\x00C|E\x00N\x00T)", head):
+    if (
+        re.search(rb"<!DOCTYPE", head, re.IGNORECASE)
+        or re.search(rb"<!ENTITY", data, re.IGNORECASE)
+        or re.search(rb"<\x00!\x00(?:D\x00O\x00C|E\x00N\x00T)", head)
+    ):
         raise RefiError(
             f"{where}: contains a DOCTYPE or ENTITY declaration; REFI-QDA files never need one, and it can "
             "hide an external-entity or entity-expansion attack - refusing"
         )
     parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
         remove_blank_text=False,
     )
     try:
@@ -145,12 +160,18 @@ def _schema(kind: str) -> etree.XMLSchema:
 def _check_valid(xml: bytes, kind: str, path: Path) -> None:
     """Parse and schema-validate in one pass (faster than parsing, then validating the tree);
     a RefiError with the first problems if the document is not valid."""
-    parser = etree.XMLParser(schema=_schema(kind), huge_tree=True, resolve_entities=False, no_network=True)
+    parser = etree.XMLParser(
+        schema=_schema(kind), huge_tree=True, resolve_entities=False, no_network=True
+    )
     try:
         etree.fromstring(xml, parser)
     except etree.XMLSyntaxError as error:
-        problems = [f"line {e.line}: {e.message}" for e in list(parser.error_log)[:3]] or [str(error)]
-        raise RefiError(f"{path}: the {kind} would not validate against the REFI-QDA schema: {problems}") from None
+        problems = [f"line {e.line}: {e.message}" for e in list(parser.error_log)[:3]] or [
+            str(error)
+        ]
+        raise RefiError(
+            f"{path}: the {kind} would not validate against the REFI-QDA schema: {problems}"
+        ) from None
 
 
 def validate(root: etree._Element, kind: str = "project") -> list[str]:
@@ -164,7 +185,9 @@ def validate(root: etree._Element, kind: str = "project") -> list[str]:
 # ---------------------------------------------------------------------- position conversion
 def utf16_offsets(text: str) -> np.ndarray:
     """offsets[i] = UTF-16 code units before code point i (length len(text) + 1)."""
-    widths = np.fromiter((2 if ord(ch) > 0xFFFF else 1 for ch in text), dtype=np.int64, count=len(text))
+    widths = np.fromiter(
+        (2 if ord(ch) > 0xFFFF else 1 for ch in text), dtype=np.int64, count=len(text)
+    )
     return np.concatenate(([0], np.cumsum(widths)))
 
 
@@ -202,7 +225,9 @@ def _slug(text: str) -> str:
     return slug or "code"
 
 
-def _parse_codes(parent: etree._Element, ns: str, parsed: list[dict], parent_guid: str | None, where: str) -> None:
+def _parse_codes(
+    parent: etree._Element, ns: str, parsed: list[dict], parent_guid: str | None, where: str
+) -> None:
     for element in parent.findall(_q("Code", ns)):
         guid = element.get("guid")
         description = element.findtext(_q("Description", ns)) or ""
@@ -211,10 +236,17 @@ def _parse_codes(parent: etree._Element, ns: str, parsed: list[dict], parent_gui
             colour = None  # not a colour the standard allows; dropped rather than exported invalid
         if colour and len(colour) == 4:  # "#abc" -> "#aabbcc"
             colour = "#" + "".join(c * 2 for c in colour[1:])
-        parsed.append(dict(guid=guid, name=element.get("name") or "(unnamed)", parent=parent_guid,
-                           description=description.strip(), colour=colour,
-                           codable=element.get("isCodable", "true") == "true",
-                           notes=[n.get("targetGUID") for n in element.findall(_q("NoteRef", ns))]))
+        parsed.append(
+            dict(
+                guid=guid,
+                name=element.get("name") or "(unnamed)",
+                parent=parent_guid,
+                description=description.strip(),
+                colour=colour,
+                codable=element.get("isCodable", "true") == "true",
+                notes=[n.get("targetGUID") for n in element.findall(_q("NoteRef", ns))],
+            )
+        )
         _parse_codes(element, ns, parsed, guid, where)
 
 
@@ -224,20 +256,24 @@ def _source_text(archive: _SafeZip, source: etree._Element, where: str) -> str:
         return inline.text
     path = source.get("plainTextPath")
     if not path:
-        raise RefiError(f"{where}: TextSource {source.get('name')!r} has neither PlainTextContent nor plainTextPath")
+        raise RefiError(
+            f"{where}: TextSource {source.get('name')!r} has neither PlainTextContent nor plainTextPath"
+        )
     if not path.startswith("internal://"):
         raise RefiError(
             f"{where}: TextSource {source.get('name')!r} points to {path!r} outside the archive; "
             "export the project with its sources included"
         )
-    file_name = path[len("internal://"):]
+    file_name = path[len("internal://") :]
     _check_member_name(archive.path, file_name)
     for folder in ("sources/", "Sources/", ""):
         member = archive.find(folder + file_name)
         if member:
             break
     else:
-        raise RefiError(f"{where}: the text of {source.get('name')!r} ({file_name}) is missing from the archive")
+        raise RefiError(
+            f"{where}: the text of {source.get('name')!r} ({file_name}) is missing from the archive"
+        )
     raw = archive.read(member)
     try:
         return raw.decode("utf-8-sig")
@@ -246,9 +282,13 @@ def _source_text(archive: _SafeZip, source: etree._Element, where: str) -> str:
 
 
 def _parse_project(archive: _SafeZip, positions: str) -> _Parsed:
-    member = next((n for n in archive.names if n.lower().endswith(".qde") and "/" not in n.strip("/")), None)
+    member = next(
+        (n for n in archive.names if n.lower().endswith(".qde") and "/" not in n.strip("/")), None
+    )
     if member is None:
-        raise RefiError(f"{archive.path}: no project.qde in the archive; is this a REFI-QDA project?")
+        raise RefiError(
+            f"{archive.path}: no project.qde in the archive; is this a REFI-QDA project?"
+        )
     where = f"{archive.path}:{member}"
     root = parse_xml_safely(archive.read(member), where)
     if root.tag != _q("Project"):
@@ -276,7 +316,9 @@ def _parse_project(archive: _SafeZip, positions: str) -> _Parsed:
             try:
                 start, end = int(selection.get("startPosition")), int(selection.get("endPosition"))
             except (TypeError, ValueError):
-                raise RefiError(f"{where}: selection {selection.get('guid')} in {name!r} has no valid positions") from None
+                raise RefiError(
+                    f"{where}: selection {selection.get('guid')} in {name!r} has no valid positions"
+                ) from None
             raw_positions += [start, end]
             user = selection.get("creatingUser")
             memo = (selection.findtext(_q("Description")) or "").strip() or None
@@ -286,21 +328,34 @@ def _parse_project(archive: _SafeZip, positions: str) -> _Parsed:
                     continue
                 target = ref.get("targetGUID")
                 if target not in code_guids:
-                    raise RefiError(f"{where}: selection {selection.get('guid')} in {name!r} refers to unknown code {target}")
-                selections.append(dict(
-                    guid=selection.get("guid") if len(selection.findall(_q("Coding"))) == 1 else coding.get("guid"),
-                    start=start, end=end, code=target,
-                    coder=parsed.users.get(coding.get("creatingUser") or user, None) or "imported",
-                    coder_guid=coding.get("creatingUser") or user,
-                    created=coding.get("creationDateTime") or selection.get("creationDateTime"),
-                    memo=memo,
-                    notes=[n.get("targetGUID") for n in selection.findall(_q("NoteRef"))],
-                ))
+                    raise RefiError(
+                        f"{where}: selection {selection.get('guid')} in {name!r} refers to unknown code {target}"
+                    )
+                selections.append(
+                    dict(
+                        guid=selection.get("guid")
+                        if len(selection.findall(_q("Coding"))) == 1
+                        else coding.get("guid"),
+                        start=start,
+                        end=end,
+                        code=target,
+                        coder=parsed.users.get(coding.get("creatingUser") or user, None)
+                        or "imported",
+                        coder_guid=coding.get("creatingUser") or user,
+                        created=coding.get("creationDateTime") or selection.get("creationDateTime"),
+                        memo=memo,
+                        notes=[n.get("targetGUID") for n in selection.findall(_q("NoteRef"))],
+                    )
+                )
         if raw_positions:
             array = np.asarray(raw_positions, dtype=np.int64)
             limit = len(text.encode("utf-16-le")) // 2 if positions == "utf16" else len(text)
             if array.min() < 0 or array.max() > limit:
-                bad = next(s for s in selections if s["end"] > limit or s["start"] < 0) if selections else None
+                bad = (
+                    next(s for s in selections if s["end"] > limit or s["start"] < 0)
+                    if selections
+                    else None
+                )
                 raise RefiError(
                     f"{where}: a selection in {name!r} ({bad and bad['start']}-{bad and bad['end']}) lies past the end of "
                     f"the document ({limit} {'UTF-16 units' if positions == 'utf16' else 'characters'}); refusing the file"
@@ -312,15 +367,22 @@ def _parse_project(archive: _SafeZip, positions: str) -> _Parsed:
                     s["start"], s["end"] = mapping[s["start"]], mapping[s["end"]]
         for s in selections:
             if s["end"] < s["start"]:
-                raise RefiError(f"{where}: selection {s['guid']} in {name!r} ends before it starts ({s['start']}-{s['end']})")
+                raise RefiError(
+                    f"{where}: selection {s['guid']} in {name!r} ends before it starts ({s['start']}-{s['end']})"
+                )
         # an empty selection holds no text: nothing to keep, counted so the user knows
         parsed.empty_selections += sum(1 for s in selections if s["end"] == s["start"])
         selections = [s for s in selections if s["end"] > s["start"]]
-        parsed.sources.append(dict(
-            guid=source.get("guid"), name=name, text=text, selections=selections,
-            notes=[n.get("targetGUID") for n in source.findall(_q("NoteRef"))],
-            description=(source.findtext(_q("Description")) or "").strip(),
-        ))
+        parsed.sources.append(
+            dict(
+                guid=source.get("guid"),
+                name=name,
+                text=text,
+                selections=selections,
+                notes=[n.get("targetGUID") for n in source.findall(_q("NoteRef"))],
+                description=(source.findtext(_q("Description")) or "").strip(),
+            )
+        )
     # pictures, PDFs, audio and video carry no plain text to code here: counted and reported
     parsed.skipped_sources = sum(
         1 for element in root.iterfind(f"{_q('Sources')}/*") if element.tag != _q("TextSource")
@@ -333,20 +395,28 @@ def _parse_project(archive: _SafeZip, positions: str) -> _Parsed:
             content = next((child.text for child in value if child.tag != _q("VariableRef")), None)
             if variable:
                 attributes[variable] = content
-        parsed.cases.append(dict(
-            guid=case.get("guid"), name=case.get("name") or case.get("guid"),
-            description=(case.findtext(_q("Description")) or "").strip(), attributes=attributes,
-            sources=[ref.get("targetGUID") for ref in case.findall(_q("SourceRef"))],
-        ))
+        parsed.cases.append(
+            dict(
+                guid=case.get("guid"),
+                name=case.get("name") or case.get("guid"),
+                description=(case.findtext(_q("Description")) or "").strip(),
+                attributes=attributes,
+                sources=[ref.get("targetGUID") for ref in case.findall(_q("SourceRef"))],
+            )
+        )
     for note in root.iterfind(f"{_q('Notes')}/{_q('Note')}"):
         text = note.findtext(_q("PlainTextContent"))
         if text is None and note.get("plainTextPath"):
             text = _source_text(archive, note, where)
-        parsed.notes.append(dict(guid=note.get("guid"), name=note.get("name") or "", text=text or ""))
+        parsed.notes.append(
+            dict(guid=note.get("guid"), name=note.get("name") or "", text=text or "")
+        )
     return parsed
 
 
-def import_qdpx(store: Store, path: str | os.PathLike, *, positions: str = "auto") -> dict[str, int]:
+def import_qdpx(
+    store: Store, path: str | os.PathLike, *, positions: str = "auto"
+) -> dict[str, int]:
     """Import a REFI-QDA project into ``store`` (all or nothing). Returns counts.
 
     Codes keep their GUIDs (so a later export matches the original); code keys are made from the
@@ -358,8 +428,16 @@ def import_qdpx(store: Store, path: str | os.PathLike, *, positions: str = "auto
         parsed = _parse_project(archive, positions)
     finally:
         archive.close()
-    counts = dict(documents=0, codes=0, segments=0, cases=0, memos=0, coders=0,
-                  skipped_non_text_sources=parsed.skipped_sources, skipped_empty_selections=parsed.empty_selections)
+    counts = dict(
+        documents=0,
+        codes=0,
+        segments=0,
+        cases=0,
+        memos=0,
+        coders=0,
+        skipped_non_text_sources=parsed.skipped_sources,
+        skipped_empty_selections=parsed.empty_selections,
+    )
     with store.transaction():
         existing_guids = dict(store.connection.execute("SELECT guid, id FROM codes").fetchall())
         used_keys = {r[0] for r in store.connection.execute("SELECT key FROM codes")}
@@ -379,9 +457,14 @@ def import_qdpx(store: Store, path: str | os.PathLike, *, positions: str = "auto
                 key, suffix = f"{base}_{suffix}", suffix + 1
             used_keys.add(key)
             code_ids[code["guid"]] = store.add_code(
-                key, code["name"], parent=code_ids.get(code["parent"]) if code["parent"] else None,
-                description=code["description"], colour=code["colour"], codable=code["codable"],
-                guid=code["guid"], position=position,
+                key,
+                code["name"],
+                parent=code_ids.get(code["parent"]) if code["parent"] else None,
+                description=code["description"],
+                colour=code["colour"],
+                codable=code["codable"],
+                guid=code["guid"],
+                position=position,
             )
             counts["codes"] += 1
         document_ids: dict[str, int] = {}
@@ -395,11 +478,15 @@ def import_qdpx(store: Store, path: str | os.PathLike, *, positions: str = "auto
                 store.coder_id(name, guid=reuse)
         for source in parsed.sources:
             try:
-                document_id = store.add_document(source["name"], source["text"], source_path=f"{path}", guid=source["guid"])
+                document_id = store.add_document(
+                    source["name"], source["text"], source_path=f"{path}", guid=source["guid"]
+                )
             except StoreError as error:
                 raise RefiError(f"{path}: {error}") from None
             except Exception as error:  # a duplicate GUID from a previous import
-                raise RefiError(f"{path}: document {source['name']!r} cannot be added ({error}); was it imported before?") from None
+                raise RefiError(
+                    f"{path}: document {source['name']!r} cannot be added ({error}); was it imported before?"
+                ) from None
             document_ids[source["guid"]] = document_id
             counts["documents"] += 1
             by_coder: dict[str, list] = {}
@@ -407,9 +494,23 @@ def import_qdpx(store: Store, path: str | os.PathLike, *, positions: str = "auto
                 by_coder.setdefault(s["coder"], []).append(s)
             for coder, selections in by_coder.items():
                 ids = store.add_segments(
-                    [(document_id, code_ids[s["code"]], s["start"], s["end"], s["memo"],
-                      s["guid"] if s["guid"] and not store.connection.execute("SELECT 1 FROM segments WHERE guid = ?", (s["guid"],)).fetchone() else None,
-                      s["created"]) for s in selections],
+                    [
+                        (
+                            document_id,
+                            code_ids[s["code"]],
+                            s["start"],
+                            s["end"],
+                            s["memo"],
+                            s["guid"]
+                            if s["guid"]
+                            and not store.connection.execute(
+                                "SELECT 1 FROM segments WHERE guid = ?", (s["guid"],)
+                            ).fetchone()
+                            else None,
+                            s["created"],
+                        )
+                        for s in selections
+                    ],
                     coder=coder,
                 )
                 for s, segment_id in zip(selections, ids):
@@ -417,8 +518,12 @@ def import_qdpx(store: Store, path: str | os.PathLike, *, positions: str = "auto
                 counts["segments"] += len(ids)
         counts["coders"] = len(set(store.coders()) - before)
         for case in parsed.cases:
-            store.add_case(case["name"], attributes=case["attributes"], description=case["description"],
-                           documents=[document_ids[g] for g in case["sources"] if g in document_ids])
+            store.add_case(
+                case["name"],
+                attributes=case["attributes"],
+                description=case["description"],
+                documents=[document_ids[g] for g in case["sources"] if g in document_ids],
+            )
             counts["cases"] += 1
         notes = {n["guid"]: n for n in parsed.notes}
         attached = set()
@@ -427,7 +532,9 @@ def import_qdpx(store: Store, path: str | os.PathLike, *, positions: str = "auto
             for guid in note_guids:
                 if guid in notes:
                     note = notes[guid]
-                    store.add_memo(note["text"], target=target, target_id=target_id, title=note["name"])
+                    store.add_memo(
+                        note["text"], target=target, target_id=target_id, title=note["name"]
+                    )
                     attached.add(guid)
                     counts["memos"] += 1
 
@@ -471,9 +578,14 @@ def import_qdc(store: Store, path: str | os.PathLike) -> int:
                 key, suffix = f"{base}_{suffix}", suffix + 1
             used_keys.add(key)
             existing[code["guid"]] = store.add_code(
-                key, code["name"], parent=existing.get(code["parent"]) if code["parent"] else None,
-                description=code["description"], colour=code["colour"], codable=code["codable"],
-                guid=code["guid"], position=position,
+                key,
+                code["name"],
+                parent=existing.get(code["parent"]) if code["parent"] else None,
+                description=code["description"],
+                colour=code["colour"],
+                codable=code["codable"],
+                guid=code["guid"],
+                position=position,
             )
             added += 1
     return added
@@ -484,7 +596,9 @@ def _guid(value: str | None) -> str:
     return value if value and _GUID.match(value) else new_guid()
 
 
-def _codes_xml(store: Store, ns: str, parent: etree._Element, notes_for_code: dict | None = None) -> None:
+def _codes_xml(
+    store: Store, ns: str, parent: etree._Element, notes_for_code: dict | None = None
+) -> None:
     codes = store.codes()
     children: dict = {}
     for row in codes.itertuples():
@@ -492,8 +606,13 @@ def _codes_xml(store: Store, ns: str, parent: etree._Element, notes_for_code: di
         children.setdefault(key, []).append(row)
 
     def add(element, row):
-        code = etree.SubElement(element, _q("Code", ns), guid=_guid(row.guid), name=row.name,
-                                isCodable="true" if row.codable else "false")
+        code = etree.SubElement(
+            element,
+            _q("Code", ns),
+            guid=_guid(row.guid),
+            name=row.name,
+            isCodable="true" if row.codable else "false",
+        )
         if row.colour:
             code.set("color", row.colour)
         if row.description:
@@ -520,8 +639,14 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes,
         raise RefiError(f"target {target!r}: expected one of {', '.join(TARGETS)}")
     info = store.project_info()
     origin = f"quality-cluster evaluation workbench (for {'NVivo' if target == 'nvivo' else 'ATLAS.ti' if target == 'atlas' else 'REFI-QDA 1.5'})"
-    root = etree.Element(_q("Project"), nsmap={None: PROJECT_NS}, name=info.get("name", "project"), origin=origin,
-                         creationDateTime=info.get("created_at", now_iso()), modifiedDateTime=now_iso())
+    root = etree.Element(
+        _q("Project"),
+        nsmap={None: PROJECT_NS},
+        name=info.get("name", "project"),
+        origin=origin,
+        creationDateTime=info.get("created_at", now_iso()),
+        modifiedDateTime=now_iso(),
+    )
     coders = store.connection.execute("SELECT guid, name FROM coders ORDER BY id").fetchall()
     if coders:
         users = etree.SubElement(root, _q("Users"))
@@ -537,18 +662,30 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes,
                 refs.setdefault(int(target_id), []).append(note_guid[memo_id])
         return refs
 
-    code_notes, document_notes, segment_notes = memo_refs("code_id"), memo_refs("document_id"), memo_refs("segment_id")
+    code_notes, document_notes, segment_notes = (
+        memo_refs("code_id"),
+        memo_refs("document_id"),
+        memo_refs("segment_id"),
+    )
     if len(store.codes()):
         codebook = etree.SubElement(root, _q("CodeBook"))
         codes_element = etree.SubElement(codebook, _q("Codes"))
         _codes_xml(store, PROJECT_NS, codes_element, code_notes)
     cases = store.cases()
-    attribute_names = [c for c in cases.columns if c not in ("case_id", "case", "guid", "description")]
+    attribute_names = [
+        c for c in cases.columns if c not in ("case_id", "case", "guid", "description")
+    ]
     variable_guid = {name: new_guid() for name in attribute_names}
     if attribute_names:
         variables = etree.SubElement(root, _q("Variables"))
         for name in attribute_names:
-            etree.SubElement(variables, _q("Variable"), guid=variable_guid[name], name=name, typeOfVariable="Text")
+            etree.SubElement(
+                variables,
+                _q("Variable"),
+                guid=variable_guid[name],
+                name=name,
+                typeOfVariable="Text",
+            )
     document_guid = dict(store.connection.execute("SELECT id, guid FROM documents").fetchall())
     if len(cases):
         links = store.case_documents()
@@ -558,7 +695,11 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes,
             if row.description:
                 etree.SubElement(case, _q("Description")).text = row.description
             for name in attribute_names:
-                value = getattr(row, name) if name.isidentifier() else cases.loc[cases["case"] == row.case, name].iloc[0]
+                value = (
+                    getattr(row, name)
+                    if name.isidentifier()
+                    else cases.loc[cases["case"] == row.case, name].iloc[0]
+                )
                 if value is None or value != value:
                     continue
                 variable_value = etree.SubElement(case, _q("VariableValue"))
@@ -572,7 +713,7 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes,
     # plain rows straight from SQLite, grouped by document: no DataFrame for 200,000 selections
     segment_rows = store.connection.execute(
         'SELECT document_id, id, guid, coder_id, code_id, start, "end", created_at, memo FROM segments '
-        'ORDER BY document_id, start, id'
+        "ORDER BY document_id, start, id"
     ).fetchall()
     coder_guid_by_id = dict(store.connection.execute("SELECT id, guid FROM coders").fetchall())
     code_guid = dict(store.connection.execute("SELECT id, guid FROM codes").fetchall())
@@ -605,25 +746,41 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes,
                 f"<TextSource guid={_attr(row.guid)} name={_attr(row.name)} plainTextPath={_attr('internal://' + file_name)}"
                 f" creationDateTime={_attr(row.imported_at)}>"
             )
-            for _, segment_id, guid, coder_id, code_id, start, end, created, memo in by_document.get(row.id, ()):
+            for (
+                _,
+                segment_id,
+                guid,
+                coder_id,
+                code_id,
+                start,
+                end,
+                created,
+                memo,
+            ) in by_document.get(row.id, ()):
                 if offsets is not None:
                     start, end = offsets[start], offsets[end]
                 user = coder_guid_by_id[coder_id]
                 description = f"<Description>{_text(memo)}</Description>" if memo else ""
-                notes = "".join(f'<NoteRef targetGUID="{g}"/>' for g in segment_notes.get(segment_id, ()))
+                notes = "".join(
+                    f'<NoteRef targetGUID="{g}"/>' for g in segment_notes.get(segment_id, ())
+                )
                 sources_xml.append(
                     f'<PlainTextSelection guid="{guid}" startPosition="{start}" endPosition="{end}" '
                     f'creatingUser="{user}" creationDateTime="{created}">{description}'
                     f'<Coding guid="{next(coding_guids)}" creatingUser="{user}">'
                     f'<CodeRef targetGUID="{code_guid[code_id]}"/></Coding>{notes}</PlainTextSelection>'
                 )
-            sources_xml.extend(f'<NoteRef targetGUID="{g}"/>' for g in document_notes.get(row.id, []))
+            sources_xml.extend(
+                f'<NoteRef targetGUID="{g}"/>' for g in document_notes.get(row.id, [])
+            )
             sources_xml.append("</TextSource>")
     if len(memos):
         notes = etree.SubElement(root, _q("Notes"))
         for memo in memos.itertuples(index=False):
             title = memo.title or f"Memo on {memo.target}"
-            note = etree.SubElement(notes, _q("Note"), guid=memo.guid, name=title, creationDateTime=memo.created_at)
+            note = etree.SubElement(
+                notes, _q("Note"), guid=memo.guid, name=title, creationDateTime=memo.created_at
+            )
             etree.SubElement(note, _q("PlainTextContent")).text = memo.text
     for memo in memos[memos["target"] == "project"].itertuples(index=False):
         etree.SubElement(root, _q("NoteRef"), targetGUID=memo.guid)
@@ -655,7 +812,7 @@ def _fast_guids(count: int) -> list[str]:
     variant = "89ab"
     return [
         f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
-        for h in (digits[32 * i:32 * i + 32] for i in range(count))
+        for h in (digits[32 * i : 32 * i + 32] for i in range(count))
     ]
 
 
@@ -665,7 +822,9 @@ def _write_zip_atomic(path: Path, members: dict[str, bytes]) -> None:
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(handle)
     try:
-        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with zipfile.ZipFile(
+            temporary, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1
+        ) as archive:
             for name, data in members.items():
                 archive.writestr(name, data)
         os.replace(temporary, path)
@@ -687,7 +846,11 @@ def export_qdpx(store: Store, path: str | os.PathLike, *, target: str = "standar
 def export_qdc(store: Store, path: str | os.PathLike) -> Path:
     """Write the codebook as a REFI-QDA .qdc (validated against the codebook schema)."""
     path = Path(path)
-    root = etree.Element(_q("CodeBook", CODEBOOK_NS), nsmap={None: CODEBOOK_NS}, origin="quality-cluster evaluation workbench")
+    root = etree.Element(
+        _q("CodeBook", CODEBOOK_NS),
+        nsmap={None: CODEBOOK_NS},
+        origin="quality-cluster evaluation workbench",
+    )
     codes = etree.SubElement(root, _q("Codes", CODEBOOK_NS))
     if not len(store.codes()):
         raise RefiError(f"{path}: the codebook is empty; nothing to export")
@@ -711,6 +874,14 @@ def read_project_xml(path: str | os.PathLike) -> etree._Element:
 
 
 __all__ = [
-    "RefiError", "import_qdpx", "import_qdc", "export_qdpx", "export_qdc", "validate", "read_project_xml",
-    "parse_xml_safely", "utf16_to_codepoint", "TARGETS",
+    "RefiError",
+    "import_qdpx",
+    "import_qdc",
+    "export_qdpx",
+    "export_qdc",
+    "validate",
+    "read_project_xml",
+    "parse_xml_safely",
+    "utf16_to_codepoint",
+    "TARGETS",
 ]

@@ -40,7 +40,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -167,7 +167,7 @@ class StoreError(ValueError):
 
 def now_iso() -> str:
     """The current UTC time as ISO 8601 with a 'Z' (the form REFI-QDA uses)."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_guid() -> str:
@@ -194,7 +194,9 @@ class Store:
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def create(cls, path: str | os.PathLike = DEFAULT_STORE, *, name: str = "qualitative project") -> Store:
+    def create(
+        cls, path: str | os.PathLike = DEFAULT_STORE, *, name: str = "qualitative project"
+    ) -> Store:
         """Create (or open, if it exists) a store at ``path``."""
         path = str(path)
         if path != ":memory:":
@@ -203,7 +205,9 @@ class Store:
         # executescript runs its own transaction per statement batch; IF NOT EXISTS makes it idempotent
         store.connection.executescript(_SCHEMA)
         with store.transaction() as cur:
-            cur.execute("INSERT OR IGNORE INTO project VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            cur.execute(
+                "INSERT OR IGNORE INTO project VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
             cur.execute("INSERT OR IGNORE INTO project VALUES ('name', ?)", (name,))
             cur.execute("INSERT OR IGNORE INTO project VALUES ('guid', ?)", (new_guid(),))
             cur.execute("INSERT OR IGNORE INTO project VALUES ('created_at', ?)", (now_iso(),))
@@ -229,7 +233,9 @@ class Store:
 
     @classmethod
     def _connect(cls, path: str) -> Store:
-        connection = sqlite3.connect(path, isolation_level=None, timeout=60.0, check_same_thread=False)
+        connection = sqlite3.connect(
+            path, isolation_level=None, timeout=60.0, check_same_thread=False
+        )
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute("PRAGMA busy_timeout = 60000")
         if path != ":memory:":
@@ -274,9 +280,14 @@ class Store:
         if row:
             return row[0]
         if not create:
-            raise StoreError(f"no coder named {name!r}; known coders: {', '.join(self.coders()) or 'none'}")
+            raise StoreError(
+                f"no coder named {name!r}; known coders: {', '.join(self.coders()) or 'none'}"
+            )
         with self.transaction() as cur:
-            cur.execute("INSERT OR IGNORE INTO coders (guid, name) VALUES (?, ?)", (guid or new_guid(), name))
+            cur.execute(
+                "INSERT OR IGNORE INTO coders (guid, name) VALUES (?, ?)",
+                (guid or new_guid(), name),
+            )
             return cur.execute("SELECT id FROM coders WHERE name = ?", (name,)).fetchone()[0]
 
     def coders(self) -> list[str]:
@@ -323,15 +334,23 @@ class Store:
                     (text, len(text), digest, document_id),
                 )
         except sqlite3.IntegrityError as error:
-            raise StoreError(f"document {document!r}: {error}; import the new version as a new document") from None
+            raise StoreError(
+                f"document {document!r}: {error}; import the new version as a new document"
+            ) from None
 
     def document_id(self, document: int | str) -> int:
         if isinstance(document, int):
-            row = self.connection.execute("SELECT id FROM documents WHERE id = ?", (document,)).fetchone()
+            row = self.connection.execute(
+                "SELECT id FROM documents WHERE id = ?", (document,)
+            ).fetchone()
         else:
-            row = self.connection.execute("SELECT id FROM documents WHERE name = ?", (document,)).fetchone()
+            row = self.connection.execute(
+                "SELECT id FROM documents WHERE name = ?", (document,)
+            ).fetchone()
         if row is None:
-            raise StoreError(f"no document {document!r} in the store (see `workbench qual documents`)")
+            raise StoreError(
+                f"no document {document!r} in the store (see `workbench qual documents`)"
+            )
         return row[0]
 
     def document_text(self, document: int | str) -> str:
@@ -340,7 +359,9 @@ class Store:
         ).fetchone()[0]
 
     def documents(self, *, with_text: bool = False) -> pd.DataFrame:
-        columns = "id, guid, name, n_chars, sha256, source_path, imported_at" + (", text" if with_text else "")
+        columns = "id, guid, name, n_chars, sha256, source_path, imported_at" + (
+            ", text" if with_text else ""
+        )
         return pd.read_sql_query(f"SELECT {columns} FROM documents ORDER BY id", self.connection)
 
     def speaker_turns(self, document: int | str | None = None) -> pd.DataFrame:
@@ -349,7 +370,9 @@ class Store:
         if document is not None:
             query += " WHERE document_id = ?"
             params = (self.document_id(document),)
-        return pd.read_sql_query(query + " ORDER BY document_id, start", self.connection, params=params)
+        return pd.read_sql_query(
+            query + " ORDER BY document_id, start", self.connection, params=params
+        )
 
     # ------------------------------------------------------------------ codes
     def add_code(
@@ -371,7 +394,16 @@ class Store:
                 cur.execute(
                     "INSERT INTO codes (guid, key, name, parent_id, description, colour, codable, position)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (guid or new_guid(), key, name or key, parent_id, description, colour, int(codable), position),
+                    (
+                        guid or new_guid(),
+                        key,
+                        name or key,
+                        parent_id,
+                        description,
+                        colour,
+                        int(codable),
+                        position,
+                    ),
                 )
                 return cur.lastrowid
         except sqlite3.IntegrityError as error:
@@ -388,7 +420,9 @@ class Store:
                 matches = [i for i, p in paths.items() if p == code]
                 row = (matches[0],) if len(matches) == 1 else None
         if row is None:
-            raise StoreError(f"no code {code!r} in the codebook (see `workbench qual codebook show`)")
+            raise StoreError(
+                f"no code {code!r} in the codebook (see `workbench qual codebook show`)"
+            )
         return row[0]
 
     def codes(self) -> pd.DataFrame:
@@ -463,7 +497,16 @@ class Store:
                     f"segment {start}-{end} in document {document_id}: expected 0 <= start < end (code points)"
                 )
             prepared.append(
-                (guid or new_guid(), document_id, code_id, coder_id, start, end, created_at or stamp, memo)
+                (
+                    guid or new_guid(),
+                    document_id,
+                    code_id,
+                    coder_id,
+                    start,
+                    end,
+                    created_at or stamp,
+                    memo,
+                )
             )
         try:
             with self.transaction() as cur:
@@ -493,17 +536,22 @@ class Store:
         guids = list(guids)
         found: dict[str, int] = {}
         for offset in range(0, len(guids), 900):  # SQLite's limit on bound parameters
-            chunk = guids[offset:offset + 900]
-            found.update(self.connection.execute(
-                f"SELECT guid, id FROM segments WHERE guid IN ({','.join('?' * len(chunk))})", chunk
-            ).fetchall())
+            chunk = guids[offset : offset + 900]
+            found.update(
+                self.connection.execute(
+                    f"SELECT guid, id FROM segments WHERE guid IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+            )
         return found
 
     def delete_document(self, document: int | str, *, with_segments: bool = False) -> None:
         """Delete a document; refused while it has segments unless ``with_segments=True``."""
         document_id = self.document_id(document)
         with self.transaction() as cur:
-            coded = cur.execute("SELECT COUNT(*) FROM segments WHERE document_id = ?", (document_id,)).fetchone()[0]
+            coded = cur.execute(
+                "SELECT COUNT(*) FROM segments WHERE document_id = ?", (document_id,)
+            ).fetchone()[0]
             if coded and not with_segments:
                 raise StoreError(
                     f"document {document!r} has {coded} segment(s); pass with_segments=True to delete them too"
@@ -540,21 +588,41 @@ class Store:
             params = wanted
         rows = self.connection.execute(query, params).fetchall()
         names = ["id", "document_id", "code_id", "coder_id", "start", "end"]
-        names += (["guid", "created_at", "memo"] if details else []) + (["text"] if with_text else [])
+        names += (["guid", "created_at", "memo"] if details else []) + (
+            ["text"] if with_text else []
+        )
         # column-wise construction: several times faster than a frame from 200,000 row tuples
         columns = list(zip(*rows)) if rows else [[] for _ in names]
-        frame = pd.DataFrame({
-            name: np.asarray(values, dtype=np.int64) if name in ("id", "document_id", "code_id", "coder_id", "start", "end")
-            else np.asarray(values, dtype=object)
-            for name, values in zip(names, columns)
-        })
+        frame = pd.DataFrame(
+            {
+                name: np.asarray(values, dtype=np.int64)
+                if name in ("id", "document_id", "code_id", "coder_id", "start", "end")
+                else np.asarray(values, dtype=object)
+                for name, values in zip(names, columns)
+            }
+        )
         document_names = dict(self.connection.execute("SELECT id, name FROM documents").fetchall())
         code_keys = dict(self.connection.execute("SELECT id, key FROM codes").fetchall())
         frame["document"] = frame["document_id"].map(document_names).astype(object)
         frame["code_key"] = frame["code_id"].map(code_keys).astype(object)
         frame["coder"] = frame.pop("coder_id").map(coder_names).astype(object)
-        order = np.lexsort((frame["id"].to_numpy(), frame["start"].to_numpy(), frame["document_id"].to_numpy()))
-        leading = ["id", "guid", "document_id", "document", "code_id", "code_key", "coder", "start", "end", "created_at", "memo", "text"]
+        order = np.lexsort(
+            (frame["id"].to_numpy(), frame["start"].to_numpy(), frame["document_id"].to_numpy())
+        )
+        leading = [
+            "id",
+            "guid",
+            "document_id",
+            "document",
+            "code_id",
+            "code_key",
+            "coder",
+            "start",
+            "end",
+            "created_at",
+            "memo",
+            "text",
+        ]
         return frame.iloc[order][[c for c in leading if c in frame.columns]].reset_index(drop=True)
 
     # ------------------------------------------------------------------ memos
@@ -569,9 +637,16 @@ class Store:
         guid: str | None = None,
     ) -> int:
         """A memo on the project, a document, a code, a segment or a case."""
-        columns = {"document": "document_id", "code": "code_id", "segment": "segment_id", "case": "case_id"}
+        columns = {
+            "document": "document_id",
+            "code": "code_id",
+            "segment": "segment_id",
+            "case": "case_id",
+        }
         if target not in ("project", *columns):
-            raise StoreError(f"memo target {target!r}: expected project, document, code, segment or case")
+            raise StoreError(
+                f"memo target {target!r}: expected project, document, code, segment or case"
+            )
         values = {c: None for c in columns.values()}
         if target != "project":
             if target_id is None:
@@ -589,7 +664,15 @@ class Store:
                 cur.execute(
                     "INSERT INTO memos (guid, target, document_id, code_id, segment_id, case_id, coder_id,"
                     " title, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (guid or new_guid(), target, *values.values(), coder_id, title, text, now_iso()),
+                    (
+                        guid or new_guid(),
+                        target,
+                        *values.values(),
+                        coder_id,
+                        title,
+                        text,
+                        now_iso(),
+                    ),
                 )
                 return cur.lastrowid
         except sqlite3.IntegrityError as error:
@@ -629,13 +712,16 @@ class Store:
                 )
             for document in documents:
                 cur.execute(
-                    "INSERT OR IGNORE INTO case_documents VALUES (?, ?)", (case_id, self.document_id(document))
+                    "INSERT OR IGNORE INTO case_documents VALUES (?, ?)",
+                    (case_id, self.document_id(document)),
                 )
         return case_id
 
     def case_id(self, case: int | str) -> int:
         column = "id" if isinstance(case, int) else "name"
-        row = self.connection.execute(f"SELECT id FROM cases WHERE {column} = ?", (case,)).fetchone()
+        row = self.connection.execute(
+            f"SELECT id FROM cases WHERE {column} = ?", (case,)
+        ).fetchone()
         if row is None:
             raise StoreError(f"no case {case!r} in the store (see `workbench qual cases`)")
         return row[0]
@@ -643,9 +729,12 @@ class Store:
     def cases(self) -> pd.DataFrame:
         """One row per case: case_id, case, guid, description, then one column per attribute."""
         cases = pd.read_sql_query(
-            "SELECT id AS case_id, name AS \"case\", guid, description FROM cases ORDER BY id", self.connection
+            'SELECT id AS case_id, name AS "case", guid, description FROM cases ORDER BY id',
+            self.connection,
         )
-        attributes = pd.read_sql_query("SELECT case_id, name, value FROM case_attributes", self.connection)
+        attributes = pd.read_sql_query(
+            "SELECT case_id, name, value FROM case_attributes", self.connection
+        )
         if len(attributes):
             wide = attributes.pivot(index="case_id", columns="name", values="value").reset_index()
             wide.columns.name = None

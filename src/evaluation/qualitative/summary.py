@@ -60,9 +60,13 @@ def region_themes(
     cases = store.cases()
     if region is not None:
         if "region" not in cases.columns:
-            raise StoreError("no case has a 'region' attribute; link cases first (`workbench qual cases link-clusters`)")
+            raise StoreError(
+                "no case has a 'region' attribute; link cases first (`workbench qual cases link-clusters`)"
+            )
         if region not in set(cases["region"].dropna()):
-            raise StoreError(f"no case in region {region!r}; regions with cases: {sorted(cases['region'].dropna().unique())}")
+            raise StoreError(
+                f"no case in region {region!r}; regions with cases: {sorted(cases['region'].dropna().unique())}"
+            )
         cases = cases[cases["region"] == region]
     links = store.case_documents()
     documents = set(links.loc[links["case"].isin(cases["case"]), "document_id"])
@@ -73,7 +77,9 @@ def region_themes(
     mine = segments[segments["coder"] == coder]
 
     frequencies = code_frequencies(store, coder=coder)
-    frequencies = frequencies.reindex(columns=[c for c in cases["case"] if c in frequencies.columns], fill_value=0)
+    frequencies = frequencies.reindex(
+        columns=[c for c in cases["case"] if c in frequencies.columns], fill_value=0
+    )
     paths = store.codes().set_index("key")["path"]
     matrix = cooccurrence_matrix(mine, distance=distance)
     order = [key for key in paths.index if key in matrix.index]  # codebook order
@@ -87,9 +93,14 @@ def region_themes(
         agreement = agreement_table(pair, store.documents(), coder, second_coder, level="character")
         agreement["code"] = agreement["code_key"].map(paths).fillna(agreement["code_key"])
         other = segments[segments["coder"] == second_coder]
-        agreed = mine.merge(other[["document_id", "code_key", "start", "end"]], on=["document_id", "code_key"],
-                            suffixes=("", "_other"))
-        agreed = agreed[(agreed["start"] < agreed["end_other"]) & (agreed["start_other"] < agreed["end"])]
+        agreed = mine.merge(
+            other[["document_id", "code_key", "start", "end"]],
+            on=["document_id", "code_key"],
+            suffixes=("", "_other"),
+        )
+        agreed = agreed[
+            (agreed["start"] < agreed["end_other"]) & (agreed["start_other"] < agreed["end"])
+        ]
         chosen = mine[mine["id"].isin(agreed["id"])]
     theme_of = store.code_theme()
     names = dict(store.connection.execute("SELECT id, name FROM codes").fetchall())
@@ -102,7 +113,9 @@ def region_themes(
     chosen["case"] = chosen["document_id"].map(case_of)
     # medium-length passages read best as illustrations: closest to 200 characters first
     theme_order = {names[i]: n for n, i in enumerate(store.codes().query("depth == 0")["id"])}
-    chosen = chosen.assign(fit=(chosen["length"] - 200).abs(), order=chosen["theme"].map(theme_order))
+    chosen = chosen.assign(
+        fit=(chosen["length"] - 200).abs(), order=chosen["theme"].map(theme_order)
+    )
     chosen = chosen.sort_values(["order", "fit", "id"])
     chosen = chosen.drop_duplicates(["theme", "text"])  # a passage coded twice is one quote
     quotes = chosen.groupby("theme", sort=False).head(quotes_per_theme)

@@ -49,21 +49,82 @@ THRESHOLD_ENV = "EVALUATION_DISCLOSURE_THRESHOLD"
 
 #: words (after lower-casing and turning spaces/hyphens into underscores) that make a column a count
 COUNT_WORDS = (
-    "patients", "persons", "people", "individuals", "users", "gps", "doctors", "clinics",
-    "practices", "prescriptions", "attended", "attendees", "absentees", "participants",
-    "respondents", "coordinators", "deaths", "cases", "antal",
+    "patients",
+    "persons",
+    "people",
+    "individuals",
+    "users",
+    "gps",
+    "doctors",
+    "clinics",
+    "practices",
+    "prescriptions",
+    "attended",
+    "attendees",
+    "absentees",
+    "participants",
+    "respondents",
+    "coordinators",
+    "deaths",
+    "cases",
+    "antal",
 )
 #: units that are not persons: "n_estimates", "n_months" or "meetings" may be small
 NOT_PERSON_UNITS = (
-    "estimates", "cohorts", "periods", "months", "years", "weeks", "days", "meetings", "clusters",
-    "regions", "topics", "indicators", "groups", "iterations", "bootstrap", "replications", "draws",
-    "cells", "rows", "parameters", "lags", "leads", "knots", "terms", "df",
+    "estimates",
+    "cohorts",
+    "periods",
+    "months",
+    "years",
+    "weeks",
+    "days",
+    "meetings",
+    "clusters",
+    "regions",
+    "topics",
+    "indicators",
+    "groups",
+    "iterations",
+    "bootstrap",
+    "replications",
+    "draws",
+    "cells",
+    "rows",
+    "parameters",
+    "lags",
+    "leads",
+    "knots",
+    "terms",
+    "df",
 )
 #: words that make a column a rate, mean or share rather than a count
 NOT_COUNT_WORDS = (
-    "per", "rate", "share", "pct", "percent", "proportion", "mean", "median", "average", "avg",
-    "ratio", "sd", "se", "ci", "ddd", "change", "difference", "diff", "estimate", "log", "id",
-    "year", "month", "date", "first", "last",
+    "per",
+    "rate",
+    "share",
+    "pct",
+    "percent",
+    "proportion",
+    "mean",
+    "median",
+    "average",
+    "avg",
+    "ratio",
+    "sd",
+    "se",
+    "ci",
+    "ddd",
+    "change",
+    "difference",
+    "diff",
+    "estimate",
+    "log",
+    "id",
+    "year",
+    "month",
+    "date",
+    "first",
+    "last",
 )
 
 
@@ -165,14 +226,14 @@ def suppress_small_counts(
     mark = suppress_mark(limit) if mark is None else mark
     if isinstance(frame, pd.Series):
         name = frame.name if frame.name is not None else "count"
-        out = suppress_small_counts(
-            frame.to_frame(name), [name], limit, mark, suppress_zero
-        )
+        out = suppress_small_counts(frame.to_frame(name), [name], limit, mark, suppress_zero)
         return out[name]
     if columns is None:
         columns = [
-            c for c in frame.columns
-            if is_count_column(c) and pd.api.types.is_numeric_dtype(frame[c])
+            c
+            for c in frame.columns
+            if is_count_column(c)
+            and pd.api.types.is_numeric_dtype(frame[c])
             and not pd.api.types.is_bool_dtype(frame[c])
         ]
     missing = [c for c in columns if c not in frame.columns]
@@ -275,7 +336,9 @@ def _table_leaks(table, number: int, threshold: int) -> list[Leak]:
         labels.append(" ".join(dict.fromkeys(parts)))
     # the row label: the leading <th> cells of a body row (a DataFrame's index)
     leaks = []
-    for row_cells, row in zip(grid[n_header:], table.xpath("./thead/tr | ./tbody/tr | ./tr")[n_header:]):
+    for row_cells, row in zip(
+        grid[n_header:], table.xpath("./thead/tr | ./tbody/tr | ./tr")[n_header:]
+    ):
         n_index = len(row.xpath("./th"))
         row_label = " / ".join(row_cells[:n_index]) or "?"
         for c, text in enumerate(row_cells):

@@ -50,7 +50,9 @@ def figure_alt_text(fig) -> str:
             entries = [_clean(t.get_text()) for t in legend.get_texts() if _clean(t.get_text())]
             legend_title = _clean(legend.get_title().get_text())
             if entries:
-                pieces.append(f"legend{' ' + legend_title if legend_title else ''}: {', '.join(entries)}")
+                pieces.append(
+                    f"legend{' ' + legend_title if legend_title else ''}: {', '.join(entries)}"
+                )
         if pieces:
             parts.append("; ".join(pieces))
         labels.extend(_clean(t.get_text()) for t in ax.texts if _clean(t.get_text()))
@@ -63,14 +65,16 @@ def figure_alt_text(fig) -> str:
 def install(shell=None) -> bool:
     """Make inline matplotlib figures in this IPython kernel carry alt text. True if installed."""
     try:
-        from IPython import get_ipython
         import matplotlib
+        from IPython import get_ipython
     except ImportError:
         return False
     shell = shell or get_ipython()
     if shell is None:
         return False
-    backend = str(matplotlib.rcParams._get("backend")) if hasattr(matplotlib.rcParams, "_get") else ""
+    backend = (
+        str(matplotlib.rcParams._get("backend")) if hasattr(matplotlib.rcParams, "_get") else ""
+    )
     if "inline" in backend:
         import matplotlib_inline.backend_inline  # noqa: F401  (registers the inline PNG formatter)
     from matplotlib.figure import Figure

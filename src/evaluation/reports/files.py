@@ -50,7 +50,9 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     """Write ``obj`` as indented UTF-8 JSON atomically (keys kept in insertion order)."""
-    return atomic_write_text(path, json.dumps(obj, indent=1, ensure_ascii=False, default=str) + "\n")
+    return atomic_write_text(
+        path, json.dumps(obj, indent=1, ensure_ascii=False, default=str) + "\n"
+    )
 
 
 def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:

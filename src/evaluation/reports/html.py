@@ -48,7 +48,9 @@ def _prepare(nb, show_code: bool, failed_cell: int | None):
     for index, cell in enumerate(nb.cells):
         tags = set(cell.metadata.get("tags", []))
         if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.get("outputs", []) if RECORD_MIME not in o.get("data", {})]
+            cell.outputs = [
+                o for o in cell.get("outputs", []) if RECORD_MIME not in o.get("data", {})
+            ]
             if tags & set(REMOVED_TAGS) and not show_code and index != failed_cell:
                 continue
             if not show_code and index != failed_cell:
@@ -107,8 +109,13 @@ def _header(meta: dict[str, Any], headings: list[tuple[int, str, str]]):
     header.append(_el("h1", meta.get("title", "Report"), class_="wb-title"))
     status = meta.get("status", "ok")
     line = _el("p")
-    line.append(_el("span", {"ok": "Completed", "failed": "Failed", "blocked": "Blocked"}.get(status, status),
-                    class_=f"wb-status wb-status-{status}"))
+    line.append(
+        _el(
+            "span",
+            {"ok": "Completed", "failed": "Failed", "blocked": "Blocked"}.get(status, status),
+            class_=f"wb-status wb-status-{status}",
+        )
+    )
     line[-1].tail = f"  Run {meta.get('run_id', '')}, {meta.get('finished', '')}"
     header.append(line)
     if meta.get("error"):
@@ -138,8 +145,10 @@ def _header(meta: dict[str, Any], headings: list[tuple[int, str, str]]):
     details.append(_el("h2", "Parameters", id="run-parameters"))
     details.append(_table(sorted((meta.get("parameters") or {}).items())))
     run_rows = [
-        ("notebook", meta.get("notebook")), ("git commit", meta.get("git_commit")),
-        ("started", meta.get("started")), ("duration", meta.get("duration")),
+        ("notebook", meta.get("notebook")),
+        ("git commit", meta.get("git_commit")),
+        ("started", meta.get("started")),
+        ("duration", meta.get("duration")),
         ("disclosure threshold", meta.get("threshold")),
     ]
     details.append(_el("h2", "Run", id="run-facts"))
@@ -183,7 +192,9 @@ def _postprocess(html: str, meta: dict[str, Any]) -> str:
     return "<!DOCTYPE html>\n" + lh.tostring(document, encoding="unicode", method="html")
 
 
-def render_report(nb, meta: dict[str, Any], show_code: bool = False, failed_cell: int | None = None) -> str:
+def render_report(
+    nb, meta: dict[str, Any], show_code: bool = False, failed_cell: int | None = None
+) -> str:
     """The report's HTML for the executed notebook node ``nb``.
 
     ``meta`` holds what the header shows: title, status, error, run_id, finished, started,
@@ -191,7 +202,9 @@ def render_report(nb, meta: dict[str, Any], show_code: bool = False, failed_cell
     ``failed_cell`` (index) keeps that cell's code visible so the reader sees what failed.
     """
     prepared = _prepare(nb, show_code, failed_cell)
-    body, _ = _exporter().from_notebook_node(prepared, resources={"metadata": {"name": meta.get("title", "report")}})
+    body, _ = _exporter().from_notebook_node(
+        prepared, resources={"metadata": {"name": meta.get("title", "report")}}
+    )
     return _postprocess(body, meta)
 
 

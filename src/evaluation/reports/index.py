@@ -80,7 +80,17 @@ def render_index(manifest: dict[str, Any]) -> str:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined)
     jobs = []
     for job in manifest.get("jobs", []):
-        shown = [(k, v) for k, v in job.get("parameters", {}).items() if k not in ("data_dir", "results_dir")]
-        jobs.append({**job, "notebook_name": Path(job["notebook"]).name, "shown_parameters": shown,
-                     "duration_s": job.get("duration_s")})
+        shown = [
+            (k, v)
+            for k, v in job.get("parameters", {}).items()
+            if k not in ("data_dir", "results_dir")
+        ]
+        jobs.append(
+            {
+                **job,
+                "notebook_name": Path(job["notebook"]).name,
+                "shown_parameters": shown,
+                "duration_s": job.get("duration_s"),
+            }
+        )
     return env.from_string(_TEMPLATE).render(m={**manifest, "jobs": jobs}, status_text=STATUS_TEXT)

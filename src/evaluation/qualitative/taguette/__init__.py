@@ -31,10 +31,21 @@ from evaluation.qualitative.taguette.offline import (
     import_project_export,
     read_project_export,
 )
-from evaluation.qualitative.taguette.offsets import OffsetMap, html_text, taguette_form, text_to_html
+from evaluation.qualitative.taguette.offsets import (
+    OffsetMap,
+    html_text,
+    taguette_form,
+    text_to_html,
+)
 from evaluation.qualitative.taguette.pull import pull
 from evaluation.qualitative.taguette.push import PushReport, push
-from evaluation.qualitative.taguette.sync import Snapshot, SyncReport, TaguetteSyncError, apply_snapshot, fetch_snapshot
+from evaluation.qualitative.taguette.sync import (
+    Snapshot,
+    SyncReport,
+    TaguetteSyncError,
+    apply_snapshot,
+    fetch_snapshot,
+)
 
 __all__ = [
     "Credentials",

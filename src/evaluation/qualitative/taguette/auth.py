@@ -98,7 +98,11 @@ def credentials_from_env(
     if user and password is not None and password != "":
         return Credentials(user=user, password=password)
     if not prompt:
-        missing = f"{PASSWORD_ENV} (for user {user!r})" if user else f"{TOKEN_ENV}, or {USER_ENV} and {PASSWORD_ENV}"
+        missing = (
+            f"{PASSWORD_ENV} (for user {user!r})"
+            if user
+            else f"{TOKEN_ENV}, or {USER_ENV} and {PASSWORD_ENV}"
+        )
         raise CredentialsError(f"no Taguette credentials: set {missing}")
     ask = ask or _click_ask
     if not user and single_user is not False:
@@ -132,7 +136,9 @@ class _RedactSecrets(logging.Filter):
         except Exception:  # pragma: no cover - a broken record is not ours to fix
             return True
         if "token=" in message:
-            record.msg = _TOKEN_IN_LINK.sub(lambda m: m.group(0)[: -len(m.group(1))] + "***", message)
+            record.msg = _TOKEN_IN_LINK.sub(
+                lambda m: m.group(0)[: -len(m.group(1))] + "***", message
+            )
             record.args = ()
         return True
 

@@ -91,14 +91,35 @@ def taguette() -> None:
 
 @taguette.command("push")
 @click.option("--url", required=True, help="the Taguette server, e.g. http://127.0.0.1:7465")
-@click.option("--project", "project_id", type=int, default=None, help="fill this existing project (default: create one)")
-@click.option("--name", "project_name", default=None, help="name of the new project (at most 50 characters)")
-@click.option("--coder", default=None, help="the coder this project is for (blind parallel coding: one project each)")
-@click.option("--with-segments", is_flag=True, help="also place the coder's existing segments as highlights")
-@click.option("--document", "documents", multiple=True, help="push only this document (name or id; repeatable)")
+@click.option(
+    "--project",
+    "project_id",
+    type=int,
+    default=None,
+    help="fill this existing project (default: create one)",
+)
+@click.option(
+    "--name", "project_name", default=None, help="name of the new project (at most 50 characters)"
+)
+@click.option(
+    "--coder",
+    default=None,
+    help="the coder this project is for (blind parallel coding: one project each)",
+)
+@click.option(
+    "--with-segments", is_flag=True, help="also place the coder's existing segments as highlights"
+)
+@click.option(
+    "--document",
+    "documents",
+    multiple=True,
+    help="push only this document (name or id; repeatable)",
+)
 @click.option("--store", "store_path", default=None, envvar="WORKBENCH_QUAL_STORE", help=STORE_HELP)
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="seconds per request")
-def push_command(url, project_id, project_name, coder, with_segments, documents, store_path, timeout) -> None:
+def push_command(
+    url, project_id, project_name, coder, with_segments, documents, store_path, timeout
+) -> None:
     """Upload the store's transcripts (as UTF-8 HTML) and codebook (dotted tag paths) to Taguette."""
     from evaluation.qualitative.taguette.push import push
 
@@ -109,8 +130,14 @@ def push_command(url, project_id, project_name, coder, with_segments, documents,
     try:
         with _client(url, timeout) as client:
             report = push(
-                client, store, project_id=project_id, project_name=project_name, documents=selection,
-                coder=coder, with_segments=with_segments, progress=_progress("uploading"),
+                client,
+                store,
+                project_id=project_id,
+                project_name=project_name,
+                documents=selection,
+                coder=coder,
+                with_segments=with_segments,
+                progress=_progress("uploading"),
             )
     except _known_errors() as error:
         raise TaguetteCommandError(str(error)) from None
@@ -123,11 +150,20 @@ def push_command(url, project_id, project_name, coder, with_segments, documents,
     )
 
 
-
 @taguette.command("pull")
 @click.option("--url", required=True, help="the Taguette server, e.g. http://127.0.0.1:7465")
-@click.option("--project", "project_id", type=int, required=True, help="the project's id (in its address: /project/ID)")
-@click.option("--coder", default=None, help="whose coding this project holds (default: as at the last pull, else the login)")
+@click.option(
+    "--project",
+    "project_id",
+    type=int,
+    required=True,
+    help="the project's id (in its address: /project/ID)",
+)
+@click.option(
+    "--coder",
+    default=None,
+    help="whose coding this project holds (default: as at the last pull, else the login)",
+)
 @click.option("--store", "store_path", default=None, envvar="WORKBENCH_QUAL_STORE", help=STORE_HELP)
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="seconds per request")
 def pull_command(url, project_id, coder, store_path, timeout) -> None:
@@ -147,10 +183,28 @@ def pull_command(url, project_id, coder, store_path, timeout) -> None:
 
 @taguette.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--coder", default=None, help="whose coding the export holds (Taguette's export names everyone 'admin')")
-@click.option("--project", "project_id", type=int, default=None, help="the project, if the .sqlite3 holds several")
-@click.option("--source", default=None, help="name of the project a highlights CSV came from (default: file name)")
-@click.option("--first-match", is_flag=True, help="highlights CSV: place a quote found several times at its first place")
+@click.option(
+    "--coder",
+    default=None,
+    help="whose coding the export holds (Taguette's export names everyone 'admin')",
+)
+@click.option(
+    "--project",
+    "project_id",
+    type=int,
+    default=None,
+    help="the project, if the .sqlite3 holds several",
+)
+@click.option(
+    "--source",
+    default=None,
+    help="name of the project a highlights CSV came from (default: file name)",
+)
+@click.option(
+    "--first-match",
+    is_flag=True,
+    help="highlights CSV: place a quote found several times at its first place",
+)
 @click.option("--store", "store_path", default=None, envvar="WORKBENCH_QUAL_STORE", help=STORE_HELP)
 def import_command(files, coder, project_id, source, first_match, store_path) -> None:
     """Import Taguette exports without a server: project .sqlite3, codebook.csv, highlights .csv.
@@ -176,11 +230,21 @@ def import_command(files, coder, project_id, source, first_match, store_path) ->
                 columns = header[0].split(",") if header else []
                 if columns[:2] == ["tag", "description"]:
                     counts = import_codebook_csv(store, path)
-                    click.echo(f"{path}: {counts['codes_added']} codes added, {counts['codes_updated']} updated")
+                    click.echo(
+                        f"{path}: {counts['codes_added']} codes added, {counts['codes_updated']} updated"
+                    )
                 elif columns[:4] == ["id", "document", "tag", "content"]:
                     if not coder:
-                        raise TaguetteCommandError(f"{path}: a highlights CSV needs --coder (whose coding it is)")
-                    click.echo(str(import_highlights_csv(store, path, coder=coder, source=source, first_match=first_match)))
+                        raise TaguetteCommandError(
+                            f"{path}: a highlights CSV needs --coder (whose coding it is)"
+                        )
+                    click.echo(
+                        str(
+                            import_highlights_csv(
+                                store, path, coder=coder, source=source, first_match=first_match
+                            )
+                        )
+                    )
                 else:
                     raise TaguetteExportError(
                         f"{path}: not a Taguette codebook (tag,description,...) or highlights (id,document,tag,content) CSV"

@@ -274,7 +274,9 @@ class TaguetteClient:
                     f"(status {response.status_code}); is this a Taguette 1.5 server?"
                 )
 
-    def request(self, method: str, path: str, *, what: str, expect_json: bool = True, **kwargs) -> Any:
+    def request(
+        self, method: str, path: str, *, what: str, expect_json: bool = True, **kwargs
+    ) -> Any:
         """A signed-in request with Taguette's XSRF header; errors become :class:`TaguetteError`.
 
         A refused session ("Not logged in", or a redirect to the login page) is renewed once when
@@ -297,7 +299,12 @@ class TaguetteClient:
                 if attempt == 1 and self._renew_session(what):
                     continue
                 raise TaguetteSessionExpired(self._expired_message(what))
-            if response.status_code == 403 and method not in ("GET", "HEAD") and attempt == 1 and not _is_json(response):
+            if (
+                response.status_code == 403
+                and method not in ("GET", "HEAD")
+                and attempt == 1
+                and not _is_json(response)
+            ):
                 # Taguette refuses rights in JSON; an HTML 403 on a write is Tornado's XSRF check
                 # (the cookie went missing, e.g. dropped by a proxy): fetch a new one, repeat once
                 self._session.cookies.pop("_xsrf", None)
@@ -417,7 +424,10 @@ class TaguetteClient:
     def project(self, project_id: int) -> ProjectListing:
         """The project's documents, tags and members (read from its page)."""
         response = self.request(
-            "GET", f"/project/{int(project_id)}", what=f"open project {project_id}", expect_json=False
+            "GET",
+            f"/project/{int(project_id)}",
+            what=f"open project {project_id}",
+            expect_json=False,
         )
         if response.status_code != 200:
             raise TaguetteHTTPError(
@@ -431,7 +441,9 @@ class TaguetteClient:
         description = re.search(r'id="project-description"[^>]*>([^<]*)<', page)
         return ProjectListing(
             project_id=int(project_id),
-            name=html_lib.unescape(name.group(1)) if name else (title.group(1).strip() if title else ""),
+            name=html_lib.unescape(name.group(1))
+            if name
+            else (title.group(1).strip() if title else ""),
             description=html_lib.unescape(description.group(1)) if description else "",
             documents={int(k): v for k, v in _page_json(page, "documents").items()},
             tags={int(k): v for k, v in _page_json(page, "tags").items()},
@@ -443,16 +455,27 @@ class TaguetteClient:
         """Give ``login`` ADMIN/MANAGE_DOCS/TAG/READ on the project, or remove them (None)."""
         body = {login: None if privileges is None else {"privileges": privileges}}
         self.request(
-            "PATCH", f"/api/project/{int(project_id)}/members", what=f"set member {login!r}", json=body
+            "PATCH",
+            f"/api/project/{int(project_id)}/members",
+            what=f"set member {login!r}",
+            json=body,
         )
 
     # ------------------------------------------------------------------ documents
     def add_document(
-        self, project_id: int, name: str, html: str, *, description: str = "", filename: str = "document.html"
+        self,
+        project_id: int,
+        name: str,
+        html: str,
+        *,
+        description: str = "",
+        filename: str = "document.html",
     ) -> int:
         """Upload an HTML document (UTF-8; converted in-process by Taguette, no Calibre)."""
         if not name or len(name) > DOCUMENT_NAME_MAX:
-            raise TaguetteError(f"document name {name!r}: Taguette needs 1 to {DOCUMENT_NAME_MAX} characters")
+            raise TaguetteError(
+                f"document name {name!r}: Taguette needs 1 to {DOCUMENT_NAME_MAX} characters"
+            )
         answer = self.request(
             "POST",
             f"/api/project/{int(project_id)}/document/new",
@@ -501,15 +524,27 @@ class TaguetteClient:
         )
         return int(answer["id"])
 
-    def update_tag(self, project_id: int, tag_id: int, *, path: str | None = None, description: str | None = None) -> None:
+    def update_tag(
+        self,
+        project_id: int,
+        tag_id: int,
+        *,
+        path: str | None = None,
+        description: str | None = None,
+    ) -> None:
         body = {k: v for k, v in (("path", path), ("description", description)) if v is not None}
         self.request(
-            "POST", f"/api/project/{int(project_id)}/tag/{int(tag_id)}", what=f"update tag {tag_id}", json=body
+            "POST",
+            f"/api/project/{int(project_id)}/tag/{int(tag_id)}",
+            what=f"update tag {tag_id}",
+            json=body,
         )
 
     def delete_tag(self, project_id: int, tag_id: int) -> None:
         self.request(
-            "DELETE", f"/api/project/{int(project_id)}/tag/{int(tag_id)}", what=f"delete tag {tag_id}"
+            "DELETE",
+            f"/api/project/{int(project_id)}/tag/{int(tag_id)}",
+            what=f"delete tag {tag_id}",
         )
 
     def merge_tags(self, project_id: int, source_tag: int, destination_tag: int) -> None:
@@ -521,15 +556,23 @@ class TaguetteClient:
         )
 
     # ------------------------------------------------------------------ highlights
-    def add_highlight(self, project_id: int, document_id: int, start: int, end: int, tags: list[int]) -> int:
+    def add_highlight(
+        self, project_id: int, document_id: int, start: int, end: int, tags: list[int]
+    ) -> int:
         """Highlight UTF-8 bytes ``[start, end)`` of the document's text with ``tags``."""
         if not tags:
-            raise TaguetteError("a Taguette highlight needs at least one tag (the server fails without)")
+            raise TaguetteError(
+                "a Taguette highlight needs at least one tag (the server fails without)"
+            )
         answer = self.request(
             "POST",
             f"/api/project/{int(project_id)}/document/{int(document_id)}/highlight/new",
             what=f"highlight bytes {start}-{end} of document {document_id}",
-            json={"start_offset": int(start), "end_offset": int(end), "tags": [int(t) for t in tags]},
+            json={
+                "start_offset": int(start),
+                "end_offset": int(end),
+                "tags": [int(t) for t in tags],
+            },
         )
         return int(answer["id"])
 

@@ -59,10 +59,18 @@ def ensure_link_tables(cursor: sqlite3.Cursor) -> None:
         cursor.execute(statement)
 
 
-def source_id(cursor: sqlite3.Cursor, server: str, project_id: str | int, *, name: str = "", create: bool = True) -> int | None:
+def source_id(
+    cursor: sqlite3.Cursor,
+    server: str,
+    project_id: str | int,
+    *,
+    name: str = "",
+    create: bool = True,
+) -> int | None:
     """The link row for a Taguette project, created on first use."""
     row = cursor.execute(
-        "SELECT id FROM taguette_sources WHERE server = ? AND project_id = ?", (server, str(project_id))
+        "SELECT id FROM taguette_sources WHERE server = ? AND project_id = ?",
+        (server, str(project_id)),
     ).fetchone()
     if row is not None:
         if name:
@@ -71,12 +79,19 @@ def source_id(cursor: sqlite3.Cursor, server: str, project_id: str | int, *, nam
     if not create:
         return None
     cursor.execute(
-        "INSERT INTO taguette_sources (server, project_id, name) VALUES (?, ?, ?)", (server, str(project_id), name)
+        "INSERT INTO taguette_sources (server, project_id, name) VALUES (?, ?, ?)",
+        (server, str(project_id), name),
     )
     return cursor.lastrowid
 
 
 def linked(cursor: sqlite3.Cursor, table: str, source: int) -> dict[str, int]:
     """``{taguette_key: store id}`` of one link table for one source."""
-    column = {"taguette_documents": "document_id", "taguette_tags": "code_id", "taguette_segments": "segment_id"}[table]
-    return dict(cursor.execute(f"SELECT taguette_key, {column} FROM {table} WHERE source_id = ?", (source,)))
+    column = {
+        "taguette_documents": "document_id",
+        "taguette_tags": "code_id",
+        "taguette_segments": "segment_id",
+    }[table]
+    return dict(
+        cursor.execute(f"SELECT taguette_key, {column} FROM {table} WHERE source_id = ?", (source,))
+    )

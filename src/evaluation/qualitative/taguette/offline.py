@@ -50,26 +50,36 @@ def read_project_export(path: str | os.PathLike, *, project: int | None = None) 
     """A :class:`~evaluation.qualitative.taguette.sync.Snapshot` of one project in an export."""
     path = Path(path)
     if not path.is_file():
-        raise TaguetteExportError(f"{path}: no such file (expected a Taguette project export, .sqlite3)")
+        raise TaguetteExportError(
+            f"{path}: no such file (expected a Taguette project export, .sqlite3)"
+        )
     with open(path, "rb") as handle:
         if handle.read(16) != b"SQLite format 3\x00":
-            raise TaguetteExportError(f"{path}: not an SQLite database; export the project from Taguette as .sqlite3")
+            raise TaguetteExportError(
+                f"{path}: not an SQLite database; export the project from Taguette as .sqlite3"
+            )
     # read-only and immutable: the export is never changed, even by a journal
     connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
     try:
-        tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = {
+            r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
         missing = {"projects", "documents", "tags", "highlights", "highlight_tags"} - tables
         if missing:
             raise TaguetteExportError(
                 f"{path}: not a Taguette project export (no table {', '.join(sorted(missing))})"
             )
-        projects = connection.execute("SELECT id, name, description, created FROM projects ORDER BY id").fetchall()
+        projects = connection.execute(
+            "SELECT id, name, description, created FROM projects ORDER BY id"
+        ).fetchall()
         if not projects:
             raise TaguetteExportError(f"{path}: the export holds no project")
         if project is None:
             if len(projects) > 1:
                 listing = ", ".join(f"{p[0]} ({p[1]})" for p in projects)
-                raise TaguetteExportError(f"{path} holds several projects ({listing}); say which with --project")
+                raise TaguetteExportError(
+                    f"{path} holds several projects ({listing}); say which with --project"
+                )
             chosen = projects[0]
         else:
             matches = [p for p in projects if p[0] == project]
@@ -80,7 +90,8 @@ def read_project_export(path: str | os.PathLike, *, project: int | None = None) 
             chosen = matches[0]
         project_id, name, description, created = chosen
         documents_rows = connection.execute(
-            "SELECT id, name, description, contents FROM documents WHERE project_id = ? ORDER BY id", (project_id,)
+            "SELECT id, name, description, contents FROM documents WHERE project_id = ? ORDER BY id",
+            (project_id,),
         ).fetchall()
         tag_rows = connection.execute(
             "SELECT id, path, description FROM tags WHERE project_id = ? ORDER BY id", (project_id,)
@@ -91,7 +102,9 @@ def read_project_export(path: str | os.PathLike, *, project: int | None = None) 
             (project_id,),
         ).fetchall()
         highlight_tags = defaultdict(list)
-        for highlight_id, tag_id in connection.execute("SELECT highlight_id, tag_id FROM highlight_tags"):
+        for highlight_id, tag_id in connection.execute(
+            "SELECT highlight_id, tag_id FROM highlight_tags"
+        ):
             highlight_tags[highlight_id].append(tag_id)
     except sqlite3.DatabaseError as error:
         raise TaguetteExportError(f"{path}: cannot read the export ({error})") from None
@@ -118,7 +131,11 @@ def read_project_export(path: str | os.PathLike, *, project: int | None = None) 
                 document_key=document_key,
                 start=int(start),
                 end=int(end),
-                tag_keys=tuple(sorted(tag_keys[t] for t in highlight_tags.get(highlight_id, []) if t in tag_keys)),
+                tag_keys=tuple(
+                    sorted(
+                        tag_keys[t] for t in highlight_tags.get(highlight_id, []) if t in tag_keys
+                    )
+                ),
             )
         )
     # Two highlights over the same span merge into one (their tags are what counts).
@@ -126,7 +143,9 @@ def read_project_export(path: str | os.PathLike, *, project: int | None = None) 
     for highlight in highlights:
         if highlight.key in merged:
             both = tuple(sorted(set(merged[highlight.key].tag_keys) | set(highlight.tag_keys)))
-            highlight = TaguetteHighlight(highlight.key, highlight.document_key, highlight.start, highlight.end, both)
+            highlight = TaguetteHighlight(
+                highlight.key, highlight.document_key, highlight.start, highlight.end, both
+            )
         merged[highlight.key] = highlight
     return Snapshot(
         server=EXPORT_SERVER,
@@ -153,7 +172,9 @@ def _read_csv(path: Path, required: list[str]) -> list[dict[str, str]]:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise TaguetteExportError(f"{path}: not UTF-8 ({error}); use the CSV exactly as Taguette exported it") from None
+        raise TaguetteExportError(
+            f"{path}: not UTF-8 ({error}); use the CSV exactly as Taguette exported it"
+        ) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = reader.fieldnames or []
     missing = [c for c in required if c not in header]
@@ -182,9 +203,13 @@ def import_codebook_csv(store: Store, path: str | os.PathLike) -> dict[str, int]
             before = report.codes_added
             code_id = codebook.resolve(tag_path, description)
             if report.codes_added == before and description:
-                current = cur.execute("SELECT description FROM codes WHERE id = ?", (code_id,)).fetchone()[0]
+                current = cur.execute(
+                    "SELECT description FROM codes WHERE id = ?", (code_id,)
+                ).fetchone()[0]
                 if current != description:
-                    cur.execute("UPDATE codes SET description = ? WHERE id = ?", (description, code_id))
+                    cur.execute(
+                        "UPDATE codes SET description = ? WHERE id = ?", (description, code_id)
+                    )
                     updated += 1
     return {"codes_added": report.codes_added, "codes_updated": updated}
 
@@ -250,7 +275,9 @@ def import_highlights_csv(
                 continue
             found = [m.start() for m in re.finditer(re.escape(quote), bare)]
             if not found:
-                problems.append(f"row {row['_line']}: quote not found in {row['document']!r}: {row['content'][:60]!r}")
+                problems.append(
+                    f"row {row['_line']}: quote not found in {row['document']!r}: {row['content'][:60]!r}"
+                )
                 continue
             if len(found) > 1 and not first_match:
                 problems.append(
@@ -263,10 +290,14 @@ def import_highlights_csv(
             tag_path = (row["tag"] or "").strip()
             highlight_key = row["id"].strip()
             previous = highlights.get(highlight_key)
-            tag_keys = (() if previous is None else previous.tag_keys) + ((f"path:{tag_path}",) if tag_path else ())
+            tag_keys = (() if previous is None else previous.tag_keys) + (
+                (f"path:{tag_path}",) if tag_path else ()
+            )
             if tag_path:
                 tags[f"path:{tag_path}"] = TaguetteTag(f"path:{tag_path}", tag_path)
-            highlights[highlight_key] = TaguetteHighlight(highlight_key, key, start_byte, end_byte, tag_keys)
+            highlights[highlight_key] = TaguetteHighlight(
+                highlight_key, key, start_byte, end_byte, tag_keys
+            )
     if problems:
         raise TaguetteExportError(f"{path}: nothing imported; " + "; ".join(problems))
     snapshot = Snapshot(

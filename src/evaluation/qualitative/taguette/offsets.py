@@ -117,7 +117,9 @@ def html_text(stored_html: str) -> str:
     body = tree.find("body")
     walker = html5lib.getTreeWalker("etree")
     return "".join(
-        token["data"] for token in walker(body) if token["type"] in ("Characters", "SpaceCharacters")
+        token["data"]
+        for token in walker(body)
+        if token["type"] in ("Characters", "SpaceCharacters")
     )
 
 
@@ -125,7 +127,25 @@ def html_text(stored_html: str) -> str:
 # carried a newline there (Calibre's and other tools' HTML often does not: "<p>a</p><p>b</p>").
 _BREAK_AT = {
     **dict.fromkeys(("br", "li", "tr", "dt", "dd", "caption"), "\n"),
-    **dict.fromkeys(("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul", "ol", "dl"), "\n\n"),
+    **dict.fromkeys(
+        (
+            "p",
+            "div",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "blockquote",
+            "pre",
+            "table",
+            "ul",
+            "ol",
+            "dl",
+        ),
+        "\n\n",
+    ),
 }
 
 
@@ -188,12 +208,16 @@ class ByteIndex:
     def to_char(self, byte_offset: int) -> int:
         """Code point at ``byte_offset``; inside a character, the next character boundary."""
         if not 0 <= byte_offset <= self.n_bytes:
-            raise ValueError(f"byte offset {byte_offset} outside the document (0..{self.n_bytes} bytes)")
+            raise ValueError(
+                f"byte offset {byte_offset} outside the document (0..{self.n_bytes} bytes)"
+            )
         return bisect.bisect_left(self._starts, byte_offset)
 
     def to_byte(self, char_offset: int) -> int:
         if not 0 <= char_offset <= len(self.text):
-            raise ValueError(f"offset {char_offset} outside the document (0..{len(self.text)} characters)")
+            raise ValueError(
+                f"offset {char_offset} outside the document (0..{len(self.text)} characters)"
+            )
         return self._starts[char_offset]
 
 
@@ -216,7 +240,9 @@ class OffsetMap:
     highlight's ends snap inwards to the nearest characters both texts share.
     """
 
-    def __init__(self, taguette: str, store: str | None = None, *, partner: list[int] | None = None) -> None:
+    def __init__(
+        self, taguette: str, store: str | None = None, *, partner: list[int] | None = None
+    ) -> None:
         self.taguette = taguette
         self.store = taguette if store is None else store
         self.bytes = ByteIndex(taguette)
@@ -260,7 +286,9 @@ class OffsetMap:
         Used to place highlights for segments pushed from the store; needs an exact map.
         """
         if self._partner is not None:
-            raise ValueError("the document's text in Taguette differs from the store's; cannot place a span")
+            raise ValueError(
+                "the document's text in Taguette differs from the store's; cannot place a span"
+            )
         normal_start = bisect.bisect_left(self._normal_start, start)
         normal_end = bisect.bisect_left(self._normal_end, end)
         return self.bytes.to_byte(normal_start), self.bytes.to_byte(normal_end)

@@ -96,7 +96,9 @@ def push(
     if project_id is None:
         name = project_name or store.project_info().get("name", "qualitative project")
         name = name if len(name) <= PROJECT_NAME_MAX else name[: PROJECT_NAME_MAX - 1] + "…"
-        project_id = client.create_project(name, "Pushed from the quality-cluster evaluation workbench.")
+        project_id = client.create_project(
+            name, "Pushed from the quality-cluster evaluation workbench."
+        )
         report.project_created = True
         report.project_id = project_id
     listing = client.project(project_id)
@@ -104,10 +106,15 @@ def push(
         ensure_link_tables(cur)
         source = source_id(cur, client.base_url, project_id, name=listing.name)
         if coder:
-            cur.execute("UPDATE taguette_sources SET coder_id = ? WHERE id = ?", (store.coder_id(coder), source))
+            cur.execute(
+                "UPDATE taguette_sources SET coder_id = ? WHERE id = ?",
+                (store.coder_id(coder), source),
+            )
 
     tag_ids = _push_tags(client, store, source, project_id, listing, report)
-    document_ids = _push_documents(client, store, source, project_id, listing, documents, report, progress)
+    document_ids = _push_documents(
+        client, store, source, project_id, listing, documents, report, progress
+    )
     if with_segments:
         _push_segments(client, store, source, project_id, coder, tag_ids, document_ids, report)
     with store.transaction() as cur:
@@ -121,7 +128,8 @@ def _push_tags(client, store, source, project_id, listing, report) -> dict[int, 
     codes = store.codes()
     with store.transaction() as cur:
         rows = cur.execute(
-            "SELECT taguette_key, code_id, path, description FROM taguette_tags WHERE source_id = ?", (source,)
+            "SELECT taguette_key, code_id, path, description FROM taguette_tags WHERE source_id = ?",
+            (source,),
         ).fetchall()
     linked_tags = {r[1]: (int(r[0]), r[2], r[3]) for r in rows}
     by_path = {tag["path"]: tag_id for tag_id, tag in listing.tags.items()}
@@ -166,7 +174,10 @@ def _push_documents(client, store, source, project_id, listing, selection, repor
         wanted = {store.document_id(d) for d in selection}
         frame = frame[frame["id"].isin(wanted)]
     with store.transaction() as cur:
-        links = {document_id: int(key) for key, document_id in linked(cur, "taguette_documents", source).items()}
+        links = {
+            document_id: int(key)
+            for key, document_id in linked(cur, "taguette_documents", source).items()
+        }
     taken = {meta["name"] for meta in listing.documents.values()}
     document_ids: dict[int, int] = {}
     total = len(frame)
@@ -179,7 +190,10 @@ def _push_documents(client, store, source, project_id, listing, selection, repor
             name = taguette_document_name(row.name, taken)
             description = row.name if name != row.name else ""
             taguette_id = client.add_document(
-                project_id, name, text_to_html(text, title=row.name), description=description,
+                project_id,
+                name,
+                text_to_html(text, title=row.name),
+                description=description,
                 filename=f"document-{row.id}.html",
             )
             report.documents_uploaded += 1
@@ -214,7 +228,9 @@ def _push_segments(client, store, source, project_id, coder, tag_ids, document_i
                 continue
             start, end = offsets.to_taguette(int(segment.start), int(segment.end))
             if not stored.encode("utf-8")[start:end].strip():
-                report.notes.append(f"segment {segment.id} covers only white space; Taguette refuses such highlights")
+                report.notes.append(
+                    f"segment {segment.id} covers only white space; Taguette refuses such highlights"
+                )
                 continue
             tag_id = tag_ids[int(segment.code_id)]
             highlight_id = client.add_highlight(project_id, taguette_id, start, end, [tag_id])

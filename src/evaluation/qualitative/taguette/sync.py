@@ -95,8 +95,13 @@ class SyncReport:
     @property
     def changed(self) -> bool:
         return bool(
-            self.documents_added or self.documents_linked or self.codes_added or self.codes_updated
-            or self.segments_added or self.segments_updated or self.segments_deleted
+            self.documents_added
+            or self.documents_linked
+            or self.codes_added
+            or self.codes_updated
+            or self.segments_added
+            or self.segments_updated
+            or self.segments_deleted
         )
 
     def __str__(self) -> str:
@@ -118,7 +123,11 @@ def tag_path_of(names: list[str]) -> str:
 
 
 def names_of_tag_path(path: str) -> list[str]:
-    return [part.strip().replace(DOT_IN_NAME, TAG_SEPARATOR) for part in path.split(TAG_SEPARATOR) if part.strip()]
+    return [
+        part.strip().replace(DOT_IN_NAME, TAG_SEPARATOR)
+        for part in path.split(TAG_SEPARATOR)
+        if part.strip()
+    ]
 
 
 def code_tag_paths(store: Store) -> dict[int, str]:
@@ -142,7 +151,10 @@ _FOLD = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "Æ": "Ae", "Ø": "Oe
 def code_key_for(path: str, taken: set[str]) -> str:
     """A codebook key from a tag path (ASCII, as codebook.yml wants), unique among ``taken``."""
     folded = unicodedata.normalize("NFKD", path.translate(_FOLD)).encode("ascii", "ignore").decode()
-    base = re.sub(r"[^A-Za-z0-9_.\-]+", "_", folded.lower().replace(DOT_IN_NAME, "_")).strip("_.-") or "tag"
+    base = (
+        re.sub(r"[^A-Za-z0-9_.\-]+", "_", folded.lower().replace(DOT_IN_NAME, "_")).strip("_.-")
+        or "tag"
+    )
     if not re.match(r"[A-Za-z0-9_]", base):
         base = "tag_" + base
     key, suffix = base, 2
@@ -162,13 +174,16 @@ class _Codebook:
 
     def child(self, name: str, parent_id: int | None) -> int | None:
         row = self.store.connection.execute(
-            "SELECT id FROM codes WHERE name = ? AND parent_id IS ? ORDER BY id LIMIT 1", (name, parent_id)
+            "SELECT id FROM codes WHERE name = ? AND parent_id IS ? ORDER BY id LIMIT 1",
+            (name, parent_id),
         ).fetchone()
         return row[0] if row else None
 
     def resolve(self, path: str, description: str = "", *, create: bool = True) -> int | None:
         """The code for ``path``: by its key, else by its chain of names; created if absent."""
-        row = self.store.connection.execute("SELECT id FROM codes WHERE key = ?", (path,)).fetchone()
+        row = self.store.connection.execute(
+            "SELECT id FROM codes WHERE key = ?", (path,)
+        ).fetchone()
         if row:
             return row[0]
         names = names_of_tag_path(path)
@@ -202,7 +217,9 @@ class _Codebook:
                     f"tag renamed to {path!r} in Taguette would put its code under itself; rename it "
                     "there to a path outside its own subtree and pull again"
                 )
-            ancestor = self.store.connection.execute("SELECT parent_id FROM codes WHERE id = ?", (ancestor,)).fetchone()[0]
+            ancestor = self.store.connection.execute(
+                "SELECT parent_id FROM codes WHERE id = ?", (ancestor,)
+            ).fetchone()[0]
         self.store.connection.execute(
             "UPDATE codes SET name = ?, parent_id = ? WHERE id = ?", (names[-1], parent_id, code_id)
         )
@@ -224,7 +241,12 @@ def fetch_snapshot(
     for done, (document_id, meta) in enumerate(sorted(listing.documents.items()), start=1):
         html = client.document_html(project_id, document_id)
         documents.append(
-            TaguetteDocument(str(document_id), meta.get("name", f"document {document_id}"), html, meta.get("description", ""))
+            TaguetteDocument(
+                str(document_id),
+                meta.get("name", f"document {document_id}"),
+                html,
+                meta.get("description", ""),
+            )
         )
         for highlight in client.document_highlights(project_id, document_id):
             highlights.append(
@@ -238,7 +260,10 @@ def fetch_snapshot(
             )
         if progress is not None:
             progress(done, total, documents[-1].name)
-    tags = [TaguetteTag(str(tag_id), tag["path"], tag.get("description", "")) for tag_id, tag in sorted(listing.tags.items())]
+    tags = [
+        TaguetteTag(str(tag_id), tag["path"], tag.get("description", ""))
+        for tag_id, tag in sorted(listing.tags.items())
+    ]
     return Snapshot(
         server=client.base_url,
         project_id=str(project_id),
@@ -275,14 +300,17 @@ def apply_snapshot(store: Store, snapshot: Snapshot, *, coder: str | None = None
         documents, maps = _apply_documents(store, cur, source, snapshot, report)
         used_tags = {key for highlight in snapshot.highlights for key in highlight.tag_keys}
         codes = _apply_tags(store, cur, source, snapshot, used_tags, report)
-        _apply_highlights(store, cur, source, snapshot, documents, maps, codes, coder, coder_id, report)
+        _apply_highlights(
+            store, cur, source, snapshot, documents, maps, codes, coder, coder_id, report
+        )
         cur.execute("UPDATE taguette_sources SET pulled_at = ? WHERE id = ?", (now_iso(), source))
     return report
 
 
 def _coder_for(store: Store, cur, source: int, coder: str | None, snapshot: Snapshot) -> str:
     row = cur.execute(
-        "SELECT k.name FROM taguette_sources t JOIN coders k ON k.id = t.coder_id WHERE t.id = ?", (source,)
+        "SELECT k.name FROM taguette_sources t JOIN coders k ON k.id = t.coder_id WHERE t.id = ?",
+        (source,),
     ).fetchone()
     earlier = row[0] if row else None
     if coder and earlier and coder != earlier:
@@ -321,13 +349,17 @@ def _apply_documents(store: Store, cur, source: int, snapshot: Snapshot, report:
         store_id = links.get(document.key)
         if store_id is None:
             # same name and same text first (what a push leaves), then any document with the text
-            row = cur.execute("SELECT id, text FROM documents WHERE name = ?", (document.name,)).fetchone()
+            row = cur.execute(
+                "SELECT id, text FROM documents WHERE name = ?", (document.name,)
+            ).fetchone()
             if row is not None and taguette_form(row[1]) in (text, readable):
                 store_id = row[0]
             else:
                 if by_normal_text is None:
                     by_normal_text = {}
-                    for doc_id, doc_text in cur.execute("SELECT id, text FROM documents ORDER BY id"):
+                    for doc_id, doc_text in cur.execute(
+                        "SELECT id, text FROM documents ORDER BY id"
+                    ):
                         by_normal_text.setdefault(taguette_form(doc_text), doc_id)
                 store_id = by_normal_text.get(text) or by_normal_text.get(readable)
             if store_id is None:
@@ -349,7 +381,9 @@ def _apply_documents(store: Store, cur, source: int, snapshot: Snapshot, report:
                 (source, document.key, store_id),
             )
         documents[document.key] = store_id
-        store_text = cur.execute("SELECT text FROM documents WHERE id = ?", (store_id,)).fetchone()[0]
+        store_text = cur.execute("SELECT text FROM documents WHERE id = ?", (store_id,)).fetchone()[
+            0
+        ]
         if taguette_form(store_text) != text and store_text == readable:
             offsets = OffsetMap(text, store_text, partner=partner)  # only line breaks were added
         else:
@@ -363,14 +397,18 @@ def _apply_documents(store: Store, cur, source: int, snapshot: Snapshot, report:
         maps[document.key] = offsets
     gone = set(links) - {d.key for d in snapshot.documents}
     cur.executemany(
-        "DELETE FROM taguette_documents WHERE source_id = ? AND taguette_key = ?", [(source, k) for k in gone]
+        "DELETE FROM taguette_documents WHERE source_id = ? AND taguette_key = ?",
+        [(source, k) for k in gone],
     )
     return documents, maps
 
 
-def _apply_tags(store: Store, cur, source: int, snapshot: Snapshot, used: set[str], report: SyncReport) -> dict[str, int]:
+def _apply_tags(
+    store: Store, cur, source: int, snapshot: Snapshot, used: set[str], report: SyncReport
+) -> dict[str, int]:
     rows = cur.execute(
-        "SELECT taguette_key, code_id, path, description FROM taguette_tags WHERE source_id = ?", (source,)
+        "SELECT taguette_key, code_id, path, description FROM taguette_tags WHERE source_id = ?",
+        (source,),
     ).fetchall()
     links = {r[0]: (r[1], r[2], r[3]) for r in rows}
     codebook = _Codebook(store, report)
@@ -383,7 +421,9 @@ def _apply_tags(store: Store, cur, source: int, snapshot: Snapshot, used: set[st
                 codebook.move(code_id, tag.path)
                 changed = True
             if tag.description != old_description:
-                cur.execute("UPDATE codes SET description = ? WHERE id = ?", (tag.description, code_id))
+                cur.execute(
+                    "UPDATE codes SET description = ? WHERE id = ?", (tag.description, code_id)
+                )
                 changed = True
             if changed:
                 report.codes_updated += 1
@@ -402,16 +442,23 @@ def _apply_tags(store: Store, cur, source: int, snapshot: Snapshot, used: set[st
             continue
         codes[tag.key] = code_id
     gone = set(links) - {t.key for t in snapshot.tags}
-    cur.executemany("DELETE FROM taguette_tags WHERE source_id = ? AND taguette_key = ?", [(source, k) for k in gone])
+    cur.executemany(
+        "DELETE FROM taguette_tags WHERE source_id = ? AND taguette_key = ?",
+        [(source, k) for k in gone],
+    )
     return codes
 
 
-def _apply_highlights(store, cur, source, snapshot, documents, maps, codes, coder, coder_id, report) -> None:
+def _apply_highlights(
+    store, cur, source, snapshot, documents, maps, codes, coder, coder_id, report
+) -> None:
     names = {d.key: d.name for d in snapshot.documents}
     wanted: dict[str, tuple[int, int, int, int]] = {}
     for highlight in snapshot.highlights:
         if highlight.document_key not in documents:
-            report.skipped.append(f"highlight {highlight.key}: its document {highlight.document_key} is not in the project")
+            report.skipped.append(
+                f"highlight {highlight.key}: its document {highlight.document_key} is not in the project"
+            )
             continue
         offsets = maps[highlight.document_key]
         try:
@@ -426,7 +473,9 @@ def _apply_highlights(store, cur, source, snapshot, documents, maps, codes, code
             )
             continue
         if not highlight.tag_keys:
-            report.skipped.append(f"highlight {highlight.key} in {names[highlight.document_key]!r}: has no tag")
+            report.skipped.append(
+                f"highlight {highlight.key} in {names[highlight.document_key]!r}: has no tag"
+            )
             continue
         if offsets.alignment.unmatched_taguette:
             stored = taguette_form(offsets.store[start:end])
@@ -442,7 +491,12 @@ def _apply_highlights(store, cur, source, snapshot, documents, maps, codes, code
                     f"highlight {highlight.key} names tag {tag_key}, which the project does not list; "
                     "the project changed while it was read: pull again"
                 )
-            wanted[f"{highlight.key}|{tag_key}"] = (documents[highlight.document_key], codes[tag_key], start, end)
+            wanted[f"{highlight.key}|{tag_key}"] = (
+                documents[highlight.document_key],
+                codes[tag_key],
+                start,
+                end,
+            )
 
     links = linked(cur, "taguette_segments", source)
     current = {}
@@ -473,7 +527,10 @@ def _apply_highlights(store, cur, source, snapshot, documents, maps, codes, code
             if segment_id in current:
                 cur.execute("DELETE FROM segments WHERE id = ?", (segment_id,))
                 report.segments_deleted += 1
-            cur.execute("DELETE FROM taguette_segments WHERE source_id = ? AND taguette_key = ?", (source, key))
+            cur.execute(
+                "DELETE FROM taguette_segments WHERE source_id = ? AND taguette_key = ?",
+                (source, key),
+            )
     if new_rows:
         try:
             segment_ids = store.add_segments(new_rows, coder=coder)

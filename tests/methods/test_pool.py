@@ -1,0 +1,129 @@
+"""Random-effects pooling: parity with statsmodels (DL), REML by direct maximisation, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import optimize, stats
+from statsmodels.stats.meta_analysis import combine_effects
+
+from evaluation.methods import pool
+
+REGIONS = pd.DataFrame(
+    {
+        "region": ["Hovedstaden", "Sjælland", "Syddanmark", "Midtjylland", "Nordjylland"],
+        "log_rr": [-0.121, -0.043, -0.102, -0.171, 0.012],
+        "se": [0.031, 0.052, 0.038, 0.041, 0.064],
+    }
+)
+
+
+def test_dersimonian_laird_matches_statsmodels_to_1e_8():
+    result = pool(REGIONS, estimate="log_rr", se="se")
+    reference = combine_effects(
+        REGIONS["log_rr"].to_numpy(), REGIONS["se"].to_numpy() ** 2, method_re="dl"
+    )
+    frame = reference.summary_frame()
+    assert result.tau2 == pytest.approx(reference.tau2, abs=1e-8)
+    assert result.q == pytest.approx(reference.q, abs=1e-8)
+    assert result.i2 == pytest.approx(reference.i2, abs=1e-8)
+    assert result.estimate == pytest.approx(frame.loc["random effect", "eff"], abs=1e-8)
+    assert result.se == pytest.approx(frame.loc["random effect", "sd_eff"], abs=1e-8)
+    assert result.ci_low == pytest.approx(frame.loc["random effect", "ci_low"], abs=1e-8)
+    assert result.ci_high == pytest.approx(frame.loc["random effect", "ci_upp"], abs=1e-8)
+    assert result.fixed_estimate == pytest.approx(frame.loc["fixed effect", "eff"], abs=1e-8)
+    studies = result.to_frame().iloc[:5]
+    np.testing.assert_allclose(studies["weight_random"] / 100, frame["w_re"].iloc[:5], atol=1e-8)
+    np.testing.assert_allclose(studies["weight_fixed"] / 100, frame["w_fe"].iloc[:5], atol=1e-8)
+    # prediction interval (Higgins 2009): t on k - 2 df
+    half = stats.t.ppf(0.975, 3) * np.sqrt(
+        reference.tau2 + frame.loc["random effect", "sd_eff"] ** 2
+    )
+    assert result.prediction_low == pytest.approx(
+        frame.loc["random effect", "eff"] - half, abs=1e-8
+    )
+    assert result.prediction_high == pytest.approx(
+        frame.loc["random effect", "eff"] + half, abs=1e-8
+    )
+
+
+def test_reml_maximises_the_restricted_likelihood():
+    y, v = REGIONS["log_rr"].to_numpy(), REGIONS["se"].to_numpy() ** 2
+
+    def negative_restricted_loglik(tau2):
+        w = 1 / (v + tau2)
+        mu = np.sum(w * y) / np.sum(w)
+        return 0.5 * (np.sum(np.log(v + tau2)) + np.log(np.sum(w)) + np.sum(w * (y - mu) ** 2))
+
+    best = optimize.minimize_scalar(
+        negative_restricted_loglik, bounds=(0, 1), method="bounded", options={"xatol": 1e-14}
+    )
+    result = pool(REGIONS, estimate="log_rr", se="se", method="REML")
+    assert result.tau2 == pytest.approx(best.x, abs=1e-8)
+    w = 1 / (v + best.x)
+    assert result.estimate == pytest.approx(np.sum(w * y) / np.sum(w), abs=1e-8)
+
+
+def test_homogeneous_estimates_have_tau2_zero_and_random_equals_fixed():
+    same = pd.DataFrame(
+        {"region": list("ABCD"), "estimate": [0.10, 0.11, 0.09, 0.10], "se": [0.05] * 4}
+    )
+    result = pool(same)
+    assert result.tau2 == 0 and result.i2 == 0
+    assert result.estimate == pytest.approx(result.fixed_estimate)
+
+
+def test_forest_plot_and_frame():
+    result = pool(
+        REGIONS,
+        estimate="log_rr",
+        se="se",
+        x_label="NSAID prescribing rate ratio after the meeting",
+    )
+    frame = result.to_frame()
+    assert frame["label"].iloc[-1].startswith("Pooled") and len(frame) == 6
+    assert frame["weight_random"].iloc[:5].sum() == pytest.approx(100)
+    ax = result.plot(transform=np.exp)
+    assert ax.get_xlabel() == "NSAID prescribing rate ratio after the meeting"
+    assert [t.get_text() for t in ax.get_yticklabels()][:5] == list(REGIONS["region"])
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (REGIONS.assign(se=[0.03, 0, 0.04, 0.04, 0.06]), "must be > 0"),
+        (REGIONS.assign(log_rr=[0.1, np.nan, 0.1, 0.1, 0.1]), "missing or not finite"),
+        (REGIONS.head(1), "at least 2"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(data, message):
+    with pytest.raises(ValueError, match=message):
+        pool(data, estimate="log_rr", se="se")
+
+
+def test_two_estimates_pool_but_warn_that_no_prediction_interval_exists():
+    with pytest.warns(UserWarning, match="prediction interval is undefined"):
+        result = pool(REGIONS.head(2), estimate="log_rr", se="se")
+    assert np.isfinite(result.estimate) and np.isnan(result.prediction_low)
+    with pytest.raises(ValueError, match="method must be"):
+        pool(REGIONS, estimate="log_rr", se="se", method="PM")
+
+
+def test_pooling_the_five_regional_dose_responses_recovers_the_planted_slope(national_tables):
+    from evaluation.methods.attendance import dose_response, topic_meeting_share
+
+    t = national_tables
+    shares = topic_meeting_share(t["attendance"], t["meetings"], t["gps"], "nsaid")
+    nsaid = t["prescribing"][t["prescribing"]["indicator"] == "nsaid"]
+    rows = []
+    for region, clinic_ids in t["clinics"].groupby("region")["clinic_id"]:
+        result = dose_response(
+            nsaid[nsaid["clinic_id"].isin(clinic_ids)], shares[shares["clinic_id"].isin(clinic_ids)]
+        )
+        rows.append({"region": region, "estimate": result.slope, "se": result.se})
+    national = pool(pd.DataFrame(rows))
+    planted = t["truth"]["indicators"]["nsaid"]["dose_response"]["log_rr_per_unit_share_attended"]
+    assert national.estimate < 0 and national.ci_high < 0
+    assert national.ci_low < planted < national.ci_high
+    assert len(national.to_frame()) == 6
