@@ -1,0 +1,121 @@
+"""Writing files so that nothing is ever half-written: the package's one atomic writer.
+
+Every file the workbench writes (reports, manifests, data tables, codebooks, exports, coding
+store copies) goes through :func:`atomic_path`: a temporary file in the target's folder, flushed
+and fsynced, renamed over the target (atomic on POSIX within one file system), and the folder
+fsynced so the rename itself survives a crash. An interrupted write leaves either the old
+complete file or the new complete file, plus at most a stray ``.NAME.tmp-*`` that
+:func:`remove_stale_temporaries` clears. New files get the permissions the user's umask gives,
+as ``open()`` would (``mkstemp`` alone would leave them readable by their owner only).
+
+>>> import tempfile, pathlib
+>>> target = pathlib.Path(tempfile.mkdtemp()) / "index.html"
+>>> _ = atomic_write_text(target, "<p>done</p>")
+>>> target.read_text()
+'<p>done</p>'
+>>> with atomic_path(target) as temporary:
+...     _ = temporary.write_text("<p>again</p>")
+>>> target.read_text()
+'<p>again</p>'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "TMP_MARK",
+    "atomic_path",
+    "atomic_write",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "remove_stale_temporaries",
+]
+
+TMP_MARK = ".tmp-"
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it; set it straight back (a process-wide value, read
+    # once per write, so a race with another thread setting it is not a concern here)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:  # a folder that cannot be opened (some platforms): the rename still happened
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike, *, mode: int | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; when the block ends without an error, the
+    file written there is fsynced and renamed onto ``target`` (and the folder fsynced); on any
+    error it is deleted and ``target`` is left as it was.
+
+    ``mode`` defaults to what the umask gives a new file (0o666 & ~umask).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, name = tempfile.mkstemp(prefix=f".{target.name}{TMP_MARK}", dir=target.parent)
+    os.close(descriptor)
+    temporary = Path(name)
+    try:
+        yield temporary
+        with open(temporary, "rb+") as handle:  # what the caller's writer left, onto the disk
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode if mode is not None else 0o666 & ~_umask())
+        os.replace(temporary, target)
+        _fsync_folder(target.parent)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write(target: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
+    """Call ``write(temporary_path)`` (e.g. ``frame.to_excel``, ``document.save``), then put the
+    result in place atomically. Returns ``target`` as a Path."""
+    with atomic_path(target) as temporary:
+        write(temporary)
+    return Path(target)
+
+
+def atomic_write_bytes(target: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``target`` atomically."""
+    return atomic_write(target, lambda temporary: temporary.write_bytes(data))
+
+
+def atomic_write_text(target: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``target`` as UTF-8, atomically (newlines as given)."""
+    return atomic_write_bytes(target, text.encode("utf-8"))
+
+
+def atomic_write_json(target: str | os.PathLike, obj: Any) -> Path:
+    """Write ``obj`` as indented UTF-8 JSON atomically (keys kept in insertion order)."""
+    return atomic_write_text(target, json.dumps(obj, indent=1, ensure_ascii=False, default=str) + "\n")
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Delete temporaries left by an interrupted write anywhere under ``folder``."""
+    removed = []
+    for stray in Path(folder).rglob(f".*{TMP_MARK}*"):
+        if stray.is_file():
+            stray.unlink(missing_ok=True)
+            removed.append(stray)
+    return removed
