@@ -14,7 +14,7 @@ SEED ?= 2026
 OUT ?= outputs
 PYTEST_ARGS ?=
 
-.PHONY: help env run test data lab lock bench clean
+.PHONY: help env run test data lab lock bench clean messages
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -49,6 +49,15 @@ bench: $(STAMP) ## run every benchmark in benchmarks/ (prints figures)
 lock:  ## re-pin requirements.lock after changing dependencies in pyproject.toml
 	$(BIN)/uv pip compile --quiet pyproject.toml --extra test --python-version 3.11 \
 		--python-platform x86_64-manylinux_2_28 -o requirements.lock
+
+LOCALE := src/evaluation/locale
+messages: $(STAMP)  ## extract report text into the catalogues; translate new Danish msgstr by hand
+	$(BIN)/pybabel -q extract -F $(LOCALE)/babel.cfg -k N_ --no-location --sort-output \
+		--project evaluation -o $(LOCALE)/evaluation.pot src/evaluation
+	@test -f $(LOCALE)/da/LC_MESSAGES/evaluation.po || \
+		$(BIN)/pybabel -q init -i $(LOCALE)/evaluation.pot -d $(LOCALE) -D evaluation -l da
+	$(BIN)/pybabel -q update -i $(LOCALE)/evaluation.pot -d $(LOCALE) -D evaluation -l da \
+		--no-fuzzy-matching --ignore-obsolete
 
 clean:  ## remove the environments (data/ and outputs/ are kept)
 	rm -rf $(VENV) .venv-taguette

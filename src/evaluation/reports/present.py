@@ -41,6 +41,7 @@ from typing import Any
 import pandas as pd
 
 from evaluation.errors import InputError
+from evaluation.i18n import N_, check_lang, locale_for, translate
 
 __all__ = [
     "COLUMN_LABELS",
@@ -64,8 +65,6 @@ __all__ = [
     "use_report_style",
 ]
 
-LANGUAGES = ("en", "da")
-_LOCALES = {"en": "en_GB", "da": "da_DK"}
 MISSING = "\u2013"  # an en dash: "no value here", explained in the table's footnote
 
 # Okabe & Ito (2008), "Color universal design": distinguishable with every common colour-vision
@@ -95,97 +94,54 @@ PALETTE = [
     )
 ]
 
+# Words the formatters put between numbers, in English; translated through evaluation.i18n.
 _WORDS = {
-    "en": {
-        "to": "to",
-        "yes": "yes",
-        "no": "no",
-        "missing_note": "no value (not estimable, not applicable or not available)",
-        "key_findings": "Key findings",
-        "ci": "95% CI",
-        "no_change": "we cannot tell this from no change",
-        "rose": "rose",
-        "fell": "fell",
-        "changed": "changed",
-        "by": "by",
-    },
-    "da": {
-        "to": "til",
-        "yes": "ja",
-        "no": "nej",
-        "missing_note": "ingen værdi (kan ikke beregnes, er ikke relevant eller mangler)",
-        "key_findings": "Vigtigste resultater",
-        "ci": "95 %-KI",
-        "no_change": "vi kan ikke skelne det fra ingen ændring",
-        "rose": "steg",
-        "fell": "faldt",
-        "changed": "ændrede sig",
-        "by": "med",
-    },
+    "to": N_("to"),
+    "yes": N_("yes"),
+    "no": N_("no"),
+    "missing_note": N_("no value (not estimable, not applicable or not available)"),
+    "key_findings": N_("Key findings"),
+    "ci": N_("95% CI"),
+    "no_change": N_("we cannot tell this from no change"),
+    "rose": N_("rose"),
+    "fell": N_("fell"),
+    "changed": N_("changed"),
+    "by": N_("by"),
 }
+
+
+def _word(key: str, lang: str) -> str:
+    return translate(_WORDS[key], lang)
+
 
 # Headers for the result vocabulary and the columns the notebooks show; anything else is made
 # readable by label_column's rules. Kept short: a header is read many times.
-COLUMN_LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "estimate": "Estimate",
-        "se": "Standard error",
-        "ci": "95% CI",
-        "ci_low": "Lower 95% limit",
-        "ci_high": "Upper 95% limit",
-        "p_value": "p",
-        "p_value_adjusted": "Adjusted p",
-        "att": "Change (ATT)",
-        "rate_ratio": "Rate ratio",
-        "odds_ratio": "Odds ratio",
-        "region": "Region",
-        "cluster_id": "Cluster",
-        "clinic_id": "Clinic",
-        "n": "N",
-        "n_clinics": "Clinics",
-        "n_gps": "GPs",
-        "listed_patients": "Listed patients",
-        "month": "Month",
-        "year": "Year",
-        "invited": "Invited",
-        "attended": "Attended",
-        "rate": "Rate",
-        "took_up": "Took up the topic",
-        "n_beyond_limits": "Points beyond the limits",
-    },
-    "da": {
-        "estimate": "Estimat",
-        "se": "Standardfejl",
-        "ci": "95 %-KI",
-        "ci_low": "Nedre 95 %-grænse",
-        "ci_high": "Øvre 95 %-grænse",
-        "p_value": "p",
-        "p_value_adjusted": "Justeret p",
-        "att": "Ændring (ATT)",
-        "rate_ratio": "Rateratio",
-        "odds_ratio": "Odds ratio",
-        "region": "Region",
-        "cluster_id": "Klynge",
-        "clinic_id": "Praksis",
-        "n": "N",
-        "n_clinics": "Praksis",
-        "n_gps": "Læger",
-        "listed_patients": "Tilmeldte patienter",
-        "month": "Måned",
-        "year": "År",
-        "invited": "Inviterede",
-        "attended": "Fremmødte",
-        "rate": "Andel",
-        "took_up": "Tog emnet op",
-        "n_beyond_limits": "Punkter uden for grænserne",
-    },
+COLUMN_LABELS: dict[str, str] = {
+    "estimate": N_("Estimate"),
+    "se": N_("Standard error"),
+    "ci": N_("95% CI"),
+    "ci_low": N_("Lower 95% limit"),
+    "ci_high": N_("Upper 95% limit"),
+    "p_value": N_("p"),
+    "p_value_adjusted": N_("Adjusted p"),
+    "att": N_("Change (ATT)"),
+    "rate_ratio": N_("Rate ratio"),
+    "odds_ratio": N_("Odds ratio"),
+    "region": N_("Region"),
+    "cluster_id": N_("Cluster"),
+    "clinic_id": N_("Clinic"),
+    "n": N_("N"),
+    "n_clinics": N_("Clinics"),
+    "n_gps": N_("GPs"),
+    "listed_patients": N_("Listed patients"),
+    "month": N_("Month"),
+    "year": N_("Year"),
+    "invited": N_("Invited"),
+    "attended": N_("Attended"),
+    "rate": N_("Rate"),
+    "took_up": N_("Took up the topic"),
+    "n_beyond_limits": N_("Points beyond the limits"),
 }
-
-
-def _check_lang(lang: str) -> str:
-    if lang not in LANGUAGES:
-        raise InputError(f"lang={lang!r}: reports are written in {' or '.join(LANGUAGES)}.")
-    return lang
 
 
 def _is_missing(value: Any) -> bool:
@@ -211,7 +167,7 @@ def format_number(value: Any, digits: int = 2, lang: str = "en") -> str:
     if math.isinf(value):
         return "∞" if value > 0 else "-∞"
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    text = format_decimal(round(value, digits), format=pattern, locale=_LOCALES[_check_lang(lang)])
+    text = format_decimal(round(value, digits), format=pattern, locale=locale_for(lang))
     return text.replace("\u2212", "-")
 
 
@@ -234,7 +190,7 @@ def format_interval(low: Any, high: Any, digits: int = 2, lang: str = "en") -> s
     """ "0.87 to 0.93" (Danish "0,87 til 0,93")."""
     if _is_missing(low) or _is_missing(high):
         return MISSING
-    to = _WORDS[_check_lang(lang)]["to"]
+    to = _word("to", check_lang(lang))
     return f"{format_number(low, digits, lang)} {to} {format_number(high, digits, lang)}"
 
 
@@ -273,7 +229,7 @@ def format_month(value: Any, lang: str = "en") -> str:
     stamp = _timestamp(value)
     if stamp is None:
         return MISSING
-    return babel_date(stamp.date(), "MMM y", locale=_LOCALES[_check_lang(lang)])
+    return babel_date(stamp.date(), "MMM y", locale=locale_for(lang))
 
 
 def format_date(value: Any, lang: str = "en") -> str:
@@ -283,8 +239,8 @@ def format_date(value: Any, lang: str = "en") -> str:
     stamp = _timestamp(value)
     if stamp is None:
         return MISSING
-    pattern = "d. MMM y" if _check_lang(lang) == "da" else "d MMM y"
-    return babel_date(stamp.date(), pattern, locale=_LOCALES[lang])
+    pattern = "d. MMM y" if check_lang(lang) == "da" else "d MMM y"
+    return babel_date(stamp.date(), pattern, locale=locale_for(lang))
 
 
 def label_column(name: str, labels: Mapping[str, str] | None = None, lang: str = "en") -> str:
@@ -296,9 +252,8 @@ def label_column(name: str, labels: Mapping[str, str] | None = None, lang: str =
     """
     if labels and name in labels:
         return labels[name]
-    known = COLUMN_LABELS[_check_lang(lang)]
-    if name in known:
-        return known[name]
+    if name in COLUMN_LABELS:
+        return translate(COLUMN_LABELS[name], check_lang(lang))
     text = str(name)
     if re.fullmatch(r"[a-z0-9_]+", text):
         words = text.split("_")
@@ -362,8 +317,7 @@ def _format_column(series: pd.Series, name: str, digits: int, lang: str, percent
     if name == "p_value" or name.startswith("p_value") or name.endswith("_p_value"):
         return [format_p_value(v, lang=lang) for v in series]
     if pd.api.types.is_bool_dtype(series):
-        words = _WORDS[lang]
-        return [MISSING if _is_missing(v) else words["yes" if v else "no"] for v in series]
+        return [MISSING if _is_missing(v) else _word("yes" if v else "no", lang) for v in series]
     if pd.api.types.is_datetime64_any_dtype(series) or isinstance(series.dtype, pd.PeriodDtype):
         stamps = [_timestamp(v) for v in series]
         monthly = all(s is None or (s.day == 1 and s.hour == 0) for s in stamps)
@@ -377,10 +331,9 @@ def _format_column(series: pd.Series, name: str, digits: int, lang: str, percent
             return [format_count(v, lang=lang) for v in series]
         return [format_number(v, digits, lang=lang) for v in series]
     out = []
-    words = _WORDS[lang]
     for v in series:
         if isinstance(v, bool):
-            out.append(words["yes" if v else "no"])
+            out.append(_word("yes" if v else "no", lang))
         elif _is_missing(v):
             out.append(MISSING)
         elif isinstance(v, float):
@@ -444,7 +397,7 @@ def reader_table(
     >>> list(reader_table(result, estimate="rate_ratio").frame.columns)
     ['Region', 'Rate ratio (95% CI)', 'p', 'Clinics', 'Took up the topic']
     """
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     if not isinstance(frame, pd.DataFrame):
         raise InputError(f"reader_table: expected a DataFrame, got {type(frame).__name__}.")
     data = frame.reset_index(drop=True) if not isinstance(frame.index, pd.RangeIndex) else frame
@@ -490,7 +443,7 @@ def reader_table(
                 for e, lo, hi in zip(data[name], data[low], data[high])
             ]
             header = headers.get(name) or label_column(name, lang=lang)
-            header = f"{header} ({_WORDS[lang]['ci']})"
+            header = f"{header} ({_word('ci', lang)})"
         else:
             cells = _format_column(data[name], str(name), digit_for(name), lang, name in percent)
             header = headers.get(name) or label_column(str(name), lang=lang)
@@ -499,7 +452,7 @@ def reader_table(
     table = pd.DataFrame(shown, columns=list(shown))
     footnotes = list(notes)
     if any_missing:
-        footnotes.append(f"{MISSING} {_WORDS[lang]['missing_note']}.")
+        footnotes.append(f"{MISSING} {_word('missing_note', lang)}.")
     return ReaderTable(table, caption=caption, notes=footnotes, lang=lang)
 
 
@@ -528,7 +481,7 @@ def describe_change(
     >>> describe_change(0.90, 0.87, 0.93, what="Prescribing", ratio=True, lang="da")
     'Prescribing faldt med 10,0\\xa0% (95 %-KI 7,0\\xa0% til 13,0\\xa0%).'
     """
-    words = _WORDS[_check_lang(lang)]
+    words = {key: _word(key, check_lang(lang)) for key in _WORDS}
     null = 1.0 if ratio else 0.0
     if any(_is_missing(v) for v in (estimate, ci_low, ci_high)):
         raise InputError(f"describe_change({what!r}): the estimate and both limits are needed.")
@@ -573,7 +526,7 @@ class KeyFindings:
     title: str | None = None
 
     def to_html(self) -> str:
-        title = self.title or _WORDS[self.lang]["key_findings"]
+        title = self.title or _word("key_findings", self.lang)
         items = "".join(f"<li>{html.escape(s)}</li>" for s in self.sentences)
         return (
             f'<section class="key-findings" lang="{self.lang}">'
@@ -584,7 +537,7 @@ class KeyFindings:
         return self.to_html()
 
     def _repr_markdown_(self) -> str:  # JupyterLab shows HTML; plain-text front ends this
-        title = self.title or _WORDS[self.lang]["key_findings"]
+        title = self.title or _word("key_findings", self.lang)
         return f"**{title}**\n\n" + "\n".join(f"- {s}" for s in self.sentences)
 
 
@@ -602,7 +555,7 @@ def key_findings(
             f"key_findings: give 1 to 5 sentences (got {len(sentences)}); a reader takes in a "
             "handful, the evidence follows below."
         )
-    return KeyFindings(sentences, lang=_check_lang(lang), title=title)
+    return KeyFindings(sentences, lang=check_lang(lang), title=title)
 
 
 def use_report_style() -> None:

@@ -1,0 +1,40 @@
+"""Danish and English through one gettext catalogue: no message may lack its Danish."""
+
+from __future__ import annotations
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from evaluation.i18n import LOCALE_DIR, translate
+
+SOURCE = LOCALE_DIR.parent
+
+
+def _messages_in_source() -> set[str]:
+    found = set()
+    keywords = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        SOURCE, method_map=[("**.py", "python")], keywords=keywords
+    ):
+        found.update([message] if isinstance(message, str) else message)
+    return found
+
+
+def _danish_catalogue():
+    with open(LOCALE_DIR / "da" / "LC_MESSAGES" / "evaluation.po", "rb") as handle:
+        return read_po(handle, locale="da_DK")
+
+
+def test_every_message_in_the_code_has_a_danish_translation():
+    catalogue = _danish_catalogue()
+    translated = {m.id: m.string for m in catalogue if m.id and not m.fuzzy}
+    untranslated = sorted(m for m in _messages_in_source() if not translated.get(m))
+    assert not untranslated, (
+        "these messages have no Danish translation (run `make messages`, then write the Danish "
+        f"in src/evaluation/locale/da/LC_MESSAGES/evaluation.po): {untranslated}"
+    )
+
+
+def test_the_catalogue_is_used_for_danish_and_english_is_the_source():
+    assert translate("Key findings", "da") == "Vigtigste resultater"
+    assert translate("Key findings", "en") == "Key findings"
