@@ -48,6 +48,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from evaluation.errors import InputError
+
 ALL_CODES = "(all codes)"
 
 
@@ -133,10 +135,10 @@ def _tables(
     document_texts: dict[int, str] | None = None,
 ) -> pd.DataFrame:
     if level not in ("character", "segment"):
-        raise ValueError(f"level {level!r}: expected 'character' or 'segment'")
+        raise InputError(f"level {level!r}: expected 'character' or 'segment'")
     for coder in (coder_a, coder_b):
         if not (segments["coder"] == coder).any():
-            raise ValueError(
+            raise InputError(
                 f"coder {coder!r} has no segments; known coders: {sorted(segments['coder'].unique())}"
             )
     pair = segments[segments["coder"].isin([coder_a, coder_b])]
@@ -353,7 +355,7 @@ def consensus_segments(
     - ``"union"``: everything either coded.
     """
     if strategy not in ("agreed", "intersection", "union"):
-        raise ValueError(f"strategy {strategy!r}: expected agreed, intersection or union")
+        raise InputError(f"strategy {strategy!r}: expected agreed, intersection or union")
     rows = []
     pair = segments[segments["coder"].isin([coder_a, coder_b])]
     for (document_id, key), group in pair.groupby(["document_id", "code_key"], sort=True):

@@ -47,13 +47,14 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from evaluation.errors import EvaluationError
 from evaluation.qualitative.store import Store, StoreError
 
 _KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _COLOUR = re.compile(r"^#(?:[0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})$")
 
 
-class CodebookError(ValueError):
+class CodebookError(EvaluationError, ValueError):
     """The codebook file is invalid; the message names the code and field."""
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evaluation.errors import EvaluationError
 from evaluation.qualitative import demo_text
 from evaluation.qualitative.cases import link_cluster_cases
 from evaluation.qualitative.codebook import sync_codebook_file, write_text_atomic
@@ -287,8 +288,12 @@ PROFILES = {
 }
 
 
-class DemoError(ValueError):
+class DemoError(EvaluationError, ValueError):
     """The demo cannot be built from this data or into this folder; the message says why."""
+
+
+class DemoDataMissing(DemoError, FileNotFoundError):
+    """A file the demo is built from is missing from the data folder; the message names it."""
 
 
 def _is_demo_folder(folder: Path) -> bool:
@@ -314,7 +319,7 @@ def build_demo(
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     for name in ("clusters.parquet", "clinics.parquet", "truth.json"):
         if not (data_dir / name).is_file():
-            raise FileNotFoundError(
+            raise DemoDataMissing(
                 f"{data_dir / name} is missing: generate the data with `workbench data synth --out {data_dir}`"
             )
     if out_dir.exists() and any(out_dir.iterdir()) and not _is_demo_folder(out_dir):

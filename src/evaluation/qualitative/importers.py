@@ -23,6 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evaluation.errors import EvaluationError
 from evaluation.qualitative.store import Store, StoreError
 
 TRANSCRIPT_SUFFIXES = (".txt", ".md", ".docx", ".odt", ".pdf", ".html", ".htm")
@@ -44,7 +45,7 @@ KNOWN_SPEAKERS = {
 }
 
 
-class TranscriptImportError(ValueError):
+class TranscriptImportError(EvaluationError, ValueError):
     """A file that cannot be imported; the message names the file and what to do."""
 
 

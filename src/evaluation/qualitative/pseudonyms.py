@@ -42,8 +42,10 @@ from pathlib import Path
 
 import yaml
 
+from evaluation.errors import EvaluationError
 
-class PseudonymError(ValueError):
+
+class PseudonymError(EvaluationError, ValueError):
     """The mapping file is missing, unreviewed or ambiguous; the message says which line."""
 
 

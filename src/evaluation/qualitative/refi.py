@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from lxml import etree
 
+from evaluation.errors import EvaluationError
 from evaluation.qualitative.store import Store, StoreError, new_guid, now_iso
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
@@ -50,7 +51,7 @@ _GUID = re.compile(
 )
 
 
-class RefiError(ValueError):
+class RefiError(EvaluationError, ValueError):
     """An exchange file that cannot be imported or written; says which file, element and why."""
 
 

@@ -46,6 +46,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evaluation.errors import EvaluationError
+
 SCHEMA_VERSION = 1
 DEFAULT_STORE = Path("qualitative") / "coding.sqlite"
 
@@ -161,7 +163,7 @@ END;
 """
 
 
-class StoreError(ValueError):
+class StoreError(EvaluationError, ValueError):
     """A request the store refuses; the message says what was wrong and what to do."""
 
 

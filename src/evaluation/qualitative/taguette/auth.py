@@ -29,6 +29,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from evaluation.errors import EvaluationError
+
 TOKEN_ENV = "TAGUETTE_TOKEN"
 USER_ENV = "TAGUETTE_USER"
 PASSWORD_ENV = "TAGUETTE_PASSWORD"
@@ -36,7 +38,7 @@ PASSWORD_ENV = "TAGUETTE_PASSWORD"
 _TOKEN_IN_LINK = re.compile(r"[?&]token=([0-9A-Za-z]+)")
 
 
-class CredentialsError(ValueError):
+class CredentialsError(EvaluationError, ValueError):
     """No usable credentials; the message says which variables to set."""
 
 

@@ -25,6 +25,7 @@ import sqlite3
 from collections import defaultdict
 from pathlib import Path
 
+from evaluation.errors import EvaluationError
 from evaluation.qualitative.store import Store
 from evaluation.qualitative.taguette.offsets import OffsetMap, taguette_form, text_to_html
 from evaluation.qualitative.taguette.sync import (
@@ -42,7 +43,7 @@ EXPORT_SERVER = "taguette-export"
 CSV_SERVER = "taguette-csv"
 
 
-class TaguetteExportError(ValueError):
+class TaguetteExportError(EvaluationError, ValueError):
     """An export file that cannot be read; names the file and what is wrong."""
 
 

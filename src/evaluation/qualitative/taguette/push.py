@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from evaluation.errors import InputError
 from evaluation.qualitative.store import Store, now_iso
 from evaluation.qualitative.taguette.client import (
     DOCUMENT_NAME_MAX,
@@ -91,7 +92,7 @@ def push(
     those same segments).
     """
     if with_segments and not coder:
-        raise ValueError("with_segments needs coder: whose segments to place")
+        raise InputError("with_segments needs coder: whose segments to place")
     report = PushReport(server=client.base_url, project_id=project_id or 0)
     if project_id is None:
         name = project_name or store.project_info().get("name", "qualitative project")

@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from evaluation.errors import EvaluationError
 from evaluation.qualitative.importers import find_speaker_turns
 from evaluation.qualitative.store import Store, StoreError, now_iso
 from evaluation.qualitative.taguette.links import ensure_link_tables, linked, source_id
@@ -33,7 +34,7 @@ TAG_SEPARATOR = "."
 DOT_IN_NAME = "\u2024"  # ONE DOT LEADER: a "." inside a code name, so it is not read as a level
 
 
-class TaguetteSyncError(ValueError):
+class TaguetteSyncError(EvaluationError, ValueError):
     """The snapshot cannot be applied; nothing was written. The message says why."""
 
 
