@@ -72,14 +72,15 @@ def _show(frame, out: Path | None, *, index: bool = True) -> None:
     import pandas as pd
 
     if out is not None:
-        from evaluation.qualitative.codebook import write_text_atomic
+        from evaluation.files import atomic_write, atomic_write_text
 
         if out.suffix.lower() == ".xlsx":
-            from evaluation.qualitative.exports import _atomic
-
-            _atomic(out, lambda temporary: frame.to_excel(temporary, index=index))
+            # the engine is named: the temporary file's name does not end in .xlsx
+            atomic_write(
+                out, lambda temporary: frame.to_excel(temporary, index=index, engine="openpyxl")
+            )
         else:
-            write_text_atomic(out, frame.to_csv(index=index))
+            atomic_write_text(out, frame.to_csv(index=index))
         click.echo(f"wrote {len(frame)} rows to {out}")
         return
     with pd.option_context(
@@ -339,9 +340,10 @@ def codebook_show(store_path: Path) -> None:
 @_friendly
 def codebook_export(file: Path, store_path: Path) -> None:
     """Write the store's codebook as codebook.yml (e.g. after importing a .qdpx)."""
-    from evaluation.qualitative.codebook import codebook_to_yaml, write_text_atomic
+    from evaluation.files import atomic_write_text
+    from evaluation.qualitative.codebook import codebook_to_yaml
 
-    write_text_atomic(file, codebook_to_yaml(_open(store_path)))
+    atomic_write_text(file, codebook_to_yaml(_open(store_path)))
     click.echo(f"wrote {file}")
 
 
@@ -805,10 +807,13 @@ def pseudonyms_propose(files, out) -> None:
 @_friendly
 def pseudonyms_reverse(file, mapping, out) -> None:
     """Put the real names back into a text file (needs the mapping)."""
-    from evaluation.qualitative.codebook import write_text_atomic
-    from evaluation.qualitative.pseudonyms import read_mapping
+    from evaluation.files import atomic_path
+    from evaluation.qualitative.pseudonyms import PERSONAL_DATA_MODE, read_mapping
 
-    write_text_atomic(out, read_mapping(mapping).reverse(file.read_text(encoding="utf-8")))
+    text = read_mapping(mapping).reverse(file.read_text(encoding="utf-8"))
+    # the real names are back in it: readable by its owner only, like the mapping
+    with atomic_path(out, mode=PERSONAL_DATA_MODE) as temporary:
+        temporary.write_text(text, encoding="utf-8")
     click.echo(f"wrote {out}")
 
 

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -400,17 +399,3 @@ def codebook_to_yaml(store: Store) -> str:
     document = {"codes": [node(r) for r in children.get(None, [])]}
     header = "# Codebook: reviewed in git, applied with `workbench qual codebook sync`.\n"
     return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
-
-
-def write_text_atomic(path: str | os.PathLike, text: str | bytes) -> None:
-    """Write to a temporary file next to ``path``, then rename: never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(text.encode("utf-8") if isinstance(text, str) else text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -34,9 +34,10 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import EvaluationError
+from evaluation.files import atomic_write, atomic_write_text
 from evaluation.qualitative import demo_text
 from evaluation.qualitative.cases import link_cluster_cases
-from evaluation.qualitative.codebook import sync_codebook_file, write_text_atomic
+from evaluation.qualitative.codebook import sync_codebook_file
 from evaluation.qualitative.importers import import_transcripts
 from evaluation.qualitative.pseudonyms import PseudonymMapping, read_mapping, write_mapping
 from evaluation.qualitative.store import Store
@@ -205,15 +206,15 @@ def _write_transcript(path: Path, title: str, passages: list[Passage]) -> None:
     lines = [f"{p.speaker}: {p.text}" for p in passages]
     suffix = path.suffix
     if suffix == ".txt":
-        write_text_atomic(path, title + "\n\n" + "\n\n".join(lines) + "\n")
+        atomic_write_text(path, title + "\n\n" + "\n\n".join(lines) + "\n")
     elif suffix == ".md":
         body = "\n\n".join(f"**{p.speaker}:** {p.text}" for p in passages)
-        write_text_atomic(path, f"# {title}\n\n{body}\n")
+        atomic_write_text(path, f"# {title}\n\n{body}\n")
     elif suffix == ".html":
         from html import escape
 
         body = "\n".join(f"<p><b>{escape(p.speaker)}:</b> {escape(p.text)}</p>" for p in passages)
-        write_text_atomic(
+        atomic_write_text(
             path,
             f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{escape(title)}</title></head>'
             f"<body><h1>{escape(title)}</h1>\n{body}\n</body></html>\n",
@@ -225,7 +226,7 @@ def _write_transcript(path: Path, title: str, passages: list[Passage]) -> None:
         document.add_heading(title, level=1)
         for line in lines:
             document.add_paragraph(line)
-        document.save(str(path))
+        atomic_write(path, document.save)
     elif suffix == ".odt":
         from odf.opendocument import OpenDocumentText
         from odf.text import H, P
@@ -234,7 +235,7 @@ def _write_transcript(path: Path, title: str, passages: list[Passage]) -> None:
         document.text.addElement(H(outlinelevel=1, text=title))
         for line in lines:
             document.text.addElement(P(text=line))
-        document.save(str(path))
+        atomic_write(path, lambda temporary: document.save(str(temporary)))
     else:  # pragma: no cover - FORMATS lists the suffixes above
         raise ValueError(suffix)
 
@@ -354,7 +355,7 @@ def build_demo(
         shutil.rmtree(staging)
     try:
         (staging / "transcripts").mkdir(parents=True)
-        write_text_atomic(staging / "codebook.yml", codebook_yaml())
+        atomic_write_text(staging / "codebook.yml", codebook_yaml())
 
         # fictional names -> pseudonyms: the reviewed mapping the import goes through
         towns = list(rng.permutation(demo_text.TOWN_NAMES))
@@ -498,15 +499,22 @@ def build_demo(
             },
             "cases": cases_truth,
         }
-        write_text_atomic(
+        atomic_write_text(
             staging / "truth.json", json.dumps(demo_truth, indent=2, ensure_ascii=False) + "\n"
         )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)  # no half-built demo left behind
         raise
+    # A whole folder is swapped in, not a file written: evaluation.files replaces single files, so
+    # the folder is built aside and renamed; the old demo is moved aside first and removed last,
+    # so a crash in between leaves a complete demo (old or new) under one of the two names.
+    replaced = out_dir.parent / f".{out_dir.name}.replaced"
+    if replaced.exists():
+        shutil.rmtree(replaced)
     if out_dir.exists():
-        shutil.rmtree(out_dir)
+        out_dir.rename(replaced)
     staging.rename(out_dir)
+    shutil.rmtree(replaced, ignore_errors=True)
     return {
         "folder": str(out_dir),
         "interviews": len(interviews),

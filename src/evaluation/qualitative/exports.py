@@ -1,17 +1,17 @@
 """The codebook and coded quotes as .docx and .xlsx, for colleagues without the workbench.
 
-Both writers build the file at a temporary path and rename it into place, so a failed export
-never leaves a half-written file.
+Every writer goes through :mod:`evaluation.files` (a temporary file, fsynced, renamed into
+place), so a failed export never leaves a half-written file.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from evaluation.files import atomic_write, atomic_write_text
 from evaluation.qualitative.store import Store
 
 _EXCEL_CELL_LIMIT = 32_767
@@ -35,21 +35,6 @@ def quotes_table(store: Store, *, coder: str | None = None) -> pd.DataFrame:
 
     quotes = retrieve(store, coder=coder, context=0)
     return quotes[["document", "case", "code", "coder", "start", "end", "text", "memo"]]
-
-
-def _atomic(path: Path, write) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent
-    )
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _clean_for_excel(frame: pd.DataFrame) -> pd.DataFrame:
@@ -77,7 +62,7 @@ def export_xlsx(store: Store, path: str | os.PathLike, *, coder: str | None = No
         "Cases": store.cases().drop(columns=["case_id", "guid"], errors="ignore"),
     }
 
-    def write(temporary: str) -> None:
+    def write(temporary: Path) -> None:
         with pd.ExcelWriter(temporary, engine="openpyxl") as writer:
             for name, frame in sheets.items():
                 _clean_for_excel(frame).to_excel(writer, sheet_name=name, index=False)
@@ -87,7 +72,7 @@ def export_xlsx(store: Store, path: str | os.PathLike, *, coder: str | None = No
                     sheet.column_dimensions[column_cells[0].column_letter].width = width
                 sheet.freeze_panes = "A2"
 
-    return _atomic(path, write)
+    return atomic_write(path, write)
 
 
 def export_docx(
@@ -128,7 +113,7 @@ def export_docx(
             )
             note = document.add_paragraph(source)
             note.runs[0].font.size = Pt(8)
-    return _atomic(path, lambda temporary: document.save(temporary))
+    return atomic_write(path, lambda temporary: document.save(temporary))
 
 
 def export_report(store: Store, path: str | os.PathLike, *, coder: str | None = None) -> Path:
@@ -181,10 +166,7 @@ def export_report(store: Store, path: str | os.PathLike, *, coder: str | None = 
             + "\n".join(body)
             + "\n</body></html>\n"
         )
-    from evaluation.qualitative.codebook import write_text_atomic
-
-    write_text_atomic(path, markdown)
-    return path
+    return atomic_write_text(path, markdown)
 
 
 def export_odt(store: Store, path: str | os.PathLike, *, coder: str | None = None) -> Path:
@@ -227,4 +209,4 @@ def export_odt(store: Store, path: str | os.PathLike, *, coder: str | None = Non
             document.text.addElement(
                 P(stylename=source_style, text=f"{quote.document}{case} - coded by {quote.coder}")
             )
-    return _atomic(path, lambda temporary: document.save(temporary))
+    return atomic_write(path, lambda temporary: document.save(temporary))

@@ -43,6 +43,10 @@ from pathlib import Path
 import yaml
 
 from evaluation.errors import EvaluationError
+from evaluation.files import atomic_path
+
+#: file mode of files that hold real names (the mapping, a re-identified text): owner only
+PERSONAL_DATA_MODE = 0o600
 
 
 class PseudonymError(EvaluationError, ValueError):
@@ -138,8 +142,8 @@ def read_mapping(path: str | os.PathLike) -> PseudonymMapping:
 
 
 def write_mapping(path: str | os.PathLike, mapping: PseudonymMapping) -> None:
-    from evaluation.qualitative.codebook import write_text_atomic
-
+    """Write ``mapping`` as a reviewable YAML file, readable by its owner only (it holds the real
+    names: personal data)."""
     kinds = mapping.kinds or [""] * len(mapping.pairs)
     document = {
         "reviewed_by": mapping.reviewed_by or "",
@@ -149,7 +153,9 @@ def write_mapping(path: str | os.PathLike, mapping: PseudonymMapping) -> None:
         ],
     }
     header = "# Pseudonym mapping: PERSONAL DATA, never commit. Check every line, then set reviewed_by.\n"
-    write_text_atomic(path, header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+    text = header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    with atomic_path(path, mode=PERSONAL_DATA_MODE) as temporary:
+        temporary.write_text(text, encoding="utf-8")
 
 
 _NOT_NAMES = {

@@ -24,7 +24,6 @@ import functools
 import itertools
 import os
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np
 from lxml import etree
 
 from evaluation.errors import EvaluationError
+from evaluation.files import atomic_path, atomic_write_bytes
 from evaluation.qualitative.store import Store, StoreError, new_guid, now_iso
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
@@ -817,21 +817,14 @@ def _fast_guids(count: int) -> list[str]:
     ]
 
 
-def _write_zip_atomic(path: Path, members: dict[str, bytes]) -> None:
-    """Write the archive to a temporary file and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
+def _write_zip(path: Path, members: dict[str, bytes]) -> None:
+    """Write the archive through the package's atomic writer: never a half-written .qdpx."""
+    with atomic_path(path) as temporary:
         with zipfile.ZipFile(
             temporary, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1
         ) as archive:
             for name, data in members.items():
                 archive.writestr(name, data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def export_qdpx(store: Store, path: str | os.PathLike, *, target: str = "standard") -> Path:
@@ -840,7 +833,7 @@ def export_qdpx(store: Store, path: str | os.PathLike, *, target: str = "standar
     path = Path(path)
     xml, files = build_project_xml(store, target=target)
     _check_valid(xml, "project", path)
-    _write_zip_atomic(path, {"project.qde": xml, **files})
+    _write_zip(path, {"project.qde": xml, **files})
     return path
 
 
@@ -858,9 +851,7 @@ def export_qdc(store: Store, path: str | os.PathLike) -> Path:
     _codes_xml(store, CODEBOOK_NS, codes)
     xml = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
     _check_valid(xml, "codebook", path)
-    from evaluation.qualitative.codebook import write_text_atomic
-
-    write_text_atomic(path, xml)
+    atomic_write_bytes(path, xml)
     return path
 
 
