@@ -121,7 +121,7 @@ def push_command(
     url, project_id, project_name, coder, with_segments, documents, store_path, timeout
 ) -> None:
     """Upload the store's transcripts (as UTF-8 HTML) and codebook (dotted tag paths) to Taguette."""
-    from evaluation.qualitative.taguette.push import push
+    from evaluation.qualitative.taguette.upload import push
 
     if with_segments and not coder:
         raise TaguetteCommandError("--with-segments needs --coder: whose segments to place")
@@ -168,7 +168,7 @@ def push_command(
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="seconds per request")
 def pull_command(url, project_id, coder, store_path, timeout) -> None:
     """Bring a Taguette project's documents, tags and highlights into the store (all or nothing)."""
-    from evaluation.qualitative.taguette.pull import pull
+    from evaluation.qualitative.taguette.download import pull
 
     store = _store(store_path, create=True)
     try:

@@ -9,7 +9,7 @@ pull files its highlights under that coder; with ``with_segments`` the coder's e
 are placed as highlights too, so a team can carry on coding in Taguette.
 
 Everything pushed is linked in the store at once (document, tag and highlight ids), so pushing
-again only adds what is new, and a later :func:`~evaluation.qualitative.taguette.pull.pull`
+again only adds what is new, and a later :func:`~evaluation.qualitative.taguette.download.pull`
 recognises the project's documents and tags. Push writes nothing but these links to the store.
 
 Example (needs a running server)::
