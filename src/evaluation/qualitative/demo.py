@@ -21,12 +21,19 @@ Example (command line)::
 
     workbench data synth --out data/synthetic
     workbench qual demo --data data/synthetic --out qualitative/demo --seed 2026
+
+Notebooks open their coding store with :func:`open_store`, which builds this demo in a
+temporary folder when there is no store yet (a fresh clone), and removes it afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +42,7 @@ import pandas as pd
 
 from evaluation.errors import EvaluationError
 from evaluation.files import atomic_write, atomic_write_text
+from evaluation.paths import project_path
 from evaluation.qualitative import demo_text
 from evaluation.qualitative.cases import link_cluster_cases
 from evaluation.qualitative.codebook import sync_codebook_file
@@ -520,3 +528,70 @@ def build_demo(
         "interviews": len(interviews),
         "store": str(out_dir / "coding.sqlite"),
     }
+
+
+@contextlib.contextmanager
+def open_store(
+    store_path: str | os.PathLike,
+    data_dir: str | os.PathLike,
+    *,
+    seed: int = 2026,
+    per_region: int = 5,
+) -> Iterator[Store]:
+    """The coding store at ``store_path``, opened for the ``with`` block; if there is none (a
+    fresh clone), the demo project built from ``data_dir`` instead, in a temporary folder of
+    this call's own that is removed when the block ends.
+
+    Parameters
+    ----------
+    store_path : the coding store (SQLite) to open, e.g. a notebook's ``qualitative_store``.
+    data_dir : the synthetic data (``workbench data synth``) to build the demo from if needed.
+    seed, per_region : passed to :func:`build_demo`.
+
+    Relative paths are found from the project folder too (:func:`evaluation.paths.project_path`),
+    so a notebook running in notebooks/ finds ``qualitative/demo/coding.sqlite``. When the demo
+    is built, one printed line says so. Parallel runs never share the temporary folder, and it
+    is removed as the block ends (not by a finaliser, which a stopped batch kernel may skip).
+
+    Raises
+    ------
+    DemoDataMissing : no store, and ``data_dir`` lacks what the demo is built from.
+
+    Example
+    -------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> Store.create(folder / "coding.sqlite").close()
+    >>> with open_store(folder / "coding.sqlite", data_dir=folder / "synthetic") as store:
+    ...     store.summary()["documents"]
+    0
+    >>> with open_store(folder / "none.sqlite", data_dir=folder / "synthetic") as store:
+    ...     pass
+    Traceback (most recent call last):
+    ...
+    evaluation.qualitative.demo.DemoDataMissing: no coding store at ...none.sqlite, and the demo ...
+    """
+    found = project_path(store_path)
+    if found.is_file():
+        with Store.open(found) as store:
+            yield store
+        return
+    with tempfile.TemporaryDirectory(prefix="interview-demo-") as folder:
+        try:
+            built = build_demo(
+                project_path(data_dir),
+                Path(folder) / "demo",
+                seed=seed,
+                per_region=per_region,
+                progress=False,
+            )
+        except DemoDataMissing as error:
+            raise DemoDataMissing(
+                f"no coding store at {store_path}, and the demo cannot be built instead: {error}"
+            ) from None
+        print(
+            f"No coding store at {store_path}: built the demo project (invented interviews) "
+            f"from {data_dir}."
+        )
+        with Store.open(built["store"]) as store:
+            yield store

@@ -756,9 +756,3 @@ class Store:
         for table in ("documents", "codes", "segments", "coders", "memos", "cases"):
             counts[table] = self.connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
         return counts
-
-
-def open_store(path: str | os.PathLike | None = None, *, create: bool = False) -> Store:
-    """Open the store at ``path`` (default qualitative/coding.sqlite), creating it if asked."""
-    path = DEFAULT_STORE if path is None else path
-    return Store.create(path) if create else Store.open(path)
