@@ -37,7 +37,8 @@ Example
 >>> table = agreement_table(segments, documents, "anna", "bo", level="character")
 >>> [int(x) for x in table.loc[0, ["both", "only_a", "only_b", "neither"]]]
 [8, 2, 10, 20]
->>> round(float(table.loc[0, "cohen_kappa"]), 4), round(float(table.loc[0, "krippendorff_alpha"]), 4)
+>>> kappa, alpha = table.loc[0, ["cohen_kappa", "krippendorff_alpha"]]
+>>> round(float(kappa), 4), round(float(alpha), 4)
 (0.3684, 0.3489)
 """
 
@@ -91,7 +92,7 @@ def _union_length(
         ends[order].astype(np.int64),
     )
     offset = g * (int(e.max()) + 1)
-    # running maximum of ends within each group: the offsets keep groups from leaking into each other
+    # running maximum of ends within each group: offsets keep groups from leaking into each other
     running = np.maximum.accumulate(e + offset)
     previous = np.concatenate(([-1], running[:-1])) - offset
     contribution = np.clip(e - np.maximum(s, previous), 0, None)
@@ -139,7 +140,8 @@ def _tables(
     for coder in (coder_a, coder_b):
         if not (segments["coder"] == coder).any():
             raise InputError(
-                f"coder {coder!r} has no segments; known coders: {sorted(segments['coder'].unique())}"
+                f"coder {coder!r} has no segments; known coders: "
+                f"{sorted(segments['coder'].unique())}"
             )
     pair = segments[segments["coder"].isin([coder_a, coder_b])]
     c, code_labels = pd.factorize(pair["code_key"], sort=True)

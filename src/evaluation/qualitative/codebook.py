@@ -29,7 +29,8 @@ Example
 -------
 >>> from evaluation.qualitative.store import Store
 >>> store = Store.create(":memory:")
->>> spec = parse_codebook({"codes": [{"key": "data", "name": "Data", "children": [{"key": "data.c", "name": "Challenges"}]}]})
+>>> spec = parse_codebook({"codes": [
+...     {"key": "data", "name": "Data", "children": [{"key": "data.c", "name": "Challenges"}]}]})
 >>> sync_codebook(store, spec)["added"]
 2
 >>> store.codes()["path"].tolist()
@@ -178,7 +179,8 @@ def parse_codebook(raw: object) -> list[CodeSpec]:
         for old in spec.merged_from:
             if old in by_key:
                 raise CodebookError(
-                    f"code {spec.key!r}: merged_from {old!r} is still listed; remove it from the file"
+                    f"code {spec.key!r}: merged_from {old!r} is still listed; remove it from "
+                    "the file"
                 )
     _check_cycles({s.key: s.parent for s in specs})
     siblings: dict[tuple, str] = {}
@@ -186,7 +188,8 @@ def parse_codebook(raw: object) -> list[CodeSpec]:
         sibling_key = (spec.parent, spec.name)
         if sibling_key in siblings:
             raise CodebookError(
-                f"codes {siblings[sibling_key]!r} and {spec.key!r} have the same name {spec.name!r} under the same parent"
+                f"codes {siblings[sibling_key]!r} and {spec.key!r} have the same name "
+                f"{spec.name!r} under the same parent"
             )
         siblings[sibling_key] = spec.key
     return specs
@@ -302,7 +305,8 @@ def sync_codebook(store: Store, specs: list[CodeSpec]) -> dict[str, int]:
                 after = (spec.name, spec.description, spec.colour, int(spec.codable), spec.position)
                 if tuple(before) != after:
                     cur.execute(
-                        "UPDATE codes SET name = ?, description = ?, colour = ?, codable = ?, position = ? WHERE id = ?",
+                        "UPDATE codes SET name = ?, description = ?, colour = ?, codable = ?, "
+                        "position = ? WHERE id = ?",
                         (*after, existing[spec.key]),
                     )
                     counts["updated"] += 1

@@ -83,8 +83,10 @@ def codebook_yaml() -> str:
         )
     header = (
         "# Codebook of the coordinator interviews: themes, each with challenges and enablers.\n"
-        "# Reviewed in git; apply with `workbench qual codebook sync`. Keys are stable identities:\n"
-        "# rename with `name`, restructure with merged_from / split_from (see evaluation.qualitative.codebook).\n"
+        "# Reviewed in git; apply with `workbench qual codebook sync`. "
+        "Keys are stable identities:\n"
+        "# rename with `name`, restructure with merged_from / split_from "
+        "(see evaluation.qualitative.codebook).\n"
     )
     return header + yaml.safe_dump({"codes": codes}, sort_keys=False, allow_unicode=True, width=100)
 
@@ -130,7 +132,7 @@ def _plan(cluster: dict, rng: np.random.Generator, low_attendance: float) -> dic
 
 
 def _in_sentence(label: str) -> str:
-    """A catalogue label inside a sentence: 'Diabetes' -> 'diabetes', abbreviations kept ('COPD')."""
+    """A catalogue label inside a sentence: 'Diabetes' -> 'diabetes', but 'COPD' stays."""
     first = label.split()[0]
     return label if any(ch.isupper() for ch in first[1:]) else label[0].lower() + label[1:]
 
@@ -224,7 +226,8 @@ def _write_transcript(path: Path, title: str, passages: list[Passage]) -> None:
         body = "\n".join(f"<p><b>{escape(p.speaker)}:</b> {escape(p.text)}</p>" for p in passages)
         atomic_write_text(
             path,
-            f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{escape(title)}</title></head>'
+            '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+            f"<title>{escape(title)}</title></head>"
             f"<body><h1>{escape(title)}</h1>\n{body}\n</body></html>\n",
         )
     elif suffix == ".docx":
@@ -329,12 +332,14 @@ def build_demo(
     for name in ("clusters.parquet", "clinics.parquet", "truth.json"):
         if not (data_dir / name).is_file():
             raise DemoDataMissing(
-                f"{data_dir / name} is missing: generate the data with `workbench data synth --out {data_dir}`"
+                f"{data_dir / name} is missing: generate the data with `workbench data synth "
+                f"--out {data_dir}`"
             )
     if out_dir.exists() and any(out_dir.iterdir()) and not _is_demo_folder(out_dir):
         raise DemoError(
-            f"{out_dir} exists and is not a demo folder made by `workbench qual demo`; refusing to replace it "
-            "(it may hold real transcripts). Choose a new or empty folder, e.g. qualitative/demo."
+            f"{out_dir} exists and is not a demo folder made by `workbench qual demo`; refusing to "
+            "replace it (it may hold real transcripts). Choose a new or empty folder, e.g. "
+            "qualitative/demo."
         )
     clusters = pd.read_parquet(data_dir / "clusters.parquet")
     meetings = (
@@ -352,8 +357,9 @@ def build_demo(
         mine = clusters[clusters["region"] == region].sort_values("cluster_id")
         if len(mine) < per_region:
             raise DemoError(
-                f"region {region} has only {len(mine)} clusters in {data_dir}; the demo interviews {per_region} per "
-                "region: use the national synthetic data (`workbench data synth --scale national`) or --per-region"
+                f"region {region} has only {len(mine)} clusters in {data_dir}; the demo interviews "
+                f"{per_region} per region: use the national synthetic data (`workbench data synth "
+                "--scale national`) or --per-region"
             )
         picks = rng.choice(len(mine), size=per_region, replace=False)
         sampled += mine.iloc[sorted(picks)].to_dict("records")
@@ -419,7 +425,10 @@ def build_demo(
             )
             document = f"interview_{index + 1:02d}_{cluster['cluster_id']}"
             path = staging / "transcripts" / f"{document}{FORMATS[index % len(FORMATS)]}"
-            title = f"Interview {index + 1:02d} with the coordinator, {demo_text.COORDINATOR_NAMES[index]}"
+            title = (
+                f"Interview {index + 1:02d} with the coordinator, "
+                f"{demo_text.COORDINATOR_NAMES[index]}"
+            )
             _write_transcript(path, title, passages)
             interviews.append((cluster, cluster_truth, document, path, passages))
             interview_topics.append((document, topics))
@@ -484,8 +493,8 @@ def build_demo(
                 }
             )
         store.add_memo(
-            "Demo project generated from the synthetic national data. Coders 'anna' and 'bo' coded blind; "
-            "see truth.json for what each interview was generated to stress.",
+            "Demo project generated from the synthetic national data. Coders 'anna' and 'bo' coded "
+            "blind; see truth.json for what each interview was generated to stress.",
             target="project",
             title="About this project",
         )
@@ -497,13 +506,19 @@ def build_demo(
             "coders": list(CODERS),
             "low_attendance_threshold": low_attendance,
             "relations": {
-                "obtaining_data.challenges": "stressed (3-4 answers) in clusters with data_access_trouble, whose "
-                "prescribing effects were weaker (x0.35) in the synthetic data",
+                "obtaining_data.challenges": (
+                    "stressed (3-4 answers) in clusters with data_access_trouble, whose "
+                    "prescribing effects were weaker (x0.35) in the synthetic data"
+                ),
                 "attendance.enablers": "stressed (2-3 answers) in clusters with engaged_gps",
-                "attendance.challenges": "stressed (2-3 answers) where attendance_target is in the lowest 30% "
-                "or attendance fades (fade_logit_per_year < 0)",
-                "funding.challenges": "stressed (2-3 answers) in clusters with funding_concerns; deliberately "
-                "unrelated to the prescribing effects",
+                "attendance.challenges": (
+                    "stressed (2-3 answers) where attendance_target is in the lowest 30% "
+                    "or attendance fades (fade_logit_per_year < 0)"
+                ),
+                "funding.challenges": (
+                    "stressed (2-3 answers) in clusters with funding_concerns; deliberately "
+                    "unrelated to the prescribing effects"
+                ),
             },
             "cases": cases_truth,
         }

@@ -21,7 +21,8 @@ def codebook_table(store: Store) -> pd.DataFrame:
     """The codebook with segment counts: path, key, description, colour, segments, documents."""
     codes = store.codes()
     counts = pd.read_sql_query(
-        "SELECT code_id AS id, COUNT(*) AS segments, COUNT(DISTINCT document_id) AS documents FROM segments GROUP BY code_id",
+        "SELECT code_id AS id, COUNT(*) AS segments, COUNT(DISTINCT document_id) AS documents "
+        "FROM segments GROUP BY code_id",
         store.connection,
     )
     table = codes.merge(counts, on="id", how="left").fillna({"segments": 0, "documents": 0})
@@ -128,7 +129,8 @@ def export_report(store: Store, path: str | os.PathLike, *, coder: str | None = 
     for row in codebook.itertuples(index=False):
         indent = "  " * row.path.count("/")
         lines.append(
-            f"{indent}- **{row.path.split('/')[-1]}** ({row.segments} segments){': ' + row.description if row.description else ''}"
+            f"{indent}- **{row.path.split('/')[-1]}** ({row.segments} "
+            f"segments){': ' + row.description if row.description else ''}"
         )
     lines += ["", "## Coded quotes", ""]
     for code_path in codebook["path"]:
@@ -156,9 +158,9 @@ def export_report(store: Store, path: str | os.PathLike, *, coder: str | None = 
             elif line.startswith("> "):
                 body.append(f"<blockquote>{escape(line[2:])}</blockquote>")
             elif line.strip().startswith("- "):
-                body.append(
-                    f'<p style="margin-left:{line.index("-")}em">{escape(line.strip()[2:]).replace("**", "")}</p>'
-                )
+                margin = line.index("-")
+                item = escape(line.strip()[2:]).replace("**", "")
+                body.append(f'<p style="margin-left:{margin}em">{item}</p>')
         markdown = (
             '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>'
             + escape(title)
@@ -170,7 +172,7 @@ def export_report(store: Store, path: str | os.PathLike, *, coder: str | None = 
 
 
 def export_odt(store: Store, path: str | os.PathLike, *, coder: str | None = None) -> Path:
-    """An OpenDocument text (LibreOffice): the codebook, then every code's quotes with their source."""
+    """An OpenDocument text (LibreOffice): the codebook, then each code's quotes and sources."""
     from odf.opendocument import OpenDocumentText
     from odf.style import ParagraphProperties, Style, TextProperties
     from odf.text import H, P

@@ -66,8 +66,8 @@ def _check_member_name(path: Path, name: str) -> None:
         or "\x00" in normalised
     ):
         raise RefiError(
-            f"{path}: the archive entry {name!r} points outside the project folder (path traversal); "
-            "refusing the whole file"
+            f"{path}: the archive entry {name!r} points outside the project folder (path "
+            "traversal); refusing the whole file"
         )
 
 
@@ -92,12 +92,13 @@ class _SafeZip:
             ratio = info.file_size / max(info.compress_size, 1)
             if info.file_size > 1_000_000 and ratio > MAX_RATIO:
                 raise RefiError(
-                    f"{path}: entry {info.filename!r} expands {ratio:,.0f}-fold to {info.file_size:,} bytes; "
-                    "refusing a likely zip bomb"
+                    f"{path}: entry {info.filename!r} expands {ratio:,.0f}-fold to "
+                    f"{info.file_size:,} bytes; refusing a likely zip bomb"
                 )
         if total > MAX_TOTAL_BYTES:
             raise RefiError(
-                f"{path}: expands to {total:,} bytes (limit {MAX_TOTAL_BYTES:,}); refusing a likely zip bomb"
+                f"{path}: expands to {total:,} bytes (limit {MAX_TOTAL_BYTES:,}); refusing a "
+                "likely zip bomb"
             )
         self.names = {info.filename.replace("\\", "/"): info for info in infos}
         self.lower = {name.lower(): name for name in self.names}
@@ -135,8 +136,8 @@ def parse_xml_safely(data: bytes, where: str) -> etree._Element:
         or re.search(rb"<\x00!\x00(?:D\x00O\x00C|E\x00N\x00T)", head)
     ):
         raise RefiError(
-            f"{where}: contains a DOCTYPE or ENTITY declaration; REFI-QDA files never need one, and it can "
-            "hide an external-entity or entity-expansion attack - refusing"
+            f"{where}: contains a DOCTYPE or ENTITY declaration; REFI-QDA files never need one, "
+            "and it can hide an external-entity or entity-expansion attack - refusing"
         )
     parser = etree.XMLParser(
         resolve_entities=False,
@@ -258,7 +259,8 @@ def _source_text(archive: _SafeZip, source: etree._Element, where: str) -> str:
     path = source.get("plainTextPath")
     if not path:
         raise RefiError(
-            f"{where}: TextSource {source.get('name')!r} has neither PlainTextContent nor plainTextPath"
+            f"{where}: TextSource {source.get('name')!r} has neither PlainTextContent nor "
+            "plainTextPath"
         )
     if not path.startswith("internal://"):
         raise RefiError(
@@ -330,7 +332,8 @@ def _parse_project(archive: _SafeZip, positions: str) -> _Parsed:
                 target = ref.get("targetGUID")
                 if target not in code_guids:
                     raise RefiError(
-                        f"{where}: selection {selection.get('guid')} in {name!r} refers to unknown code {target}"
+                        f"{where}: selection {selection.get('guid')} in {name!r} refers to "
+                        f"unknown code {target}"
                     )
                 selections.append(
                     dict(
@@ -358,8 +361,11 @@ def _parse_project(archive: _SafeZip, positions: str) -> _Parsed:
                     else None
                 )
                 raise RefiError(
-                    f"{where}: a selection in {name!r} ({bad and bad['start']}-{bad and bad['end']}) lies past the end of "
-                    f"the document ({limit} {'UTF-16 units' if positions == 'utf16' else 'characters'}); refusing the file"
+                    f"{where}: a selection in {name!r} "
+                    f"({bad and bad['start']}-{bad and bad['end']}) lies past the end of the "
+                    f"document ({limit} "
+                    f"{'UTF-16 units' if positions == 'utf16' else 'characters'}); refusing the "
+                    "file"
                 )
             if positions == "utf16":
                 converted = utf16_to_codepoint(text, array, where=f"{where} ({name})")
@@ -369,7 +375,8 @@ def _parse_project(archive: _SafeZip, positions: str) -> _Parsed:
         for s in selections:
             if s["end"] < s["start"]:
                 raise RefiError(
-                    f"{where}: selection {s['guid']} in {name!r} ends before it starts ({s['start']}-{s['end']})"
+                    f"{where}: selection {s['guid']} in {name!r} ends before it starts "
+                    f"({s['start']}-{s['end']})"
                 )
         # an empty selection holds no text: nothing to keep, counted so the user knows
         parsed.empty_selections += sum(1 for s in selections if s["end"] == s["start"])
@@ -486,7 +493,8 @@ def import_qdpx(
                 raise RefiError(f"{path}: {error}") from None
             except Exception as error:  # a duplicate GUID from a previous import
                 raise RefiError(
-                    f"{path}: document {source['name']!r} cannot be added ({error}); was it imported before?"
+                    f"{path}: document {source['name']!r} cannot be added ({error}); was it "
+                    "imported before?"
                 ) from None
             document_ids[source["guid"]] = document_id
             counts["documents"] += 1
@@ -635,11 +643,15 @@ def _nvivo_text(text: str) -> str:
 
 
 def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes, dict[str, bytes]]:
-    """The project.qde document (bytes) and the source files ({archive path: bytes}) for ``target``."""
+    """The project.qde document (bytes) and the source files ({archive path: bytes}) for
+    ``target``."""
     if target not in TARGETS:
         raise RefiError(f"target {target!r}: expected one of {', '.join(TARGETS)}")
     info = store.project_info()
-    origin = f"quality-cluster evaluation workbench (for {'NVivo' if target == 'nvivo' else 'ATLAS.ti' if target == 'atlas' else 'REFI-QDA 1.5'})"
+    origin = (
+        "quality-cluster evaluation workbench (for "
+        f"{'NVivo' if target == 'nvivo' else 'ATLAS.ti' if target == 'atlas' else 'REFI-QDA 1.5'})"
+    )
     root = etree.Element(
         _q("Project"),
         nsmap={None: PROJECT_NS},
@@ -713,8 +725,8 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes,
     documents = store.documents(with_text=True)
     # plain rows straight from SQLite, grouped by document: no DataFrame for 200,000 selections
     segment_rows = store.connection.execute(
-        'SELECT document_id, id, guid, coder_id, code_id, start, "end", created_at, memo FROM segments '
-        "ORDER BY document_id, start, id"
+        'SELECT document_id, id, guid, coder_id, code_id, start, "end", created_at, memo '
+        "FROM segments ORDER BY document_id, start, id"
     ).fetchall()
     coder_guid_by_id = dict(store.connection.execute("SELECT id, guid FROM coders").fetchall())
     code_guid = dict(store.connection.execute("SELECT id, guid FROM codes").fetchall())
@@ -730,7 +742,7 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes,
             text = row.text
             if target == "nvivo":
                 out_text = _nvivo_text(text)
-                # positions in UTF-16 units of the CRLF text: widths per code point of the stored text
+                # positions in UTF-16 units of the CRLF text: each stored code point's width
                 codes_array = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
                 widths = 1 + (codes_array > 0xFFFF).astype(np.int64)
                 newline = codes_array == 10
@@ -744,8 +756,9 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes,
             file_name = f"{row.guid}.txt"
             files[folder + file_name] = payload
             sources_xml.append(
-                f"<TextSource guid={_attr(row.guid)} name={_attr(row.name)} plainTextPath={_attr('internal://' + file_name)}"
-                f" creationDateTime={_attr(row.imported_at)}>"
+                f"<TextSource guid={_attr(row.guid)} name={_attr(row.name)} "
+                f"plainTextPath={_attr('internal://' + file_name)} "
+                f"creationDateTime={_attr(row.imported_at)}>"
             )
             for (
                 _,
@@ -766,10 +779,11 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes,
                     f'<NoteRef targetGUID="{g}"/>' for g in segment_notes.get(segment_id, ())
                 )
                 sources_xml.append(
-                    f'<PlainTextSelection guid="{guid}" startPosition="{start}" endPosition="{end}" '
-                    f'creatingUser="{user}" creationDateTime="{created}">{description}'
-                    f'<Coding guid="{next(coding_guids)}" creatingUser="{user}">'
-                    f'<CodeRef targetGUID="{code_guid[code_id]}"/></Coding>{notes}</PlainTextSelection>'
+                    f'<PlainTextSelection guid="{guid}" startPosition="{start}" '
+                    f'endPosition="{end}" creatingUser="{user}" '
+                    f'creationDateTime="{created}">{description}<Coding '
+                    f'guid="{next(coding_guids)}" creatingUser="{user}"><CodeRef '
+                    f'targetGUID="{code_guid[code_id]}"/></Coding>{notes}</PlainTextSelection>'
                 )
             sources_xml.extend(
                 f'<NoteRef targetGUID="{g}"/>' for g in document_notes.get(row.id, [])

@@ -199,8 +199,9 @@ class TaguetteClient:
             ) from None
         except requests.exceptions.Timeout:
             raise TaguetteUnreachable(
-                f"Taguette at {self.base_url} did not answer within {self.timeout:g} s while trying "
-                f"to {what}. The server may be overloaded; try again later or raise the timeout."
+                f"Taguette at {self.base_url} did not answer within {self.timeout:g} s while "
+                f"trying to {what}. The server may be overloaded; try again later or raise the "
+                "timeout."
             ) from None
         except requests.exceptions.RequestException as error:
             raise TaguetteError(
