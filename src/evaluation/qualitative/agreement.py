@@ -22,8 +22,8 @@ Units, ``level=``:
 on "neither", which raises percent agreement); ``uncoded=False`` drops it. "All codes" pools
 the tables of every code (each unit x code is one decision).
 
-Everything is computed from interval lengths, not character vectors, so a project of 10 M
-characters and 200,000 segments takes well under a second.
+Everything is computed from interval lengths, not character vectors (why, with measurements:
+docs/decisions/0020-coder-agreement-from-interval-lengths.md).
 
 References: Cohen J. (1960) Educ Psychol Meas 20:37-46. Krippendorff K. (2004) Content Analysis,
 2nd ed. O'Brien et al. (2014) on reporting coder agreement in qualitative research.

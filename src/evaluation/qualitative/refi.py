@@ -160,8 +160,8 @@ def _schema(kind: str) -> etree.XMLSchema:
 
 
 def _check_valid(xml: bytes, kind: str, path: Path) -> None:
-    """Parse and schema-validate in one pass (faster than parsing, then validating the tree);
-    a RefiError with the first problems if the document is not valid."""
+    """Parse and schema-validate in one pass; a RefiError with the first problems if the
+    document is not valid (docs/decisions/0023-refi-schema-check-in-one-pass.md)."""
     parser = etree.XMLParser(
         schema=_schema(kind), huge_tree=True, resolve_entities=False, no_network=True
     )

@@ -582,8 +582,9 @@ class Store:
     ) -> pd.DataFrame:
         """All segments, ordered by document and position: id, guid, document_id, document,
         code_id, code_key, coder, start, end, created_at, memo (and ``text`` if asked).
-        ``details=False`` leaves out guid, created_at and memo: twice as fast for analyses
-        (agreement, co-occurrence) that need only positions, codes and coders."""
+        ``details=False`` leaves out guid, created_at and memo, which analyses of positions,
+        codes and coders (agreement, co-occurrence) do not need
+        (docs/decisions/0022-segment-frames-built-by-column.md)."""
         text = ', substr(d.text, s.start + 1, s."end" - s.start)' if with_text else ""
         join = " JOIN documents d ON d.id = s.document_id" if with_text else ""
         extra = ", s.guid, s.created_at, s.memo" if details else ""
@@ -602,7 +603,7 @@ class Store:
         names += (["guid", "created_at", "memo"] if details else []) + (
             ["text"] if with_text else []
         )
-        # column-wise construction: several times faster than a frame from 200,000 row tuples
+        # typed columns, not row tuples (docs/decisions/0022-segment-frames-built-by-column.md)
         columns = list(zip(*rows)) if rows else [[] for _ in names]
         frame = pd.DataFrame(
             {
