@@ -12,6 +12,7 @@ cheap, with a ratio against a named baseline measured in the same run:
   code (the independent computation the tests compare with), scaled by the number of codes.
 
 Run: .venv/bin/python benchmarks/bench_qualitative.py [--transcripts 1000] [--segments 200000]
+What the figures decided: docs/decisions/0020-0023.
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ def main() -> None:
         started = time.perf_counter()
         paths = write_transcripts(folder / "in", args.transcripts, args.chars, rng)
         print(
-            f"wrote {len(paths)} transcripts in {time.perf_counter() - started:.1f} s (setup, not timed)"
+            f"wrote {len(paths)} transcripts in {time.perf_counter() - started:.1f} s (setup, "
+            "not timed)"
         )
 
         baseline_read, _ = timed(lambda: sum(len(p.read_bytes()) for p in paths))
@@ -110,7 +112,8 @@ def main() -> None:
         print(
             f"import: {len(ids)} transcripts, {documents['n_chars'].sum() / 1e6:.1f} M characters, "
             f"{len(store.speaker_turns()):,} speaker turns in {import_seconds:.1f} s "
-            f"(target < 60 s; {import_seconds / baseline_read:.0f}x reading the bytes, {baseline_read:.2f} s)"
+            f"(target < 60 s; {import_seconds / baseline_read:.0f}x reading the bytes, "
+            f"{baseline_read:.2f} s)"
         )
 
         codes = [f"theme{t}.{p}" for t in range(8) for p in ("challenges", "enablers")]
@@ -149,6 +152,22 @@ def main() -> None:
             f"load segments from the store: {load_seconds:.2f} s for positions, codes and coders; "
             f"{load_all:.2f} s with GUIDs, times and memos (median of 3)"
         )
+        # the store builds its frame column by column; baseline: a frame from the row tuples
+        columns = ["id", "document_id", "code_id", "coder_id", "start", "end"]
+        rows = store.connection.execute(
+            'SELECT id, document_id, code_id, coder_id, start, "end" FROM segments'
+        ).fetchall()
+        by_rows, _ = timed(lambda: pd.DataFrame(rows, columns=columns), repeats=3)
+        by_columns, _ = timed(
+            lambda: pd.DataFrame(
+                {n: np.asarray(v, dtype=np.int64) for n, v in zip(columns, zip(*rows))}
+            ),
+            repeats=3,
+        )
+        print(
+            f"frame of {len(rows):,} segment rows: column by column {by_columns:.3f} s, "
+            f"from row tuples {by_rows:.3f} s (x{by_rows / by_columns:.1f})"
+        )
 
         co_seconds, matrix = timed(lambda: cooccurrence_matrix(segments), repeats=3)
         co_distance, _ = timed(lambda: cooccurrence_matrix(segments, distance=200), repeats=3)
@@ -168,9 +187,10 @@ def main() -> None:
         naive_seconds, _ = timed(naive_cooccurrence)
         ours_subset, _ = timed(lambda: cooccurrence_matrix(subset), repeats=3)
         print(
-            f"co-occurrence matrix ({len(matrix)} codes, {len(segments):,} segments): overlap {co_seconds:.2f} s, "
-            f"within 200 characters {co_distance:.2f} s (target < 2 s); on 10 % of documents "
-            f"{ours_subset:.3f} s vs pandas self-merge {naive_seconds:.2f} s ({naive_seconds / ours_subset:.0f}x faster)"
+            f"co-occurrence matrix ({len(matrix)} codes, {len(segments):,} segments): overlap "
+            f"{co_seconds:.2f} s, within 200 characters {co_distance:.2f} s (target < 2 s); "
+            f"on 10 % of documents {ours_subset:.3f} s vs pandas self-merge {naive_seconds:.2f} s "
+            f"({naive_seconds / ours_subset:.0f}x faster)"
         )
 
         documents_text = store.documents(with_text=True)
@@ -207,9 +227,10 @@ def main() -> None:
         explicit_seconds, explicit_kappa = timed(explicit_one_code)
         ours_kappa = table.set_index("code_key").loc[codes[0], "cohen_kappa"]
         print(
-            f"agreement for every code ({len(codes)} codes + overall): character level {character_seconds:.2f} s, "
-            f"without uncoded text {excluded_seconds:.2f} s, segment level {segment_seconds:.2f} s (target < 2 s); "
-            f"explicit vectors + sklearn for ONE code {explicit_seconds:.1f} s "
+            f"agreement for every code ({len(codes)} codes + overall): character level "
+            f"{character_seconds:.2f} s, without uncoded text {excluded_seconds:.2f} s, segment "
+            f"level {segment_seconds:.2f} s (target < 2 s); explicit vectors + sklearn for ONE "
+            f"code {explicit_seconds:.1f} s "
             f"(~{explicit_seconds * len(codes) / character_seconds:.0f}x slower for all codes); "
             f"kappa {ours_kappa:.6f} vs sklearn {explicit_kappa:.6f}"
         )
@@ -221,9 +242,23 @@ def main() -> None:
             lambda: refi.export_qdpx(store, folder / "project-nvivo.qdpx", target="nvivo")
         )
         size = (folder / "project.qdpx").stat().st_size / 1e6
+        # export validates while parsing (one pass); baseline: parse, then validate the tree
+        from lxml import etree
+
+        xml, _ = refi.build_project_xml(store, target="standard")
+        one_pass, _ = timed(lambda: refi._check_valid(xml, "project", folder / "x.qdpx"), repeats=3)
+        schema = refi._schema("project")
+        parser = etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True)
+        two_passes, _ = timed(lambda: schema.assertValid(etree.fromstring(xml, parser)), repeats=3)
         print(
-            f"REFI-QDA export ({args.segments:,} selections, validated against the schema): standard {export_seconds:.1f} s, "
-            f"NVivo flavour {export_nvivo:.1f} s, {size:.1f} MB (target < 10 s)"
+            f"schema check of the {len(xml) / 1e6:.0f} MB project.qde: validating while parsing "
+            f"{one_pass:.2f} s, parse then validate {two_passes:.2f} s "
+            f"(x{two_passes / one_pass:.1f})"
+        )
+        print(
+            f"REFI-QDA export ({args.segments:,} selections, validated against the schema): "
+            f"standard {export_seconds:.1f} s, NVivo flavour {export_nvivo:.1f} s, {size:.1f} MB "
+            "(target < 10 s)"
         )
         store.close()
 

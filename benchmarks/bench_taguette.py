@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "taguette"))  # the tests' server launcher
+sys.path.insert(0, str(ROOT / "tests" / "qualitative" / "taguette"))  # the server launcher
 
 from evaluation.qualitative.store import Store  # noqa: E402
 from evaluation.qualitative.taguette import (  # noqa: E402
@@ -39,7 +39,10 @@ from evaluation.qualitative.taguette import (  # noqa: E402
     taguette_form,
 )
 
-WORDS = "klyngen møde data portalen fremmøde økonomi antibiotika NSAID koordinator region 📊 😀 👩‍⚕️ praksis".split()
+WORDS = (
+    "klyngen møde data portalen fremmøde økonomi antibiotika NSAID koordinator region 📊 😀 👩‍⚕️ "
+    "praksis"
+).split()
 
 
 def transcript(rng: random.Random, n_chars: int) -> str:
@@ -73,7 +76,8 @@ def bench_mapping() -> None:
         offsets = OffsetMap(shown, text)
         return [offsets.to_store(s, e) for s, e in spans]
 
-    def naive():  # decode the prefix for each offset (and ignore the CRLF mapping it would still need)
+    # baseline: decode the prefix for each offset (ignoring the CRLF mapping it would still need)
+    def naive():
         return [(len(encoded[:s].decode()), len(encoded[:e].decode())) for s, e in spans]
 
     fast, slow = median_time(offset_map), median_time(naive, repeats=3)
@@ -141,9 +145,9 @@ def bench_server() -> None:
         f"(placing 250 highlights over HTTP took {coding_time:.2f} s)"
     )
     print(
-        f"pull 250 highlights: HTTP reads (baseline) {fetch:.2f} s; store side first pull {first_apply:.3f} s "
-        f"(x{first_apply / fetch:.2f} of the reads), unchanged re-pull {again:.3f} s (x{again / fetch:.2f}); "
-        f"{report.segments_added} segments added"
+        f"pull 250 highlights: HTTP reads (baseline) {fetch:.2f} s; store side first pull "
+        f"{first_apply:.3f} s (x{first_apply / fetch:.2f} of the reads), unchanged re-pull "
+        f"{again:.3f} s (x{again / fetch:.2f}); {report.segments_added} segments added"
     )
 
 

@@ -83,7 +83,7 @@ def segment_ratings(segments, texts, uncoded):
         mine = segments[segments["document_id"] == document_id].reset_index(drop=True)
         parent = list(range(len(mine)))
 
-        def find(i):
+        def find(i, parent=parent):  # bound now: each document has its own forest
             while parent[i] != i:
                 parent[i] = parent[parent[i]]
                 i = parent[i]

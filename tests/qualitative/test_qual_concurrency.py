@@ -31,7 +31,8 @@ WORKER = textwrap.dedent("""
         batch = []
         for _ in range(rng.randint(1, 5)):
             start = rng.randint(0, 900)
-            batch.append((rng.choice(documents), rng.choice(codes), start, start + rng.randint(1, 99), None, new_guid()))
+            end = start + rng.randint(1, 99)
+            batch.append((rng.choice(documents), rng.choice(codes), start, end, None, new_guid()))
         store.add_segments(batch, coder=coder)  # returns only after COMMIT
         written += [row[5] for row in batch]
         if rng.random() < 0.2:  # readers interleave with writers, as in a real session

@@ -17,6 +17,7 @@ MODULES = [
     "agreement",
     "cases",
     "summary",
+    "demo",
 ]
 
 

@@ -53,7 +53,7 @@ def write_all_formats(folder):
     paths["odt"] = folder / "d.odt"
     (folder / "e.html").write_text(
         "<html><head><style>p{}</style><script>var x=1;</script></head><body>"
-        + "".join(f"<p><b>{l.split(': ', 1)[0]}:</b> {l.split(': ', 1)[1]}</p>" for l in LINES)
+        + "".join("<p><b>{}:</b> {}</p>".format(*line.split(": ", 1)) for line in LINES)
         + "</body></html>",
         encoding="utf-8",
     )

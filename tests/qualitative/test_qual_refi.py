@@ -51,9 +51,9 @@ def test_nvivo_sample_imports_exactly(store, refi_data):
     assert set(store.coders()) == {"Gergo", "floriansipos"}
     # the hierarchy survives: a third-level code keeps its ancestors
     assert (
-        "HBM 4. Perceived Barriers – Észlelt akadályok/politikai/politikusokkal szembeli bizalmatlanság/forradalom, ellenállás"
-        in store.codes()["path"].tolist()
-    )
+        "HBM 4. Perceived Barriers – Észlelt akadályok/politikai/politikusokkal szembeli "
+        "bizalmatlanság/forradalom, ellenállás"
+    ) in store.codes()["path"].tolist()
 
 
 @pytest.mark.parametrize(
@@ -154,10 +154,17 @@ def test_qdc_export_validates_and_imports(store, tmp_path, refi_data):
 # ---------------------------------------------------------------------- hostile files
 MINIMAL = b"""<?xml version="1.0" encoding="utf-8"?>
 <Project xmlns="urn:QDA-XML:project:1.0" name="x">
-  <CodeBook><Codes><Code guid="11111111-1111-1111-1111-111111111111" name="A" isCodable="true"/></Codes></CodeBook>
-  <Sources><TextSource guid="22222222-2222-2222-2222-222222222222" name="doc" plainTextPath="internal://doc.txt">
-    <PlainTextSelection guid="33333333-3333-3333-3333-333333333333" startPosition="0" endPosition="END">
-      <Coding guid="44444444-4444-4444-4444-444444444444"><CodeRef targetGUID="11111111-1111-1111-1111-111111111111"/></Coding>
+  <CodeBook><Codes>
+    <Code guid="11111111-1111-1111-1111-111111111111" name="A" isCodable="true"/>
+  </Codes></CodeBook>
+  <Sources>
+  <TextSource guid="22222222-2222-2222-2222-222222222222" name="doc"
+      plainTextPath="internal://doc.txt">
+    <PlainTextSelection guid="33333333-3333-3333-3333-333333333333"
+        startPosition="0" endPosition="END">
+      <Coding guid="44444444-4444-4444-4444-444444444444">
+        <CodeRef targetGUID="11111111-1111-1111-1111-111111111111"/>
+      </Coding>
     </PlainTextSelection>
   </TextSource></Sources>
 </Project>
@@ -324,8 +331,9 @@ def test_hostile_codebook_is_refused(store, tmp_path):
     path = tmp_path / "evil.qdc"
     path.write_bytes(
         b'<?xml version="1.0"?><!DOCTYPE c [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-        b'<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes><Code guid="11111111-1111-1111-1111-111111111111" '
-        b'name="&x;" isCodable="true"/></Codes></CodeBook>'
+        b'<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes>'
+        b'<Code guid="11111111-1111-1111-1111-111111111111" name="&x;" isCodable="true"/>'
+        b"</Codes></CodeBook>"
     )
     with pytest.raises(refi.RefiError, match="DOCTYPE or ENTITY"):
         refi.import_qdc(store, path)

@@ -22,8 +22,8 @@ Units, ``level=``:
 on "neither", which raises percent agreement); ``uncoded=False`` drops it. "All codes" pools
 the tables of every code (each unit x code is one decision).
 
-Everything is computed from interval lengths, not character vectors, so a project of 10 M
-characters and 200,000 segments takes well under a second.
+Everything is computed from interval lengths, not character vectors (why, with measurements:
+docs/decisions/0020-coder-agreement-from-interval-lengths.md).
 
 References: Cohen J. (1960) Educ Psychol Meas 20:37-46. Krippendorff K. (2004) Content Analysis,
 2nd ed. O'Brien et al. (2014) on reporting coder agreement in qualitative research.
@@ -37,7 +37,8 @@ Example
 >>> table = agreement_table(segments, documents, "anna", "bo", level="character")
 >>> [int(x) for x in table.loc[0, ["both", "only_a", "only_b", "neither"]]]
 [8, 2, 10, 20]
->>> round(float(table.loc[0, "cohen_kappa"]), 4), round(float(table.loc[0, "krippendorff_alpha"]), 4)
+>>> kappa, alpha = table.loc[0, ["cohen_kappa", "krippendorff_alpha"]]
+>>> round(float(kappa), 4), round(float(alpha), 4)
 (0.3684, 0.3489)
 """
 
@@ -47,6 +48,8 @@ import re
 
 import numpy as np
 import pandas as pd
+
+from evaluation.errors import InputError
 
 ALL_CODES = "(all codes)"
 
@@ -89,7 +92,7 @@ def _union_length(
         ends[order].astype(np.int64),
     )
     offset = g * (int(e.max()) + 1)
-    # running maximum of ends within each group: the offsets keep groups from leaking into each other
+    # running maximum of ends within each group: offsets keep groups from leaking into each other
     running = np.maximum.accumulate(e + offset)
     previous = np.concatenate(([-1], running[:-1])) - offset
     contribution = np.clip(e - np.maximum(s, previous), 0, None)
@@ -133,11 +136,12 @@ def _tables(
     document_texts: dict[int, str] | None = None,
 ) -> pd.DataFrame:
     if level not in ("character", "segment"):
-        raise ValueError(f"level {level!r}: expected 'character' or 'segment'")
+        raise InputError(f"level {level!r}: expected 'character' or 'segment'")
     for coder in (coder_a, coder_b):
         if not (segments["coder"] == coder).any():
-            raise ValueError(
-                f"coder {coder!r} has no segments; known coders: {sorted(segments['coder'].unique())}"
+            raise InputError(
+                f"coder {coder!r} has no segments; known coders: "
+                f"{sorted(segments['coder'].unique())}"
             )
     pair = segments[segments["coder"].isin([coder_a, coder_b])]
     c, code_labels = pd.factorize(pair["code_key"], sort=True)
@@ -353,7 +357,7 @@ def consensus_segments(
     - ``"union"``: everything either coded.
     """
     if strategy not in ("agreed", "intersection", "union"):
-        raise ValueError(f"strategy {strategy!r}: expected agreed, intersection or union")
+        raise InputError(f"strategy {strategy!r}: expected agreed, intersection or union")
     rows = []
     pair = segments[segments["coder"].isin([coder_a, coder_b])]
     for (document_id, key), group in pair.groupby(["document_id", "code_key"], sort=True):

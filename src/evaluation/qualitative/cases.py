@@ -8,8 +8,8 @@ the cluster's clinics that are urban), read from the canonical clusters and clin
 Example
 -------
 >>> import pandas as pd
->>> clusters = pd.DataFrame({"cluster_id": ["C012"], "cluster_name": ["North 12"], "region": ["Nordjylland"],
-...                          "n_clinics": [2], "n_gps": [9], "listed_patients": [14000]})
+>>> clusters = pd.DataFrame({"cluster_id": ["C012"], "cluster_name": ["North 12"],
+...     "region": ["Nordjylland"], "n_clinics": [2], "n_gps": [9], "listed_patients": [14000]})
 >>> clinics = pd.DataFrame({"cluster_id": ["C012", "C012"], "urbanicity": ["urban", "rural"]})
 >>> float(cluster_attributes(clusters, clinics).loc["C012", "urban_share"])
 0.5
@@ -61,7 +61,8 @@ def link_cluster_cases(
     for name in ("clusters.parquet", "clinics.parquet"):
         if not (data_dir / name).is_file():
             raise StoreError(
-                f"{data_dir / name} is missing: point --data at a data folder in the canonical layout"
+                f"{data_dir / name} is missing: point --data at a data folder in the canonical "
+                "layout"
             )
     attributes = cluster_attributes(
         pd.read_parquet(data_dir / "clusters.parquet"),
@@ -76,11 +77,12 @@ def link_cluster_cases(
         cluster_id = match.group(0)
         if cluster_id not in attributes.index:
             raise StoreError(
-                f"document {name!r} names cluster {cluster_id}, which is not in {data_dir / 'clusters.parquet'}"
+                f"document {name!r} names cluster {cluster_id}, which is not in "
+                f"{data_dir / 'clusters.parquet'}"
             )
         links.append((int(document_id), name, cluster_id))
     with store.transaction():
-        for document_id, name, cluster_id in links:
+        for document_id, _, cluster_id in links:
             row = attributes.loc[cluster_id]
             store.add_case(
                 cluster_id,

@@ -72,14 +72,15 @@ def _show(frame, out: Path | None, *, index: bool = True) -> None:
     import pandas as pd
 
     if out is not None:
-        from evaluation.qualitative.codebook import write_text_atomic
+        from evaluation.files import atomic_write, atomic_write_text
 
         if out.suffix.lower() == ".xlsx":
-            from evaluation.qualitative.exports import _atomic
-
-            _atomic(out, lambda temporary: frame.to_excel(temporary, index=index))
+            # the engine is named: the temporary file's name does not end in .xlsx
+            atomic_write(
+                out, lambda temporary: frame.to_excel(temporary, index=index, engine="openpyxl")
+            )
         else:
-            write_text_atomic(out, frame.to_csv(index=index))
+            atomic_write_text(out, frame.to_csv(index=index))
         click.echo(f"wrote {len(frame)} rows to {out}")
         return
     with pd.option_context(
@@ -101,7 +102,7 @@ def qual() -> None:
 
     \b
     workbench qual init                      create the store and sync qualitative/codebook.yml
-    workbench qual import FILE...            transcripts (.txt .md .docx .odt .pdf .html) or .qdpx/.qdc
+    workbench qual import FILE...            transcripts (.txt .md .docx .odt .pdf .html), REFI-QDA
     workbench qual code span|quote|pattern   code by hand or by script
     workbench qual query segments|frequencies|cooccurrence|framework
     workbench qual agreement A B             kappa and alpha between two coders
@@ -197,8 +198,9 @@ def _import_files(store, files, store_path, pseudonyms, case_name, positions, qu
     transcripts = [f for f in files if f not in projects and f not in codebooks]
     if pseudonyms and projects:
         raise QualError(
-            f"{projects[0]}: --pseudonyms applies to transcripts only; a coded project's positions would no "
-            "longer fit a pseudonymised text. Pseudonymise the transcripts before coding them."
+            f"{projects[0]}: --pseudonyms applies to transcripts only; a coded project's positions "
+            "would no longer fit a pseudonymised text. Pseudonymise the transcripts before coding "
+            "them."
         )
     for path in projects:
         counts = import_qdpx(store, path, positions=positions)
@@ -244,7 +246,10 @@ def import_qdpx_command(file: Path, store_path: Path, positions: str) -> None:
     type=click.Choice(["nvivo", "atlas", "standard"]),
     default="standard",
     show_default=True,
-    help=".qdpx flavour: nvivo (Sources/, UTF-16 positions, BOM, CRLF), atlas or standard (sources/, code points).",
+    help=(
+        ".qdpx flavour: nvivo (Sources/, UTF-16 positions, BOM, CRLF), atlas or standard "
+        "(sources/, code points)."
+    ),
 )
 @click.option("--coder", default=None, help="Only this coder's quotes (.docx/.xlsx/.md).")
 @_friendly
@@ -314,7 +319,7 @@ def codebook() -> None:
 )
 @_friendly
 def codebook_sync(store_path: Path, codebook_file: Path) -> None:
-    """Apply codebook.yml: adds, renames, merges (merged_from) and splits (split_from) keep segments."""
+    """Apply codebook.yml (adds, renames, merged_from, split_from) without losing a segment."""
     from evaluation.qualitative.codebook import sync_codebook_file
 
     click.echo(f"synced {codebook_file}: {sync_codebook_file(_open(store_path), codebook_file)}")
@@ -339,9 +344,10 @@ def codebook_show(store_path: Path) -> None:
 @_friendly
 def codebook_export(file: Path, store_path: Path) -> None:
     """Write the store's codebook as codebook.yml (e.g. after importing a .qdpx)."""
-    from evaluation.qualitative.codebook import codebook_to_yaml, write_text_atomic
+    from evaluation.files import atomic_write_text
+    from evaluation.qualitative.codebook import codebook_to_yaml
 
-    write_text_atomic(file, codebook_to_yaml(_open(store_path)))
+    atomic_write_text(file, codebook_to_yaml(_open(store_path)))
     click.echo(f"wrote {file}")
 
 
@@ -480,7 +486,8 @@ def suggest(store_path, coder, unit, threshold, accept_as, out) -> None:
     _show(result.suggestions, out, index=False)
     if accept_as:
         click.echo(
-            f"stored {accept_suggestions(store, result.suggestions, coder=accept_as)} suggestion(s) as coder {accept_as}"
+            f"stored {accept_suggestions(store, result.suggestions, coder=accept_as)} "
+            f"suggestion(s) as coder {accept_as}"
         )
 
 
@@ -733,12 +740,13 @@ def cases_set(name, attribute, document_names, store_path) -> None:
 @store_option
 @_friendly
 def cases_link_clusters(data_dir, pattern, store_path) -> None:
-    """One case per cluster named in the documents' names, with region, size, urban share, cluster_id."""
+    """One case per cluster named in the document names: region, size, urban share, cluster_id."""
     from evaluation.qualitative.cases import link_cluster_cases
 
     links = link_cluster_cases(_open(store_path), data_dir, pattern=pattern)
     click.echo(
-        f"linked {len(links)} document(s) to {links['case'].nunique() if len(links) else 0} cluster case(s)"
+        f"linked {len(links)} document(s) to {links['case'].nunique() if len(links) else 0} "
+        "cluster case(s)"
     )
 
 
@@ -792,7 +800,8 @@ def pseudonyms_propose(files, out) -> None:
     mapping = propose_mapping([read_transcript(f).text for f in files])
     write_mapping(out, mapping)
     click.echo(
-        f"wrote {len(mapping.pairs)} candidate(s) to {out}: check every line, then fill in reviewed_by"
+        f"wrote {len(mapping.pairs)} candidate(s) to {out}: check every line, then fill in "
+        "reviewed_by"
     )
 
 
@@ -805,10 +814,13 @@ def pseudonyms_propose(files, out) -> None:
 @_friendly
 def pseudonyms_reverse(file, mapping, out) -> None:
     """Put the real names back into a text file (needs the mapping)."""
-    from evaluation.qualitative.codebook import write_text_atomic
-    from evaluation.qualitative.pseudonyms import read_mapping
+    from evaluation.files import atomic_path
+    from evaluation.qualitative.pseudonyms import PERSONAL_DATA_MODE, read_mapping
 
-    write_text_atomic(out, read_mapping(mapping).reverse(file.read_text(encoding="utf-8")))
+    text = read_mapping(mapping).reverse(file.read_text(encoding="utf-8"))
+    # the real names are back in it: readable by its owner only, like the mapping
+    with atomic_path(out, mode=PERSONAL_DATA_MODE) as temporary:
+        temporary.write_text(text, encoding="utf-8")
     click.echo(f"wrote {out}")
 
 
@@ -845,7 +857,8 @@ def demo(data_dir, out, seed, per_region, quiet) -> None:
 
     summary = build_demo(data_dir, out, seed=seed, per_region=per_region, progress=not quiet)
     click.echo(
-        f"wrote {summary['interviews']} interviews, codebook, pseudonym mapping, store and truth.json to {summary['folder']}"
+        f"wrote {summary['interviews']} interviews, codebook, pseudonym mapping, store and "
+        f"truth.json to {summary['folder']}"
     )
     click.echo(f"try: workbench qual agreement anna bo --store {summary['store']}")
 

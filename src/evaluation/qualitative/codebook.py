@@ -29,7 +29,8 @@ Example
 -------
 >>> from evaluation.qualitative.store import Store
 >>> store = Store.create(":memory:")
->>> spec = parse_codebook({"codes": [{"key": "data", "name": "Data", "children": [{"key": "data.c", "name": "Challenges"}]}]})
+>>> spec = parse_codebook({"codes": [
+...     {"key": "data", "name": "Data", "children": [{"key": "data.c", "name": "Challenges"}]}]})
 >>> sync_codebook(store, spec)["added"]
 2
 >>> store.codes()["path"].tolist()
@@ -40,20 +41,20 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
+from evaluation.errors import EvaluationError
 from evaluation.qualitative.store import Store, StoreError
 
 _KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _COLOUR = re.compile(r"^#(?:[0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})$")
 
 
-class CodebookError(ValueError):
+class CodebookError(EvaluationError, ValueError):
     """The codebook file is invalid; the message names the code and field."""
 
 
@@ -178,7 +179,8 @@ def parse_codebook(raw: object) -> list[CodeSpec]:
         for old in spec.merged_from:
             if old in by_key:
                 raise CodebookError(
-                    f"code {spec.key!r}: merged_from {old!r} is still listed; remove it from the file"
+                    f"code {spec.key!r}: merged_from {old!r} is still listed; remove it from "
+                    "the file"
                 )
     _check_cycles({s.key: s.parent for s in specs})
     siblings: dict[tuple, str] = {}
@@ -186,7 +188,8 @@ def parse_codebook(raw: object) -> list[CodeSpec]:
         sibling_key = (spec.parent, spec.name)
         if sibling_key in siblings:
             raise CodebookError(
-                f"codes {siblings[sibling_key]!r} and {spec.key!r} have the same name {spec.name!r} under the same parent"
+                f"codes {siblings[sibling_key]!r} and {spec.key!r} have the same name "
+                f"{spec.name!r} under the same parent"
             )
         siblings[sibling_key] = spec.key
     return specs
@@ -302,7 +305,8 @@ def sync_codebook(store: Store, specs: list[CodeSpec]) -> dict[str, int]:
                 after = (spec.name, spec.description, spec.colour, int(spec.codable), spec.position)
                 if tuple(before) != after:
                     cur.execute(
-                        "UPDATE codes SET name = ?, description = ?, colour = ?, codable = ?, position = ? WHERE id = ?",
+                        "UPDATE codes SET name = ?, description = ?, colour = ?, codable = ?, "
+                        "position = ? WHERE id = ?",
                         (*after, existing[spec.key]),
                     )
                     counts["updated"] += 1
@@ -399,17 +403,3 @@ def codebook_to_yaml(store: Store) -> str:
     document = {"codes": [node(r) for r in children.get(None, [])]}
     header = "# Codebook: reviewed in git, applied with `workbench qual codebook sync`.\n"
     return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
-
-
-def write_text_atomic(path: str | os.PathLike, text: str | bytes) -> None:
-    """Write to a temporary file next to ``path``, then rename: never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(text.encode("utf-8") if isinstance(text, str) else text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -5,7 +5,8 @@ Example
 -------
 >>> from evaluation.qualitative.store import Store
 >>> store = Store.create(":memory:")
->>> doc = store.add_document("i1", "Coordinator: We could not get the data. The data portal was slow.")
+>>> text = "Coordinator: We could not get the data. The data portal was slow."
+>>> doc = store.add_document("i1", text)
 >>> _ = store.add_code("data", "Obtaining data")
 >>> code_pattern(store, "data", keywords=["portal"], coder="script", unit="sentence")
 1

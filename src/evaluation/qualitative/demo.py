@@ -21,21 +21,31 @@ Example (command line)::
 
     workbench data synth --out data/synthetic
     workbench qual demo --data data/synthetic --out qualitative/demo --seed 2026
+
+Notebooks open their coding store with :func:`open_store`, which builds this demo in a
+temporary folder when there is no store yet (a fresh clone), and removes it afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from evaluation.errors import EvaluationError
+from evaluation.files import atomic_write, atomic_write_text
+from evaluation.paths import project_path
 from evaluation.qualitative import demo_text
 from evaluation.qualitative.cases import link_cluster_cases
-from evaluation.qualitative.codebook import sync_codebook_file, write_text_atomic
+from evaluation.qualitative.codebook import sync_codebook_file
 from evaluation.qualitative.importers import import_transcripts
 from evaluation.qualitative.pseudonyms import PseudonymMapping, read_mapping, write_mapping
 from evaluation.qualitative.store import Store
@@ -73,8 +83,10 @@ def codebook_yaml() -> str:
         )
     header = (
         "# Codebook of the coordinator interviews: themes, each with challenges and enablers.\n"
-        "# Reviewed in git; apply with `workbench qual codebook sync`. Keys are stable identities:\n"
-        "# rename with `name`, restructure with merged_from / split_from (see evaluation.qualitative.codebook).\n"
+        "# Reviewed in git; apply with `workbench qual codebook sync`. "
+        "Keys are stable identities:\n"
+        "# rename with `name`, restructure with merged_from / split_from "
+        "(see evaluation.qualitative.codebook).\n"
     )
     return header + yaml.safe_dump({"codes": codes}, sort_keys=False, allow_unicode=True, width=100)
 
@@ -120,7 +132,7 @@ def _plan(cluster: dict, rng: np.random.Generator, low_attendance: float) -> dic
 
 
 def _in_sentence(label: str) -> str:
-    """A catalogue label inside a sentence: 'Diabetes' -> 'diabetes', abbreviations kept ('COPD')."""
+    """A catalogue label inside a sentence: 'Diabetes' -> 'diabetes', but 'COPD' stays."""
     first = label.split()[0]
     return label if any(ch.isupper() for ch in first[1:]) else label[0].lower() + label[1:]
 
@@ -204,17 +216,18 @@ def _write_transcript(path: Path, title: str, passages: list[Passage]) -> None:
     lines = [f"{p.speaker}: {p.text}" for p in passages]
     suffix = path.suffix
     if suffix == ".txt":
-        write_text_atomic(path, title + "\n\n" + "\n\n".join(lines) + "\n")
+        atomic_write_text(path, title + "\n\n" + "\n\n".join(lines) + "\n")
     elif suffix == ".md":
         body = "\n\n".join(f"**{p.speaker}:** {p.text}" for p in passages)
-        write_text_atomic(path, f"# {title}\n\n{body}\n")
+        atomic_write_text(path, f"# {title}\n\n{body}\n")
     elif suffix == ".html":
         from html import escape
 
         body = "\n".join(f"<p><b>{escape(p.speaker)}:</b> {escape(p.text)}</p>" for p in passages)
-        write_text_atomic(
+        atomic_write_text(
             path,
-            f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{escape(title)}</title></head>'
+            '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+            f"<title>{escape(title)}</title></head>"
             f"<body><h1>{escape(title)}</h1>\n{body}\n</body></html>\n",
         )
     elif suffix == ".docx":
@@ -224,7 +237,7 @@ def _write_transcript(path: Path, title: str, passages: list[Passage]) -> None:
         document.add_heading(title, level=1)
         for line in lines:
             document.add_paragraph(line)
-        document.save(str(path))
+        atomic_write(path, document.save)
     elif suffix == ".odt":
         from odf.opendocument import OpenDocumentText
         from odf.text import H, P
@@ -233,7 +246,7 @@ def _write_transcript(path: Path, title: str, passages: list[Passage]) -> None:
         document.text.addElement(H(outlinelevel=1, text=title))
         for line in lines:
             document.text.addElement(P(text=line))
-        document.save(str(path))
+        atomic_write(path, lambda temporary: document.save(str(temporary)))
     else:  # pragma: no cover - FORMATS lists the suffixes above
         raise ValueError(suffix)
 
@@ -287,8 +300,12 @@ PROFILES = {
 }
 
 
-class DemoError(ValueError):
+class DemoError(EvaluationError, ValueError):
     """The demo cannot be built from this data or into this folder; the message says why."""
+
+
+class DemoDataMissing(DemoError, FileNotFoundError):
+    """A file the demo is built from is missing from the data folder; the message names it."""
 
 
 def _is_demo_folder(folder: Path) -> bool:
@@ -314,13 +331,15 @@ def build_demo(
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     for name in ("clusters.parquet", "clinics.parquet", "truth.json"):
         if not (data_dir / name).is_file():
-            raise FileNotFoundError(
-                f"{data_dir / name} is missing: generate the data with `workbench data synth --out {data_dir}`"
+            raise DemoDataMissing(
+                f"{data_dir / name} is missing: generate the data with `workbench data synth "
+                f"--out {data_dir}`"
             )
     if out_dir.exists() and any(out_dir.iterdir()) and not _is_demo_folder(out_dir):
         raise DemoError(
-            f"{out_dir} exists and is not a demo folder made by `workbench qual demo`; refusing to replace it "
-            "(it may hold real transcripts). Choose a new or empty folder, e.g. qualitative/demo."
+            f"{out_dir} exists and is not a demo folder made by `workbench qual demo`; refusing to "
+            "replace it (it may hold real transcripts). Choose a new or empty folder, e.g. "
+            "qualitative/demo."
         )
     clusters = pd.read_parquet(data_dir / "clusters.parquet")
     meetings = (
@@ -338,8 +357,9 @@ def build_demo(
         mine = clusters[clusters["region"] == region].sort_values("cluster_id")
         if len(mine) < per_region:
             raise DemoError(
-                f"region {region} has only {len(mine)} clusters in {data_dir}; the demo interviews {per_region} per "
-                "region: use the national synthetic data (`workbench data synth --scale national`) or --per-region"
+                f"region {region} has only {len(mine)} clusters in {data_dir}; the demo interviews "
+                f"{per_region} per region: use the national synthetic data (`workbench data synth "
+                "--scale national`) or --per-region"
             )
         picks = rng.choice(len(mine), size=per_region, replace=False)
         sampled += mine.iloc[sorted(picks)].to_dict("records")
@@ -349,7 +369,7 @@ def build_demo(
         shutil.rmtree(staging)
     try:
         (staging / "transcripts").mkdir(parents=True)
-        write_text_atomic(staging / "codebook.yml", codebook_yaml())
+        atomic_write_text(staging / "codebook.yml", codebook_yaml())
 
         # fictional names -> pseudonyms: the reviewed mapping the import goes through
         towns = list(rng.permutation(demo_text.TOWN_NAMES))
@@ -405,7 +425,10 @@ def build_demo(
             )
             document = f"interview_{index + 1:02d}_{cluster['cluster_id']}"
             path = staging / "transcripts" / f"{document}{FORMATS[index % len(FORMATS)]}"
-            title = f"Interview {index + 1:02d} with the coordinator, {demo_text.COORDINATOR_NAMES[index]}"
+            title = (
+                f"Interview {index + 1:02d} with the coordinator, "
+                f"{demo_text.COORDINATOR_NAMES[index]}"
+            )
             _write_transcript(path, title, passages)
             interviews.append((cluster, cluster_truth, document, path, passages))
             interview_topics.append((document, topics))
@@ -470,8 +493,8 @@ def build_demo(
                 }
             )
         store.add_memo(
-            "Demo project generated from the synthetic national data. Coders 'anna' and 'bo' coded blind; "
-            "see truth.json for what each interview was generated to stress.",
+            "Demo project generated from the synthetic national data. Coders 'anna' and 'bo' coded "
+            "blind; see truth.json for what each interview was generated to stress.",
             target="project",
             title="About this project",
         )
@@ -483,27 +506,107 @@ def build_demo(
             "coders": list(CODERS),
             "low_attendance_threshold": low_attendance,
             "relations": {
-                "obtaining_data.challenges": "stressed (3-4 answers) in clusters with data_access_trouble, whose "
-                "prescribing effects were weaker (x0.35) in the synthetic data",
+                "obtaining_data.challenges": (
+                    "stressed (3-4 answers) in clusters with data_access_trouble, whose "
+                    "prescribing effects were weaker (x0.35) in the synthetic data"
+                ),
                 "attendance.enablers": "stressed (2-3 answers) in clusters with engaged_gps",
-                "attendance.challenges": "stressed (2-3 answers) where attendance_target is in the lowest 30% "
-                "or attendance fades (fade_logit_per_year < 0)",
-                "funding.challenges": "stressed (2-3 answers) in clusters with funding_concerns; deliberately "
-                "unrelated to the prescribing effects",
+                "attendance.challenges": (
+                    "stressed (2-3 answers) where attendance_target is in the lowest 30% "
+                    "or attendance fades (fade_logit_per_year < 0)"
+                ),
+                "funding.challenges": (
+                    "stressed (2-3 answers) in clusters with funding_concerns; deliberately "
+                    "unrelated to the prescribing effects"
+                ),
             },
             "cases": cases_truth,
         }
-        write_text_atomic(
+        atomic_write_text(
             staging / "truth.json", json.dumps(demo_truth, indent=2, ensure_ascii=False) + "\n"
         )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)  # no half-built demo left behind
         raise
+    # A whole folder is swapped in, not a file written: evaluation.files replaces single files, so
+    # the folder is built aside and renamed; the old demo is moved aside first and removed last,
+    # so a crash in between leaves a complete demo (old or new) under one of the two names.
+    replaced = out_dir.parent / f".{out_dir.name}.replaced"
+    if replaced.exists():
+        shutil.rmtree(replaced)
     if out_dir.exists():
-        shutil.rmtree(out_dir)
+        out_dir.rename(replaced)
     staging.rename(out_dir)
+    shutil.rmtree(replaced, ignore_errors=True)
     return {
         "folder": str(out_dir),
         "interviews": len(interviews),
         "store": str(out_dir / "coding.sqlite"),
     }
+
+
+@contextlib.contextmanager
+def open_store(
+    store_path: str | os.PathLike,
+    data_dir: str | os.PathLike,
+    *,
+    seed: int = 2026,
+    per_region: int = 5,
+) -> Iterator[Store]:
+    """The coding store at ``store_path``, opened for the ``with`` block; if there is none (a
+    fresh clone), the demo project built from ``data_dir`` instead, in a temporary folder of
+    this call's own that is removed when the block ends.
+
+    Parameters
+    ----------
+    store_path : the coding store (SQLite) to open, e.g. a notebook's ``qualitative_store``.
+    data_dir : the synthetic data (``workbench data synth``) to build the demo from if needed.
+    seed, per_region : passed to :func:`build_demo`.
+
+    Relative paths are found from the project folder too (:func:`evaluation.paths.project_path`),
+    so a notebook running in notebooks/ finds ``qualitative/demo/coding.sqlite``. When the demo
+    is built, one printed line says so. Parallel runs never share the temporary folder, and it
+    is removed as the block ends (not by a finaliser, which a stopped batch kernel may skip).
+
+    Raises
+    ------
+    DemoDataMissing : no store, and ``data_dir`` lacks what the demo is built from.
+
+    Example
+    -------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> Store.create(folder / "coding.sqlite").close()
+    >>> with open_store(folder / "coding.sqlite", data_dir=folder / "synthetic") as store:
+    ...     store.summary()["documents"]
+    0
+    >>> with open_store(folder / "none.sqlite", data_dir=folder / "synthetic") as store:
+    ...     pass
+    Traceback (most recent call last):
+    ...
+    evaluation.qualitative.demo.DemoDataMissing: no coding store at ...none.sqlite, and the demo ...
+    """
+    found = project_path(store_path)
+    if found.is_file():
+        with Store.open(found) as store:
+            yield store
+        return
+    with tempfile.TemporaryDirectory(prefix="interview-demo-") as folder:
+        try:
+            built = build_demo(
+                project_path(data_dir),
+                Path(folder) / "demo",
+                seed=seed,
+                per_region=per_region,
+                progress=False,
+            )
+        except DemoDataMissing as error:
+            raise DemoDataMissing(
+                f"no coding store at {store_path}, and the demo cannot be built instead: {error}"
+            ) from None
+        print(
+            f"No coding store at {store_path}: built the demo project (invented interviews) "
+            f"from {data_dir}."
+        )
+        with Store.open(built["store"]) as store:
+            yield store

@@ -1,17 +1,17 @@
 """The codebook and coded quotes as .docx and .xlsx, for colleagues without the workbench.
 
-Both writers build the file at a temporary path and rename it into place, so a failed export
-never leaves a half-written file.
+Every writer goes through :mod:`evaluation.files` (a temporary file, fsynced, renamed into
+place), so a failed export never leaves a half-written file.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from evaluation.files import atomic_write, atomic_write_text
 from evaluation.qualitative.store import Store
 
 _EXCEL_CELL_LIMIT = 32_767
@@ -21,7 +21,8 @@ def codebook_table(store: Store) -> pd.DataFrame:
     """The codebook with segment counts: path, key, description, colour, segments, documents."""
     codes = store.codes()
     counts = pd.read_sql_query(
-        "SELECT code_id AS id, COUNT(*) AS segments, COUNT(DISTINCT document_id) AS documents FROM segments GROUP BY code_id",
+        "SELECT code_id AS id, COUNT(*) AS segments, COUNT(DISTINCT document_id) AS documents "
+        "FROM segments GROUP BY code_id",
         store.connection,
     )
     table = codes.merge(counts, on="id", how="left").fillna({"segments": 0, "documents": 0})
@@ -35,21 +36,6 @@ def quotes_table(store: Store, *, coder: str | None = None) -> pd.DataFrame:
 
     quotes = retrieve(store, coder=coder, context=0)
     return quotes[["document", "case", "code", "coder", "start", "end", "text", "memo"]]
-
-
-def _atomic(path: Path, write) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent
-    )
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _clean_for_excel(frame: pd.DataFrame) -> pd.DataFrame:
@@ -77,7 +63,7 @@ def export_xlsx(store: Store, path: str | os.PathLike, *, coder: str | None = No
         "Cases": store.cases().drop(columns=["case_id", "guid"], errors="ignore"),
     }
 
-    def write(temporary: str) -> None:
+    def write(temporary: Path) -> None:
         with pd.ExcelWriter(temporary, engine="openpyxl") as writer:
             for name, frame in sheets.items():
                 _clean_for_excel(frame).to_excel(writer, sheet_name=name, index=False)
@@ -87,7 +73,7 @@ def export_xlsx(store: Store, path: str | os.PathLike, *, coder: str | None = No
                     sheet.column_dimensions[column_cells[0].column_letter].width = width
                 sheet.freeze_panes = "A2"
 
-    return _atomic(path, write)
+    return atomic_write(path, write)
 
 
 def export_docx(
@@ -128,7 +114,7 @@ def export_docx(
             )
             note = document.add_paragraph(source)
             note.runs[0].font.size = Pt(8)
-    return _atomic(path, lambda temporary: document.save(temporary))
+    return atomic_write(path, lambda temporary: document.save(temporary))
 
 
 def export_report(store: Store, path: str | os.PathLike, *, coder: str | None = None) -> Path:
@@ -143,7 +129,8 @@ def export_report(store: Store, path: str | os.PathLike, *, coder: str | None = 
     for row in codebook.itertuples(index=False):
         indent = "  " * row.path.count("/")
         lines.append(
-            f"{indent}- **{row.path.split('/')[-1]}** ({row.segments} segments){': ' + row.description if row.description else ''}"
+            f"{indent}- **{row.path.split('/')[-1]}** ({row.segments} "
+            f"segments){': ' + row.description if row.description else ''}"
         )
     lines += ["", "## Coded quotes", ""]
     for code_path in codebook["path"]:
@@ -171,9 +158,9 @@ def export_report(store: Store, path: str | os.PathLike, *, coder: str | None = 
             elif line.startswith("> "):
                 body.append(f"<blockquote>{escape(line[2:])}</blockquote>")
             elif line.strip().startswith("- "):
-                body.append(
-                    f'<p style="margin-left:{line.index("-")}em">{escape(line.strip()[2:]).replace("**", "")}</p>'
-                )
+                margin = line.index("-")
+                item = escape(line.strip()[2:]).replace("**", "")
+                body.append(f'<p style="margin-left:{margin}em">{item}</p>')
         markdown = (
             '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>'
             + escape(title)
@@ -181,14 +168,11 @@ def export_report(store: Store, path: str | os.PathLike, *, coder: str | None = 
             + "\n".join(body)
             + "\n</body></html>\n"
         )
-    from evaluation.qualitative.codebook import write_text_atomic
-
-    write_text_atomic(path, markdown)
-    return path
+    return atomic_write_text(path, markdown)
 
 
 def export_odt(store: Store, path: str | os.PathLike, *, coder: str | None = None) -> Path:
-    """An OpenDocument text (LibreOffice): the codebook, then every code's quotes with their source."""
+    """An OpenDocument text (LibreOffice): the codebook, then each code's quotes and sources."""
     from odf.opendocument import OpenDocumentText
     from odf.style import ParagraphProperties, Style, TextProperties
     from odf.text import H, P
@@ -227,4 +211,4 @@ def export_odt(store: Store, path: str | os.PathLike, *, coder: str | None = Non
             document.text.addElement(
                 P(stylename=source_style, text=f"{quote.document}{case} - coded by {quote.coder}")
             )
-    return _atomic(path, lambda temporary: document.save(temporary))
+    return atomic_write(path, lambda temporary: document.save(temporary))

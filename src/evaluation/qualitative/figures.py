@@ -1,17 +1,14 @@
 """Figures for the interview-themes notebook: theme frequencies and the co-occurrence heat map,
-labelled in words a GP understands. Each function takes the tidy frame of a query and returns
-the matplotlib Axes, so the notebook only calls and shows.
+labelled in words a GP understands (:func:`~evaluation.qualitative.summary.readable_code`).
+Each function takes the tidy frame of a query and returns the matplotlib Axes, so the notebook
+only calls and shows.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-
-def _readable(path: str) -> str:
-    """'Obtaining data/Challenges' -> 'Obtaining data: challenges' for axis labels."""
-    parts = str(path).split("/")
-    return parts[0] + "".join(f": {p[0].lower() + p[1:]}" for p in parts[1:])
+from evaluation.qualitative.summary import readable_code
 
 
 def theme_frequency_plot(frequencies: pd.DataFrame, *, ax=None, title: str | None = None):
@@ -21,7 +18,7 @@ def theme_frequency_plot(frequencies: pd.DataFrame, *, ax=None, title: str | Non
 
     if ax is None:
         _, ax = plt.subplots(figsize=(9, max(3, 0.35 * len(frequencies))))
-    readable = frequencies.rename(index=_readable)
+    readable = frequencies.rename(index=readable_code)
     readable.iloc[::-1].plot.barh(stacked=True, ax=ax, width=0.8)
     ax.set_xlabel("Number of coded passages")
     ax.set_ylabel("")
@@ -46,7 +43,7 @@ def cooccurrence_heatmap(matrix: pd.DataFrame, *, ax=None, title: str | None = N
         size = max(5, 0.45 * len(matrix))
         _, ax = plt.subplots(figsize=(size + 2, size))
     mask = np.eye(len(matrix), dtype=bool)
-    readable = matrix.rename(index=_readable, columns=_readable)
+    readable = matrix.rename(index=readable_code, columns=readable_code)
     sns.heatmap(
         readable,
         mask=mask,

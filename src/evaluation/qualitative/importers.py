@@ -8,7 +8,8 @@ starts at least two lines - so a stray "Note:" is not taken for a speaker.
 
 Example
 -------
->>> turns = find_speaker_turns("Interviewer: How do you start?\\nCoordinator: With data.\\nInterviewer: And?\\n")
+>>> text = "Interviewer: How do you start?\\nCoordinator: With data.\\nInterviewer: And?\\n"
+>>> turns = find_speaker_turns(text)
 >>> [(speaker, start, end) for start, end, speaker in turns]
 [('Interviewer', 13, 30), ('Coordinator', 44, 54), ('Interviewer', 68, 72)]
 """
@@ -23,12 +24,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evaluation.errors import EvaluationError
 from evaluation.qualitative.store import Store, StoreError
 
 TRANSCRIPT_SUFFIXES = (".txt", ".md", ".docx", ".odt", ".pdf", ".html", ".htm")
 
 _SPEAKER_LINE = re.compile(
-    r"^[ \t]*(?:\*\*|__)?(?P<label>[A-ZÆØÅÄÖÜ\[][\wÆØÅæøåÄÖÜäöü .'\-\]]{0,40}?)[ \t]*(?:\*\*|__)?:[ \t]*(?:\*\*|__)?[ \t]*",
+    # the label, optionally in bold (** or __), then a colon; white space around each part
+    r"^[ \t]*(?:\*\*|__)?"
+    r"(?P<label>[A-ZÆØÅÄÖÜ\[][\wÆØÅæøåÄÖÜäöü .'\-\]]{0,40}?)"
+    r"[ \t]*(?:\*\*|__)?:[ \t]*(?:\*\*|__)?[ \t]*",
     re.MULTILINE,
 )
 
@@ -44,7 +49,7 @@ KNOWN_SPEAKERS = {
 }
 
 
-class TranscriptImportError(ValueError):
+class TranscriptImportError(EvaluationError, ValueError):
     """A file that cannot be imported; the message names the file and what to do."""
 
 
@@ -121,7 +126,9 @@ def _check_zip(path: Path, *, max_total: int = 200_000_000, max_ratio: int = 200
                     and info.file_size > 10_000_000
                 ):
                     raise TranscriptImportError(
-                        f"{path}: member {info.filename!r} expands {info.file_size / info.compress_size:.0f}-fold; refusing a possible zip bomb"
+                        f"{path}: member {info.filename!r} expands "
+                        f"{info.file_size / info.compress_size:.0f}-fold; refusing a possible "
+                        "zip bomb"
                     )
             if total > max_total:
                 raise TranscriptImportError(

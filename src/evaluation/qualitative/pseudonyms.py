@@ -23,7 +23,8 @@ must not already occur in the text, or the way back would be ambiguous.
 
 Example
 -------
->>> mapping = PseudonymMapping([("Mette Holm", "[Coordinator 7]"), ("Skovby", "[Town 3]")], reviewed_by="me")
+>>> pairs = [("Mette Holm", "[Coordinator 7]"), ("Skovby", "[Town 3]")]
+>>> mapping = PseudonymMapping(pairs, reviewed_by="me")
 >>> masked = mapping.apply("Mette Holm chairs the meetings in Skovby.")
 >>> masked
 '[Coordinator 7] chairs the meetings in [Town 3].'
@@ -42,8 +43,14 @@ from pathlib import Path
 
 import yaml
 
+from evaluation.errors import EvaluationError
+from evaluation.files import atomic_path
 
-class PseudonymError(ValueError):
+#: file mode of files that hold real names (the mapping, a re-identified text): owner only
+PERSONAL_DATA_MODE = 0o600
+
+
+class PseudonymError(EvaluationError, ValueError):
     """The mapping file is missing, unreviewed or ambiguous; the message says which line."""
 
 
@@ -66,7 +73,8 @@ class PseudonymMapping:
         for real, pseudonym in self.pairs:
             if not real.strip() or not pseudonym.strip():
                 raise PseudonymError(
-                    f"{self.source or 'mapping'}: empty real name or pseudonym in {real!r} -> {pseudonym!r}"
+                    f"{self.source or 'mapping'}: empty real name or pseudonym in {real!r} -> "
+                    f"{pseudonym!r}"
                 )
         self._forward = _pattern(reals)
         self._backward = _pattern(pseudonyms)
@@ -82,14 +90,14 @@ class PseudonymMapping:
         """Replace every real name by its pseudonym (refused unless the mapping was reviewed)."""
         if not self.reviewed_by:
             raise PseudonymError(
-                f"{self.source or 'the mapping'} has not been reviewed: check every line, then fill in "
-                "'reviewed_by:' with your name"
+                f"{self.source or 'the mapping'} has not been reviewed: check every line, then "
+                "fill in 'reviewed_by:' with your name"
             )
         clashes = [p for p in self._to_real if p in text]
         if clashes:
             raise PseudonymError(
-                f"{source}: already contains the pseudonym(s) {clashes}; choose pseudonyms that do not "
-                "occur in the transcripts, or the way back would be ambiguous"
+                f"{source}: already contains the pseudonym(s) {clashes}; choose pseudonyms that do "
+                "not occur in the transcripts, or the way back would be ambiguous"
             )
         if self._forward is None:
             return text
@@ -136,8 +144,8 @@ def read_mapping(path: str | os.PathLike) -> PseudonymMapping:
 
 
 def write_mapping(path: str | os.PathLike, mapping: PseudonymMapping) -> None:
-    from evaluation.qualitative.codebook import write_text_atomic
-
+    """Write ``mapping`` as a reviewable YAML file, readable by its owner only (it holds the real
+    names: personal data)."""
     kinds = mapping.kinds or [""] * len(mapping.pairs)
     document = {
         "reviewed_by": mapping.reviewed_by or "",
@@ -146,8 +154,13 @@ def write_mapping(path: str | os.PathLike, mapping: PseudonymMapping) -> None:
             for (r, p), k in zip(mapping.pairs, kinds)
         ],
     }
-    header = "# Pseudonym mapping: PERSONAL DATA, never commit. Check every line, then set reviewed_by.\n"
-    write_text_atomic(path, header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+    header = (
+        "# Pseudonym mapping: PERSONAL DATA, never commit. Check every line, then set "
+        "reviewed_by.\n"
+    )
+    text = header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    with atomic_path(path, mode=PERSONAL_DATA_MODE) as temporary:
+        temporary.write_text(text, encoding="utf-8")
 
 
 _NOT_NAMES = {

@@ -102,7 +102,8 @@ def retrieve(
         )
     texts = dict(
         store.connection.execute(
-            f"SELECT id, text FROM documents WHERE id IN ({','.join(map(str, segments['document_id'].unique()))})"
+            "SELECT id, text FROM documents WHERE id IN "
+            f"({','.join(map(str, segments['document_id'].unique()))})"
         ).fetchall()
     )
     segments = segments.copy()
@@ -148,7 +149,8 @@ def code_frequencies(
         cases = store.cases()
         if by not in cases.columns:
             raise StoreError(
-                f"cannot group by {by!r}: not 'case' nor a case attribute ({', '.join(cases.columns[4:])})"
+                f"cannot group by {by!r}: not 'case' nor a case attribute "
+                f"({', '.join(cases.columns[4:])})"
             )
         segments = segments.merge(cases[["case", by]], on="case", how="left")
     segments[by] = segments[by].fillna("(no case)")
@@ -172,7 +174,8 @@ def cooccurrence_matrix(segments: pd.DataFrame, *, distance: int | None = None) 
 
     Sort-and-sweep: segments are laid out on one line (documents and coders far apart), sorted
     by start, and each segment is paired with the segments starting before its end (+ distance)
-    found by binary search - O(n log n + pairs), fast for hundreds of thousands of segments.
+    found by binary search - O(n log n + pairs); measured against a pandas self-merge in
+    docs/decisions/0021-co-occurrence-by-sort-and-sweep.md.
     """
     if distance is not None and distance < 0:
         raise StoreError(
@@ -240,7 +243,8 @@ def framework_matrix(
     themes: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Cases x themes (top-level codes), each cell the number of segments and the first
-    ``quotes_per_cell`` quotes ("[n] quote | quote"), as in framework analysis (Ritchie & Spencer)."""
+    ``quotes_per_cell`` quotes ("[n] quote | quote"), as in framework analysis (Ritchie &
+    Spencer)."""
     segments = _segments_with_cases(store)
     if coder is not None:
         segments = segments[segments["coder"] == coder]

@@ -24,7 +24,6 @@ import functools
 import itertools
 import os
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,8 @@ from pathlib import Path
 import numpy as np
 from lxml import etree
 
+from evaluation.errors import EvaluationError
+from evaluation.files import atomic_path, atomic_write_bytes
 from evaluation.qualitative.store import Store, StoreError, new_guid, now_iso
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
@@ -50,7 +51,7 @@ _GUID = re.compile(
 )
 
 
-class RefiError(ValueError):
+class RefiError(EvaluationError, ValueError):
     """An exchange file that cannot be imported or written; says which file, element and why."""
 
 
@@ -65,8 +66,8 @@ def _check_member_name(path: Path, name: str) -> None:
         or "\x00" in normalised
     ):
         raise RefiError(
-            f"{path}: the archive entry {name!r} points outside the project folder (path traversal); "
-            "refusing the whole file"
+            f"{path}: the archive entry {name!r} points outside the project folder (path "
+            "traversal); refusing the whole file"
         )
 
 
@@ -91,12 +92,13 @@ class _SafeZip:
             ratio = info.file_size / max(info.compress_size, 1)
             if info.file_size > 1_000_000 and ratio > MAX_RATIO:
                 raise RefiError(
-                    f"{path}: entry {info.filename!r} expands {ratio:,.0f}-fold to {info.file_size:,} bytes; "
-                    "refusing a likely zip bomb"
+                    f"{path}: entry {info.filename!r} expands {ratio:,.0f}-fold to "
+                    f"{info.file_size:,} bytes; refusing a likely zip bomb"
                 )
         if total > MAX_TOTAL_BYTES:
             raise RefiError(
-                f"{path}: expands to {total:,} bytes (limit {MAX_TOTAL_BYTES:,}); refusing a likely zip bomb"
+                f"{path}: expands to {total:,} bytes (limit {MAX_TOTAL_BYTES:,}); refusing a "
+                "likely zip bomb"
             )
         self.names = {info.filename.replace("\\", "/"): info for info in infos}
         self.lower = {name.lower(): name for name in self.names}
@@ -134,8 +136,8 @@ def parse_xml_safely(data: bytes, where: str) -> etree._Element:
         or re.search(rb"<\x00!\x00(?:D\x00O\x00C|E\x00N\x00T)", head)
     ):
         raise RefiError(
-            f"{where}: contains a DOCTYPE or ENTITY declaration; REFI-QDA files never need one, and it can "
-            "hide an external-entity or entity-expansion attack - refusing"
+            f"{where}: contains a DOCTYPE or ENTITY declaration; REFI-QDA files never need one, "
+            "and it can hide an external-entity or entity-expansion attack - refusing"
         )
     parser = etree.XMLParser(
         resolve_entities=False,
@@ -158,8 +160,8 @@ def _schema(kind: str) -> etree.XMLSchema:
 
 
 def _check_valid(xml: bytes, kind: str, path: Path) -> None:
-    """Parse and schema-validate in one pass (faster than parsing, then validating the tree);
-    a RefiError with the first problems if the document is not valid."""
+    """Parse and schema-validate in one pass; a RefiError with the first problems if the
+    document is not valid (docs/decisions/0023-refi-schema-check-in-one-pass.md)."""
     parser = etree.XMLParser(
         schema=_schema(kind), huge_tree=True, resolve_entities=False, no_network=True
     )
@@ -257,7 +259,8 @@ def _source_text(archive: _SafeZip, source: etree._Element, where: str) -> str:
     path = source.get("plainTextPath")
     if not path:
         raise RefiError(
-            f"{where}: TextSource {source.get('name')!r} has neither PlainTextContent nor plainTextPath"
+            f"{where}: TextSource {source.get('name')!r} has neither PlainTextContent nor "
+            "plainTextPath"
         )
     if not path.startswith("internal://"):
         raise RefiError(
@@ -329,7 +332,8 @@ def _parse_project(archive: _SafeZip, positions: str) -> _Parsed:
                 target = ref.get("targetGUID")
                 if target not in code_guids:
                     raise RefiError(
-                        f"{where}: selection {selection.get('guid')} in {name!r} refers to unknown code {target}"
+                        f"{where}: selection {selection.get('guid')} in {name!r} refers to "
+                        f"unknown code {target}"
                     )
                 selections.append(
                     dict(
@@ -357,8 +361,11 @@ def _parse_project(archive: _SafeZip, positions: str) -> _Parsed:
                     else None
                 )
                 raise RefiError(
-                    f"{where}: a selection in {name!r} ({bad and bad['start']}-{bad and bad['end']}) lies past the end of "
-                    f"the document ({limit} {'UTF-16 units' if positions == 'utf16' else 'characters'}); refusing the file"
+                    f"{where}: a selection in {name!r} "
+                    f"({bad and bad['start']}-{bad and bad['end']}) lies past the end of the "
+                    f"document ({limit} "
+                    f"{'UTF-16 units' if positions == 'utf16' else 'characters'}); refusing the "
+                    "file"
                 )
             if positions == "utf16":
                 converted = utf16_to_codepoint(text, array, where=f"{where} ({name})")
@@ -368,7 +375,8 @@ def _parse_project(archive: _SafeZip, positions: str) -> _Parsed:
         for s in selections:
             if s["end"] < s["start"]:
                 raise RefiError(
-                    f"{where}: selection {s['guid']} in {name!r} ends before it starts ({s['start']}-{s['end']})"
+                    f"{where}: selection {s['guid']} in {name!r} ends before it starts "
+                    f"({s['start']}-{s['end']})"
                 )
         # an empty selection holds no text: nothing to keep, counted so the user knows
         parsed.empty_selections += sum(1 for s in selections if s["end"] == s["start"])
@@ -485,7 +493,8 @@ def import_qdpx(
                 raise RefiError(f"{path}: {error}") from None
             except Exception as error:  # a duplicate GUID from a previous import
                 raise RefiError(
-                    f"{path}: document {source['name']!r} cannot be added ({error}); was it imported before?"
+                    f"{path}: document {source['name']!r} cannot be added ({error}); was it "
+                    "imported before?"
                 ) from None
             document_ids[source["guid"]] = document_id
             counts["documents"] += 1
@@ -634,11 +643,15 @@ def _nvivo_text(text: str) -> str:
 
 
 def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes, dict[str, bytes]]:
-    """The project.qde document (bytes) and the source files ({archive path: bytes}) for ``target``."""
+    """The project.qde document (bytes) and the source files ({archive path: bytes}) for
+    ``target``."""
     if target not in TARGETS:
         raise RefiError(f"target {target!r}: expected one of {', '.join(TARGETS)}")
     info = store.project_info()
-    origin = f"quality-cluster evaluation workbench (for {'NVivo' if target == 'nvivo' else 'ATLAS.ti' if target == 'atlas' else 'REFI-QDA 1.5'})"
+    origin = (
+        "quality-cluster evaluation workbench (for "
+        f"{'NVivo' if target == 'nvivo' else 'ATLAS.ti' if target == 'atlas' else 'REFI-QDA 1.5'})"
+    )
     root = etree.Element(
         _q("Project"),
         nsmap={None: PROJECT_NS},
@@ -712,8 +725,8 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes,
     documents = store.documents(with_text=True)
     # plain rows straight from SQLite, grouped by document: no DataFrame for 200,000 selections
     segment_rows = store.connection.execute(
-        'SELECT document_id, id, guid, coder_id, code_id, start, "end", created_at, memo FROM segments '
-        "ORDER BY document_id, start, id"
+        'SELECT document_id, id, guid, coder_id, code_id, start, "end", created_at, memo '
+        "FROM segments ORDER BY document_id, start, id"
     ).fetchall()
     coder_guid_by_id = dict(store.connection.execute("SELECT id, guid FROM coders").fetchall())
     code_guid = dict(store.connection.execute("SELECT id, guid FROM codes").fetchall())
@@ -729,7 +742,7 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes,
             text = row.text
             if target == "nvivo":
                 out_text = _nvivo_text(text)
-                # positions in UTF-16 units of the CRLF text: widths per code point of the stored text
+                # positions in UTF-16 units of the CRLF text: each stored code point's width
                 codes_array = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
                 widths = 1 + (codes_array > 0xFFFF).astype(np.int64)
                 newline = codes_array == 10
@@ -743,8 +756,9 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes,
             file_name = f"{row.guid}.txt"
             files[folder + file_name] = payload
             sources_xml.append(
-                f"<TextSource guid={_attr(row.guid)} name={_attr(row.name)} plainTextPath={_attr('internal://' + file_name)}"
-                f" creationDateTime={_attr(row.imported_at)}>"
+                f"<TextSource guid={_attr(row.guid)} name={_attr(row.name)} "
+                f"plainTextPath={_attr('internal://' + file_name)} "
+                f"creationDateTime={_attr(row.imported_at)}>"
             )
             for (
                 _,
@@ -765,10 +779,11 @@ def build_project_xml(store: Store, *, target: str = "standard") -> tuple[bytes,
                     f'<NoteRef targetGUID="{g}"/>' for g in segment_notes.get(segment_id, ())
                 )
                 sources_xml.append(
-                    f'<PlainTextSelection guid="{guid}" startPosition="{start}" endPosition="{end}" '
-                    f'creatingUser="{user}" creationDateTime="{created}">{description}'
-                    f'<Coding guid="{next(coding_guids)}" creatingUser="{user}">'
-                    f'<CodeRef targetGUID="{code_guid[code_id]}"/></Coding>{notes}</PlainTextSelection>'
+                    f'<PlainTextSelection guid="{guid}" startPosition="{start}" '
+                    f'endPosition="{end}" creatingUser="{user}" '
+                    f'creationDateTime="{created}">{description}<Coding '
+                    f'guid="{next(coding_guids)}" creatingUser="{user}"><CodeRef '
+                    f'targetGUID="{code_guid[code_id]}"/></Coding>{notes}</PlainTextSelection>'
                 )
             sources_xml.extend(
                 f'<NoteRef targetGUID="{g}"/>' for g in document_notes.get(row.id, [])
@@ -816,21 +831,14 @@ def _fast_guids(count: int) -> list[str]:
     ]
 
 
-def _write_zip_atomic(path: Path, members: dict[str, bytes]) -> None:
-    """Write the archive to a temporary file and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
+def _write_zip(path: Path, members: dict[str, bytes]) -> None:
+    """Write the archive through the package's atomic writer: never a half-written .qdpx."""
+    with atomic_path(path) as temporary:
         with zipfile.ZipFile(
             temporary, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1
         ) as archive:
             for name, data in members.items():
                 archive.writestr(name, data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def export_qdpx(store: Store, path: str | os.PathLike, *, target: str = "standard") -> Path:
@@ -839,7 +847,7 @@ def export_qdpx(store: Store, path: str | os.PathLike, *, target: str = "standar
     path = Path(path)
     xml, files = build_project_xml(store, target=target)
     _check_valid(xml, "project", path)
-    _write_zip_atomic(path, {"project.qde": xml, **files})
+    _write_zip(path, {"project.qde": xml, **files})
     return path
 
 
@@ -857,9 +865,7 @@ def export_qdc(store: Store, path: str | os.PathLike) -> Path:
     _codes_xml(store, CODEBOOK_NS, codes)
     xml = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
     _check_valid(xml, "codebook", path)
-    from evaluation.qualitative.codebook import write_text_atomic
-
-    write_text_atomic(path, xml)
+    atomic_write_bytes(path, xml)
     return path
 
 

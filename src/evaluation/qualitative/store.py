@@ -46,6 +46,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evaluation.errors import EvaluationError
+
 SCHEMA_VERSION = 1
 DEFAULT_STORE = Path("qualitative") / "coding.sqlite"
 
@@ -161,7 +163,7 @@ END;
 """
 
 
-class StoreError(ValueError):
+class StoreError(EvaluationError, ValueError):
     """A request the store refuses; the message says what was wrong and what to do."""
 
 
@@ -202,7 +204,7 @@ class Store:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         store = cls._connect(path)
-        # executescript runs its own transaction per statement batch; IF NOT EXISTS makes it idempotent
+        # executescript runs a transaction per statement batch; IF NOT EXISTS makes it idempotent
         store.connection.executescript(_SCHEMA)
         with store.transaction() as cur:
             cur.execute(
@@ -312,13 +314,14 @@ class Store:
         digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         with self.transaction() as cur:
             cur.execute(
-                "INSERT INTO documents (guid, name, text, n_chars, sha256, source_path, imported_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO documents (guid, name, text, n_chars, sha256, source_path, "
+                "imported_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (guid or new_guid(), name, text, len(text), digest, source_path, now_iso()),
             )
             document_id = cur.lastrowid
             cur.executemany(
-                'INSERT INTO speaker_turns (document_id, start, "end", speaker) VALUES (?, ?, ?, ?)',
+                'INSERT INTO speaker_turns (document_id, start, "end", speaker) VALUES (?, ?, '
+                "?, ?)",
                 [(document_id, s, e, sp) for s, e, sp in turns],
             )
         return document_id
@@ -392,8 +395,8 @@ class Store:
         try:
             with self.transaction() as cur:
                 cur.execute(
-                    "INSERT INTO codes (guid, key, name, parent_id, description, colour, codable, position)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO codes (guid, key, name, parent_id, description, colour, codable, "
+                    "position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         guid or new_guid(),
                         key,
@@ -426,9 +429,11 @@ class Store:
         return row[0]
 
     def codes(self) -> pd.DataFrame:
-        """The codebook as a frame: id, key, name, parent_id, path, depth, description, colour, guid."""
+        """The codebook as a frame: id, key, name, parent_id, path, depth, description, colour,
+        guid."""
         frame = pd.read_sql_query(
-            "SELECT id, guid, key, name, parent_id, description, colour, codable, position FROM codes ORDER BY position, id",
+            "SELECT id, guid, key, name, parent_id, description, colour, codable, position "
+            "FROM codes ORDER BY position, id",
             self.connection,
         )
         paths = self.code_paths()
@@ -494,7 +499,8 @@ class Store:
             memo, guid, created_at = (list(rest) + [None, None, None])[:3]
             if not (isinstance(start, int) and isinstance(end, int)) or start < 0 or end <= start:
                 raise StoreError(
-                    f"segment {start}-{end} in document {document_id}: expected 0 <= start < end (code points)"
+                    f"segment {start}-{end} in document {document_id}: expected 0 <= start < "
+                    "end (code points)"
                 )
             prepared.append(
                 (
@@ -512,7 +518,8 @@ class Store:
             with self.transaction() as cur:
                 first = cur.execute("SELECT COALESCE(MAX(id), 0) FROM segments").fetchone()[0]
                 cur.executemany(
-                    'INSERT INTO segments (guid, document_id, code_id, coder_id, start, "end", created_at, memo)'
+                    "INSERT INTO segments "
+                    '(guid, document_id, code_id, coder_id, start, "end", created_at, memo)'
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     prepared,
                 )
@@ -554,7 +561,8 @@ class Store:
             ).fetchone()[0]
             if coded and not with_segments:
                 raise StoreError(
-                    f"document {document!r} has {coded} segment(s); pass with_segments=True to delete them too"
+                    f"document {document!r} has {coded} segment(s); pass with_segments=True to "
+                    "delete them too"
                 )
             cur.execute("DELETE FROM segments WHERE document_id = ?", (document_id,))
             cur.execute("DELETE FROM documents WHERE id = ?", (document_id,))
@@ -574,12 +582,16 @@ class Store:
     ) -> pd.DataFrame:
         """All segments, ordered by document and position: id, guid, document_id, document,
         code_id, code_key, coder, start, end, created_at, memo (and ``text`` if asked).
-        ``details=False`` leaves out guid, created_at and memo: twice as fast for analyses
-        (agreement, co-occurrence) that need only positions, codes and coders."""
+        ``details=False`` leaves out guid, created_at and memo, which analyses of positions,
+        codes and coders (agreement, co-occurrence) do not need
+        (docs/decisions/0022-segment-frames-built-by-column.md)."""
         text = ', substr(d.text, s.start + 1, s."end" - s.start)' if with_text else ""
         join = " JOIN documents d ON d.id = s.document_id" if with_text else ""
         extra = ", s.guid, s.created_at, s.memo" if details else ""
-        query = f'SELECT s.id, s.document_id, s.code_id, s.coder_id, s.start, s."end"{extra}{text} FROM segments s{join}'
+        query = (
+            f'SELECT s.id, s.document_id, s.code_id, s.coder_id, s.start, s."end"{extra}{text} '
+            f"FROM segments s{join}"
+        )
         params: list = []
         coder_names = dict(self.connection.execute("SELECT id, name FROM coders").fetchall())
         if coders is not None:
@@ -591,7 +603,7 @@ class Store:
         names += (["guid", "created_at", "memo"] if details else []) + (
             ["text"] if with_text else []
         )
-        # column-wise construction: several times faster than a frame from 200,000 row tuples
+        # typed columns, not row tuples (docs/decisions/0022-segment-frames-built-by-column.md)
         columns = list(zip(*rows)) if rows else [[] for _ in names]
         frame = pd.DataFrame(
             {
@@ -662,8 +674,8 @@ class Store:
         try:
             with self.transaction() as cur:
                 cur.execute(
-                    "INSERT INTO memos (guid, target, document_id, code_id, segment_id, case_id, coder_id,"
-                    " title, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO memos (guid, target, document_id, code_id, segment_id, case_id, "
+                    "coder_id, title, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         guid or new_guid(),
                         target,
@@ -754,9 +766,3 @@ class Store:
         for table in ("documents", "codes", "segments", "coders", "memos", "cases"):
             counts[table] = self.connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
         return counts
-
-
-def open_store(path: str | os.PathLike | None = None, *, create: bool = False) -> Store:
-    """Open the store at ``path`` (default qualitative/coding.sqlite), creating it if asked."""
-    path = DEFAULT_STORE if path is None else path
-    return Store.create(path) if create else Store.open(path)

@@ -2,7 +2,7 @@
 
 Taguette 1.5.2 pins bleach 5 and SQLAlchemy 1.4, which would downgrade the main environment, so
 the server runs from its own virtual environment, .venv-taguette/ at the project root (git
-ignores /.venv-*/). It is built with the project's uv from tests/qualitative/taguette/taguette-server.lock
+ignores /.venv-*/). It is built with the project's uv from taguette-server.lock beside this file
 (exact versions and hashes; needs only PyPI) the first time, and reused while the lock file is
 unchanged. The server is started through taguette_offline.py, which turns off Taguette's
 start-up request to its news feed: tests touch no address but 127.0.0.1.

@@ -13,11 +13,10 @@ from evaluation.qualitative.taguette import Credentials, TaguetteClient, html_te
 # ZWJ sequences of several code points), CRLF line ends, a lone CR, tabs, leading white space.
 TRANSCRIPTS = {
     "Koordinator Nordjylland": (
-        "Interviewer: Hvordan får I data til møderne?\r\n"
-        "Koordinator: Vi henter tal fra portalen 📊, men det tager tid – især før mødet om NSAID.\r\n"
-        "\r\n"
-        "Interviewer: Hvem møder op?\r\n"
-        "Koordinator: Omkring to tredjedele 👩‍⚕️👨‍⚕️ kommer; de øvrige har travlt i klinikken.\r\n"
+        "Interviewer: Hvordan får I data til møderne?\r\nKoordinator: Vi henter tal fra portalen "
+        "📊, men det tager tid – især før mødet om NSAID.\r\n\r\nInterviewer: Hvem møder "
+        "op?\r\nKoordinator: Omkring to tredjedele 👩‍⚕️👨‍⚕️ kommer; de øvrige har travlt i "
+        "klinikken.\r\n"
     ),
     "Koordinator Syddanmark": (
         "  Koordinator: Regionens kvalitetsenhed hjalp os med pakken om antibiotika 💊.\n"
@@ -105,7 +104,7 @@ class Coder:
 
 
 def store_state(path: Path, *, skip: tuple[str, ...] = ()) -> str:
-    """A digest of every row of every table (but ``skip``): equal digests mean an unchanged store."""
+    """A digest of every row of every table but ``skip``: equal digests, an unchanged store."""
     connection = sqlite3.connect(path)
     try:
         digest = hashlib.sha256()

@@ -93,7 +93,7 @@ def test_pulled_segments_equal_the_highlighted_text(pushed):
     assert sorted(segments["text"]) == expected  # CRLF, lone CR, emoji and æøå intact
     # ... and each equals the text Taguette itself shows for the highlight
     snippets = coder.taguette_snippets()
-    for highlight_id, (document, phrase, _) in zip(highlight_ids, PHRASES):
+    for highlight_id, (_, phrase, _) in zip(highlight_ids, PHRASES):
         assert snippets[highlight_id] == taguette_form(phrase)
     codes = store.codes().set_index("id")
     portal = segments[segments["code_key"] == "data.portal"]
@@ -345,7 +345,7 @@ def test_documents_born_in_taguette_come_in_readable(tmp_path, taguette_server):
     store = Store.create(tmp_path / "coding.sqlite")
     with token_client(taguette_server) as client:
         project_id = client.create_project("Uploaded in Taguette")
-        tag = client.add_tag(project_id, "Attendance.Absence", "Who stays away")
+        client.add_tag(project_id, "Attendance.Absence", "Who stays away")
         # HTML as converters write it: blocks with no white space between them
         page = (
             '<html><head><meta charset="utf-8"></head><body><p>Interviewer: Hvem udebliver?</p>'

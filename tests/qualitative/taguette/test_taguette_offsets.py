@@ -139,7 +139,10 @@ def test_tokens_in_request_lines_are_redacted_in_logs(caplog):
 def test_readable_text_adds_line_breaks_only_where_blocks_meet_without_space():
     from evaluation.qualitative.taguette.offsets import readable_text
 
-    html = "<p>Koordinator: Data 📊.</p><p>Interviewer: <b>Og</b> så?</p><ul><li>én</li><li>to</li></ul>slut<br>linje"
+    html = (
+        "<p>Koordinator: Data 📊.</p><p>Interviewer: <b>Og</b> "
+        "så?</p><ul><li>én</li><li>to</li></ul>slut<br>linje"
+    )
     shown = html_text(html)
     assert shown == "Koordinator: Data 📊.Interviewer: Og så?éntoslutlinje"
     readable, partner = readable_text(html)

@@ -14,7 +14,8 @@ urllib3's debug log of request lines from showing a token in a URL.
 
 Example
 -------
->>> creds = credentials_from_env({"TAGUETTE_USER": "anna", "TAGUETTE_PASSWORD": "s3cret"}, prompt=False)
+>>> environment = {"TAGUETTE_USER": "anna", "TAGUETTE_PASSWORD": "s3cret"}
+>>> creds = credentials_from_env(environment, prompt=False)
 >>> creds
 Credentials(mode='login', user='anna')
 >>> "s3cret" in repr(creds) or "s3cret" in str(creds)
@@ -29,6 +30,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from evaluation.errors import EvaluationError
+
 TOKEN_ENV = "TAGUETTE_TOKEN"
 USER_ENV = "TAGUETTE_USER"
 PASSWORD_ENV = "TAGUETTE_PASSWORD"
@@ -36,7 +39,7 @@ PASSWORD_ENV = "TAGUETTE_PASSWORD"
 _TOKEN_IN_LINK = re.compile(r"[?&]token=([0-9A-Za-z]+)")
 
 
-class CredentialsError(ValueError):
+class CredentialsError(EvaluationError, ValueError):
     """No usable credentials; the message says which variables to set."""
 
 
@@ -83,7 +86,8 @@ def credentials_from_env(
     ask: Callable[[str, bool], str] | None = None,
     single_user: bool | None = None,
 ) -> Credentials:
-    """Credentials from ``TAGUETTE_TOKEN`` or ``TAGUETTE_USER``/``TAGUETTE_PASSWORD``, else a prompt.
+    """Credentials from ``TAGUETTE_TOKEN`` or ``TAGUETTE_USER``/``TAGUETTE_PASSWORD``, else from
+    a prompt.
 
     ``single_user`` (if known, e.g. probed from the server) decides what the prompt asks for.
     ``ask(question, hidden)`` reads an answer (default: :func:`click.prompt`, hidden input for

@@ -120,8 +120,8 @@ def taguette() -> None:
 def push_command(
     url, project_id, project_name, coder, with_segments, documents, store_path, timeout
 ) -> None:
-    """Upload the store's transcripts (as UTF-8 HTML) and codebook (dotted tag paths) to Taguette."""
-    from evaluation.qualitative.taguette.push import push
+    """Upload the store's transcripts (UTF-8 HTML) and codebook (dotted tag paths) to Taguette."""
+    from evaluation.qualitative.taguette.upload import push
 
     if with_segments and not coder:
         raise TaguetteCommandError("--with-segments needs --coder: whose segments to place")
@@ -145,8 +145,8 @@ def push_command(
         store.close()
     click.echo(str(report))
     click.echo(
-        f"project id: {report.project_id}  (pull with: workbench qual taguette pull --url {report.server} "
-        f"--project {report.project_id})"
+        f"project id: {report.project_id}  (pull with: workbench qual taguette pull --url "
+        f"{report.server} --project {report.project_id})"
     )
 
 
@@ -168,7 +168,7 @@ def push_command(
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="seconds per request")
 def pull_command(url, project_id, coder, store_path, timeout) -> None:
     """Bring a Taguette project's documents, tags and highlights into the store (all or nothing)."""
-    from evaluation.qualitative.taguette.pull import pull
+    from evaluation.qualitative.taguette.download import pull
 
     store = _store(store_path, create=True)
     try:
@@ -231,7 +231,8 @@ def import_command(files, coder, project_id, source, first_match, store_path) ->
                 if columns[:2] == ["tag", "description"]:
                     counts = import_codebook_csv(store, path)
                     click.echo(
-                        f"{path}: {counts['codes_added']} codes added, {counts['codes_updated']} updated"
+                        f"{path}: {counts['codes_added']} codes added, "
+                        f"{counts['codes_updated']} updated"
                     )
                 elif columns[:4] == ["id", "document", "tag", "content"]:
                     if not coder:
@@ -247,7 +248,8 @@ def import_command(files, coder, project_id, source, first_match, store_path) ->
                     )
                 else:
                     raise TaguetteExportError(
-                        f"{path}: not a Taguette codebook (tag,description,...) or highlights (id,document,tag,content) CSV"
+                        f"{path}: not a Taguette codebook (tag,description,...) or highlights "
+                        "(id,document,tag,content) CSV"
                     )
             else:
                 raise TaguetteExportError(f"{path}: expected a Taguette export: .sqlite3 or .csv")

@@ -38,6 +38,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from evaluation.errors import EvaluationError
 from evaluation.qualitative.taguette.auth import Credentials, install_log_redaction
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ PROJECT_NAME_MAX = 50
 TAG_PATH_MAX = 200
 
 
-class TaguetteError(RuntimeError):
+class TaguetteError(EvaluationError, RuntimeError):
     """Something went wrong talking to Taguette; the message says what to do."""
 
 
@@ -198,8 +199,9 @@ class TaguetteClient:
             ) from None
         except requests.exceptions.Timeout:
             raise TaguetteUnreachable(
-                f"Taguette at {self.base_url} did not answer within {self.timeout:g} s while trying "
-                f"to {what}. The server may be overloaded; try again later or raise the timeout."
+                f"Taguette at {self.base_url} did not answer within {self.timeout:g} s while "
+                f"trying to {what}. The server may be overloaded; try again later or raise the "
+                "timeout."
             ) from None
         except requests.exceptions.RequestException as error:
             raise TaguetteError(

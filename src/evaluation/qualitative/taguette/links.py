@@ -54,7 +54,7 @@ LINK_SCHEMA = (
 
 
 def ensure_link_tables(cursor: sqlite3.Cursor) -> None:
-    """Create the link tables if absent (plain CREATE statements: they join the open transaction)."""
+    """Create the link tables if absent (plain CREATEs, so they join the open transaction)."""
     for statement in LINK_SCHEMA:
         cursor.execute(statement)
 

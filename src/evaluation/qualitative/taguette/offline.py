@@ -25,6 +25,7 @@ import sqlite3
 from collections import defaultdict
 from pathlib import Path
 
+from evaluation.errors import EvaluationError
 from evaluation.qualitative.store import Store
 from evaluation.qualitative.taguette.offsets import OffsetMap, taguette_form, text_to_html
 from evaluation.qualitative.taguette.sync import (
@@ -42,7 +43,7 @@ EXPORT_SERVER = "taguette-export"
 CSV_SERVER = "taguette-csv"
 
 
-class TaguetteExportError(ValueError):
+class TaguetteExportError(EvaluationError, ValueError):
     """An export file that cannot be read; names the file and what is wrong."""
 
 
@@ -85,12 +86,14 @@ def read_project_export(path: str | os.PathLike, *, project: int | None = None) 
             matches = [p for p in projects if p[0] == project]
             if not matches:
                 raise TaguetteExportError(
-                    f"{path}: no project {project}; it holds {', '.join(str(p[0]) for p in projects)}"
+                    f"{path}: no project {project}; it holds "
+                    f"{', '.join(str(p[0]) for p in projects)}"
                 )
             chosen = matches[0]
         project_id, name, description, created = chosen
         documents_rows = connection.execute(
-            "SELECT id, name, description, contents FROM documents WHERE project_id = ? ORDER BY id",
+            "SELECT id, name, description, contents FROM documents WHERE project_id = ? ORDER "
+            "BY id",
             (project_id,),
         ).fetchall()
         tag_rows = connection.execute(
@@ -180,8 +183,8 @@ def _read_csv(path: Path, required: list[str]) -> list[dict[str, str]]:
     missing = [c for c in required if c not in header]
     if missing:
         raise TaguetteExportError(
-            f"{path}: expected Taguette's columns {', '.join(required)}; missing {', '.join(missing)} "
-            f"(found: {', '.join(header) or 'nothing'})"
+            f"{path}: expected Taguette's columns {', '.join(required)}; missing "
+            f"{', '.join(missing)} (found: {', '.join(header) or 'nothing'})"
         )
     return list(reader)
 
@@ -276,7 +279,8 @@ def import_highlights_csv(
             found = [m.start() for m in re.finditer(re.escape(quote), bare)]
             if not found:
                 problems.append(
-                    f"row {row['_line']}: quote not found in {row['document']!r}: {row['content'][:60]!r}"
+                    f"row {row['_line']}: quote not found in {row['document']!r}: "
+                    f"{row['content'][:60]!r}"
                 )
                 continue
             if len(found) > 1 and not first_match:

@@ -42,6 +42,8 @@ from dataclasses import dataclass
 
 import html5lib
 
+from evaluation.errors import InputError
+
 _LINE_BREAK = re.compile(r"\r\n|\r")
 # A paragraph break: two or more line ends (white space between them included; indentation
 # after the last one stays with the next paragraph, inside its <p>).
@@ -208,14 +210,14 @@ class ByteIndex:
     def to_char(self, byte_offset: int) -> int:
         """Code point at ``byte_offset``; inside a character, the next character boundary."""
         if not 0 <= byte_offset <= self.n_bytes:
-            raise ValueError(
+            raise InputError(
                 f"byte offset {byte_offset} outside the document (0..{self.n_bytes} bytes)"
             )
         return bisect.bisect_left(self._starts, byte_offset)
 
     def to_byte(self, char_offset: int) -> int:
         if not 0 <= char_offset <= len(self.text):
-            raise ValueError(
+            raise InputError(
                 f"offset {char_offset} outside the document (0..{len(self.text)} characters)"
             )
         return self._starts[char_offset]
@@ -286,7 +288,7 @@ class OffsetMap:
         Used to place highlights for segments pushed from the store; needs an exact map.
         """
         if self._partner is not None:
-            raise ValueError(
+            raise InputError(
                 "the document's text in Taguette differs from the store's; cannot place a span"
             )
         normal_start = bisect.bisect_left(self._normal_start, start)

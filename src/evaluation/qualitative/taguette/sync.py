@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from evaluation.errors import EvaluationError
 from evaluation.qualitative.importers import find_speaker_turns
 from evaluation.qualitative.store import Store, StoreError, now_iso
 from evaluation.qualitative.taguette.links import ensure_link_tables, linked, source_id
@@ -33,7 +34,7 @@ TAG_SEPARATOR = "."
 DOT_IN_NAME = "\u2024"  # ONE DOT LEADER: a "." inside a code name, so it is not read as a level
 
 
-class TaguetteSyncError(ValueError):
+class TaguetteSyncError(EvaluationError, ValueError):
     """The snapshot cannot be applied; nothing was written. The message says why."""
 
 
@@ -214,8 +215,8 @@ class _Codebook:
         while ancestor is not None:
             if ancestor == code_id:
                 raise TaguetteSyncError(
-                    f"tag renamed to {path!r} in Taguette would put its code under itself; rename it "
-                    "there to a path outside its own subtree and pull again"
+                    f"tag renamed to {path!r} in Taguette would put its code under itself; rename "
+                    "it there to a path outside its own subtree and pull again"
                 )
             ancestor = self.store.connection.execute(
                 "SELECT parent_id FROM codes WHERE id = ?", (ancestor,)
@@ -377,7 +378,8 @@ def _apply_documents(store: Store, cur, source: int, snapshot: Snapshot, report:
             else:
                 report.documents_linked += 1
             cur.execute(
-                "INSERT INTO taguette_documents (source_id, taguette_key, document_id) VALUES (?, ?, ?)",
+                "INSERT INTO taguette_documents (source_id, taguette_key, document_id) VALUES "
+                "(?, ?, ?)",
                 (source, document.key, store_id),
             )
         documents[document.key] = store_id
@@ -428,14 +430,16 @@ def _apply_tags(
             if changed:
                 report.codes_updated += 1
                 cur.execute(
-                    "UPDATE taguette_tags SET path = ?, description = ? WHERE source_id = ? AND taguette_key = ?",
+                    "UPDATE taguette_tags SET path = ?, description = ? WHERE source_id = ? "
+                    "AND taguette_key = ?",
                     (tag.path, tag.description, source, tag.key),
                 )
         elif tag.key in used:
             # A tag nobody used (like the "interesting" every new project gets) adds no code.
             code_id = codebook.resolve(tag.path, tag.description)
             cur.execute(
-                "INSERT INTO taguette_tags (source_id, taguette_key, code_id, path, description) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO taguette_tags (source_id, taguette_key, code_id, path, "
+                "description) VALUES (?, ?, ?, ?, ?)",
                 (source, tag.key, code_id, tag.path, tag.description),
             )
         else:
@@ -457,7 +461,8 @@ def _apply_highlights(
     for highlight in snapshot.highlights:
         if highlight.document_key not in documents:
             report.skipped.append(
-                f"highlight {highlight.key}: its document {highlight.document_key} is not in the project"
+                f"highlight {highlight.key}: its document {highlight.document_key} is not in "
+                "the project"
             )
             continue
         offsets = maps[highlight.document_key]
@@ -469,7 +474,8 @@ def _apply_highlights(
             ) from None
         if start >= end:
             report.skipped.append(
-                f"highlight {highlight.key} in {names[highlight.document_key]!r}: covers no text of the store's document"
+                f"highlight {highlight.key} in {names[highlight.document_key]!r}: covers no "
+                "text of the store's document"
             )
             continue
         if not highlight.tag_keys:
@@ -482,14 +488,14 @@ def _apply_highlights(
             shown = offsets.taguette_span(highlight.start, highlight.end)
             if stored != shown:
                 report.text_differences.append(
-                    f"highlight {highlight.key} in {names[highlight.document_key]!r}: Taguette shows "
-                    f"{shown!r}, the store's text is {stored!r}"
+                    f"highlight {highlight.key} in {names[highlight.document_key]!r}: Taguette "
+                    f"shows {shown!r}, the store's text is {stored!r}"
                 )
         for tag_key in highlight.tag_keys:
             if tag_key not in codes:
                 raise TaguetteSyncError(
-                    f"highlight {highlight.key} names tag {tag_key}, which the project does not list; "
-                    "the project changed while it was read: pull again"
+                    f"highlight {highlight.key} names tag {tag_key}, which the project does not "
+                    "list; the project changed while it was read: pull again"
                 )
             wanted[f"{highlight.key}|{tag_key}"] = (
                 documents[highlight.document_key],
@@ -503,7 +509,8 @@ def _apply_highlights(
     if links:
         placeholders = ",".join("?" * len(links))
         for row in cur.execute(
-            f'SELECT id, document_id, code_id, start, "end", coder_id FROM segments WHERE id IN ({placeholders})',
+            'SELECT id, document_id, code_id, start, "end", coder_id FROM segments WHERE id '
+            f"IN ({placeholders})",
             list(links.values()),
         ):
             current[row[0]] = row[1:]
@@ -518,7 +525,8 @@ def _apply_highlights(
             report.segments_unchanged += 1
         else:
             cur.execute(
-                'UPDATE segments SET document_id = ?, code_id = ?, start = ?, "end" = ?, coder_id = ? WHERE id = ?',
+                'UPDATE segments SET document_id = ?, code_id = ?, start = ?, "end" = ?, '
+                "coder_id = ? WHERE id = ?",
                 (document_id, code_id, start, end, coder_id, segment_id),
             )
             report.segments_updated += 1

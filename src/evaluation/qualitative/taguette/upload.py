@@ -9,7 +9,7 @@ pull files its highlights under that coder; with ``with_segments`` the coder's e
 are placed as highlights too, so a team can carry on coding in Taguette.
 
 Everything pushed is linked in the store at once (document, tag and highlight ids), so pushing
-again only adds what is new, and a later :func:`~evaluation.qualitative.taguette.pull.pull`
+again only adds what is new, and a later :func:`~evaluation.qualitative.taguette.download.pull`
 recognises the project's documents and tags. Push writes nothing but these links to the store.
 
 Example (needs a running server)::
@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from evaluation.errors import InputError
 from evaluation.qualitative.store import Store, now_iso
 from evaluation.qualitative.taguette.client import (
     DOCUMENT_NAME_MAX,
@@ -53,8 +54,10 @@ class PushReport:
         head = (
             f"Taguette project {self.project_id} at {self.server}"
             + (" (new)" if self.project_created else "")
-            + f": {self.documents_uploaded} documents uploaded ({self.documents_already_there} already there), "
-            f"{self.tags_created} tags created, {self.tags_updated} updated ({self.tags_already_there} already there)"
+            + f": {self.documents_uploaded} documents uploaded "
+            f"({self.documents_already_there} already there), "
+            f"{self.tags_created} tags created, {self.tags_updated} updated "
+            f"({self.tags_already_there} already there)"
             + (f", {self.highlights_created} highlights placed" if self.highlights_created else "")
         )
         return "\n".join([head] + [f"  note: {n}" for n in self.notes])
@@ -91,7 +94,7 @@ def push(
     those same segments).
     """
     if with_segments and not coder:
-        raise ValueError("with_segments needs coder: whose segments to place")
+        raise InputError("with_segments needs coder: whose segments to place")
     report = PushReport(server=client.base_url, project_id=project_id or 0)
     if project_id is None:
         name = project_name or store.project_info().get("name", "qualitative project")
@@ -128,7 +131,8 @@ def _push_tags(client, store, source, project_id, listing, report) -> dict[int, 
     codes = store.codes()
     with store.transaction() as cur:
         rows = cur.execute(
-            "SELECT taguette_key, code_id, path, description FROM taguette_tags WHERE source_id = ?",
+            "SELECT taguette_key, code_id, path, description FROM taguette_tags WHERE "
+            "source_id = ?",
             (source,),
         ).fetchall()
     linked_tags = {r[1]: (int(r[0]), r[2], r[3]) for r in rows}
@@ -160,9 +164,10 @@ def _push_tags(client, store, source, project_id, listing, report) -> dict[int, 
         tag_ids[code.id] = tag_id
         with store.transaction() as cur:
             cur.execute(
-                "INSERT INTO taguette_tags (source_id, taguette_key, code_id, path, description) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (source_id, taguette_key) DO UPDATE SET code_id = excluded.code_id, "
-                "path = excluded.path, description = excluded.description",
+                "INSERT INTO taguette_tags (source_id, taguette_key, code_id, path, description) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source_id, taguette_key) DO UPDATE SET "
+                "code_id = excluded.code_id, path = excluded.path, description = "
+                "excluded.description",
                 (source, str(tag_id), code.id, path, description),
             )
     return tag_ids
@@ -199,7 +204,8 @@ def _push_documents(client, store, source, project_id, listing, selection, repor
             report.documents_uploaded += 1
             with store.transaction() as cur:
                 cur.execute(
-                    "INSERT OR REPLACE INTO taguette_documents (source_id, taguette_key, document_id) VALUES (?, ?, ?)",
+                    "INSERT OR REPLACE INTO taguette_documents (source_id, taguette_key, "
+                    "document_id) VALUES (?, ?, ?)",
                     (source, str(taguette_id), int(row.id)),
                 )
         document_ids[int(row.id)] = taguette_id
@@ -219,8 +225,9 @@ def _push_segments(client, store, source, project_id, coder, tag_ids, document_i
         offsets = OffsetMap(stored, store.document_text(int(document_id)))
         if not offsets.alignment.exact:
             report.notes.append(
-                f"document {group['document'].iloc[0]!r}: Taguette's copy differs from the store's text "
-                "(characters its sanitiser dropped), so its segments were not placed as highlights"
+                f"document {group['document'].iloc[0]!r}: Taguette's copy differs from the store's "
+                "text (characters its sanitiser dropped), so its segments were not placed as "
+                "highlights"
             )
             continue
         for segment in group.itertuples():
@@ -229,7 +236,8 @@ def _push_segments(client, store, source, project_id, coder, tag_ids, document_i
             start, end = offsets.to_taguette(int(segment.start), int(segment.end))
             if not stored.encode("utf-8")[start:end].strip():
                 report.notes.append(
-                    f"segment {segment.id} covers only white space; Taguette refuses such highlights"
+                    f"segment {segment.id} covers only white space; Taguette refuses such "
+                    "highlights"
                 )
                 continue
             tag_id = tag_ids[int(segment.code_id)]
@@ -237,6 +245,7 @@ def _push_segments(client, store, source, project_id, coder, tag_ids, document_i
             report.highlights_created += 1
             with store.transaction() as cur:
                 cur.execute(
-                    "INSERT INTO taguette_segments (source_id, taguette_key, segment_id) VALUES (?, ?, ?)",
+                    "INSERT INTO taguette_segments (source_id, taguette_key, segment_id) "
+                    "VALUES (?, ?, ?)",
                     (source, f"{highlight_id}|{tag_id}", int(segment.id)),
                 )
