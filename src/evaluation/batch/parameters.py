@@ -151,7 +151,11 @@ def load_parameter_sets(folder: Path, sweeps: tuple[str, ...] = ()) -> list[Para
         raise ParameterError(
             [f"{folder}: no such folder; expected one YAML file per region there."]
         )
-    files = sorted(list(folder.glob("*.yml")) + list(folder.glob("*.yaml")))
+    files = sorted(
+        path
+        for path in list(folder.glob("*.yml")) + list(folder.glob("*.yaml"))
+        if path.name != "cluster.yml"  # the Slurm settings (evaluation.batch.cluster), no region
+    )
     if not files:
         raise ParameterError(
             [f"{folder}: no .yml files; expected one per region, e.g. hovedstaden.yml."]
