@@ -31,6 +31,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+import shutil
 import sys
 import threading
 from collections import Counter
@@ -456,7 +457,6 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
         run_dir = out_dir / run_id
         if run_dir.exists() and any(run_dir.iterdir()):
             raise BatchError(f"{run_dir} already exists; choose another --run-id or use --resume.")
-    run_dir.mkdir(parents=True, exist_ok=True)
 
     report_settings = {"threshold": settings.threshold, "show_code": settings.show_code}
     entries = []
@@ -550,12 +550,32 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
         "workers_refused": [],
         "jobs": entries,
     }
-    publisher = _Publisher(run_dir, manifest)
-    publisher.publish()
-    _point_latest(out_dir, run_id)
-
     preload = _preload(settings, sorted({Path(e["notebook"]) for e in to_run}))
     kernel_cwd = str(Path(settings.cwd or os.getcwd()).resolve())
+    region_jobs = [e for e in to_run if e["kind"] == "region"]
+    summary_jobs = [e for e in to_run if e["kind"] == "summary"]
+    # connect before the first write: an unreachable scheduler or a Slurm that refuses the jobs
+    # leaves no run folder behind (dask-jobqueue may have made its log folder in it)
+    fresh = not run_dir.exists()
+    executor = None
+    if to_run:
+        try:
+            executor = _make_executor(settings, slurm, run_dir, region_jobs, kernel_cwd, preload)
+        except BaseException:
+            if fresh:
+                shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        manifest["workers_refused"] = getattr(executor, "refused", [])
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        publisher = _Publisher(run_dir, manifest)
+        publisher.publish()
+        _point_latest(out_dir, run_id)
+    except BaseException:
+        if executor is not None:
+            executor.close()
+        raise
+
     run_info = {
         # local pool: kernels start where `workbench run` was started, and papermill saves the
         # running notebook in the run folder; on remote workers both are the worker's own
@@ -573,8 +593,6 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
         "git_commit": (git.get("commit") or "unknown")
         + (" (uncommitted changes)" if git.get("dirty") else ""),
     }
-    region_jobs = [e for e in to_run if e["kind"] == "region"]
-    summary_jobs = [e for e in to_run if e["kind"] == "summary"]
     bar = (
         tqdm(
             total=len(to_run),
@@ -588,11 +606,8 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
     )
     if bar is not None and settings.progress is False:
         bar = None
-    executor = None
     try:
         if to_run:
-            executor = _make_executor(settings, slurm, run_dir, region_jobs, kernel_cwd, preload)
-            manifest["workers_refused"] = getattr(executor, "refused", [])
             store = _coding_store(settings)
             text = {path: source.decode("utf-8") for path, source in sources.items()}
             payloads = {
