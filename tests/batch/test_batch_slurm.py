@@ -289,3 +289,25 @@ def test_a_cancelled_slurm_job_means_one_retry_and_no_job_left(tmp_path, ok_grid
     slow = jobs["10_tiny_region--hovedstaden"]
     assert [attempt["slurm_job_id"] for attempt in slow["lost_attempts"]] == [cancelled]
     assert slow["slurm_job_id"] != cancelled
+
+
+def test_ctrl_c_cancels_every_slurm_job_of_the_run(tmp_path, ok_grid_run, slurm):
+    settings, _ = ok_grid_run
+    scratch = tmp_path / "worker-scratch"
+    arguments, out = slurm_grid(tmp_path, settings, local_directory=str(scratch))
+    runner = subprocess.Popen(arguments, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for(
+            lambda: list(scratch.rglob("10_tiny_region--*")), 300, "a notebook to start in Slurm"
+        )
+        assert len(squeue("-t", "RUNNING")) == 2
+        runner.send_signal(signal.SIGINT)
+        output, _ = runner.communicate(timeout=180)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait()
+    assert runner.returncode != 0
+    assert squeue() == [], output.decode(errors="replace")
+    manifest = read_manifest((out / "latest").resolve())
+    assert manifest["status"] == "running", "an interrupted run stays resumable"

@@ -425,6 +425,8 @@ class SlurmExecutor(DaskExecutor):
                 "--executor slurm: Slurm's sbatch is not on PATH. Run workbench on a Slurm login "
                 "node (or use --executor dask with a scheduler you started)."
             )
+        int_handler = signal.getsignal(signal.SIGINT)
+        # importing dask_jobqueue makes Ctrl-C a sys.exit() (exit status 0): undone below
         from dask_jobqueue import SLURMCluster
 
         self.options = options
@@ -452,7 +454,7 @@ class SlurmExecutor(DaskExecutor):
         for key in SLURM_PASSTHROUGH:
             if key not in kwargs and options.get(key) is not None:
                 kwargs[key] = options[key]
-        self._catch_signals()
+        self._catch_signals(int_handler)
         try:
             self.cluster = SLURMCluster(**kwargs)
             self.cluster.scale(jobs=options["jobs"])
@@ -470,17 +472,19 @@ class SlurmExecutor(DaskExecutor):
             f"({', '.join(self.slurm_job_ids()) or 'ids pending'}); logs in {log_directory}."
         )
 
-    def _catch_signals(self) -> None:
-        """SIGTERM and SIGHUP (a closed login session) end the run like Ctrl-C, so that the
-        clean-up below runs and no Slurm job is left behind."""
+    def _catch_signals(self, int_handler) -> None:
+        """Ctrl-C, SIGTERM and SIGHUP (a closed login session) end the run as an interruption
+        (exit status 1), so that the clean-up below runs and no Slurm job is left behind.
+        ``int_handler`` is the SIGINT handler to restore afterwards."""
         if threading.current_thread() is not threading.main_thread():
             return
 
         def interrupt(signum, _frame):
             raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
-        for signum in (signal.SIGTERM, signal.SIGHUP):
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             self.previous_handlers[signum] = signal.signal(signum, interrupt)
+        self.previous_handlers[signal.SIGINT] = int_handler
 
     def _wait_for_submission(self, jobs: int, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
