@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import yaml
@@ -31,3 +32,71 @@ def read_manifest(run_dir: Path) -> dict:
 
 def jobs_by_id(manifest: dict) -> dict:
     return {job["job_id"]: job for job in manifest["jobs"]}
+
+
+def comparable_outputs(path: Path) -> list:
+    """Cell sources and outputs of an executed notebook, without timings, pids or ids."""
+    import nbformat
+
+    from evaluation.batch.record import RECORD_MIME
+
+    nb = nbformat.read(str(path), as_version=4)
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "injected-parameters" in cell.metadata.get("tags", []):
+            continue  # the injected cell names the run folder, which differs
+        outputs = []
+        for output in cell.outputs:
+            data = output.get("data", {})
+            if RECORD_MIME in data:  # compared through the manifest's records instead
+                continue
+            text = output.get("text") or data.get("text/plain")
+            if output.get("output_type") == "stream" and "kernel process" in (text or ""):
+                text = re.sub(r"kernel process \d+", "kernel process (pid)", text)
+            outputs.append(
+                (output["output_type"], text, data.get("text/html"), output.get("ename"))
+            )
+        cells.append((cell.source, outputs))
+    return cells
+
+
+def comparable_report(path: Path, run_dir: Path) -> str:
+    """A report's visible text without what differs between two runs of the same grid: the
+    run folder's path, times, durations and kernel process ids."""
+    import lxml.html
+
+    root = lxml.html.parse(str(path)).getroot()
+    for element in root.xpath("//style | //script"):
+        element.drop_tree()
+    text = " ".join(root.text_content().split())
+    text = text.replace(str(run_dir), "RUN_DIR").replace(run_dir.name, "RUN_ID")
+    text = re.sub(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}", "TIME", text)
+    text = re.sub(r"duration ?\d+(\.\d+)? s", "duration N s", text)
+    return re.sub(r"kernel process \d+", "kernel process (pid)", text)
+
+
+#: records that differ between any two runs (a kernel's process id)
+RUN_SPECIFIC_RECORDS = ("kernel_pid",)
+
+
+def assert_same_outputs(local, remote) -> None:
+    """Two outcomes of the same grid (same run id, different --out) agree: jobs, statuses,
+    errors, fingerprints, records, the executed notebooks' outputs and the reports' text."""
+    local_jobs = jobs_by_id(read_manifest(local.run_dir))
+    remote_jobs = jobs_by_id(read_manifest(remote.run_dir))
+    assert list(local_jobs) == list(remote_jobs)
+    for job_id, job in local_jobs.items():
+        other = remote_jobs[job_id]
+        assert (other["status"], other["error"]) == (job["status"], job["error"]), job_id
+        assert other["fingerprint"] == job["fingerprint"], job_id
+        mine = {k: v for k, v in job["records"].items() if k not in RUN_SPECIFIC_RECORDS}
+        theirs = {k: v for k, v in other["records"].items() if k not in RUN_SPECIFIC_RECORDS}
+        assert theirs == mine, job_id
+        assert comparable_outputs(remote.run_dir / other["notebook_out"]) == comparable_outputs(
+            local.run_dir / job["notebook_out"]
+        ), job_id
+        assert (other["report"] is None) == (job["report"] is None), job_id
+        if job["report"]:
+            assert comparable_report(
+                remote.run_dir / other["report"], remote.run_dir
+            ) == comparable_report(local.run_dir / job["report"], local.run_dir), job_id

@@ -78,3 +78,36 @@ def grid_run(tmp_path_factory):
         timeout=120,
     )
     return settings, run_batch(settings)
+
+
+@pytest.fixture(scope="session")
+def ok_grid_run(tmp_path_factory):
+    """A grid on the local pool whose every job succeeds (two regions, and the summary): the
+    reference the cluster executors are compared with. Hovedstaden has markup in a name from the
+    data and sleeps a few seconds, long enough for a test to take its worker away mid-run."""
+    from batch_helpers import write_parameters
+
+    from evaluation.batch.runner import BatchSettings, run_batch
+
+    root = tmp_path_factory.mktemp("ok-grid")
+    data = root / "data"
+    data.mkdir()
+    (data / "clusters.csv").write_text("cluster_id;region\nC001;Hovedstaden\n", encoding="utf-8")
+    params = write_parameters(
+        root / "parameters",
+        ["hovedstaden", "sjaelland"],
+        hovedstaden={"cluster_label": EVIL_LABEL, "behaviour": "sleep", "sleep_s": 6.0},
+    )
+    settings = BatchSettings(
+        data_dir=data,
+        out_dir=root / "local",
+        notebooks_dir=NOTEBOOKS,
+        parameters_dir=params,
+        workers=2,
+        progress=False,
+        preload=FAST_PRELOAD,
+        timeout=120,
+    )
+    outcome = run_batch(settings)
+    assert outcome.ok, outcome.manifest["jobs"]
+    return settings, outcome

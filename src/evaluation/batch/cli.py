@@ -66,13 +66,34 @@ import click
 )
 @click.option(
     "--executor",
-    type=click.Choice(["local", "dask"]),
+    type=click.Choice(["local", "dask", "slurm"]),
     default="local",
     show_default=True,
-    help="local: a process pool on this machine; dask: a dask.distributed cluster.",
+    help="local: a process pool on this machine; dask: the workers of a running Dask scheduler "
+    "(--scheduler); slurm: Slurm jobs of this run's own, through dask-jobqueue.",
 )
 @click.option(
     "--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786."
+)
+@click.option(
+    "--slurm-queue",
+    metavar="PARTITION",
+    help="--executor slurm: the partition [default: parameters/cluster.yml, else Slurm's].",
+)
+@click.option(
+    "--slurm-jobs",
+    type=click.IntRange(min=1),
+    help="--executor slurm: how many Slurm jobs (one single-threaded worker each) [default: 2].",
+)
+@click.option(
+    "--slurm-walltime",
+    metavar="TIME",
+    help="--executor slurm: each job's time limit, e.g. 02:00:00 [default: 01:00:00].",
+)
+@click.option(
+    "--slurm-memory",
+    metavar="AMOUNT",
+    help="--executor slurm: each job's memory, e.g. 8GB [default: 4GB].",
 )
 @click.option(
     "--workers",
@@ -119,7 +140,8 @@ import click
     "--qualitative-store",
     type=click.Path(path_type=Path),
     help="Coding store (coding.sqlite) for the notebooks that read one (03 interview themes, "
-    "04 mixed methods) [default: theirs, qualitative/demo/coding.sqlite, built from --data if absent].",
+    "04 mixed methods) [default: theirs, qualitative/demo/coding.sqlite, built from --data if "
+    "absent].",
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs).")
 def run(
@@ -132,6 +154,10 @@ def run(
     sweeps,
     executor,
     scheduler,
+    slurm_queue,
+    slurm_jobs,
+    slurm_walltime,
+    slurm_memory,
     workers,
     resume,
     run_id,
@@ -150,6 +176,9 @@ def run(
     results_dir). Parameters are checked against the notebooks before anything runs. Results go
     to OUT/<run-id>/: index.html, one HTML report per run, the executed notebooks and
     manifest.json. Exit status 1 if any notebook failed or a report was blocked.
+
+    On a cluster: --executor dask --scheduler ADDRESS, or --executor slurm (settings from the
+    --slurm-* options over parameters/cluster.yml); see the README's "Running on a cluster".
     """
     from evaluation.batch.parameters import ParameterError
     from evaluation.batch.runner import BatchError, BatchSettings, run_batch
@@ -165,6 +194,10 @@ def run(
         sweeps=tuple(sweeps),
         executor=executor,
         scheduler=scheduler,
+        slurm_queue=slurm_queue,
+        slurm_jobs=slurm_jobs,
+        slurm_walltime=slurm_walltime,
+        slurm_memory=slurm_memory,
         workers=workers,
         resume=resume,
         run_id=run_id,

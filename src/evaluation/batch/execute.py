@@ -1,26 +1,34 @@
 """Run one notebook job: papermill in a fresh kernel, then its HTML report and disclosure check.
 
-:func:`execute_job` is what every executor (the local process pool, a Dask worker) calls. It
-takes and returns plain dicts so that it travels through pickling unchanged. It never raises
-for a notebook's own failure: a cell that raises, a kernel that dies or a report that fails the
-disclosure check come back as a result with ``status`` ``failed`` or ``blocked`` and a message,
-and the executed notebook is kept with the failing cell marked.
+:func:`execute_job` is what every executor calls: a local pool worker, or a Dask worker on
+another machine that has the project's environment but no checkout and no write access to the
+outputs. A job therefore carries everything it needs (see :func:`execute_job`) and the executed
+notebook, its report and its records travel back in the result; the batch runner on the client
+writes every output file itself, atomically (:mod:`evaluation.files`). Job and result are plain
+dicts, so they travel through pickling unchanged.
 
-Files (all published with an atomic rename; see :mod:`evaluation.reports.files`):
-``<run>/notebooks/<job_id>.ipynb`` the executed notebook, ``<run>/reports/<job_id>.html`` its
-report (not written when the disclosure check fails).
+It never raises for a notebook's own failure: a cell that raises, a kernel that dies, data the
+worker cannot see or a report that fails the disclosure check come back as a result with
+``status`` ``failed`` or ``blocked`` and a message naming what to fix, and the executed notebook
+is kept with the failing cell marked.
 """
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
+import shutil
+import socket
+import tempfile
 import time
 import traceback
 from datetime import UTC, datetime
+from multiprocessing import util
 from pathlib import Path
 from typing import Any
 
-from evaluation.reports.files import TMP_MARK, atomic_write_text
+from evaluation.files import TMP_MARK
 
 DIED_MESSAGE = (
     "The kernel died while running this cell (for example it ran out of memory, or a "
@@ -87,11 +95,126 @@ def _describe_failure(nb, index: int | None, fallback: str) -> str:
     return f"code cell {number} (`{first_line.strip()[:80]}`) failed: {what}"
 
 
-def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
-    """Execute ``job`` (a :class:`~evaluation.batch.parameters.Job` as a dict) for ``run``.
+def _dask_worker():
+    """The dask.distributed worker running this call, or None (a local pool worker)."""
+    try:
+        from distributed import get_worker
 
-    ``run`` carries run_dir, run_id, kernel_name, threshold, show_code, timeout, preload and the
-    provenance shown in the report (data_checksums, versions, git_commit).
+        return get_worker()
+    except (ImportError, ValueError):
+        return None
+
+
+def where_am_i() -> dict[str, Any]:
+    """Who runs this job: host name, process id, the Dask worker's address and the Slurm job id
+    (``SLURM_JOB_ID``, set by Slurm in every job; None outside Slurm)."""
+    worker = _dask_worker()
+    return {
+        "worker_host": socket.gethostname(),
+        "worker_pid": os.getpid(),
+        "worker": worker.address if worker is not None else None,
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+    }
+
+
+def scratch_root(worker=None) -> Path:
+    """This worker process's own folder for kernels and job files (never the outputs): inside
+    the Dask worker's local directory (``worker``, else the one running this call), else in the
+    system's temporary folder."""
+    worker = worker if worker is not None else _dask_worker()
+    base = Path(worker.local_directory) if worker is not None else Path(tempfile.gettempdir())
+    root = base / f"evaluation-jobs-{os.getpid()}"
+    if not root.is_dir():
+        root.mkdir(parents=True, exist_ok=True)
+        # removed when this process ends: atexit for plain processes, Finalize for pool and
+        # nanny workers (they leave through os._exit); after the kernels (exitpriority 10)
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        util.Finalize(
+            None, shutil.rmtree, args=(root,), kwargs={"ignore_errors": True}, exitpriority=5
+        )
+    return root
+
+
+def missing_inputs(job: dict[str, Any], kernel_name: str) -> str | None:
+    """What this machine lacks to run ``job``: a data path it cannot see or the Jupyter kernel;
+    None if nothing. Checked on the worker before a kernel starts."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    host = socket.gethostname()
+    for name, path, kind in job.get("check_paths") or ():
+        exists = Path(path).is_dir() if kind == "folder" else Path(path).is_file()
+        if not exists:
+            return (
+                f"the worker on host {host} cannot see {name} = {path} (no such {kind} there). "
+                "Workers read the data where the client does: put it on storage every node mounts "
+                "at the same path (README: Running on a cluster)."
+            )
+    try:
+        KernelSpecManager().get_kernel_spec(kernel_name)
+    except NoSuchKernel:
+        return (
+            f"the worker on host {host} has no Jupyter kernel '{kernel_name}'. Start workers "
+            "from the project's environment, where `make env` installs it (README: Running on "
+            "a cluster)."
+        )
+    return None
+
+
+def _with_results_copy(job: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The parameters to execute with: a summary job that brought a copy of the run's manifest
+    reads it from ``folder`` (the worker may not see the run folder)."""
+    parameters = dict(job["parameters"])
+    if job.get("results") is not None:
+        results_dir = folder / "results"
+        results_dir.mkdir(parents=True, exist_ok=True)
+        (results_dir / "manifest.json").write_text(json.dumps(job["results"]), encoding="utf-8")
+        parameters["results_dir"] = str(results_dir)
+    return parameters
+
+
+def _restore_client_view(nb, job: dict[str, Any], run: dict[str, Any], out_path: str) -> None:
+    """Make the executed notebook say what the client asked for, wherever it ran: the client's
+    notebook and output paths and, for a summary that read a copy of the manifest, the
+    client's results_dir in the injected parameters (the copy's path is kept in metadata)."""
+    from papermill.engines import papermill_engines
+    from papermill.translators import translate_parameters
+
+    meta = nb.metadata.setdefault("papermill", {})
+    meta["input_path"] = job["notebook"]
+    meta["output_path"] = out_path
+    if job.get("results") is None:
+        return
+    worker_results = meta.get("parameters", {}).get("results_dir")
+    kernel_name = papermill_engines.nb_kernel_name(None, nb, run["kernel_name"])
+    language = papermill_engines.nb_language(None, nb)
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.source = translate_parameters(
+                kernel_name, language, job["parameters"], "Parameters"
+            )
+    meta["parameters"] = dict(job["parameters"])
+    nb.metadata.setdefault("evaluation", {})["results_copy"] = (
+        f"read {worker_results}/manifest.json, a copy of the run's manifest sent with the job"
+    )
+
+
+def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    """Execute one notebook job and return its outcome with the executed notebook and report.
+
+    ``job``: job_id, label, kind, notebook (its path on the client, for names), notebook_source
+    (the notebook's text; read from ``notebook`` if absent), parameters (absolute paths),
+    check_paths ([name, path, "folder" | "file"] the worker must see) and results (for a summary
+    run elsewhere: a copy of the run's manifest, read instead of the run folder; else None).
+
+    ``run``: run_dir and run_id (the client's, for names), kernel_name, threshold, show_code,
+    timeout, preload, the provenance shown in the report (data_checksums, versions, git_commit),
+    cwd (the kernel's working folder; None = this worker's scratch folder) and partial_dir (where
+    papermill saves the notebook while it runs; None = a scratch folder).
+
+    Returns job_id, status (ok | failed | blocked), error, failed_cell, records, started,
+    finished, duration_s, timings, worker_host, worker_pid, worker, slurm_job_id, notebook_out and
+    report (paths in the run folder, or None) and their contents, notebook_text and report_html,
+    for the client to write.
     """
     import nbformat
     import papermill
@@ -103,12 +226,9 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
 
     started_wall = _now()
     started = time.monotonic()
-    run_dir = Path(run["run_dir"])
     job_id = job["job_id"]
-    notebook = Path(job["notebook"])
-    final_nb = run_dir / "notebooks" / f"{job_id}.ipynb"
-    partial_nb = run_dir / "notebooks" / f".{job_id}{TMP_MARK}partial.ipynb"
-    final_nb.parent.mkdir(parents=True, exist_ok=True)
+    notebook_name = Path(job["notebook"]).name
+    final_nb = f"notebooks/{job_id}.ipynb"
     os.environ[THRESHOLD_ENV] = str(
         run["threshold"]
     )  # the kernel inherits it: suppression == check
@@ -120,72 +240,95 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
         "failed_cell": None,
         "records": {},
         "started": started_wall,
-        "worker_pid": os.getpid(),
+        **where_am_i(),
         "notebook_out": None,
         "report": None,
+        "notebook_text": None,
+        "report_html": None,
     }
-    source = kernel_source(tuple(run["preload"]) if run.get("preload") is not None else None)
-    km = None
-    nb = None
-    fallback_error = None
-    try:
-        # relative paths in a notebook mean the same as with `papermill` run from the same folder
-        km = source.take(run["kernel_name"], run.get("cwd") or os.getcwd())
-        result["timings"] = {"kernel_ready": round(time.monotonic() - started, 2)}
-        papermill.execute_notebook(
-            str(notebook),
-            str(partial_nb),
-            parameters=job["parameters"],
-            kernel_name=run["kernel_name"],
-            km=km,
-            progress_bar=False,
-            request_save_on_cell_execute=True,
-            autosave_cell_every=10,
-            execution_timeout=run.get("timeout"),
-            log_output=False,
-        )
-        result["status"] = "ok"
-    except papermill.PapermillExecutionError as exc:
-        fallback_error = f"{exc.ename}: {exc.evalue}"
-    except Exception as exc:  # DeadKernelError, timeouts, kernel start-up failures
-        fallback_error = f"{type(exc).__name__}: {exc}"
-        result["traceback"] = traceback.format_exc(limit=5)
-    finally:
-        result.setdefault("timings", {})["executed"] = round(time.monotonic() - started, 2)
-        if km is not None:
-            source.release(km)
+    problem = missing_inputs(job, run["kernel_name"])
+    if problem is not None:
+        result.update(error=problem, duration_s=0.0, finished=_now(), timings={})
+        return result
 
-    if partial_nb.exists():
-        nb = nbformat.read(str(partial_nb), as_version=4)
-        if result["status"] != "ok":
-            index = _failed_cell(nb)
-            if index is None:
-                index = _mark_stopped_cell(nb, timed_out="Timeout" in (fallback_error or ""))
-            result["failed_cell"] = index
-            result["error"] = _describe_failure(nb, index, fallback_error or "failed")
-        nb.metadata.setdefault("evaluation", {})["job"] = {
-            "job_id": job_id,
-            "status": result["status"],
-        }
-        atomic_write_text(final_nb, nbformat.writes(nb))
-        partial_nb.unlink(missing_ok=True)
-        result["notebook_out"] = final_nb.relative_to(run_dir).as_posix()
-        result["records"] = records_in_notebook(nb)
-    else:
-        result["error"] = fallback_error or "the notebook produced no output"
+    kernel_cwd = run.get("cwd") or str(scratch_root())
+    job_folder = Path(tempfile.mkdtemp(prefix=f"{job_id[:40]}-", dir=scratch_root()))
+    try:
+        source_text = job.get("notebook_source")
+        if source_text is None:
+            source_text = Path(job["notebook"]).read_text(encoding="utf-8")
+        input_nb = job_folder / notebook_name
+        input_nb.write_text(source_text, encoding="utf-8")
+        partial_dir = Path(run["partial_dir"]) if run.get("partial_dir") else job_folder
+        partial_dir.mkdir(parents=True, exist_ok=True)
+        partial_nb = partial_dir / f".{job_id}{TMP_MARK}partial.ipynb"
+        parameters = _with_results_copy(job, job_folder)
+
+        source = kernel_source(tuple(run["preload"]) if run.get("preload") is not None else None)
+        km = None
+        nb = None
+        fallback_error = None
+        try:
+            # relative paths in a notebook mean the same as with `papermill` run from kernel_cwd
+            km = source.take(run["kernel_name"], kernel_cwd)
+            result["timings"] = {"kernel_ready": round(time.monotonic() - started, 2)}
+            papermill.execute_notebook(
+                str(input_nb),
+                str(partial_nb),
+                parameters=parameters,
+                kernel_name=run["kernel_name"],
+                km=km,
+                progress_bar=False,
+                request_save_on_cell_execute=True,
+                autosave_cell_every=10,
+                execution_timeout=run.get("timeout"),
+                log_output=False,
+            )
+            result["status"] = "ok"
+        except papermill.PapermillExecutionError as exc:
+            fallback_error = f"{exc.ename}: {exc.evalue}"
+        except Exception as exc:  # DeadKernelError, timeouts, kernel start-up failures
+            fallback_error = f"{type(exc).__name__}: {exc}"
+            result["traceback"] = traceback.format_exc(limit=5)
+        finally:
+            result.setdefault("timings", {})["executed"] = round(time.monotonic() - started, 2)
+            if km is not None:
+                source.release(km)
+
+        if partial_nb.exists():
+            nb = nbformat.read(str(partial_nb), as_version=4)
+            partial_nb.unlink(missing_ok=True)
+            if result["status"] != "ok":
+                index = _failed_cell(nb)
+                if index is None:
+                    index = _mark_stopped_cell(nb, timed_out="Timeout" in (fallback_error or ""))
+                result["failed_cell"] = index
+                result["error"] = _describe_failure(nb, index, fallback_error or "failed")
+            nb.metadata.setdefault("evaluation", {})["job"] = {
+                "job_id": job_id,
+                "status": result["status"],
+            }
+            _restore_client_view(nb, job, run, str(Path(run["run_dir"]) / final_nb))
+            result["notebook_text"] = nbformat.writes(nb)
+            result["notebook_out"] = final_nb
+            result["records"] = records_in_notebook(nb)
+        else:
+            result["error"] = fallback_error or "the notebook produced no output"
+    finally:
+        shutil.rmtree(job_folder, ignore_errors=True)
 
     duration = time.monotonic() - started
     result["timings"]["released"] = round(duration, 2)
     if nb is not None:
         meta = {
-            "title": f"{notebook.stem.replace('_', ' ')} · {job.get('label', '')}",
+            "title": f"{Path(notebook_name).stem.replace('_', ' ')} · {job.get('label', '')}",
             "status": result["status"],
             "error": result["error"],
             "run_id": run["run_id"],
             "started": started_wall,
             "finished": _now(),
             "duration": f"{duration:.1f} s",
-            "notebook": notebook.name,
+            "notebook": notebook_name,
             "parameters": job["parameters"],
             "data_checksums": run.get("data_checksums"),
             "versions": run.get("versions"),
@@ -198,12 +341,11 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
                 nb, meta, show_code=run.get("show_code", False), failed_cell=result["failed_cell"]
             )
             check_html(html, run["threshold"], report=f"reports/{job_id}.html")
-            atomic_write_text(run_dir / "reports" / f"{job_id}.html", html)
+            result["report_html"] = html
             result["report"] = f"reports/{job_id}.html"
         except DisclosureError as exc:
             result["status"] = "blocked"
             result["error"] = str(exc)
-            (run_dir / "reports" / f"{job_id}.html").unlink(missing_ok=True)
         except Exception as exc:
             result["status"] = "failed"
             result["error"] = f"rendering the report failed: {type(exc).__name__}: {exc}"

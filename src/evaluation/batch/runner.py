@@ -10,21 +10,30 @@
    ``<out>/latest`` at it. With ``resume`` a job is run again only if it did not finish with
    status ``ok`` or its fingerprint (notebook, parameters, data, package versions, report settings)
    changed; a summary also re-runs when any region run did.
-4. Run region jobs in parallel, then the summaries. After each job, ``manifest.json`` and
-   ``index.html`` are rewritten atomically, so an interrupted run shows what finished.
+4. Run region jobs in parallel, then the summaries, on a local process pool or on Dask workers
+   anywhere (:mod:`evaluation.batch.cluster`: a scheduler's address, or Slurm through
+   dask-jobqueue). Each job carries the notebook's text, its parameters (absolute paths) and, for
+   a summary run elsewhere, a copy of the manifest; the executed notebook, its report and its
+   records come back, and this process writes every output file itself. After each job,
+   ``manifest.json`` and ``index.html`` are rewritten atomically, so an interrupted run shows
+   what finished.
 
 Manifest (``manifest.json``) fields: schema, run_id, status (running | finished), started,
 finished, data_dir, data_checksums, versions, git {commit, dirty}, settings, counts {status: n},
-jobs [{job_id, notebook, parameters, kind, label, source, fingerprint, status (pending | ok |
-failed | blocked), error, failed_cell, duration_s, report, notebook_out, records, reused}].
+workers_refused [messages], jobs [{job_id, notebook, parameters, kind, label, source,
+fingerprint, status (pending | ok | failed | blocked), error, failed_cell, duration_s, report,
+notebook_out, records, reused, worker_host, worker, worker_pid, slurm_job_id, lost_attempts
+[{worker, worker_host, slurm_job_id}]}].
 """
 
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
+import shutil
+import sys
 import threading
-import time
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -34,7 +43,11 @@ from typing import Any
 
 from evaluation.batch import parameters as params_mod
 from evaluation.batch import provenance
-from evaluation.reports.files import atomic_write_json, atomic_write_text, remove_stale_temporaries
+from evaluation.files import (
+    atomic_write_json,
+    atomic_write_text,
+    remove_stale_temporaries,
+)
 from evaluation.reports.index import render_index
 
 MANIFEST = "manifest.json"
@@ -54,8 +67,13 @@ class BatchSettings:
     notebooks: tuple[str, ...] = ()  # glob patterns over notebook names; empty = all
     regions: tuple[str, ...] = ()  # parameter-file names or region slugs; empty = all
     sweeps: tuple[str, ...] = ()
-    executor: str = "local"  # local | dask
+    executor: str = "local"  # local | dask | slurm
     scheduler: str | None = None
+    # --executor slurm: None = parameters/cluster.yml, else evaluation.batch.cluster's defaults
+    slurm_queue: str | None = None
+    slurm_jobs: int | None = None
+    slurm_walltime: str | None = None
+    slurm_memory: str | None = None
     workers: int | None = None
     resume: bool = False
     run_id: str | None = None
@@ -117,8 +135,9 @@ def _coding_store(settings: BatchSettings) -> Path | None:
     store = Path(settings.qualitative_store).resolve()
     if not store.is_file():
         raise BatchError(
-            f"--qualitative-store {settings.qualitative_store}: no such coding store. Expected a coding.sqlite made by "
-            "`workbench qual` (e.g. qualitative/coding.sqlite or qualitative/demo/coding.sqlite)."
+            f"--qualitative-store {settings.qualitative_store}: no such coding store. Expected a "
+            "coding.sqlite made by `workbench qual` (e.g. qualitative/coding.sqlite or "
+            "qualitative/demo/coding.sqlite)."
         )
     return store
 
@@ -147,7 +166,8 @@ def plan(settings: BatchSettings) -> tuple[list[params_mod.Job], dict[Path, dict
         sets = [s for s in sets if s.name in wanted or s.values.get("region") in wanted]
         if not sets:
             raise BatchError(
-                f"No parameter file in {settings.parameters_dir} matches region(s) {', '.join(wanted)}."
+                f"No parameter file in {settings.parameters_dir} matches region(s) "
+                f"{', '.join(wanted)}."
             )
     declared = {nb: params_mod.declared_parameters(nb) for nb in notebooks}
     jobs = params_mod.build_grid(
@@ -202,6 +222,10 @@ def _files_present(run_dir: Path, entry: dict[str, Any]) -> bool:
 
 
 class _LocalPool:
+    """Notebook jobs on a process pool of this machine (forked from this process)."""
+
+    remote = False
+
     def __init__(
         self, workers: int, kernel_name: str, cwd: Path, preload: tuple[str, ...], threshold: int
     ):
@@ -209,91 +233,93 @@ class _LocalPool:
 
         from evaluation.batch import worker
 
+        self.size = workers
         self.pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("fork"),
             initializer=worker.initialize,
             initargs=(os.getpid(), kernel_name, str(cwd), preload, threshold),
         )
+        self.futures: dict = {}
+        self.messages: list[str] = []
 
-    def submit(self, fn, *args):
-        return self.pool.submit(fn, *args)
+    def submit(self, job: dict[str, Any], run: dict[str, Any]) -> None:
+        from evaluation.batch.execute import execute_job
 
-    @staticmethod
-    def wait(futures, timeout):
-        done, _ = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
-        return done
+        self.futures[self.pool.submit(execute_job, job, run)] = job["job_id"]
 
-    @staticmethod
-    def running(future) -> bool:
-        return future.running()
+    def results(self, timeout: float) -> list[dict[str, Any]]:
+        done, _ = wait(self.futures, timeout=timeout, return_when=FIRST_COMPLETED)
+        finished = []
+        for future in done:
+            job_id = self.futures.pop(future)
+            try:
+                finished.append(future.result())
+            except (
+                Exception
+            ) as exc:  # the pool process itself died (not just the notebook's kernel)
+                finished.append(
+                    {
+                        "job_id": job_id,
+                        "status": "failed",
+                        "error": f"the worker running it failed: {type(exc).__name__}: {exc}",
+                    }
+                )
+        return finished
 
-    def close(self):
+    def running(self) -> list[str]:
+        return [job_id for future, job_id in self.futures.items() if future.running()]
+
+    def workers(self) -> int:
+        return self.size
+
+    def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-class _DaskPool:
-    def __init__(self, scheduler: str):
-        try:
-            from distributed import Client
-        except ImportError as exc:  # pragma: no cover - distributed is a dependency
-            raise BatchError("--executor dask needs the 'distributed' package.") from exc
-        try:
-            self.client = Client(scheduler, timeout="30s")
-        except OSError as exc:
-            raise BatchError(
-                f"Could not reach the Dask scheduler at {scheduler}: {exc}. Start one with "
-                "`dask scheduler` (or dask-jobqueue on Slurm) and pass its address, e.g. tcp://host:8786."
-            ) from exc
-
-    def submit(self, fn, *args):
-        return self.client.submit(
-            fn, *args, pure=False, key=f"notebook-{args[0]['job_id']}-{time.time_ns()}"
-        )
-
-    @staticmethod
-    def wait(futures, timeout):
-        from distributed import wait as dask_wait
-
-        done, _ = (
-            dask_wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED")
-            if futures
-            else (set(), set())
-        )
-        return done
-
-    @staticmethod
-    def running(future) -> bool:
-        return future.status == "pending"
-
-    def close(self):
-        self.client.close()
+def _write_outputs(run_dir: Path, result: dict[str, Any]) -> dict[str, Any]:
+    """Write the executed notebook and report that came back with ``result`` into the run
+    folder (atomically; a report that failed the disclosure check never reaches the disk) and
+    return the result as the manifest keeps it."""
+    result = dict(result)
+    notebook_text = result.pop("notebook_text", None)
+    report_html = result.pop("report_html", None)
+    job_id = result["job_id"]
+    if notebook_text is not None and result.get("notebook_out"):
+        atomic_write_text(run_dir / result["notebook_out"], notebook_text)
+    report = run_dir / "reports" / f"{job_id}.html"
+    if report_html is not None and result.get("report"):
+        atomic_write_text(run_dir / result["report"], report_html)
+    else:
+        report.unlink(missing_ok=True)  # an older run's report of a job that now failed
+        result["report"] = None
+    return result
 
 
-def _execute_wave(executor, jobs, run_info, publisher: _Publisher, bar) -> None:
-    from evaluation.batch.execute import execute_job
+def _say(bar, message: str) -> None:
+    if bar is not None:
+        bar.write(message)
+    else:
+        print(message, file=sys.stderr, flush=True)
 
-    futures = {executor.submit(execute_job, job, run_info): job for job in jobs}
-    pending = set(futures)
+
+def _execute_wave(executor, jobs, payloads, run_info, publisher: _Publisher, bar) -> None:
     for job in jobs:
         publisher.job(job["job_id"])["status"] = "pending"
-    while pending:
-        try:
-            done = executor.wait(pending, timeout=0.5)
-        except Exception:  # dask's wait raises TimeoutError when nothing finished
-            done = set()
-        done = {f for f in pending if f in done or getattr(f, "done", lambda: False)()}
-        for future in done:
-            pending.discard(future)
-            job = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # the worker itself died (not just the notebook's kernel)
-                result = {
-                    "status": "failed",
-                    "error": f"the worker running it failed: {type(exc).__name__}: {exc}",
-                }
-            entry = publisher.job(job["job_id"])
+        executor.submit(payloads[job["job_id"]], run_info)
+    remaining = {job["job_id"] for job in jobs}
+    run_dir = Path(run_info["run_dir"])
+    while remaining:
+        finished = executor.results(timeout=0.5)
+        for message in executor.messages:
+            _say(bar, message)
+        executor.messages.clear()
+        for result in finished:
+            if result["job_id"] not in remaining:
+                continue
+            remaining.discard(result["job_id"])
+            result = _write_outputs(run_dir, result)
+            entry = publisher.job(result["job_id"])
             entry.update({k: v for k, v in result.items() if k != "job_id"})
             entry["reused"] = False
             publisher.publish()
@@ -301,16 +327,18 @@ def _execute_wave(executor, jobs, run_info, publisher: _Publisher, bar) -> None:
                 mark = {"ok": "done  ", "failed": "FAILED", "blocked": "BLOCKED"}.get(
                     entry["status"], entry["status"]
                 )
+                where = f" on {entry['worker_host']}" if executor.remote else ""
                 bar.write(
-                    f"{mark} {job['job_id']} ({entry.get('duration_s', 0) or 0:.1f} s)"
+                    f"{mark} {result['job_id']} ({entry.get('duration_s', 0) or 0:.1f} s{where})"
                     + (f": {entry['error'].splitlines()[0]}" if entry.get("error") else "")
                 )
                 bar.update(1)
         if bar is not None:
-            running = [futures[f]["job_id"] for f in pending if executor.running(f)]
+            running = executor.running()
             counts = _counts(publisher.manifest["jobs"])
             state = (
-                f"ok {counts['ok']} · failed {counts['failed'] + counts['blocked']} · running: "
+                f"workers {executor.workers()} · ok {counts['ok']} · failed "
+                f"{counts['failed'] + counts['blocked']} · running: "
                 + (
                     ", ".join(running[:3]) + (" ..." if len(running) > 3 else "")
                     if running
@@ -322,11 +350,77 @@ def _execute_wave(executor, jobs, run_info, publisher: _Publisher, bar) -> None:
                 bar.set_postfix_str(state, refresh=True)
 
 
+def _payload(
+    entry: dict[str, Any], source: str, store: Path | None, results: dict | None
+) -> dict[str, Any]:
+    """What a worker needs to run ``entry`` anywhere (see evaluation.batch.execute)."""
+    parameters = entry["parameters"]
+    check = [["data_dir", parameters["data_dir"], "folder"]] if "data_dir" in parameters else []
+    if store is not None and params_mod.STORE_PARAMETER in parameters:
+        check.append([params_mod.STORE_PARAMETER, parameters[params_mod.STORE_PARAMETER], "file"])
+    return {
+        "job_id": entry["job_id"],
+        "label": entry["label"],
+        "kind": entry["kind"],
+        "notebook": entry["notebook"],
+        "notebook_source": source,
+        "parameters": parameters,
+        "check_paths": check,
+        "results": results,
+    }
+
+
+def _results_copy(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The part of the manifest a summary reads (jobs with statuses and records), for a worker
+    that may not see the run folder."""
+    import copy
+
+    return {"run_id": manifest["run_id"], "jobs": copy.deepcopy(manifest["jobs"])}
+
+
+def _check_executor(settings: BatchSettings) -> dict[str, Any] | None:
+    """Refuse an impossible executor choice before anything is made; for Slurm, return the
+    checked options (command line over parameters/cluster.yml over the defaults)."""
+    if settings.executor == "local":
+        return None
+    if settings.executor == "dask":
+        if not settings.scheduler:
+            raise BatchError(
+                "--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)."
+            )
+        return None
+    if settings.executor == "slurm":
+        from evaluation.batch import cluster
+
+        return cluster.slurm_options(
+            Path(settings.parameters_dir) / cluster.CLUSTER_FILE,
+            queue=settings.slurm_queue,
+            jobs=settings.slurm_jobs,
+            walltime=settings.slurm_walltime,
+            memory=settings.slurm_memory,
+        )
+    raise BatchError(f"Unknown executor '{settings.executor}'; use local, dask or slurm.")
+
+
+def _make_executor(settings: BatchSettings, slurm, run_dir: Path, region_jobs, kernel_cwd, preload):
+    if settings.executor == "local":
+        workers = settings.workers or min(os.cpu_count() or 1, max(len(region_jobs), 1))
+        return _LocalPool(workers, settings.kernel_name, kernel_cwd, preload, settings.threshold)
+    from evaluation.batch import cluster
+
+    if settings.executor == "dask":
+        return cluster.DaskExecutor(
+            settings.scheduler, settings.kernel_name, preload, settings.threshold
+        )
+    return cluster.SlurmExecutor(slurm, run_dir, settings.kernel_name, preload, settings.threshold)
+
+
 def run_batch(settings: BatchSettings) -> BatchOutcome:
     """Run the grid; see the module docstring. Returns the run folder and final manifest."""
     from tqdm.auto import tqdm
 
     jobs, _ = plan(settings)
+    slurm = _check_executor(settings)  # before any folder is made: bad options change nothing
     data_dir = Path(settings.data_dir).resolve()
     data_sums = provenance.data_checksums(data_dir)
     store = _coding_store(settings)
@@ -363,15 +457,17 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
         run_dir = out_dir / run_id
         if run_dir.exists() and any(run_dir.iterdir()):
             raise BatchError(f"{run_dir} already exists; choose another --run-id or use --resume.")
-    run_dir.mkdir(parents=True, exist_ok=True)
 
     report_settings = {"threshold": settings.threshold, "show_code": settings.show_code}
     entries = []
+    sources: dict[Path, bytes] = {}
     for job in jobs:
         parameters = dict(job.parameters)
         if job.kind == "summary":
             parameters["results_dir"] = str(run_dir)
-        nb_sha = provenance.notebook_sha256(job.notebook)
+        if job.notebook not in sources:  # read once: the text that runs is the text hashed
+            sources[job.notebook] = Path(job.notebook).read_bytes()
+        nb_sha = hashlib.sha256(sources[job.notebook]).hexdigest()
         fingerprint = provenance.job_fingerprint(
             nb_sha,
             {k: v for k, v in parameters.items() if k != "results_dir"},
@@ -445,21 +541,46 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
         "settings": {
             "executor": settings.executor,
             "scheduler": settings.scheduler,
+            **({"slurm": slurm} if slurm is not None else {}),
             "kernel": settings.kernel_name,
             "sweeps": list(settings.sweeps),
             **report_settings,
         },
         "counts": {},
+        "workers_refused": [],
         "jobs": entries,
     }
-    publisher = _Publisher(run_dir, manifest)
-    publisher.publish()
-    _point_latest(out_dir, run_id)
-
     preload = _preload(settings, sorted({Path(e["notebook"]) for e in to_run}))
     kernel_cwd = str(Path(settings.cwd or os.getcwd()).resolve())
+    region_jobs = [e for e in to_run if e["kind"] == "region"]
+    summary_jobs = [e for e in to_run if e["kind"] == "summary"]
+    # connect before the first write: an unreachable scheduler or a Slurm that refuses the jobs
+    # leaves no run folder behind (dask-jobqueue may have made its log folder in it)
+    fresh = not run_dir.exists()
+    executor = None
+    if to_run:
+        try:
+            executor = _make_executor(settings, slurm, run_dir, region_jobs, kernel_cwd, preload)
+        except BaseException:
+            if fresh:
+                shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        manifest["workers_refused"] = getattr(executor, "refused", [])
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        publisher = _Publisher(run_dir, manifest)
+        publisher.publish()
+        _point_latest(out_dir, run_id)
+    except BaseException:
+        if executor is not None:
+            executor.close()
+        raise
+
     run_info = {
-        "cwd": kernel_cwd,
+        # local pool: kernels start where `workbench run` was started, and papermill saves the
+        # running notebook in the run folder; on remote workers both are the worker's own
+        "cwd": None if settings.executor != "local" else kernel_cwd,
+        "partial_dir": None if settings.executor != "local" else str(run_dir / "notebooks"),
         "run_dir": str(run_dir),
         "run_id": run_id,
         "kernel_name": settings.kernel_name,
@@ -472,8 +593,6 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
         "git_commit": (git.get("commit") or "unknown")
         + (" (uncommitted changes)" if git.get("dirty") else ""),
     }
-    region_jobs = [e for e in to_run if e["kind"] == "region"]
-    summary_jobs = [e for e in to_run if e["kind"] == "summary"]
     bar = (
         tqdm(
             total=len(to_run),
@@ -487,24 +606,23 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
     )
     if bar is not None and settings.progress is False:
         bar = None
-    executor = None
     try:
         if to_run:
-            if settings.executor == "dask":
-                if not settings.scheduler:
-                    raise BatchError(
-                        "--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)."
-                    )
-                executor = _DaskPool(settings.scheduler)
-            elif settings.executor == "local":
-                workers = settings.workers or min(os.cpu_count() or 1, max(len(region_jobs), 1))
-                executor = _LocalPool(
-                    workers, settings.kernel_name, kernel_cwd, preload, settings.threshold
-                )
-            else:
-                raise BatchError(f"Unknown executor '{settings.executor}'; use local or dask.")
-            _execute_wave(executor, region_jobs, run_info, publisher, bar)
-            _execute_wave(executor, summary_jobs, run_info, publisher, bar)
+            store = _coding_store(settings)
+            text = {path: source.decode("utf-8") for path, source in sources.items()}
+            payloads = {
+                e["job_id"]: _payload(e, text[Path(e["notebook"])], store, None)
+                for e in region_jobs
+            }
+            _execute_wave(executor, region_jobs, payloads, run_info, publisher, bar)
+            # a summary on the local pool reads the run folder; elsewhere the worker may not see
+            # it, so the job carries a copy of the manifest as it is now, after the regions
+            results = _results_copy(manifest) if executor.remote else None
+            payloads = {
+                e["job_id"]: _payload(e, text[Path(e["notebook"])], store, results)
+                for e in summary_jobs
+            }
+            _execute_wave(executor, summary_jobs, payloads, run_info, publisher, bar)
     finally:
         if executor is not None:
             executor.close()
