@@ -41,7 +41,7 @@ def _exporter():
 
 def _prepare(nb, show_code: bool, failed_cell: int | None):
     """A copy of ``nb`` as the report shows it: records and parameter cells out, code hidden."""
-    from evaluation.batch.record import RECORD_MIME
+    from evaluation.records import RECORD_MIME
 
     nb = copy.deepcopy(nb)
     cells = []
