@@ -6,7 +6,7 @@ for a notebook's own failure: a cell that raises, a kernel that dies or a report
 disclosure check come back as a result with ``status`` ``failed`` or ``blocked`` and a message,
 and the executed notebook is kept with the failing cell marked.
 
-Files (all published with an atomic rename; see :mod:`evaluation.reports.files`):
+Files (all published with an atomic rename; see :mod:`evaluation.files`):
 ``<run>/notebooks/<job_id>.ipynb`` the executed notebook, ``<run>/reports/<job_id>.html`` its
 report (not written when the disclosure check fails).
 """
@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evaluation.reports.files import TMP_MARK, atomic_write_text
+from evaluation.files import TMP_MARK, atomic_write_text
 
 DIED_MESSAGE = (
     "The kernel died while running this cell (for example it ran out of memory, or a "

@@ -34,7 +34,12 @@ from typing import Any
 
 from evaluation.batch import parameters as params_mod
 from evaluation.batch import provenance
-from evaluation.reports.files import atomic_write_json, atomic_write_text, remove_stale_temporaries
+from evaluation.files import (
+    atomic_symlink,
+    atomic_write_json,
+    atomic_write_text,
+    remove_stale_temporaries,
+)
 from evaluation.reports.index import render_index
 
 MANIFEST = "manifest.json"
@@ -104,11 +109,7 @@ def _new_run_id(out_dir: Path) -> str:
 
 
 def _point_latest(out_dir: Path, run_id: str) -> None:
-    link = out_dir / "latest"
-    tmp = out_dir / f".latest.tmp-{os.getpid()}"
-    tmp.unlink(missing_ok=True)
-    os.symlink(run_id, tmp)
-    os.replace(tmp, link)
+    atomic_symlink(out_dir / "latest", run_id)
 
 
 def _coding_store(settings: BatchSettings) -> Path | None:

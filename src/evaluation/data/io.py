@@ -13,10 +13,8 @@ tables, optionally restricted to one region.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +34,7 @@ from evaluation.data.schemas import (
     spec_for,
     validate_table,
 )
+from evaluation.files import atomic_path
 
 # --------------------------------------------------------------------------------------------
 # finding and reading tables
@@ -319,24 +318,6 @@ def _filter_region(
 # --------------------------------------------------------------------------------------------
 # safe writing
 # --------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``target``; on success rename it onto ``target``, on
-    failure delete it, so a reader never sees a half-written file."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, target)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:

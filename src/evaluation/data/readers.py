@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evaluation.files import atomic_write_bytes
+
 READERS: dict[str, str] = {
     ".parquet": "parquet",
     ".pq": "parquet",
@@ -356,8 +358,6 @@ def write_csv_danish(
 
     Raises ``UnicodeEncodeError`` naming the character if a value cannot be written in
     ``encoding`` (cp1252 has æøå but not, say, emoji): pass ``encoding="utf-8-sig"``."""
-    from evaluation.data.io import atomic_path
-
     buffer = io.StringIO()
     frame.to_csv(
         buffer,
@@ -367,7 +367,4 @@ def write_csv_danish(
         quoting=csv.QUOTE_MINIMAL,
         date_format="%Y-%m-%d",
     )
-    data = buffer.getvalue().encode(encoding)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
-    return Path(path)
+    return atomic_write_bytes(path, buffer.getvalue().encode(encoding))

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +34,7 @@ from evaluation.data.catalogue import (
     STUDY_START,
     TOPIC_INDICATOR,
 )
+from evaluation.files import atomic_folder
 
 GENERATOR_VERSION = "1"
 SCALES = ("small", "national", "register")
@@ -681,10 +680,7 @@ def write_synthetic(
     so an interrupted run never leaves a half-written data folder that looks complete."""
     out = Path(out)
     tables, truth, clinics = generate_tables(seed, scale)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the data folder should not be
-    try:
+    with atomic_folder(out) as tmp:
         for name, frame in tables.items():
             _write_parquet(frame, tmp / f"{name}.parquet")
         if scale == "register":
@@ -694,14 +690,4 @@ def write_synthetic(
         (tmp / "truth.json").write_text(
             json.dumps(truth, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-        if out.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            out.rename(trash / out.name)
-            tmp.rename(out)
-            shutil.rmtree(trash)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out

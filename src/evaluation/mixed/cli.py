@@ -99,9 +99,9 @@ def mixed(
     import pandas as pd
 
     from evaluation.cli import WorkbenchError
+    from evaluation.files import atomic_write_bytes
     from evaluation.mixed import mixed_methods
     from evaluation.qualitative.store import Store, StoreError
-    from evaluation.reports.files import atomic_write_bytes
 
     if not store_path.is_file():
         raise WorkbenchError(
