@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from evaluation.errors import MissingColumnsError
 from evaluation.reports.disclosure import (
     DisclosureError,
     check_html,
@@ -33,7 +34,7 @@ def test_suppress_small_counts_hides_1_to_4_in_count_columns_only():
     assert suppress_small_counts(table, columns=["share_attended"], threshold=1)[
         "share_attended"
     ].tolist() == ["<1", "<1", 1.0, 3.0]
-    with pytest.raises(KeyError, match="no column"):
+    with pytest.raises(MissingColumnsError, match="missing column 'users'; it has 'cluster'"):
         suppress_small_counts(table, columns=["users"])
 
 

@@ -151,9 +151,7 @@ def run(
     to OUT/<run-id>/: index.html, one HTML report per run, the executed notebooks and
     manifest.json. Exit status 1 if any notebook failed or a report was blocked.
     """
-    from evaluation.batch.parameters import ParameterError
-    from evaluation.batch.runner import BatchError, BatchSettings, run_batch
-    from evaluation.cli import WorkbenchError
+    from evaluation.batch.runner import BatchSettings, run_batch
 
     settings = BatchSettings(
         data_dir=data_dir,
@@ -178,10 +176,7 @@ def run(
         else tuple(m.strip() for m in preload.split(",") if m.strip()),
         qualitative_store=qualitative_store,
     )
-    try:
-        outcome = run_batch(settings)
-    except (ParameterError, BatchError, FileNotFoundError) as exc:
-        raise WorkbenchError(str(exc)) from None
+    outcome = run_batch(settings)
     counts = outcome.counts
     index = outcome.run_dir / "index.html"
     click.echo(

@@ -29,6 +29,8 @@ from pathlib import Path
 
 from jupyter_core.utils import run_sync
 
+from evaluation.errors import EvaluationError
+
 log = logging.getLogger(__name__)
 
 #: imported in every spare kernel before a notebook is given to it
@@ -47,7 +49,7 @@ PRELOAD_MODULES = (
 )
 
 
-class KernelStartError(RuntimeError):
+class KernelStartError(EvaluationError, RuntimeError):
     """The kernel could not be started after several attempts."""
 
 

@@ -18,6 +18,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from evaluation.errors import MissingFileError
+
 #: packages whose versions are shown in reports and taken into the resume fingerprint
 TRACKED_PACKAGES = (
     "evaluation",
@@ -48,7 +50,7 @@ def data_checksums(data_dir: Path) -> dict[str, str]:
     """sha256 of every file under ``data_dir`` (hidden files and temporaries skipped), by relative path."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"{data_dir}: no such data folder. Generate the demo data with "
             "`workbench data synth --out data/synthetic`, or pass --data with a folder in the canonical layout."
         )

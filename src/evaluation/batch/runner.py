@@ -34,6 +34,7 @@ from typing import Any
 
 from evaluation.batch import parameters as params_mod
 from evaluation.batch import provenance
+from evaluation.errors import EvaluationError
 from evaluation.files import (
     atomic_symlink,
     atomic_write_json,
@@ -46,7 +47,7 @@ MANIFEST = "manifest.json"
 SCHEMA = 1
 
 
-class BatchError(RuntimeError):
+class BatchError(EvaluationError, RuntimeError):
     """A problem with the run as a whole (nothing to resume, no notebooks, ...)."""
 
 

@@ -34,6 +34,7 @@ from evaluation.data.schemas import (
     spec_for,
     validate_table,
 )
+from evaluation.errors import InputError
 from evaluation.files import atomic_path
 
 # --------------------------------------------------------------------------------------------
@@ -102,7 +103,7 @@ def _region_name(region: str) -> str:
     try:
         return names[region.casefold()]
     except KeyError:
-        raise ValueError(
+        raise InputError(
             f"unknown region {region!r}; expected one of "
             f"{', '.join(r.slug for r in REGIONS)} (or their names {', '.join(r.name for r in REGIONS)})"
         ) from None
@@ -239,7 +240,7 @@ def load(
         window = StudyWindow(*window)
     window = window or DEFAULT_WINDOW
     if outside_window not in ("error", "drop"):
-        raise ValueError(f"outside_window must be 'error' or 'drop', not {outside_window!r}")
+        raise InputError(f"outside_window must be 'error' or 'drop', not {outside_window!r}")
     validation_window = window if outside_window == "error" else _ANY_TIME
     region_name = _region_name(region) if region is not None else None
     to_read = _dependencies(wanted)
@@ -325,7 +326,7 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".parquet", ".csv"):
-        raise ValueError(f"{path}: can write .parquet or .csv, not {suffix!r}")
+        raise InputError(f"{path}: can write .parquet or .csv, not {suffix!r}")
     with atomic_path(path) as tmp:
         if suffix == ".parquet":
             frame.to_parquet(tmp, index=False)

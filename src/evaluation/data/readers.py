@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evaluation.errors import InputError
 from evaluation.files import atomic_write_bytes
 
 READERS: dict[str, str] = {
@@ -45,7 +46,7 @@ READERS: dict[str, str] = {
 SUFFIXES: tuple[str, ...] = tuple(READERS)
 
 
-class ReadError(ValueError):
+class ReadError(InputError):
     """A file could not be read at all (missing, empty, unknown format, undecodable)."""
 
     def __init__(self, path: str | os.PathLike, message: str):
@@ -158,7 +159,7 @@ def sniff_csv(
     elif thousands is False:
         thousands = None
     if thousands == decimal:
-        raise ValueError(f"thousands mark and decimal mark are both {decimal!r}")
+        raise InputError(f"thousands mark and decimal mark are both {decimal!r}")
     return CsvDialect(encoding, sep, decimal, thousands)
 
 

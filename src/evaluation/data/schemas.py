@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.data.catalogue import INDICATOR_BY_KEY, REGIONS, STUDY_END, STUDY_START, TOPICS
+from evaluation.errors import InputError
 
 Kind = Literal["id", "text", "category", "int", "float", "bool", "date", "month"]
 
@@ -74,7 +75,7 @@ def _format_rows(rows: Sequence[int], n_rows: int | None = None, limit: int = 8)
     return f"row{'s' if total > 1 else ''} {shown}{more}"
 
 
-class DataValidationError(ValueError):
+class DataValidationError(InputError):
     """Raised when data do not match the canonical schemas; ``problems`` lists every one."""
 
     def __init__(
@@ -125,11 +126,11 @@ class StudyWindow:
         try:
             start, end = self.first_day, self.last_day
         except ValueError:
-            raise ValueError(
+            raise InputError(
                 f"study window {self.start!r}..{self.end!r}: expected months written YYYY-MM"
             ) from None
         if start > end:
-            raise ValueError(f"study window starts ({self.start}) after it ends ({self.end})")
+            raise InputError(f"study window starts ({self.start}) after it ends ({self.end})")
 
     @property
     def first_day(self) -> pd.Timestamp:
@@ -311,7 +312,7 @@ def spec_for(table: str) -> TableSpec:
     try:
         return TABLES[table]
     except KeyError:
-        raise ValueError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}") from None
+        raise InputError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}") from None
 
 
 # --------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from evaluation.data.catalogue import (
     STUDY_START,
     TOPIC_INDICATOR,
 )
+from evaluation.errors import InputError
 from evaluation.files import atomic_folder
 
 GENERATOR_VERSION = "1"
@@ -648,7 +649,7 @@ def generate_tables(
     """All canonical tables as DataFrames, the truth (without register figures) and the clinic
     frame needed to explode register records. Pure: nothing is written."""
     if scale not in SCALES:
-        raise ValueError(f"unknown scale {scale!r}; expected one of {', '.join(SCALES)}")
+        raise InputError(f"unknown scale {scale!r}; expected one of {', '.join(SCALES)}")
     clusters, clinics, gps, traits = _structure(seed, scale)
     meetings = _meetings(seed, clusters)
     attendance, absentees = _attendance(seed, meetings, gps, traits)

@@ -44,6 +44,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from evaluation.errors import EvaluationError, InputError, MissingColumnsError
+
 DEFAULT_THRESHOLD = 5
 THRESHOLD_ENV = "EVALUATION_DISCLOSURE_THRESHOLD"
 
@@ -138,7 +140,7 @@ def disclosure_threshold(threshold: int | None = None) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ValueError(
+        raise InputError(
             f"{THRESHOLD_ENV}={value!r} is not a whole number; set it to e.g. 5 or unset it."
         ) from None
 
@@ -238,9 +240,7 @@ def suppress_small_counts(
         ]
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise KeyError(
-            f"suppress_small_counts: no column(s) {missing} in the table; it has {list(frame.columns)}."
-        )
+        raise MissingColumnsError(missing, "suppress_small_counts", available=frame.columns)
     out = frame.copy()
     for column in columns:
         small = out[column].map(lambda v: _is_small(v, limit, suppress_zero)).astype(bool)
@@ -267,7 +267,7 @@ class Leak:
         return f"{self.where}, column '{self.column}', row '{self.row}': shows {self.value}"
 
 
-class DisclosureError(RuntimeError):
+class DisclosureError(EvaluationError, RuntimeError):
     """A rendered report shows a count below the threshold; it must not be shared."""
 
     def __init__(self, leaks: list[Leak], threshold: int, report: str = "the report"):
