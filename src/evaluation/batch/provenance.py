@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.errors import MissingFileError
+from evaluation.paths import DEFAULT_DATA_DIR
 
 #: packages whose versions are shown in reports and taken into the resume fingerprint
 TRACKED_PACKAGES = (
@@ -52,7 +53,8 @@ def data_checksums(data_dir: Path) -> dict[str, str]:
     if not data_dir.is_dir():
         raise MissingFileError(
             f"{data_dir}: no such data folder. Generate the demo data with "
-            "`workbench data synth --out data/synthetic`, or pass --data with a folder in the canonical layout."
+            f"`workbench data synth --out {DEFAULT_DATA_DIR}`, or pass --data with a folder in "
+            "the canonical layout."
         )
     sums = {}
     for path in sorted(data_dir.rglob("*")):

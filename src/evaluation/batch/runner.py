@@ -41,6 +41,14 @@ from evaluation.files import (
     atomic_write_text,
     remove_stale_temporaries,
 )
+from evaluation.paths import (
+    DEFAULT_CODING_STORE,
+    DEFAULT_DATA_DIR,
+    DEFAULT_NOTEBOOKS_DIR,
+    DEFAULT_OUTPUTS_DIR,
+    DEFAULT_PARAMETERS_DIR,
+    DEMO_STORE,
+)
 from evaluation.reports.index import render_index
 
 MANIFEST = "manifest.json"
@@ -53,10 +61,10 @@ class BatchError(EvaluationError, RuntimeError):
 
 @dataclass
 class BatchSettings:
-    data_dir: Path = Path("data/synthetic")
-    out_dir: Path = Path("outputs")
-    notebooks_dir: Path = Path("notebooks")
-    parameters_dir: Path = Path("parameters")
+    data_dir: Path = DEFAULT_DATA_DIR
+    out_dir: Path = DEFAULT_OUTPUTS_DIR
+    notebooks_dir: Path = DEFAULT_NOTEBOOKS_DIR
+    parameters_dir: Path = DEFAULT_PARAMETERS_DIR
     notebooks: tuple[str, ...] = ()  # glob patterns over notebook names; empty = all
     regions: tuple[str, ...] = ()  # parameter-file names or region slugs; empty = all
     sweeps: tuple[str, ...] = ()
@@ -119,8 +127,8 @@ def _coding_store(settings: BatchSettings) -> Path | None:
     store = Path(settings.qualitative_store).resolve()
     if not store.is_file():
         raise BatchError(
-            f"--qualitative-store {settings.qualitative_store}: no such coding store. Expected a coding.sqlite made by "
-            "`workbench qual` (e.g. qualitative/coding.sqlite or qualitative/demo/coding.sqlite)."
+            f"--qualitative-store {settings.qualitative_store}: no such coding store. Expected a "
+            f"coding.sqlite made by `workbench qual` (e.g. {DEFAULT_CODING_STORE} or {DEMO_STORE})."
         )
     return store
 

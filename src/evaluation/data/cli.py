@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from evaluation.paths import DEFAULT_DATA_DIR
+
 
 @click.group()
 def data() -> None:
@@ -27,7 +29,7 @@ def data() -> None:
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data/synthetic"),
+    default=DEFAULT_DATA_DIR,
     show_default=True,
     help="Folder to write (replaced atomically if it exists).",
 )
