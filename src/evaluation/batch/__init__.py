@@ -6,25 +6,80 @@
 - :mod:`~evaluation.batch.kernels`     fresh pre-warmed kernels, start-up retries
 - :mod:`~evaluation.batch.execute`     one notebook: papermill, report, disclosure check
 - :mod:`~evaluation.batch.runner`      executors, resume, manifest.json, index.html, outputs/latest
-- :mod:`~evaluation.batch.record`      ``record()`` in notebooks, ``read_estimates()`` in the summary
+- :mod:`~evaluation.batch.record`      ``record()`` in notebooks, ``read_estimates()`` in the
+  summary (the helpers live in :mod:`evaluation.records`)
 - :mod:`~evaluation.batch.provenance`  data checksums, versions, git commit, fingerprints
 
-Running on a cluster
---------------------
-``workbench run --executor dask --scheduler tcp://HOST:8786`` sends every notebook to a
-dask.distributed cluster instead of the local process pool. The workers need the same
-environment (this package, the ``evaluation`` Jupyter kernel) and must see the notebooks, the
-data folder and the output folder at the same paths (a shared file system). One thread per
-worker process is best: each notebook runs in its own kernel process anyway.
-
-On a Slurm cluster, start the scheduler and workers with dask-jobqueue (``pip install
-dask-jobqueue``), for example in a small Python script on the login node::
-
-    from dask_jobqueue import SLURMCluster
-    cluster = SLURMCluster(cores=2, processes=2, memory="8GB", walltime="02:00:00",
-                           job_script_prologue=["source /path/to/project/.venv/bin/activate"])
-    cluster.scale(jobs=5)               # five Slurm jobs, two single-threaded workers each
-    print(cluster.scheduler_address)    # pass this to --scheduler
-
-then, with the script still running, ``workbench run --executor dask --scheduler ADDRESS``.
+Running the grid on a dask.distributed or Slurm cluster: README, "Running on a cluster".
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+# Public API, imported lazily so that `workbench --help` does not pay for papermill and pandas.
+_EXPORTS = {
+    "BatchError": "evaluation.batch.runner",
+    "BatchOutcome": "evaluation.batch.runner",
+    "BatchSettings": "evaluation.batch.runner",
+    "run_batch": "evaluation.batch.runner",
+    "ParameterError": "evaluation.batch.parameters",
+    "build_grid": "evaluation.batch.parameters",
+    "check_grid": "evaluation.batch.parameters",
+    "load_parameter_sets": "evaluation.batch.parameters",
+    "KernelStartError": "evaluation.batch.kernels",
+    "read_estimates": "evaluation.records",
+    "read_jobs": "evaluation.records",
+    "read_notebook_records": "evaluation.records",
+    "read_records": "evaluation.records",
+    "record": "evaluation.records",
+    "record_estimate": "evaluation.records",
+}
+__all__ = [
+    "BatchError",
+    "BatchOutcome",
+    "BatchSettings",
+    "KernelStartError",
+    "ParameterError",
+    "build_grid",
+    "check_grid",
+    "load_parameter_sets",
+    "read_estimates",
+    "read_jobs",
+    "read_notebook_records",
+    "read_records",
+    "record",
+    "record_estimate",
+    "run_batch",
+]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from evaluation.batch.kernels import KernelStartError
+    from evaluation.batch.parameters import (
+        ParameterError,
+        build_grid,
+        check_grid,
+        load_parameter_sets,
+    )
+    from evaluation.batch.runner import BatchError, BatchOutcome, BatchSettings, run_batch
+    from evaluation.records import (
+        read_estimates,
+        read_jobs,
+        read_notebook_records,
+        read_records,
+        record,
+        record_estimate,
+    )
+
+
+def __getattr__(name: str):
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'evaluation.batch' has no attribute {name!r}") from None
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)
