@@ -14,6 +14,9 @@ Start-up races: jupyter_client picks free ports, then the kernel binds them; ano
 take a port in between ("Address already in use") and the kernel dies at birth. :func:`start_kernel`
 then starts a new kernel with new ports, up to ``attempts`` times, before giving up with a clear
 error.
+
+Why fresh kernels forked from a zygote, not one kernel per worker or a cold start per notebook:
+docs/decisions/0002-kernels-forked-from-a-zygote.md.
 """
 
 from __future__ import annotations

@@ -16,15 +16,8 @@ on the full grid of clinic-months that have a list size (cells without records a
 which is what they are), joined to the month's list size and turned into rates by
 :func:`evaluation.data.clinic_month_outcomes`.
 
-Why users come from sorted per-cell person lists: exact distinct counting is where the time goes
-(about 61 M distinct (cell, person) pairs in 66 M register-scale records). Measured per year of
-that register (8.4 M records) on 2 cores, in CPU seconds, for the exact formulations tried:
-sorted lists with 4-byte ids 0.85-0.95 (used); a (cell, person) hash aggregate 1.3-1.5;
-``list_unique`` 1.02-1.07; ``count(DISTINCT)`` 1.24-1.66; ``len(list_distinct)`` ~1.5;
-a 48-bit cell mask per (clinic, person) ~2.0; ``list_intersect`` 2.3; window ``lag`` /
-``row_number`` 2.3; ``histogram`` 3.3-3.6. Integer instead of text keys, 8-byte ids, longer or
-split lists, and 1, 2 or 8 years per query made no difference or were slower. Reading the
-Parquet files costs about 0.3 a year. ``benchmarks/bench_aggregate.py`` prints the totals.
+Why DuckDB, and users from sorted per-cell person lists (the engines and the exact distinct-count
+formulations measured): docs/decisions/0001-duckdb-register-aggregation.md.
 """
 
 from __future__ import annotations
