@@ -1,4 +1,5 @@
-"""The same grid on a real Dask LocalCluster (on 127.0.0.1) gives the same outputs as the local pool."""
+"""The same grid on a real Dask LocalCluster (on 127.0.0.1) gives the same outputs as the local
+pool."""
 
 from __future__ import annotations
 

@@ -93,8 +93,10 @@ def test_check_finds_small_counts_in_rendered_dataframes():
 
 def test_check_reads_figure_labels_and_raises_a_clear_error():
     html = (
-        '<img alt="Figure: Attendance; y axis: number of GPs. Values labelled: 12, 3, 40." src="x.png">'
-        '<img alt="Figure: Rates; y axis: DDD per 1,000 patients per day. Values labelled: 1.5, 2." src="y.png">'
+        '<img alt="Figure: Attendance; y axis: number of GPs. '
+        'Values labelled: 12, 3, 40." src="x.png">'
+        '<img alt="Figure: Rates; y axis: DDD per 1,000 patients per day. '
+        'Values labelled: 1.5, 2." src="y.png">'
     )
     with pytest.raises(DisclosureError) as caught:
         check_html(html, report="reports/x.html")

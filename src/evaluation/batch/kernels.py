@@ -103,7 +103,8 @@ class _Launched:
         from jupyter_client.manager import AsyncKernelManager
 
         self.key = (kernel_name, cwd, modules, os.environ.get("EVALUATION_DISCLOSURE_THRESHOLD"))
-        # nbclient drives kernels asynchronously: hand it an AsyncKernelManager, as it would make itself
+        # nbclient drives kernels asynchronously: hand it an AsyncKernelManager, as it would
+        # make itself
         self.km = km_factory(attempt) if km_factory else AsyncKernelManager(kernel_name=kernel_name)
         # The kernel's own chatter (e.g. ipykernel's TCP warning) would garble the progress bar;
         # what a notebook prints arrives through the Jupyter protocol, not these pipes.
@@ -200,7 +201,8 @@ class KernelSource:
         self.zygote = None
 
     def _factory(self, kernel_name: str):
-        """A KernelManager factory: forked from the zygote if possible, else None (the usual way)."""
+        """A KernelManager factory: forked from the zygote if possible, else None (the usual
+        way)."""
         if not _forkable(kernel_name):
             return None
         from evaluation.batch.zygote import ForkedKernelManager, Zygote

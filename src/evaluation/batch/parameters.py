@@ -20,8 +20,9 @@ A sweep file varies some of them; each variation is run for every region file::
       - {indicator: eye_antibiotics, topic: conjunctivitis}
 
 ``data_dir`` (and ``results_dir`` for summary notebooks) are set by ``workbench run`` itself and
-may not appear in the files; so is ``qualitative_store`` when ``--qualitative-store`` is given. A notebook whose parameters cell declares ``results_dir`` is a
-*summary*: it runs once, after every region notebook, and reads their recorded results.
+may not appear in the files; so is ``qualitative_store`` when ``--qualitative-store`` is given.
+A notebook whose parameters cell declares ``results_dir`` is a *summary*: it runs once, after
+every region notebook, and reads their recorded results.
 
 :func:`check_grid` compares each run's values with the notebook's parameters cell, read by
 :func:`papermill.inspect_notebook`: unknown names, values of the wrong type (judged from the
@@ -139,7 +140,8 @@ def _check_flat_mapping(path: Path, data: Any, problems: list[str]) -> dict[str,
     for key in data:
         if key in INJECTED:
             problems.append(
-                f"{path}: '{key}' is set by `workbench run` (--data / the run folder); remove it from the file."
+                f"{path}: '{key}' is set by `workbench run` (--data / the run folder); "
+                "remove it from the file."
             )
     return {k: v for k, v in data.items() if k not in INJECTED}
 
@@ -180,14 +182,16 @@ def load_parameter_sets(folder: Path, sweeps: tuple[str, ...] = ()) -> list[Para
         unknown_keys = set(data) - {"description", "notebooks", "vary"}
         if unknown_keys:
             problems.append(
-                f"{path}: unknown key(s) {sorted(unknown_keys)}; allowed: description, notebooks, vary."
+                f"{path}: unknown key(s) {sorted(unknown_keys)}; "
+                "allowed: description, notebooks, vary."
             )
         notebooks = data.get("notebooks")
         if notebooks is not None and not (
             isinstance(notebooks, list) and all(isinstance(n, str) for n in notebooks)
         ):
             problems.append(
-                f"{path}: 'notebooks' must be a list of notebook names such as 01_prescribing_impact."
+                f"{path}: 'notebooks' must be a list of notebook names "
+                "such as 01_prescribing_impact."
             )
             notebooks = None
         for number, variation in enumerate(data["vary"], start=1):
@@ -213,7 +217,8 @@ def load_parameter_sets(folder: Path, sweeps: tuple[str, ...] = ()) -> list[Para
 
 
 def declared_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
-    """The notebook's parameters cell as papermill reads it: name -> {inferred_type_name, default, help}.
+    """The notebook's parameters cell as papermill reads it:
+    name -> {inferred_type_name, default, help}.
 
     A notebook saved without kernel metadata is read as Python (the batch runs it with the
     project's Python kernel anyway).
@@ -381,7 +386,8 @@ def _catalogue_problems(values: dict[str, Any]) -> list[str]:
         if key in values and values[key] is not None:
             if not (isinstance(values[key], str) and _MONTH.match(values[key])):
                 problems.append(
-                    f'{key} {values[key]!r} is not a month written YYYY-MM (quote it in YAML: "2016-01")'
+                    f"{key} {values[key]!r} is not a month written YYYY-MM "
+                    '(quote it in YAML: "2016-01")'
                 )
             else:
                 months[key] = values[key]
@@ -421,7 +427,8 @@ def check_grid(
                 if key not in seen:
                     seen.add(key)
                     problems.append(
-                        f"{where}: unknown parameter '{name}'{hint} The notebook declares: {', '.join(params)}."
+                        f"{where}: unknown parameter '{name}'{hint} "
+                        f"The notebook declares: {', '.join(params)}."
                     )
                 continue
             expected, _ = _type_of_default(params[name])

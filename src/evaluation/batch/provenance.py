@@ -48,7 +48,8 @@ def file_sha256(path: Path) -> str:
 
 
 def data_checksums(data_dir: Path) -> dict[str, str]:
-    """sha256 of every file under ``data_dir`` (hidden files and temporaries skipped), by relative path."""
+    """sha256 of every file under ``data_dir`` by relative path (hidden files and temporaries
+    skipped)."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise MissingFileError(

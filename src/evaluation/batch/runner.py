@@ -157,7 +157,8 @@ def plan(settings: BatchSettings) -> tuple[list[params_mod.Job], dict[Path, dict
         sets = [s for s in sets if s.name in wanted or s.values.get("region") in wanted]
         if not sets:
             raise BatchError(
-                f"No parameter file in {settings.parameters_dir} matches region(s) {', '.join(wanted)}."
+                f"No parameter file in {settings.parameters_dir} matches "
+                f"region(s) {', '.join(wanted)}."
             )
     declared = {nb: params_mod.declared_parameters(nb) for nb in notebooks}
     jobs = params_mod.build_grid(

@@ -85,7 +85,8 @@ def _become_kernel(request: dict) -> None:
 
 
 def serve(socket_path: str, owner_pid: int, modules: list[str]) -> None:
-    """The zygote's main loop (``python -m evaluation.batch.zygote SOCKET OWNER_PID MODULES...``)."""
+    """The zygote's main loop:
+    ``python -m evaluation.batch.zygote SOCKET OWNER_PID MODULES...``."""
     import importlib
 
     os.environ.setdefault("MPLBACKEND", MPL_INLINE)  # what ipykernel sets before a notebook runs

@@ -113,7 +113,8 @@ def connect(
 def _check_register_columns(con, glob: str) -> dict[str, str]:
     """The register's column types by name; a DataValidationError if one is missing or wrong."""
     described = con.execute(
-        f"DESCRIBE SELECT * FROM read_parquet('{glob}', hive_partitioning = true, union_by_name = true)"
+        f"DESCRIBE SELECT * FROM read_parquet('{glob}', "
+        "hive_partitioning = true, union_by_name = true)"
     ).fetchall()
     present = {row[0]: row[1] for row in described}
     problems = [
@@ -284,7 +285,8 @@ def aggregate_register(
                 [
                     Problem(
                         "register",
-                        f"records for {len(orphans)} clinic-month(s) without a list size: {shown}{more}. "
+                        f"records for {len(orphans)} clinic-month(s) without a list size: "
+                        f"{shown}{more}. "
                         "Expected a listed_patients value for every clinic and month with records; "
                         "add them to the list sizes (or the clinics to the clinic table)",
                         glob,
@@ -386,8 +388,8 @@ def _list_size_frame(list_sizes: pd.DataFrame) -> pd.DataFrame:
         problems.append(
             Problem(
                 "list_sizes",
-                "listed_patients must be a positive number for every clinic-month (zero or missing makes "
-                "every rate undefined)",
+                "listed_patients must be a positive number for every clinic-month "
+                "(zero or missing makes every rate undefined)",
                 column="listed_patients",
                 rows=tuple(int(i) for i in sizes.index[bad][:20]),
                 n_rows=int(bad.sum()),

@@ -46,9 +46,8 @@ def synth(scale: str, seed: int, out: Path, quiet: bool) -> None:
 
     started = time.perf_counter()
     write_synthetic(out, seed=seed, scale=scale, progress=not quiet)
-    click.echo(
-        f"wrote {scale} synthetic data (seed {seed}) to {out} in {time.perf_counter() - started:.1f} s"
-    )
+    seconds = time.perf_counter() - started
+    click.echo(f"wrote {scale} synthetic data (seed {seed}) to {out} in {seconds:.1f} s")
 
 
 def _window_option(function):

@@ -103,9 +103,10 @@ def _region_name(region: str) -> str:
     try:
         return names[region.casefold()]
     except KeyError:
+        slugs = ", ".join(r.slug for r in REGIONS)
+        region_names = ", ".join(r.name for r in REGIONS)
         raise InputError(
-            f"unknown region {region!r}; expected one of "
-            f"{', '.join(r.slug for r in REGIONS)} (or their names {', '.join(r.name for r in REGIONS)})"
+            f"unknown region {region!r}; expected one of {slugs} (or their names {region_names})"
         ) from None
 
 
@@ -228,10 +229,13 @@ def load(
 
     Examples
     --------
+    >>> import tempfile
     >>> from evaluation.data import load
-    >>> tables = load("data/synthetic", tables=["prescribing"], region="sjaelland")  # doctest: +SKIP
-    >>> sorted(tables)                                                              # doctest: +SKIP
-    ['prescribing']
+    >>> from evaluation.data.synth import write_synthetic
+    >>> folder = write_synthetic(tempfile.mkdtemp() + "/small", scale="small", progress=False)
+    >>> tables = load(folder, "prescribing", region="sjaelland")
+    >>> sorted(tables), tables["prescribing"]["clinic_id"].dtype
+    (['prescribing'], dtype('O'))
     """
     if isinstance(tables, str):
         tables = [tables]

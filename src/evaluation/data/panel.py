@@ -78,7 +78,8 @@ def prescribing_panel(
         name = REGION_NAMES.get(region, region)
         if name not in set(REGION_NAMES.values()):
             raise InputError(
-                f"unknown region {region!r}; expected a name or slug of {', '.join(REGION_NAMES.values())}"
+                f"unknown region {region!r}; "
+                f"expected a name or slug of {', '.join(REGION_NAMES.values())}"
             )
         clinic_cols = clinic_cols[clinic_cols["region"] == name]
     rows = prescribing[prescribing["indicator"] == indicator]
@@ -91,7 +92,8 @@ def prescribing_panel(
     rows = rows[window]
     if rows.empty:
         raise InputError(
-            f"no prescribing rows for indicator {indicator!r} between {start or 'the start'} and {end or 'the end'}"
+            f"no prescribing rows for indicator {indicator!r} "
+            f"between {start or 'the start'} and {end or 'the end'}"
         )
     panel = rows.merge(clinic_cols, on="clinic_id", how="inner")
     if panel.empty:
@@ -118,10 +120,12 @@ def prescribing_panel(
 
 
 def indicator_for_topic(topic: str) -> str:
-    """The prescribing indicator a topic is meant to move ("conjunctivitis" -> "eye_antibiotics")."""
+    """The prescribing indicator a topic is meant to move
+    ("conjunctivitis" -> "eye_antibiotics")."""
     try:
         return TOPIC_INDICATOR[topic]
     except KeyError:
         raise InputError(
-            f"topic {topic!r} has no prescribing indicator; topics with one: {', '.join(TOPIC_INDICATOR)}"
+            f"topic {topic!r} has no prescribing indicator; "
+            f"topics with one: {', '.join(TOPIC_INDICATOR)}"
         ) from None

@@ -9,9 +9,14 @@ of them into a DataFrame; for CSV it detects the encoding and dialect unless tol
 
 Example
 -------
+>>> import tempfile, pathlib
 >>> from evaluation.data import read_table
->>> frame = read_table("clinics.csv")                       # doctest: +SKIP
->>> frame = read_table("clinics.csv", encoding="cp1252", sep=";", decimal=",")  # doctest: +SKIP
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "clinics.csv"
+>>> _ = path.write_bytes("clinic_id;region;share\\nK0001;Sjælland;0,25\\n".encode("cp1252"))
+>>> read_table(path)  # the Danish Excel dialect and cp1252, detected
+  clinic_id    region  share
+0     K0001  Sjælland   0.25
+>>> frame = read_table(path, encoding="cp1252", sep=";", decimal=",")  # or told
 """
 
 from __future__ import annotations

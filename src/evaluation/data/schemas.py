@@ -553,7 +553,8 @@ def conform(
             Problem(
                 table,
                 f"missing column: expected {spec.column(name).description}; the table needs "
-                f"{', '.join(spec.required_columns)} and has {', '.join(map(str, frame.columns)) or 'no columns'}",
+                f"{', '.join(spec.required_columns)} "
+                f"and has {', '.join(map(str, frame.columns)) or 'no columns'}",
                 file,
                 name,
             )
@@ -636,7 +637,8 @@ def pandera_schema(
                 pa.Check.in_range(
                     window.first_day,
                     window.last_day,
-                    error=f"inside the study window {window} ({window.first_day:%Y-%m-%d} to {window.last_day:%Y-%m-%d})",
+                    error=f"inside the study window {window} "
+                    f"({window.first_day:%Y-%m-%d} to {window.last_day:%Y-%m-%d})",
                 )
             )
         columns[col.name] = pa.Column(
@@ -741,7 +743,8 @@ def _problems_from_pandera(
             problems.append(
                 Problem(
                     table,
-                    f"wrong type: expected {_PANDERA_DTYPE[spec.column(column).kind]}, found {actual}",
+                    f"wrong type: expected {_PANDERA_DTYPE[spec.column(column).kind]}, "
+                    f"found {actual}",
                     file,
                     column,
                 )

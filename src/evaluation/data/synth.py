@@ -212,10 +212,11 @@ def _structure(
                             birth_year=int(rng.integers(1955, 1991)),
                         )
                     )
+            number_in_region = sum(r["region"] == region.name for r in cluster_rows) + 1
             cluster_rows.append(
                 dict(
                     cluster_id=cluster_id,
-                    cluster_name=f"{region.name} cluster {sum(r['region'] == region.name for r in cluster_rows) + 1}",
+                    cluster_name=f"{region.name} cluster {number_in_region}",
                     region=region.name,
                     n_clinics=len(sizes),
                     n_gps=n_gps,
@@ -568,7 +569,8 @@ def _truth(
         treated = exp[exp["log_rr"] != 0]
         att = float((treated["expected_treated"] - treated["expected_untreated"]).mean())
         untreated_mean = float(treated["expected_untreated"].mean())
-        # Dose-response as planted: log RR = base * multiplier * trouble * (floor + (1-floor)*share),
+        # Dose-response as planted:
+        #   log RR = base * multiplier * trouble * (floor + (1-floor)*share),
         # so per unit share attended the log RR moves by base*(1-floor)*mean(multiplier*trouble).
         scale_term = eff["effect_multiplier"] * np.where(
             eff["data_access_trouble"], _DATA_TROUBLE_EFFECT, 1.0
@@ -589,7 +591,9 @@ def _truth(
                 if len(eff)
                 else None,
                 "sign": "negative" if model.effect_log_rr < 0 else "positive",
-                "meaning": "clinics where more GPs attended the topic meeting reduced prescribing more",
+                "meaning": (
+                    "clinics where more GPs attended the topic meeting reduced prescribing more"
+                ),
             },
             "cohorts": [
                 {
