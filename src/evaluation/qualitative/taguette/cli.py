@@ -37,7 +37,7 @@ def _client(url: str, timeout: float):
     try:
         credentials = credentials_from_env(prompt=interactive)
     except CredentialsError as error:
-        error.add_note("(no terminal to ask on)")
+        error.add_note("There is no terminal to ask for them on.")
         raise
     return TaguetteClient(url, credentials, timeout=timeout)
 
