@@ -294,9 +294,8 @@ def main(argv: list[str] | None = None) -> None:
             ],
             check=True,
         )
-        print(
-            f"data: generated in {time.perf_counter() - started:.1f} s ({_register_rows(data_dir):,} register rows)"
-        )
+        seconds = time.perf_counter() - started
+        print(f"data: generated in {seconds:.1f} s ({_register_rows(data_dir):,} register rows)")
 
     engines = ["duckdb", "pandas"] + (["pandas-whole"] if args.whole_pandas else [])
     results: dict[str, list[dict]] = {engine: [] for engine in engines}
@@ -325,13 +324,15 @@ def main(argv: list[str] | None = None) -> None:
         cpu = statistics.median(r["cpu_seconds"] for r in runs)
         summary[engine] = (rows, seconds, rows / seconds, peak, cpu)
         print(
-            f"{engine:<13} {rows:>12,} {seconds:>9.1f} {rows / seconds:>12,.0f} {cpu:>8.1f} {_gib(peak):>10}"
+            f"{engine:<13} {rows:>12,} {seconds:>9.1f} {rows / seconds:>12,.0f} "
+            f"{cpu:>8.1f} {_gib(peak):>10}"
         )
     duck_peak = summary["duckdb"][3]
     load = os.getloadavg()[0]
     print()
     print(
-        f"machine: {os.cpu_count()} cores, load average {load:.1f} at the end (shared machines make wall-clock times noisy)"
+        f"machine: {os.cpu_count()} cores, load average {load:.1f} at the end "
+        "(shared machines make wall-clock times noisy)"
     )
     # Both baselines, each with its verdict; the goal counts as met only against the stricter
     # (faster) one, so a slow baseline can never flatter the result.
@@ -349,7 +350,8 @@ def main(argv: list[str] | None = None) -> None:
         cpu_ratio = summary[engine][4] / summary["duckdb"][4]
         print(
             f"  against {label}: {ratios[engine]:.1f}x "
-            f"({'met' if ratios[engine] >= GOAL_RATIO else 'NOT met'}; CPU seconds {cpu_ratio:.1f}x)"
+            f"({'met' if ratios[engine] >= GOAL_RATIO else 'NOT met'}; "
+            f"CPU seconds {cpu_ratio:.1f}x)"
         )
     stricter = min(ratios, key=ratios.get)
     print(

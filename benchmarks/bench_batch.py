@@ -104,7 +104,12 @@ def run_workbench(notebooks: list[Path], regions: list[str], data: Path, work: P
     started = time.perf_counter()
     result = subprocess.run(args, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
-    manifest = json.loads((work / "latest" / "manifest.json").read_text(encoding="utf-8"))
+    manifest_path = work / "latest" / "manifest.json"
+    if not manifest_path.exists():  # refused before any notebook ran (bad parameters, no data)
+        raise SystemExit(
+            f"workbench run exited {result.returncode} without a run: {result.stderr.strip()}"
+        )
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     failed = {
         j["job_id"]: j["error"] for j in manifest["jobs"] if j["status"] not in ("ok", "blocked")
     }
@@ -113,7 +118,8 @@ def run_workbench(notebooks: list[Path], regions: list[str], data: Path, work: P
     blocked = [j["job_id"] for j in manifest["jobs"] if j["status"] == "blocked"]
     if blocked:  # executed and rendered in full; only publishing was refused
         print(
-            f"  note: reports held back by the disclosure check (work done all the same): {', '.join(blocked)}"
+            "  note: reports held back by the disclosure check (work done all the same): "
+            + ", ".join(blocked)
         )
     return elapsed
 
@@ -150,7 +156,8 @@ def main() -> None:
                 run_workbench(notebooks, args.regions, data, scratch / f"workbench-{repeat}")
             )
             print(
-                f"repeat {repeat}: workbench run {ours[-1]:7.1f} s | ratio {baseline[-1] / ours[-1]:.2f}x",
+                f"repeat {repeat}: workbench run {ours[-1]:7.1f} s "
+                f"| ratio {baseline[-1] / ours[-1]:.2f}x",
                 flush=True,
             )
         b, o = statistics.median(baseline), statistics.median(ours)

@@ -1,7 +1,11 @@
 """`workbench`: the command-line face of the package.
 
 Each wing owns its command group (``evaluation.data.cli``, ``evaluation.batch.cli``,
-``evaluation.qualitative.cli``); this module only assembles them. Heavy imports stay inside the
+``evaluation.qualitative.cli``, ``evaluation.mixed.cli``); this module only assembles them, and
+is the one place where an error becomes a message: every :class:`~evaluation.errors.EvaluationError`
+raised by any command is shown as ``Error: <message>`` without a traceback, with exit status 1
+(click's usage errors keep their status 2). The wings' commands therefore raise the package's
+errors as they are, and never wrap them in click's exceptions. Heavy imports stay inside the
 commands so that ``workbench --help`` answers at once.
 """
 
@@ -12,13 +16,45 @@ import sys
 import click
 
 from evaluation import __version__
+from evaluation.errors import EvaluationError
+
+__all__ = ["main"]
 
 
-class WorkbenchError(click.ClickException):
-    """An error the user can act on: printed without a traceback, exit status 1."""
+def error_message(error: EvaluationError) -> str:
+    """The text ``workbench`` shows for ``error``: its message, then any notes a command added
+    on the way up (``error.add_note("Nothing was changed in the store.")``).
+
+    >>> error = EvaluationError("clinics.csv: no such file")
+    >>> error.add_note("Nothing was written.")
+    >>> print(error_message(error))
+    clinics.csv: no such file
+    Nothing was written.
+    """
+    return "\n".join([str(error), *getattr(error, "__notes__", ())])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class WorkbenchGroup(click.Group):
+    """A click group that turns the package's errors into click's one-line ``Error: ...``.
+
+    Subcommands (and their subgroups) run inside :meth:`invoke`, so an
+    :class:`~evaluation.errors.EvaluationError` from any depth passes through here. Click then
+    prints it to stderr and exits with the error's ``exit_code`` (1).
+    """
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except EvaluationError as error:
+            failure = click.ClickException(error_message(error))
+            failure.exit_code = getattr(error, "exit_code", 1)
+            raise failure from None
+
+
+@click.group(
+    cls=WorkbenchGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="workbench")
 def main() -> None:
     """The quality-cluster evaluation workbench.
@@ -34,27 +70,13 @@ def main() -> None:
 
 
 def _register() -> None:
+    from evaluation.batch.cli import run
     from evaluation.data.cli import data
+    from evaluation.mixed.cli import mixed
+    from evaluation.qualitative.cli import qual
 
-    main.add_command(data)
-    try:
-        from evaluation.batch.cli import run
-    except ImportError:  # pragma: no cover - wing not present
-        pass
-    else:
-        main.add_command(run)
-    try:
-        from evaluation.qualitative.cli import qual
-    except ImportError:  # pragma: no cover - wing not present
-        pass
-    else:
-        main.add_command(qual)
-    try:
-        from evaluation.mixed.cli import mixed
-    except ImportError:  # pragma: no cover - wing not present
-        pass
-    else:
-        main.add_command(mixed)
+    for command in (data, run, qual, mixed):
+        main.add_command(command)
 
 
 _register()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["EvaluationError", "InputError", "MissingColumnsError"]
+__all__ = ["EvaluationError", "InputError", "MissingColumnsError", "MissingFileError"]
 
 
 class EvaluationError(Exception):
@@ -32,6 +32,14 @@ class EvaluationError(Exception):
 
 class InputError(EvaluationError, ValueError):
     """A value, table or file that is not what a function expects."""
+
+
+class MissingFileError(EvaluationError, FileNotFoundError):
+    """A file or folder the user named (or a default one) does not exist; the message names it
+    and says how to make or choose one."""
+
+    def __str__(self) -> str:  # OSError would otherwise show "[Errno ...]" for two arguments
+        return str(self.args[0]) if self.args else ""
 
 
 class MissingColumnsError(InputError, KeyError):

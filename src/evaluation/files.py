@@ -6,7 +6,9 @@ and fsynced, renamed over the target (atomic on POSIX within one file system), a
 fsynced so the rename itself survives a crash. An interrupted write leaves either the old
 complete file or the new complete file, plus at most a stray ``.NAME.tmp-*`` that
 :func:`remove_stale_temporaries` clears. New files get the permissions the user's umask gives,
-as ``open()`` would (``mkstemp`` alone would leave them readable by their owner only).
+as ``open()`` would (``mkstemp`` alone would leave them readable by their owner only). Whole
+folders (the synthetic data set) go through :func:`atomic_folder`, and the ``outputs/latest``
+link through :func:`atomic_symlink`.
 
 >>> import tempfile, pathlib
 >>> target = pathlib.Path(tempfile.mkdtemp()) / "index.html"
@@ -24,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,7 +34,9 @@ from typing import Any
 
 __all__ = [
     "TMP_MARK",
+    "atomic_folder",
     "atomic_path",
+    "atomic_symlink",
     "atomic_write",
     "atomic_write_bytes",
     "atomic_write_json",
@@ -108,7 +113,78 @@ def atomic_write_text(target: str | os.PathLike, text: str) -> Path:
 
 def atomic_write_json(target: str | os.PathLike, obj: Any) -> Path:
     """Write ``obj`` as indented UTF-8 JSON atomically (keys kept in insertion order)."""
-    return atomic_write_text(target, json.dumps(obj, indent=1, ensure_ascii=False, default=str) + "\n")
+    text = json.dumps(obj, indent=1, ensure_ascii=False, default=str) + "\n"
+    return atomic_write_text(target, text)
+
+
+@contextlib.contextmanager
+def atomic_folder(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty temporary folder next to ``target``; when the block ends without an error,
+    every file written in it is fsynced and the folder takes ``target``'s place (an existing
+    ``target`` is moved aside first and deleted after); on any error the temporary folder is
+    deleted and ``target`` is left as it was.
+
+    For a folder that is written as a whole (the synthetic data set), so that an interrupted
+    write never leaves a folder that looks complete. Replacing an existing folder takes two
+    renames (POSIX has no atomic exchange of two folders), so for that instant ``target`` is
+    absent, never half-written. The new folder gets the umask's permissions, as ``mkdir`` would.
+
+    >>> import tempfile, pathlib
+    >>> data = pathlib.Path(tempfile.mkdtemp()) / "synthetic"
+    >>> with atomic_folder(data) as temporary:
+    ...     _ = (temporary / "truth.json").write_text("{}")
+    >>> sorted(p.name for p in data.iterdir())
+    ['truth.json']
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}{TMP_MARK}", dir=target.parent))
+    try:
+        os.chmod(temporary, 0o777 & ~_umask())  # mkdtemp makes it private; a data folder is not
+        yield temporary
+        for path in sorted(temporary.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                with open(path, "rb+") as handle:
+                    os.fsync(handle.fileno())
+            elif path.is_dir():
+                _fsync_folder(path)
+        _fsync_folder(temporary)
+        if target.exists() or target.is_symlink():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old{TMP_MARK}", dir=target.parent))
+            os.replace(target, old / target.name)
+            os.replace(temporary, target)
+            _fsync_folder(target.parent)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(temporary, target)
+            _fsync_folder(target.parent)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+
+
+def atomic_symlink(link: str | os.PathLike, points_to: str | os.PathLike) -> Path:
+    """Make ``link`` a symbolic link to ``points_to`` (e.g. ``outputs/latest`` -> the newest run),
+    replacing whatever ``link`` was in one rename, so a reader always finds a working link.
+
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> (out / "run-1").mkdir()
+    >>> str(atomic_symlink(out / "latest", "run-1").readlink())
+    'run-1'
+    """
+    link = Path(link)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    temporary = link.parent / f".{link.name}{TMP_MARK}{os.getpid()}"
+    temporary.unlink(missing_ok=True)
+    os.symlink(points_to, temporary)
+    try:
+        os.replace(temporary, link)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _fsync_folder(link.parent)
+    return link
 
 
 def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:

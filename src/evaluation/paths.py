@@ -10,6 +10,34 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+__all__ = [
+    "DEFAULT_CODING_STORE",
+    "DEFAULT_DATA_DIR",
+    "DEFAULT_NOTEBOOKS_DIR",
+    "DEFAULT_OUTPUTS_DIR",
+    "DEFAULT_PARAMETERS_DIR",
+    "DEMO_STORE",
+    "project_path",
+    "project_root",
+]
+
+# The project's default folders, relative to the project folder (`make run` and the CLI work
+# from there; notebooks find them through project_path). Written once here so that a CLI
+# default, a runner default and an error message's advice cannot drift apart.
+
+#: the synthetic national data set, as `make data` / `workbench data synth` write it
+DEFAULT_DATA_DIR = Path("data/synthetic")
+#: where `workbench run` puts its run folders (and the `latest` link)
+DEFAULT_OUTPUTS_DIR = Path("outputs")
+#: one YAML file per region (and sweeps/), read by `workbench run`
+DEFAULT_PARAMETERS_DIR = Path("parameters")
+#: the notebooks `workbench run` runs
+DEFAULT_NOTEBOOKS_DIR = Path("notebooks")
+#: the demo coding store (25 synthetic interviews), built by `workbench qual demo`
+DEMO_STORE = Path("qualitative/demo/coding.sqlite")
+#: the user's own coding store, made by `workbench qual init`
+DEFAULT_CODING_STORE = Path("qualitative/coding.sqlite")
+
 
 def project_root(start: str | os.PathLike | None = None) -> Path | None:
     """The nearest folder at or above ``start`` (default: the current folder) that holds this

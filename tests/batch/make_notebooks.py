@@ -28,7 +28,8 @@ def region_notebook():
                 'region = "hovedstaden"      # a region slug\n'
                 'indicator = "nsaid"         # an indicator key\n'
                 'data_dir = "data/synthetic" # a data folder\n'
-                'cluster_label = "Klynge Nord"  # shown in a table and a figure title (escaping tests)\n'
+                'cluster_label = "Klynge Nord"  '
+                "# shown in a table and a figure title (escaping tests)\n"
                 'behaviour = "ok"            # ok, raise, die, leak (show a small count), sleep\n'
                 "sleep_s = 0.0               # seconds to sleep when behaviour is sleep",
                 metadata={"tags": ["parameters"]},
@@ -42,8 +43,11 @@ def region_notebook():
             new_markdown_cell("## A fresh kernel"),
             new_code_cell(
                 "# Nothing from an earlier notebook may be visible here.\n"
-                'assert "LEAK_MARKER" not in globals(), f"state leaked: LEAK_MARKER={LEAK_MARKER!r}"\n'
-                'assert not hasattr(builtins, "leak_marker"), f"state leaked: builtins.leak_marker={builtins.leak_marker!r}"\n'
+                'leaked = globals().get("LEAK_MARKER")\n'
+                'assert leaked is None, f"state leaked: LEAK_MARKER={leaked!r}"\n'
+                'assert not hasattr(builtins, "leak_marker"), (\n'
+                '    f"state leaked: builtins.leak_marker={builtins.leak_marker!r}"\n'
+                ")\n"
                 'assert "pd" not in dir(builtins)\n'
                 "LEAK_MARKER = region\n"
                 "builtins.leak_marker = region\n"
@@ -78,8 +82,15 @@ def region_notebook():
                 "    os.kill(os.getpid(), 9)\n"
                 'if behaviour == "sleep":\n'
                 "    time.sleep(sleep_s)\n"
-                'effect = {"hovedstaden": -0.3, "sjaelland": -0.1, "syddanmark": -0.2, "midtjylland": -0.25, "nordjylland": 0.05}[region]\n'
-                'record_estimate("effect", estimate=effect, se=0.1, label="Change in tiny rate", n=125)\n'
+                "effect = {\n"
+                '    "hovedstaden": -0.3,\n'
+                '    "sjaelland": -0.1,\n'
+                '    "syddanmark": -0.2,\n'
+                '    "midtjylland": -0.25,\n'
+                '    "nordjylland": 0.05,\n'
+                "}[region]\n"
+                'record_estimate("effect", estimate=effect, se=0.1, '
+                'label="Change in tiny rate", n=125)\n'
                 'print(f"effect {effect}")'
             ),
         ],

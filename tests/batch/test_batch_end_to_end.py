@@ -1,4 +1,5 @@
-"""The project's own notebooks and parameter files, end to end (the only full-size run in tests/batch)."""
+"""The project's own notebooks and parameter files, end to end (the only full-size run in
+tests/batch)."""
 
 from __future__ import annotations
 

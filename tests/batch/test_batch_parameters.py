@@ -35,7 +35,8 @@ def grid(tmp_path, notebooks, params_dir, sweeps=()):
 
 
 def test_project_parameter_files_fit_the_project_notebooks(tmp_path):
-    """parameters/ has the five regions and every project notebook accepts them (make run's grid)."""
+    """parameters/ has the five regions and every project notebook accepts them (make run's
+    grid)."""
     notebooks = sorted((PROJECT / "notebooks").glob("*.ipynb"))
     jobs = grid(tmp_path, notebooks, PROJECT / "parameters", sweeps=("indicators",))
     check_grid(jobs)

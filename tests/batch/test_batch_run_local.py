@@ -122,9 +122,9 @@ def test_a_notebook_that_raises_is_kept_with_the_failing_cell_shown(grid_run):
     run_dir = outcome.run_dir
     raised = jobs_by_id(read_manifest(run_dir))["10_tiny_region--syddanmark"]
     assert raised["status"] == "failed"
-    assert (
-        raised["error"]
-        == 'code cell 6 (`if behaviour == "raise":`) failed: ValueError: deliberate failure in syddanmark'
+    assert raised["error"] == (
+        'code cell 6 (`if behaviour == "raise":`) failed: '
+        "ValueError: deliberate failure in syddanmark"
     )
     executed = nbformat.read(str(run_dir / raised["notebook_out"]), as_version=4)
     assert executed.cells[raised["failed_cell"]].outputs[-1]["ename"] == "ValueError"

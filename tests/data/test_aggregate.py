@@ -204,7 +204,8 @@ def test_records_without_a_list_size_are_an_error(small_register):
     ]
     with pytest.raises(
         DataValidationError,
-        match=r"records for 1 clinic-month\(s\) without a list size: K0002 2019-03 \(\d+ prescriptions\)\.",
+        match=r"records for 1 clinic-month\(s\) without a list size: "
+        r"K0002 2019-03 \(\d+ prescriptions\)\.",
     ):
         aggregate_register(register, sizes)
 
@@ -246,7 +247,8 @@ def test_connection_is_capped_and_spills(tmp_path):
     con = connect("300MB", tmp_path, threads=1)
     settings = dict(
         con.execute(
-            "SELECT name, value FROM duckdb_settings() WHERE name IN ('memory_limit', 'temp_directory', 'threads', 'preserve_insertion_order')"
+            "SELECT name, value FROM duckdb_settings() WHERE name IN "
+            "('memory_limit', 'temp_directory', 'threads', 'preserve_insertion_order')"
         ).fetchall()
     )
     assert settings["threads"] == "1"

@@ -50,12 +50,12 @@ def test_check_broken_folder_lists_every_problem_by_file(data_folder, small_tabl
     assert "  - column 'prescriptions', row 11: expected 0 or more, found -4" in out
     assert "duplicate key: clinic_id=K0001" in out
     assert (
-        f"  - column 'clinic_id', row 12: unknown clinic K9999: expected every clinic_id to appear in {data_folder}/clinics.csv"
-        in out
+        "  - column 'clinic_id', row 12: unknown clinic K9999: "
+        f"expected every clinic_id to appear in {data_folder}/clinics.csv" in out
     )
     assert (
-        f"{data_folder}/meetings.parquet:\n  - column 'date', row 1: expected inside the study window"
-        in out
+        f"{data_folder}/meetings.parquet:\n"
+        "  - column 'date', row 1: expected inside the study window" in out
     )
     assert f"{data_folder}/gps.parquet:\n  - the file is empty" in out
     # with GPs unreadable, attendance cannot be checked against them: no false alarm about it
@@ -86,13 +86,13 @@ def test_check_register_problems(data_folder, small_register):
         in out
     )
     assert (
-        "  - column 'date': expected dates inside the study window 2016-01..2023-12: 1 record, e.g. '2031-01-01'"
-        in out
+        "  - column 'date': expected dates inside the study window 2016-01..2023-12: "
+        "1 record, e.g. '2031-01-01'" in out
     )
     assert "  - column 'atc': expected ATC codes such as M01AE01" in out and "'m01'" in out
     assert (
-        "  - column 'clinic_id': expected clinics listed in the clinic table: 1 records with 'K7777'"
-        in out
+        "  - column 'clinic_id': expected clinics listed in the clinic table: "
+        "1 records with 'K7777'" in out
     )
 
 

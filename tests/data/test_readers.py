@@ -75,7 +75,10 @@ def test_csv_utf8_with_and_without_bom(tmp_path, small_tables):
 
 def test_csv_utf8_with_danish_letters_and_comma_separator(tmp_path):
     path = tmp_path / "clusters.csv"
-    text = "cluster_id,cluster_name,region,n_clinics,n_gps,listed_patients\nC001,Ærø og Svendborg,Syddanmark,12,29,48213\n"
+    text = (
+        "cluster_id,cluster_name,region,n_clinics,n_gps,listed_patients\n"
+        "C001,Ærø og Svendborg,Syddanmark,12,29,48213\n"
+    )
     path.write_text(text, encoding="utf-8")
     frame = read_table(path)
     assert frame.loc[0, "cluster_name"] == "Ærø og Svendborg"

@@ -48,8 +48,8 @@ def test_wrong_type(tmp_path, small_tables):
     path, problems = _problems(prescribing, "prescribing", tmp_path)
     messages = [str(p) for p in problems]
     assert (
-        "column 'prescriptions', row 5: wrong type: expected a whole number (prescriptions dispensed), found 'many'"
-        in messages
+        "column 'prescriptions', row 5: wrong type: "
+        "expected a whole number (prescriptions dispensed), found 'many'" in messages
     )
     assert any(
         m.startswith("column 'prescriptions', row 10: wrong type: expected a whole number")
@@ -83,7 +83,8 @@ def test_users_cannot_exceed_prescriptions(tmp_path, small_tables):
     prescribing.loc[6, "users"] = prescribing.loc[6, "prescriptions"] + 3
     _, problems = _problems(prescribing, "prescribing", tmp_path)
     assert [str(p) for p in problems] == [
-        "row 7: expected users <= prescriptions (a patient counts as a user only with a prescription)"
+        "row 7: expected users <= prescriptions "
+        "(a patient counts as a user only with a prescription)"
     ]
 
 
@@ -94,8 +95,8 @@ def test_zero_or_missing_list_size(tmp_path, small_tables):
     _, problems = _problems(prescribing, "prescribing", tmp_path)
     messages = [str(p) for p in problems]
     assert (
-        "column 'listed_patients', row 6: missing value; expected patients listed that month on every row"
-        in messages
+        "column 'listed_patients', row 6: missing value; "
+        "expected patients listed that month on every row" in messages
     )
     # the zero is reported too, even though the column also has a missing value
     assert any("listed_patients" in m and "row 3" in m and "1 or more" in m for m in messages), (
@@ -126,7 +127,8 @@ def test_dates_out_of_range(tmp_path, small_tables):
     _, problems = _problems(meetings, "meetings", tmp_path)
     assert [str(p) for p in problems] == [
         "column 'date', rows 2, 9: expected inside the study window 2016-01..2023-12 "
-        "(2016-01-01 to 2023-12-31), found Timestamp('2015-06-30 00:00:00'), Timestamp('2024-01-02 00:00:00')"
+        "(2016-01-01 to 2023-12-31), "
+        "found Timestamp('2015-06-30 00:00:00'), Timestamp('2024-01-02 00:00:00')"
     ]
 
 
@@ -199,19 +201,23 @@ def test_unknown_references_across_tables(data_folder, small_tables):
     folder = str(data_folder)
     assert (
         "prescribing.parquet",
-        f"column 'clinic_id', rows 1, 2: unknown clinic K9999: expected every clinic_id to appear in {folder}/clinics.parquet",
+        "column 'clinic_id', rows 1, 2: unknown clinic K9999: "
+        f"expected every clinic_id to appear in {folder}/clinics.parquet",
     ) in messages
     assert (
         "clinics.parquet",
-        f"column 'cluster_id', row 5: unknown cluster C999: expected every cluster_id to appear in {folder}/clusters.parquet",
+        "column 'cluster_id', row 5: unknown cluster C999: "
+        f"expected every cluster_id to appear in {folder}/clusters.parquet",
     ) in messages
     assert (
         "attendance.parquet",
-        f"column 'meeting_id', row 1: unknown meeting M99999: expected every meeting_id to appear in {folder}/meetings.parquet",
+        "column 'meeting_id', row 1: unknown meeting M99999: "
+        f"expected every meeting_id to appear in {folder}/meetings.parquet",
     ) in messages
     assert (
         "attendance.parquet",
-        f"column 'gp_id', row 2: unknown gp G99999: expected every gp_id to appear in {folder}/gps.parquet",
+        "column 'gp_id', row 2: unknown gp G99999: "
+        f"expected every gp_id to appear in {folder}/gps.parquet",
     ) in messages
     # the moved clinic's GPs now disagree with it about their cluster
     assert any(f == "gps.parquet" and "cluster_id differs" in m for f, m in messages)
@@ -255,5 +261,6 @@ def test_infinite_counts_are_wrong_type(tmp_path, small_tables):
     prescribing.loc[1, "ddd"] = "inf"
     _, problems = _problems(prescribing, "prescribing", tmp_path)
     assert [str(p) for p in problems] == [
-        "column 'ddd', row 2: wrong type: expected a number (defined daily doses dispensed), found 'inf'"
+        "column 'ddd', row 2: wrong type: "
+        "expected a number (defined daily doses dispensed), found 'inf'"
     ]

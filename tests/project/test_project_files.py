@@ -28,10 +28,11 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
         item["pip"] for item in env["dependencies"] if isinstance(item, dict) and "pip" in item
     )
     listed = [p for p in pip if not p.startswith("-e")]
+    wanted_names, listed_names = set(map(_normalise, wanted)), set(map(_normalise, listed))
     assert sorted(map(_normalise, listed)) == sorted(map(_normalise, wanted)), (
         "environment.yml has drifted from pyproject.toml: "
-        f"only in pyproject: {sorted(set(map(_normalise, wanted)) - set(map(_normalise, listed)))}; "
-        f"only in environment.yml: {sorted(set(map(_normalise, listed)) - set(map(_normalise, wanted)))}"
+        f"only in pyproject: {sorted(wanted_names - listed_names)}; "
+        f"only in environment.yml: {sorted(listed_names - wanted_names)}"
     )
     assert any(str(item).startswith("python=3.11") for item in env["dependencies"])
 

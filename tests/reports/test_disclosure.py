@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from evaluation.errors import MissingColumnsError
 from evaluation.reports.disclosure import (
     DisclosureError,
     check_html,
@@ -33,7 +34,7 @@ def test_suppress_small_counts_hides_1_to_4_in_count_columns_only():
     assert suppress_small_counts(table, columns=["share_attended"], threshold=1)[
         "share_attended"
     ].tolist() == ["<1", "<1", 1.0, 3.0]
-    with pytest.raises(KeyError, match="no column"):
+    with pytest.raises(MissingColumnsError, match="missing column 'users'; it has 'cluster'"):
         suppress_small_counts(table, columns=["users"])
 
 
@@ -92,8 +93,10 @@ def test_check_finds_small_counts_in_rendered_dataframes():
 
 def test_check_reads_figure_labels_and_raises_a_clear_error():
     html = (
-        '<img alt="Figure: Attendance; y axis: number of GPs. Values labelled: 12, 3, 40." src="x.png">'
-        '<img alt="Figure: Rates; y axis: DDD per 1,000 patients per day. Values labelled: 1.5, 2." src="y.png">'
+        '<img alt="Figure: Attendance; y axis: number of GPs. '
+        'Values labelled: 12, 3, 40." src="x.png">'
+        '<img alt="Figure: Rates; y axis: DDD per 1,000 patients per day. '
+        'Values labelled: 1.5, 2." src="y.png">'
     )
     with pytest.raises(DisclosureError) as caught:
         check_html(html, report="reports/x.html")

@@ -7,13 +7,21 @@ from pathlib import Path
 
 import click
 
+from evaluation.paths import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_NOTEBOOKS_DIR,
+    DEFAULT_OUTPUTS_DIR,
+    DEFAULT_PARAMETERS_DIR,
+    DEMO_STORE,
+)
+
 
 @click.command("run")
 @click.option(
     "--data",
     "data_dir",
     type=click.Path(path_type=Path),
-    default=Path("data/synthetic"),
+    default=DEFAULT_DATA_DIR,
     show_default=True,
     help="Data folder in the canonical layout (injected as data_dir).",
 )
@@ -21,7 +29,7 @@ import click
     "--out",
     "out_dir",
     type=click.Path(path_type=Path),
-    default=Path("outputs"),
+    default=DEFAULT_OUTPUTS_DIR,
     show_default=True,
     help="Where run folders go; <out>/latest points to the newest.",
 )
@@ -29,7 +37,7 @@ import click
     "--notebooks",
     "notebooks_dir",
     type=click.Path(path_type=Path),
-    default=Path("notebooks"),
+    default=DEFAULT_NOTEBOOKS_DIR,
     show_default=True,
     help="Folder of notebooks to run.",
 )
@@ -37,7 +45,7 @@ import click
     "--parameters",
     "parameters_dir",
     type=click.Path(path_type=Path),
-    default=Path("parameters"),
+    default=DEFAULT_PARAMETERS_DIR,
     show_default=True,
     help="Folder with one YAML file per region (and sweeps/).",
 )
@@ -140,8 +148,7 @@ import click
     "--qualitative-store",
     type=click.Path(path_type=Path),
     help="Coding store (coding.sqlite) for the notebooks that read one (03 interview themes, "
-    "04 mixed methods) [default: theirs, qualitative/demo/coding.sqlite, built from --data if "
-    "absent].",
+    f"04 mixed methods) [default: theirs, {DEMO_STORE}, built from --data if absent].",
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs).")
 def run(
@@ -180,9 +187,7 @@ def run(
     On a cluster: --executor dask --scheduler ADDRESS, or --executor slurm (settings from the
     --slurm-* options over parameters/cluster.yml); see the README's "Running on a cluster".
     """
-    from evaluation.batch.parameters import ParameterError
-    from evaluation.batch.runner import BatchError, BatchSettings, run_batch
-    from evaluation.cli import WorkbenchError
+    from evaluation.batch.runner import BatchSettings, run_batch
 
     settings = BatchSettings(
         data_dir=data_dir,
@@ -211,10 +216,7 @@ def run(
         else tuple(m.strip() for m in preload.split(",") if m.strip()),
         qualitative_store=qualitative_store,
     )
-    try:
-        outcome = run_batch(settings)
-    except (ParameterError, BatchError, FileNotFoundError) as exc:
-        raise WorkbenchError(str(exc)) from None
+    outcome = run_batch(settings)
     counts = outcome.counts
     index = outcome.run_dir / "index.html"
     click.echo(

@@ -14,6 +14,9 @@ Start-up races: jupyter_client picks free ports, then the kernel binds them; ano
 take a port in between ("Address already in use") and the kernel dies at birth. :func:`start_kernel`
 then starts a new kernel with new ports, up to ``attempts`` times, before giving up with a clear
 error.
+
+Why fresh kernels forked from a zygote, not one kernel per worker or a cold start per notebook:
+docs/decisions/0002-kernels-forked-from-a-zygote.md.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from jupyter_core.utils import run_sync
+
+from evaluation.errors import EvaluationError
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +52,7 @@ PRELOAD_MODULES = (
 )
 
 
-class KernelStartError(RuntimeError):
+class KernelStartError(EvaluationError, RuntimeError):
     """The kernel could not be started after several attempts."""
 
 
@@ -98,7 +103,8 @@ class _Launched:
         from jupyter_client.manager import AsyncKernelManager
 
         self.key = (kernel_name, cwd, modules, os.environ.get("EVALUATION_DISCLOSURE_THRESHOLD"))
-        # nbclient drives kernels asynchronously: hand it an AsyncKernelManager, as it would make itself
+        # nbclient drives kernels asynchronously: hand it an AsyncKernelManager, as it would
+        # make itself
         self.km = km_factory(attempt) if km_factory else AsyncKernelManager(kernel_name=kernel_name)
         # The kernel's own chatter (e.g. ipykernel's TCP warning) would garble the progress bar;
         # what a notebook prints arrives through the Jupyter protocol, not these pipes.
@@ -195,7 +201,8 @@ class KernelSource:
         self.zygote = None
 
     def _factory(self, kernel_name: str):
-        """A KernelManager factory: forked from the zygote if possible, else None (the usual way)."""
+        """A KernelManager factory: forked from the zygote if possible, else None (the usual
+        way)."""
         if not _forkable(kernel_name):
             return None
         from evaluation.batch.zygote import ForkedKernelManager, Zygote

@@ -51,6 +51,7 @@ from typing import Any
 import yaml
 
 from evaluation.data.catalogue import INDICATOR_BY_KEY, REGION_NAMES, TOPICS
+from evaluation.errors import InputError
 
 INJECTED = ("data_dir", "results_dir")
 SUMMARY_MARKER = "results_dir"
@@ -60,7 +61,7 @@ STORE_PARAMETER = (
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
-class ParameterError(ValueError):
+class ParameterError(InputError):
     """Every problem found in the parameter files and notebooks, reported together."""
 
     def __init__(self, problems: list[str]):

@@ -18,6 +18,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from evaluation.errors import MissingFileError
+from evaluation.paths import DEFAULT_DATA_DIR
+
 #: packages whose versions are shown in reports and taken into the resume fingerprint
 TRACKED_PACKAGES = (
     "evaluation",
@@ -45,12 +48,14 @@ def file_sha256(path: Path) -> str:
 
 
 def data_checksums(data_dir: Path) -> dict[str, str]:
-    """sha256 of every file under ``data_dir`` (hidden files and temporaries skipped), by relative path."""
+    """sha256 of every file under ``data_dir`` by relative path (hidden files and temporaries
+    skipped)."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"{data_dir}: no such data folder. Generate the demo data with "
-            "`workbench data synth --out data/synthetic`, or pass --data with a folder in the canonical layout."
+            f"`workbench data synth --out {DEFAULT_DATA_DIR}`, or pass --data with a folder in "
+            "the canonical layout."
         )
     sums = {}
     for path in sorted(data_dir.rglob("*")):

@@ -43,10 +43,20 @@ from typing import Any
 
 from evaluation.batch import parameters as params_mod
 from evaluation.batch import provenance
+from evaluation.errors import EvaluationError
 from evaluation.files import (
+    atomic_symlink,
     atomic_write_json,
     atomic_write_text,
     remove_stale_temporaries,
+)
+from evaluation.paths import (
+    DEFAULT_CODING_STORE,
+    DEFAULT_DATA_DIR,
+    DEFAULT_NOTEBOOKS_DIR,
+    DEFAULT_OUTPUTS_DIR,
+    DEFAULT_PARAMETERS_DIR,
+    DEMO_STORE,
 )
 from evaluation.reports.index import render_index
 
@@ -54,16 +64,16 @@ MANIFEST = "manifest.json"
 SCHEMA = 1
 
 
-class BatchError(RuntimeError):
+class BatchError(EvaluationError, RuntimeError):
     """A problem with the run as a whole (nothing to resume, no notebooks, ...)."""
 
 
 @dataclass
 class BatchSettings:
-    data_dir: Path = Path("data/synthetic")
-    out_dir: Path = Path("outputs")
-    notebooks_dir: Path = Path("notebooks")
-    parameters_dir: Path = Path("parameters")
+    data_dir: Path = DEFAULT_DATA_DIR
+    out_dir: Path = DEFAULT_OUTPUTS_DIR
+    notebooks_dir: Path = DEFAULT_NOTEBOOKS_DIR
+    parameters_dir: Path = DEFAULT_PARAMETERS_DIR
     notebooks: tuple[str, ...] = ()  # glob patterns over notebook names; empty = all
     regions: tuple[str, ...] = ()  # parameter-file names or region slugs; empty = all
     sweeps: tuple[str, ...] = ()
@@ -122,11 +132,7 @@ def _new_run_id(out_dir: Path) -> str:
 
 
 def _point_latest(out_dir: Path, run_id: str) -> None:
-    link = out_dir / "latest"
-    tmp = out_dir / f".latest.tmp-{os.getpid()}"
-    tmp.unlink(missing_ok=True)
-    os.symlink(run_id, tmp)
-    os.replace(tmp, link)
+    atomic_symlink(out_dir / "latest", run_id)
 
 
 def _coding_store(settings: BatchSettings) -> Path | None:
@@ -136,8 +142,7 @@ def _coding_store(settings: BatchSettings) -> Path | None:
     if not store.is_file():
         raise BatchError(
             f"--qualitative-store {settings.qualitative_store}: no such coding store. Expected a "
-            "coding.sqlite made by `workbench qual` (e.g. qualitative/coding.sqlite or "
-            "qualitative/demo/coding.sqlite)."
+            f"coding.sqlite made by `workbench qual` (e.g. {DEFAULT_CODING_STORE} or {DEMO_STORE})."
         )
     return store
 

@@ -14,6 +14,9 @@ process group), so interrupting, shutting down and detecting a dead kernel work 
 zygote reaps its children, exits when the worker that started it goes away, and a forked kernel
 exits when that worker goes away too. Where fork is unavailable or the zygote cannot start, the
 batch falls back to launching kernels the usual way.
+
+Why a zygote (the start-up costs measured, the options weighed):
+docs/decisions/0002-kernels-forked-from-a-zygote.md.
 """
 
 from __future__ import annotations
@@ -82,7 +85,8 @@ def _become_kernel(request: dict) -> None:
 
 
 def serve(socket_path: str, owner_pid: int, modules: list[str]) -> None:
-    """The zygote's main loop (``python -m evaluation.batch.zygote SOCKET OWNER_PID MODULES...``)."""
+    """The zygote's main loop:
+    ``python -m evaluation.batch.zygote SOCKET OWNER_PID MODULES...``."""
     import importlib
 
     os.environ.setdefault("MPLBACKEND", MPL_INLINE)  # what ipykernel sets before a notebook runs

@@ -28,7 +28,24 @@ _EXPORTS = {
     "check_folder": "evaluation.data.check",
     "aggregate_register": "evaluation.data.aggregate",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "DataValidationError",
+    "Problem",
+    "ReadError",
+    "StudyWindow",
+    "TABLES",
+    "aggregate_register",
+    "check_folder",
+    "clinic_month_outcomes",
+    "conform",
+    "load",
+    "read_canonical",
+    "read_folder",
+    "read_table",
+    "sniff_csv",
+    "validate_table",
+    "write_table",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from evaluation.data.aggregate import aggregate_register

@@ -16,15 +16,8 @@ on the full grid of clinic-months that have a list size (cells without records a
 which is what they are), joined to the month's list size and turned into rates by
 :func:`evaluation.data.clinic_month_outcomes`.
 
-Why users come from sorted per-cell person lists: exact distinct counting is where the time goes
-(about 61 M distinct (cell, person) pairs in 66 M register-scale records). Measured per year of
-that register (8.4 M records) on 2 cores, in CPU seconds, for the exact formulations tried:
-sorted lists with 4-byte ids 0.85-0.95 (used); a (cell, person) hash aggregate 1.3-1.5;
-``list_unique`` 1.02-1.07; ``count(DISTINCT)`` 1.24-1.66; ``len(list_distinct)`` ~1.5;
-a 48-bit cell mask per (clinic, person) ~2.0; ``list_intersect`` 2.3; window ``lag`` /
-``row_number`` 2.3; ``histogram`` 3.3-3.6. Integer instead of text keys, 8-byte ids, longer or
-split lists, and 1, 2 or 8 years per query made no difference or were slower. Reading the
-Parquet files costs about 0.3 a year. ``benchmarks/bench_aggregate.py`` prints the totals.
+Why DuckDB, and users from sorted per-cell person lists (the engines and the exact distinct-count
+formulations measured): docs/decisions/0001-duckdb-register-aggregation.md.
 """
 
 from __future__ import annotations
@@ -120,7 +113,8 @@ def connect(
 def _check_register_columns(con, glob: str) -> dict[str, str]:
     """The register's column types by name; a DataValidationError if one is missing or wrong."""
     described = con.execute(
-        f"DESCRIBE SELECT * FROM read_parquet('{glob}', hive_partitioning = true, union_by_name = true)"
+        f"DESCRIBE SELECT * FROM read_parquet('{glob}', "
+        "hive_partitioning = true, union_by_name = true)"
     ).fetchall()
     present = {row[0]: row[1] for row in described}
     problems = [
@@ -291,7 +285,8 @@ def aggregate_register(
                 [
                     Problem(
                         "register",
-                        f"records for {len(orphans)} clinic-month(s) without a list size: {shown}{more}. "
+                        f"records for {len(orphans)} clinic-month(s) without a list size: "
+                        f"{shown}{more}. "
                         "Expected a listed_patients value for every clinic and month with records; "
                         "add them to the list sizes (or the clinics to the clinic table)",
                         glob,
@@ -393,8 +388,8 @@ def _list_size_frame(list_sizes: pd.DataFrame) -> pd.DataFrame:
         problems.append(
             Problem(
                 "list_sizes",
-                "listed_patients must be a positive number for every clinic-month (zero or missing makes "
-                "every rate undefined)",
+                "listed_patients must be a positive number for every clinic-month "
+                "(zero or missing makes every rate undefined)",
                 column="listed_patients",
                 rows=tuple(int(i) for i in sizes.index[bad][:20]),
                 n_rows=int(bad.sum()),

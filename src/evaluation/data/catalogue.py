@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evaluation.errors import InputError
+
 STUDY_START = "2016-01"
 STUDY_END = "2023-12"
 CLUSTERS_START_MEETING = 2019  # first year with cluster meetings in the synthetic data
@@ -77,13 +79,13 @@ def outcome_label(indicator: str, outcome: str) -> str:
     try:
         ind = INDICATOR_BY_KEY[indicator]
     except KeyError:
-        raise ValueError(
+        raise InputError(
             f"unknown indicator {indicator!r}; expected one of {sorted(INDICATOR_BY_KEY)}"
         ) from None
     try:
         words = OUTCOMES[outcome]
     except KeyError:
-        raise ValueError(
+        raise InputError(
             f"unknown outcome {outcome!r}; expected one of {sorted(OUTCOMES)}"
         ) from None
     return f"{ind.label[0].upper()}{ind.label[1:]} {words}"

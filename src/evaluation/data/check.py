@@ -51,9 +51,9 @@ class CheckResult:
             return "\n".join(lines)
         n = len(self.problems)
         n_files = len({p.file or p.table for p in self.problems})
-        lines.append(
-            f"{n} problem{'s' if n != 1 else ''} in {n_files} file{'s' if n_files != 1 else ''} under {self.data_dir}:"
-        )
+        problems = f"{n} problem{'s' if n != 1 else ''}"
+        files = f"{n_files} file{'s' if n_files != 1 else ''}"
+        lines.append(f"{problems} in {files} under {self.data_dir}:")
         lines += format_problems(self.problems)
         return "\n".join(lines)
 
@@ -70,9 +70,12 @@ def check_folder(
 
     Examples
     --------
+    >>> import tempfile
     >>> from evaluation.data import check_folder
-    >>> result = check_folder("data/synthetic")   # doctest: +SKIP
-    >>> result.ok, len(result.problems)           # doctest: +SKIP
+    >>> from evaluation.data.synth import write_synthetic
+    >>> folder = write_synthetic(tempfile.mkdtemp() + "/small", scale="small", progress=False)
+    >>> result = check_folder(folder)
+    >>> result.ok, len(result.problems)
     (True, 0)
     """
     data_dir = Path(data_dir)
@@ -179,7 +182,8 @@ def check_register(
             # one streaming pass of cheap aggregates per file
             selects = ", ".join(
                 f"count(*) FILTER (WHERE {cond}) AS n{i}, "
-                f"[min({col}::VARCHAR) FILTER (WHERE {cond}), max({col}::VARCHAR) FILTER (WHERE {cond})] AS e{i}"
+                f"[min({col}::VARCHAR) FILTER (WHERE {cond}), "
+                f"max({col}::VARCHAR) FILTER (WHERE {cond})] AS e{i}"
                 for i, (col, cond, _) in enumerate(rules)
             )
             rows = con.execute(
@@ -195,7 +199,8 @@ def check_register(
                         problems.append(
                             Problem(
                                 "register",
-                                f"expected {expectation}: {count:,} record{'s' if count != 1 else ''}"
+                                f"expected {expectation}: "
+                                f"{count:,} record{'s' if count != 1 else ''}"
                                 + (f", e.g. {shown}" if shown else ""),
                                 row[0],
                                 col,
@@ -207,7 +212,8 @@ def check_register(
             distinct_checks.append(
                 (
                     "atc",
-                    "ATC codes such as M01AE01 (letter, two digits, then up to four letters or digits)",
+                    "ATC codes such as M01AE01 "
+                    "(letter, two digits, then up to four letters or digits)",
                 )
             )
         if "clinic_id" in present and clinic_ids is not None:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from evaluation.paths import DEFAULT_DATA_DIR
+
 
 @click.group()
 def data() -> None:
@@ -27,7 +29,7 @@ def data() -> None:
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data/synthetic"),
+    default=DEFAULT_DATA_DIR,
     show_default=True,
     help="Folder to write (replaced atomically if it exists).",
 )
@@ -44,9 +46,8 @@ def synth(scale: str, seed: int, out: Path, quiet: bool) -> None:
 
     started = time.perf_counter()
     write_synthetic(out, seed=seed, scale=scale, progress=not quiet)
-    click.echo(
-        f"wrote {scale} synthetic data (seed {seed}) to {out} in {time.perf_counter() - started:.1f} s"
-    )
+    seconds = time.perf_counter() - started
+    click.echo(f"wrote {scale} synthetic data (seed {seed}) to {out} in {seconds:.1f} s")
 
 
 def _window_option(function):
@@ -66,10 +67,11 @@ def _window_option(function):
 
 def _window(start: str | None, end: str | None):
     from evaluation.data.schemas import DEFAULT_WINDOW, StudyWindow
+    from evaluation.errors import InputError
 
     try:
         return StudyWindow(start or DEFAULT_WINDOW.start, end or DEFAULT_WINDOW.end)
-    except ValueError as err:
+    except InputError as err:  # a mistyped option is a usage error (exit status 2)
         raise click.BadParameter(str(err), param_hint="--start/--end") from None
 
 
@@ -93,12 +95,17 @@ def check(
     the references between tables, and the register records if DIR/register exists.
     Exits 0 when clean, 1 when any problem is found (all listed, grouped by file).
     """
+    import sys
+
     from evaluation.data.check import check_folder
+    from evaluation.errors import MissingFileError
 
     window = _window(start, end)
     if not data_dir.is_dir():
-        raise click.ClickException(f"no such data folder: {data_dir}")
-    import sys
+        raise MissingFileError(
+            f"{data_dir}: no such data folder; expected a folder in the canonical layout "
+            "(make the demo one with `workbench data synth`)."
+        )
 
     result = check_folder(
         data_dir,
@@ -171,35 +178,29 @@ def aggregate(
 
     from evaluation.data.aggregate import aggregate_register, list_sizes_from_folder
     from evaluation.data.io import write_table
-    from evaluation.data.readers import ReadError, read_table
-    from evaluation.data.schemas import DataValidationError, normalise_column_name
+    from evaluation.data.readers import read_table
+    from evaluation.data.schemas import normalise_column_name
 
     window = _window(start, end)
     if out.suffix.lower() not in (".parquet", ".csv"):
         raise click.BadParameter("expected a .parquet or .csv file name", param_hint="--out")
     register_dir = register_dir or data_dir / "register"
     report: list = []
-    try:
-        if list_sizes is not None:
-            try:
-                sizes = read_table(list_sizes)
-            except ReadError as err:
-                raise click.ClickException(str(err)) from None
-            sizes.columns = [normalise_column_name(c) for c in sizes.columns]
-        else:
-            sizes = list_sizes_from_folder(data_dir, window)
-        result = aggregate_register(
-            register_dir,
-            sizes,
-            window=window,
-            memory_limit=memory_limit,
-            temp_directory=temp_directory,
-            threads=threads,
-            report=report,
-            progress=sys.stderr.isatty(),
-        )
-    except DataValidationError as err:
-        raise click.ClickException(err.report()) from None
+    if list_sizes is not None:
+        sizes = read_table(list_sizes)
+        sizes.columns = [normalise_column_name(c) for c in sizes.columns]
+    else:
+        sizes = list_sizes_from_folder(data_dir, window)
+    result = aggregate_register(
+        register_dir,
+        sizes,
+        window=window,
+        memory_limit=memory_limit,
+        temp_directory=temp_directory,
+        threads=threads,
+        report=report,
+        progress=sys.stderr.isatty(),
+    )
     write_table(result, out)
     rep = report[0]
     click.echo(

@@ -13,10 +13,8 @@ tables, optionally restricted to one region.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +34,8 @@ from evaluation.data.schemas import (
     spec_for,
     validate_table,
 )
+from evaluation.errors import InputError
+from evaluation.files import atomic_path
 
 # --------------------------------------------------------------------------------------------
 # finding and reading tables
@@ -103,9 +103,10 @@ def _region_name(region: str) -> str:
     try:
         return names[region.casefold()]
     except KeyError:
-        raise ValueError(
-            f"unknown region {region!r}; expected one of "
-            f"{', '.join(r.slug for r in REGIONS)} (or their names {', '.join(r.name for r in REGIONS)})"
+        slugs = ", ".join(r.slug for r in REGIONS)
+        region_names = ", ".join(r.name for r in REGIONS)
+        raise InputError(
+            f"unknown region {region!r}; expected one of {slugs} (or their names {region_names})"
         ) from None
 
 
@@ -228,10 +229,13 @@ def load(
 
     Examples
     --------
+    >>> import tempfile
     >>> from evaluation.data import load
-    >>> tables = load("data/synthetic", tables=["prescribing"], region="sjaelland")  # doctest: +SKIP
-    >>> sorted(tables)                                                              # doctest: +SKIP
-    ['prescribing']
+    >>> from evaluation.data.synth import write_synthetic
+    >>> folder = write_synthetic(tempfile.mkdtemp() + "/small", scale="small", progress=False)
+    >>> tables = load(folder, "prescribing", region="sjaelland")
+    >>> sorted(tables), tables["prescribing"]["clinic_id"].dtype
+    (['prescribing'], dtype('O'))
     """
     if isinstance(tables, str):
         tables = [tables]
@@ -240,7 +244,7 @@ def load(
         window = StudyWindow(*window)
     window = window or DEFAULT_WINDOW
     if outside_window not in ("error", "drop"):
-        raise ValueError(f"outside_window must be 'error' or 'drop', not {outside_window!r}")
+        raise InputError(f"outside_window must be 'error' or 'drop', not {outside_window!r}")
     validation_window = window if outside_window == "error" else _ANY_TIME
     region_name = _region_name(region) if region is not None else None
     to_read = _dependencies(wanted)
@@ -321,30 +325,12 @@ def _filter_region(
 # --------------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``target``; on success rename it onto ``target``, on
-    failure delete it, so a reader never sees a half-written file."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, target)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
-
-
 def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a table atomically as Parquet or CSV (by suffix; ``.csv`` is UTF-8 with ``,``)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".parquet", ".csv"):
-        raise ValueError(f"{path}: can write .parquet or .csv, not {suffix!r}")
+        raise InputError(f"{path}: can write .parquet or .csv, not {suffix!r}")
     with atomic_path(path) as tmp:
         if suffix == ".parquet":
             frame.to_parquet(tmp, index=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from evaluation.data.catalogue import INDICATOR_BY_KEY, TOPIC_INDICATOR, TOPICS
+from evaluation.errors import InputError
 
 
 def topic_uptake(meetings: pd.DataFrame, topic: str) -> pd.DataFrame:
@@ -20,7 +21,7 @@ def topic_uptake(meetings: pd.DataFrame, topic: str) -> pd.DataFrame:
     first_treated_month (Timestamp, first of month).
     """
     if topic not in TOPICS:
-        raise ValueError(f"unknown topic {topic!r}; expected one of {', '.join(TOPICS)}")
+        raise InputError(f"unknown topic {topic!r}; expected one of {', '.join(TOPICS)}")
     on_topic = meetings.loc[meetings["topic"] == topic, ["cluster_id", "meeting_id", "date"]]
     first = on_topic.sort_values(["cluster_id", "date"], kind="stable").drop_duplicates(
         "cluster_id"
@@ -67,7 +68,7 @@ def prescribing_panel(
     from evaluation.data.catalogue import REGION_NAMES
 
     if indicator not in INDICATOR_BY_KEY:
-        raise ValueError(
+        raise InputError(
             f"unknown indicator {indicator!r}; expected one of {', '.join(INDICATOR_BY_KEY)}"
         )
     if topic is None:
@@ -76,8 +77,9 @@ def prescribing_panel(
     if region is not None:
         name = REGION_NAMES.get(region, region)
         if name not in set(REGION_NAMES.values()):
-            raise ValueError(
-                f"unknown region {region!r}; expected a name or slug of {', '.join(REGION_NAMES.values())}"
+            raise InputError(
+                f"unknown region {region!r}; "
+                f"expected a name or slug of {', '.join(REGION_NAMES.values())}"
             )
         clinic_cols = clinic_cols[clinic_cols["region"] == name]
     rows = prescribing[prescribing["indicator"] == indicator]
@@ -89,12 +91,13 @@ def prescribing_panel(
         window &= month <= pd.Timestamp(end)
     rows = rows[window]
     if rows.empty:
-        raise ValueError(
-            f"no prescribing rows for indicator {indicator!r} between {start or 'the start'} and {end or 'the end'}"
+        raise InputError(
+            f"no prescribing rows for indicator {indicator!r} "
+            f"between {start or 'the start'} and {end or 'the end'}"
         )
     panel = rows.merge(clinic_cols, on="clinic_id", how="inner")
     if panel.empty:
-        raise ValueError(f"no clinics with {indicator!r} prescribing in region {region!r}")
+        raise InputError(f"no clinics with {indicator!r} prescribing in region {region!r}")
     panel["month"] = pd.to_datetime(panel["month"])
     panel = clinic_month_outcomes(panel)
     uptake = topic_uptake(meetings, topic)[["cluster_id", "first_treated_month"]]
@@ -117,10 +120,12 @@ def prescribing_panel(
 
 
 def indicator_for_topic(topic: str) -> str:
-    """The prescribing indicator a topic is meant to move ("conjunctivitis" -> "eye_antibiotics")."""
+    """The prescribing indicator a topic is meant to move
+    ("conjunctivitis" -> "eye_antibiotics")."""
     try:
         return TOPIC_INDICATOR[topic]
     except KeyError:
-        raise ValueError(
-            f"topic {topic!r} has no prescribing indicator; topics with one: {', '.join(TOPIC_INDICATOR)}"
+        raise InputError(
+            f"topic {topic!r} has no prescribing indicator; "
+            f"topics with one: {', '.join(TOPIC_INDICATOR)}"
         ) from None

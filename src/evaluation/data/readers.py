@@ -9,9 +9,14 @@ of them into a DataFrame; for CSV it detects the encoding and dialect unless tol
 
 Example
 -------
+>>> import tempfile, pathlib
 >>> from evaluation.data import read_table
->>> frame = read_table("clinics.csv")                       # doctest: +SKIP
->>> frame = read_table("clinics.csv", encoding="cp1252", sep=";", decimal=",")  # doctest: +SKIP
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "clinics.csv"
+>>> _ = path.write_bytes("clinic_id;region;share\\nK0001;Sjælland;0,25\\n".encode("cp1252"))
+>>> read_table(path)  # the Danish Excel dialect and cp1252, detected
+  clinic_id    region  share
+0     K0001  Sjælland   0.25
+>>> frame = read_table(path, encoding="cp1252", sep=";", decimal=",")  # or told
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evaluation.errors import InputError
+from evaluation.files import atomic_write_bytes
+
 READERS: dict[str, str] = {
     ".parquet": "parquet",
     ".pq": "parquet",
@@ -43,7 +51,7 @@ READERS: dict[str, str] = {
 SUFFIXES: tuple[str, ...] = tuple(READERS)
 
 
-class ReadError(ValueError):
+class ReadError(InputError):
     """A file could not be read at all (missing, empty, unknown format, undecodable)."""
 
     def __init__(self, path: str | os.PathLike, message: str):
@@ -156,7 +164,7 @@ def sniff_csv(
     elif thousands is False:
         thousands = None
     if thousands == decimal:
-        raise ValueError(f"thousands mark and decimal mark are both {decimal!r}")
+        raise InputError(f"thousands mark and decimal mark are both {decimal!r}")
     return CsvDialect(encoding, sep, decimal, thousands)
 
 
@@ -356,8 +364,6 @@ def write_csv_danish(
 
     Raises ``UnicodeEncodeError`` naming the character if a value cannot be written in
     ``encoding`` (cp1252 has æøå but not, say, emoji): pass ``encoding="utf-8-sig"``."""
-    from evaluation.data.io import atomic_path
-
     buffer = io.StringIO()
     frame.to_csv(
         buffer,
@@ -367,7 +373,4 @@ def write_csv_danish(
         quoting=csv.QUOTE_MINIMAL,
         date_format="%Y-%m-%d",
     )
-    data = buffer.getvalue().encode(encoding)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
-    return Path(path)
+    return atomic_write_bytes(path, buffer.getvalue().encode(encoding))

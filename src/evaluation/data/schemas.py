@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.data.catalogue import INDICATOR_BY_KEY, REGIONS, STUDY_END, STUDY_START, TOPICS
+from evaluation.errors import InputError
 
 Kind = Literal["id", "text", "category", "int", "float", "bool", "date", "month"]
 
@@ -74,7 +75,7 @@ def _format_rows(rows: Sequence[int], n_rows: int | None = None, limit: int = 8)
     return f"row{'s' if total > 1 else ''} {shown}{more}"
 
 
-class DataValidationError(ValueError):
+class DataValidationError(InputError):
     """Raised when data do not match the canonical schemas; ``problems`` lists every one."""
 
     def __init__(
@@ -125,11 +126,11 @@ class StudyWindow:
         try:
             start, end = self.first_day, self.last_day
         except ValueError:
-            raise ValueError(
+            raise InputError(
                 f"study window {self.start!r}..{self.end!r}: expected months written YYYY-MM"
             ) from None
         if start > end:
-            raise ValueError(f"study window starts ({self.start}) after it ends ({self.end})")
+            raise InputError(f"study window starts ({self.start}) after it ends ({self.end})")
 
     @property
     def first_day(self) -> pd.Timestamp:
@@ -311,7 +312,7 @@ def spec_for(table: str) -> TableSpec:
     try:
         return TABLES[table]
     except KeyError:
-        raise ValueError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}") from None
+        raise InputError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -552,7 +553,8 @@ def conform(
             Problem(
                 table,
                 f"missing column: expected {spec.column(name).description}; the table needs "
-                f"{', '.join(spec.required_columns)} and has {', '.join(map(str, frame.columns)) or 'no columns'}",
+                f"{', '.join(spec.required_columns)} "
+                f"and has {', '.join(map(str, frame.columns)) or 'no columns'}",
                 file,
                 name,
             )
@@ -635,7 +637,8 @@ def pandera_schema(
                 pa.Check.in_range(
                     window.first_day,
                     window.last_day,
-                    error=f"inside the study window {window} ({window.first_day:%Y-%m-%d} to {window.last_day:%Y-%m-%d})",
+                    error=f"inside the study window {window} "
+                    f"({window.first_day:%Y-%m-%d} to {window.last_day:%Y-%m-%d})",
                 )
             )
         columns[col.name] = pa.Column(
@@ -740,7 +743,8 @@ def _problems_from_pandera(
             problems.append(
                 Problem(
                     table,
-                    f"wrong type: expected {_PANDERA_DTYPE[spec.column(column).kind]}, found {actual}",
+                    f"wrong type: expected {_PANDERA_DTYPE[spec.column(column).kind]}, "
+                    f"found {actual}",
                     file,
                     column,
                 )

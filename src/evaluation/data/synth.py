@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +34,8 @@ from evaluation.data.catalogue import (
     STUDY_START,
     TOPIC_INDICATOR,
 )
+from evaluation.errors import InputError
+from evaluation.files import atomic_folder
 
 GENERATOR_VERSION = "1"
 SCALES = ("small", "national", "register")
@@ -212,10 +212,11 @@ def _structure(
                             birth_year=int(rng.integers(1955, 1991)),
                         )
                     )
+            number_in_region = sum(r["region"] == region.name for r in cluster_rows) + 1
             cluster_rows.append(
                 dict(
                     cluster_id=cluster_id,
-                    cluster_name=f"{region.name} cluster {sum(r['region'] == region.name for r in cluster_rows) + 1}",
+                    cluster_name=f"{region.name} cluster {number_in_region}",
                     region=region.name,
                     n_clinics=len(sizes),
                     n_gps=n_gps,
@@ -568,7 +569,8 @@ def _truth(
         treated = exp[exp["log_rr"] != 0]
         att = float((treated["expected_treated"] - treated["expected_untreated"]).mean())
         untreated_mean = float(treated["expected_untreated"].mean())
-        # Dose-response as planted: log RR = base * multiplier * trouble * (floor + (1-floor)*share),
+        # Dose-response as planted:
+        #   log RR = base * multiplier * trouble * (floor + (1-floor)*share),
         # so per unit share attended the log RR moves by base*(1-floor)*mean(multiplier*trouble).
         scale_term = eff["effect_multiplier"] * np.where(
             eff["data_access_trouble"], _DATA_TROUBLE_EFFECT, 1.0
@@ -589,7 +591,9 @@ def _truth(
                 if len(eff)
                 else None,
                 "sign": "negative" if model.effect_log_rr < 0 else "positive",
-                "meaning": "clinics where more GPs attended the topic meeting reduced prescribing more",
+                "meaning": (
+                    "clinics where more GPs attended the topic meeting reduced prescribing more"
+                ),
             },
             "cohorts": [
                 {
@@ -649,7 +653,7 @@ def generate_tables(
     """All canonical tables as DataFrames, the truth (without register figures) and the clinic
     frame needed to explode register records. Pure: nothing is written."""
     if scale not in SCALES:
-        raise ValueError(f"unknown scale {scale!r}; expected one of {', '.join(SCALES)}")
+        raise InputError(f"unknown scale {scale!r}; expected one of {', '.join(SCALES)}")
     clusters, clinics, gps, traits = _structure(seed, scale)
     meetings = _meetings(seed, clusters)
     attendance, absentees = _attendance(seed, meetings, gps, traits)
@@ -681,10 +685,7 @@ def write_synthetic(
     so an interrupted run never leaves a half-written data folder that looks complete."""
     out = Path(out)
     tables, truth, clinics = generate_tables(seed, scale)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the data folder should not be
-    try:
+    with atomic_folder(out) as tmp:
         for name, frame in tables.items():
             _write_parquet(frame, tmp / f"{name}.parquet")
         if scale == "register":
@@ -694,14 +695,4 @@ def write_synthetic(
         (tmp / "truth.json").write_text(
             json.dumps(truth, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-        if out.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            out.rename(trash / out.name)
-            tmp.rename(out)
-            shutil.rmtree(trash)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out

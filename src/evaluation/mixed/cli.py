@@ -98,34 +98,31 @@ def mixed(
     """
     import pandas as pd
 
-    from evaluation.cli import WorkbenchError
+    from evaluation.errors import InputError, MissingFileError
+    from evaluation.files import atomic_write_bytes
     from evaluation.mixed import mixed_methods
-    from evaluation.qualitative.store import Store, StoreError
-    from evaluation.reports.files import atomic_write_bytes
+    from evaluation.qualitative.store import Store
 
     if not store_path.is_file():
-        raise WorkbenchError(
+        raise MissingFileError(
             f"{store_path}: no coding store (make one with `workbench qual init` or "
             "`workbench qual demo --data data/synthetic`)."
         )
     if out_path.suffix.lower() != ".xlsx":
-        raise WorkbenchError(f"--out {out_path}: expected a .xlsx file name")
-    try:
-        with Store.open(store_path) as store:
-            result = mixed_methods(
-                store,
-                data_dir,
-                indicator=indicator,
-                topic=topic,
-                study_start=study_start,
-                study_end=study_end,
-                method=method,
-                coder=coder,
-                correction=correction,
-                alpha=alpha,
-            )
-    except (ValueError, FileNotFoundError, StoreError) as exc:
-        raise WorkbenchError(str(exc)) from None
+        raise InputError(f"--out {out_path}: expected a .xlsx file name")
+    with Store.open(store_path) as store:
+        result = mixed_methods(
+            store,
+            data_dir,
+            indicator=indicator,
+            topic=topic,
+            study_start=study_start,
+            study_end=study_end,
+            method=method,
+            coder=coder,
+            correction=correction,
+            alpha=alpha,
+        )
     tables = {
         "links": pd.DataFrame(
             {

@@ -6,47 +6,16 @@ what it did; errors name the file or item and what to do, and exit with status 1
 
 from __future__ import annotations
 
-import functools
 import sys
 from pathlib import Path
 
 import click
 
+from evaluation.errors import InputError
+
 STORE_HELP = (
     "The coding store (SQLite). Default: qualitative/coding.sqlite, or $WORKBENCH_QUAL_STORE."
 )
-
-
-class QualError(click.ClickException):
-    """An error the user can act on: printed without a traceback, exit status 1."""
-
-
-def _friendly(function):
-    """Turn the module's own errors into one clear line and exit status 1."""
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        from evaluation.qualitative.codebook import CodebookError
-        from evaluation.qualitative.demo import DemoError
-        from evaluation.qualitative.importers import TranscriptImportError
-        from evaluation.qualitative.pseudonyms import PseudonymError
-        from evaluation.qualitative.refi import RefiError
-        from evaluation.qualitative.store import StoreError
-
-        try:
-            return function(*args, **kwargs)
-        except (
-            StoreError,
-            CodebookError,
-            RefiError,
-            TranscriptImportError,
-            PseudonymError,
-            FileNotFoundError,
-            DemoError,
-        ) as error:
-            raise QualError(str(error)) from None
-
-    return wrapper
 
 
 def store_option(function):
@@ -121,7 +90,6 @@ def qual() -> None:
     help="codebook.yml to sync into the new store (default: qualitative/codebook.yml if present).",
 )
 @click.option("--name", default="Coordinator interviews", show_default=True, help="Project name.")
-@_friendly
 def init(store_path: Path, codebook: Path | None, name: str) -> None:
     """Create a coding store (or open an existing one) and sync the codebook into it."""
     from evaluation.qualitative.codebook import sync_codebook_file
@@ -159,7 +127,6 @@ def init(store_path: Path, codebook: Path | None, name: str) -> None:
     help="How .qdpx positions count: auto = UTF-16 units for NVivo files, code points otherwise.",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@_friendly
 def import_(
     files: tuple[Path, ...],
     store_path: Path,
@@ -197,7 +164,7 @@ def _import_files(store, files, store_path, pseudonyms, case_name, positions, qu
     codebooks = [f for f in files if f.suffix.lower() == ".qdc"]
     transcripts = [f for f in files if f not in projects and f not in codebooks]
     if pseudonyms and projects:
-        raise QualError(
+        raise InputError(
             f"{projects[0]}: --pseudonyms applies to transcripts only; a coded project's positions "
             "would no longer fit a pseudonymised text. Pseudonymise the transcripts before coding "
             "them."
@@ -228,7 +195,6 @@ def _import_files(store, files, store_path, pseudonyms, case_name, positions, qu
     show_default=True,
     help="auto = UTF-16 units for NVivo files, code points otherwise.",
 )
-@_friendly
 def import_qdpx_command(file: Path, store_path: Path, positions: str) -> None:
     """Import a REFI-QDA project (.qdpx from NVivo, ATLAS.ti, MAXQDA, QualCoder)."""
     from evaluation.qualitative.refi import import_qdpx
@@ -252,7 +218,6 @@ def import_qdpx_command(file: Path, store_path: Path, positions: str) -> None:
     ),
 )
 @click.option("--coder", default=None, help="Only this coder's quotes (.docx/.xlsx/.md).")
-@_friendly
 def export(file: Path, store_path: Path, target: str, coder: str | None) -> None:
     """Export the project; the format follows the extension.
 
@@ -276,7 +241,7 @@ def export(file: Path, store_path: Path, target: str, coder: str | None) -> None
     elif suffix == ".odt":
         exports.export_odt(store, file, coder=coder)
     else:
-        raise QualError(
+        raise InputError(
             f"{file}: cannot export to {suffix or 'a file without extension'}; "
             "use .qdpx, .qdc, .docx, .odt, .xlsx, .md, .txt or .html (for PDF, print the .docx)"
         )
@@ -285,7 +250,6 @@ def export(file: Path, store_path: Path, target: str, coder: str | None) -> None
 
 @qual.command()
 @store_option
-@_friendly
 def documents(store_path: Path) -> None:
     """List the documents in the store."""
     _show(_open(store_path).documents().drop(columns=["guid", "sha256"]), None, index=False)
@@ -293,7 +257,6 @@ def documents(store_path: Path) -> None:
 
 @qual.command()
 @store_option
-@_friendly
 def summary(store_path: Path) -> None:
     """Counts of documents, codes, segments, coders, memos and cases."""
     store = _open(store_path)
@@ -317,7 +280,6 @@ def codebook() -> None:
     show_default=True,
     help="The reviewed codebook file.",
 )
-@_friendly
 def codebook_sync(store_path: Path, codebook_file: Path) -> None:
     """Apply codebook.yml (adds, renames, merged_from, split_from) without losing a segment."""
     from evaluation.qualitative.codebook import sync_codebook_file
@@ -327,7 +289,6 @@ def codebook_sync(store_path: Path, codebook_file: Path) -> None:
 
 @codebook.command(name="show")
 @store_option
-@_friendly
 def codebook_show(store_path: Path) -> None:
     """Print the codebook as a tree with segment counts."""
     from evaluation.qualitative.exports import codebook_table
@@ -341,7 +302,6 @@ def codebook_show(store_path: Path) -> None:
 @codebook.command(name="export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @store_option
-@_friendly
 def codebook_export(file: Path, store_path: Path) -> None:
     """Write the store's codebook as codebook.yml (e.g. after importing a .qdpx)."""
     from evaluation.files import atomic_write_text
@@ -365,7 +325,6 @@ def code() -> None:
 @click.option("--coder", required=True, help="Who is coding.")
 @click.option("--memo", default=None, help="A note on the segment.")
 @store_option
-@_friendly
 def code_span_command(
     document: str,
     code_key: str,
@@ -392,7 +351,6 @@ def code_span_command(
     "--occurrence", type=int, default=1, show_default=True, help="Which appearance of the quote."
 )
 @store_option
-@_friendly
 def code_quote_command(
     document: str, code_key: str, quote: str, coder: str, occurrence: int, store_path: Path
 ) -> None:
@@ -425,7 +383,6 @@ def code_quote_command(
 @click.option("--coder", required=True, help="Name the script as a coder, e.g. 'keywords'.")
 @click.option("--case-sensitive", is_flag=True)
 @store_option
-@_friendly
 def code_pattern_command(
     code_key, pattern, keywords, keywords_file, unit, coder, case_sensitive, store_path
 ) -> None:
@@ -474,7 +431,6 @@ def code_pattern_command(
     default=None,
     help="Write suggestions to CSV.",
 )
-@_friendly
 def suggest(store_path, coder, unit, threshold, accept_as, out) -> None:
     """Suggest codes for uncoded passages, with each code's held-out precision."""
     from evaluation.qualitative.coding import accept_suggestions, suggest_codes
@@ -501,7 +457,7 @@ def _attributes(values: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for value in values:
         if "=" not in value:
-            raise QualError(f"--attribute {value!r}: expected NAME=VALUE, e.g. region=Nordjylland")
+            raise InputError(f"--attribute {value!r}: expected NAME=VALUE, e.g. region=Nordjylland")
         name, _, content = value.partition("=")
         out[name] = content
     return out
@@ -519,7 +475,6 @@ def _attributes(values: tuple[str, ...]) -> dict[str, str]:
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="CSV or XLSX file."
 )
-@_friendly
 def query_segments(store_path, code_key, case_name, attribute, coder, context, out) -> None:
     """Coded segments with context, filtered by code, case, attribute and coder."""
     from evaluation.qualitative.queries import retrieve
@@ -548,7 +503,6 @@ def query_segments(store_path, code_key, case_name, attribute, coder, context, o
 )
 @click.option("--coder", default=None)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@_friendly
 def query_frequencies(store_path, by, count, coder, out) -> None:
     """Code frequencies by case or by a case attribute."""
     from evaluation.qualitative.queries import code_frequencies
@@ -566,7 +520,6 @@ def query_frequencies(store_path, by, count, coder, out) -> None:
 )
 @click.option("--coder", default=None)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@_friendly
 def query_cooccurrence(store_path, distance, coder, out) -> None:
     """Co-occurrence matrix of codes (overlapping or within a distance)."""
     from evaluation.qualitative.queries import cooccurrence
@@ -579,7 +532,6 @@ def query_cooccurrence(store_path, distance, coder, out) -> None:
 @click.option("--coder", default=None)
 @click.option("--quotes", type=int, default=2, show_default=True, help="Quotes per cell.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@_friendly
 def query_framework(store_path, coder, quotes, out) -> None:
     """Framework matrix: cases x themes with counts and quotes."""
     from evaluation.qualitative.queries import framework_matrix
@@ -604,7 +556,6 @@ def query_framework(store_path, coder, quotes, out) -> None:
     help="With or without text neither coder coded (default: both).",
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@_friendly
 def agreement(coder_a, coder_b, store_path, level, uncoded, out) -> None:
     """Cohen's kappa, Krippendorff's alpha and percent agreement, per code and overall."""
     import pandas as pd
@@ -617,19 +568,16 @@ def agreement(coder_a, coder_b, store_path, level, uncoded, out) -> None:
     texts = dict(zip(documents["id"], documents["text"]))
     levels = ["character", "segment"] if level == "both" else [level]
     uncodeds = [True, False] if uncoded is None else [uncoded]
-    try:
-        frame = pd.concat(
-            [
-                agreement_table(
-                    segments, documents, coder_a, coder_b, level=lv, uncoded=u, document_texts=texts
-                )
-                for lv in levels
-                for u in uncodeds
-            ],
-            ignore_index=True,
-        )
-    except ValueError as error:
-        raise QualError(str(error)) from None
+    frame = pd.concat(
+        [
+            agreement_table(
+                segments, documents, coder_a, coder_b, level=lv, uncoded=u, document_texts=texts
+            )
+            for lv in levels
+            for u in uncodeds
+        ],
+        ignore_index=True,
+    )
     frame = frame.round({"percent_agreement": 1, "cohen_kappa": 3, "krippendorff_alpha": 3})
     _show(frame, out, index=False)
 
@@ -644,7 +592,6 @@ def agreement(coder_a, coder_b, store_path, level, uncoded, out) -> None:
     default=None,
     help="CSV/XLSX to work through; add a 'keep' column and pass it to `qual consensus --keep`.",
 )
-@_friendly
 def disagreements(coder_a, coder_b, store_path, out) -> None:
     """List the stretches one coder coded and the other did not."""
     from evaluation.qualitative.agreement import disagreements as find
@@ -674,7 +621,6 @@ def disagreements(coder_a, coder_b, store_path, out) -> None:
     default=None,
     help="Disagreements CSV with a true/false 'keep' column: kept rows join the consensus.",
 )
-@_friendly
 def consensus(coder_a, coder_b, store_path, into, strategy, keep) -> None:
     """Merge two coders' work into a consensus coder."""
     import pandas as pd
@@ -685,7 +631,7 @@ def consensus(coder_a, coder_b, store_path, into, strategy, keep) -> None:
     if keep is not None:
         frame = pd.read_csv(keep)
         if "keep" not in frame.columns:
-            raise QualError(
+            raise InputError(
                 f"{keep}: needs a 'keep' column (true/false) next to the disagreement rows"
             )
         kept = frame[frame["keep"].astype(str).str.lower().isin(["true", "1", "yes", "x"])]
@@ -703,7 +649,6 @@ def cases() -> None:
 
 @cases.command(name="list")
 @store_option
-@_friendly
 def cases_list(store_path) -> None:
     """List cases and their attributes."""
     _show(_open(store_path).cases().drop(columns=["guid"]), None, index=False)
@@ -714,7 +659,6 @@ def cases_list(store_path) -> None:
 @click.option("--attribute", multiple=True, help="NAME=VALUE (repeatable), e.g. cluster_id=C012.")
 @click.option("--document", "document_names", multiple=True, help="Link a document (repeatable).")
 @store_option
-@_friendly
 def cases_set(name, attribute, document_names, store_path) -> None:
     """Create or update a case, its attributes and documents."""
     store = _open(store_path)
@@ -738,7 +682,6 @@ def cases_set(name, attribute, document_names, store_path) -> None:
     help="How a cluster id appears in document names.",
 )
 @store_option
-@_friendly
 def cases_link_clusters(data_dir, pattern, store_path) -> None:
     """One case per cluster named in the document names: region, size, urban share, cluster_id."""
     from evaluation.qualitative.cases import link_cluster_cases
@@ -765,7 +708,6 @@ def cases_link_clusters(data_dir, pattern, store_path) -> None:
 @click.option("--coder", default=None)
 @click.option("--title", default="")
 @store_option
-@_friendly
 def memo(text, target, target_id, coder, title, store_path) -> None:
     """Write a memo on the project, a document, a code, a segment or a case."""
     if target == "segment" and target_id is not None:
@@ -791,7 +733,6 @@ def pseudonyms() -> None:
     required=True,
     help="Mapping file to write (keep it out of git); review it and set reviewed_by.",
 )
-@_friendly
 def pseudonyms_propose(files, out) -> None:
     """Draft a mapping from capitalised words in the transcripts (unreviewed until you sign it)."""
     from evaluation.qualitative.importers import read_transcript
@@ -811,7 +752,6 @@ def pseudonyms_propose(files, out) -> None:
     "--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@_friendly
 def pseudonyms_reverse(file, mapping, out) -> None:
     """Put the real names back into a text file (needs the mapping)."""
     from evaluation.files import atomic_path
@@ -850,7 +790,6 @@ def pseudonyms_reverse(file, mapping, out) -> None:
     help="Interviews per region (one per cluster).",
 )
 @click.option("--quiet", is_flag=True)
-@_friendly
 def demo(data_dir, out, seed, per_region, quiet) -> None:
     """Generate the demo project: 25 coordinator interviews coded by two coders."""
     from evaluation.qualitative.demo import build_demo

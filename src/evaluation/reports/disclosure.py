@@ -15,8 +15,8 @@ Which columns are counts? A column whose name reads like a number of persons
 *clinics*, *prescriptions*, *attended*, ...) and not like a rate (``per``, ``rate``, ``share``,
 ``mean``, ``%``, ...) nor a number of things that are not persons (``n_estimates``,
 ``meetings``, ``n_months``, ...). See :data:`COUNT_WORDS`, :data:`NOT_COUNT_WORDS` and
-:data:`NOT_PERSON_UNITS`; pass ``columns=`` to be explicit. Zero is not suppressed by default (it describes nobody); ``suppress_zero=True``
-changes that.
+:data:`NOT_PERSON_UNITS`; pass ``columns=`` to be explicit. Zero is not suppressed by default
+(it describes nobody); ``suppress_zero=True`` changes that.
 
 The threshold is 5 unless the environment variable ``EVALUATION_DISCLOSURE_THRESHOLD`` says
 otherwise; ``workbench run --disclosure-threshold N`` sets it for every notebook it runs, so the
@@ -29,7 +29,9 @@ tables that contain suppressed cells, and label bars with :func:`suppress_count`
 Example
 -------
 >>> import pandas as pd
->>> table = pd.DataFrame({"cluster": ["C001", "C002"], "n_patients": [3, 120], "rate_per_1000": [1.5, 2.0]})
+>>> table = pd.DataFrame(
+...     {"cluster": ["C001", "C002"], "n_patients": [3, 120], "rate_per_1000": [1.5, 2.0]}
+... )
 >>> suppress_small_counts(table, threshold=5)
   cluster n_patients  rate_per_1000
 0    C001         <5            1.5
@@ -43,6 +45,8 @@ import re
 from dataclasses import dataclass
 
 import pandas as pd
+
+from evaluation.errors import EvaluationError, InputError, MissingColumnsError
 
 DEFAULT_THRESHOLD = 5
 THRESHOLD_ENV = "EVALUATION_DISCLOSURE_THRESHOLD"
@@ -138,7 +142,7 @@ def disclosure_threshold(threshold: int | None = None) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ValueError(
+        raise InputError(
             f"{THRESHOLD_ENV}={value!r} is not a whole number; set it to e.g. 5 or unset it."
         ) from None
 
@@ -151,7 +155,8 @@ def _words(name: object) -> list[str]:
 def is_count_column(name: object) -> bool:
     """True if a column called ``name`` reads like a count of persons or units.
 
-    >>> [is_count_column(c) for c in ["n", "n_gps", "listed patients", "users_per_1000", "n_estimates"]]
+    >>> names = ["n", "n_gps", "listed patients", "users_per_1000", "n_estimates"]
+    >>> [is_count_column(name) for name in names]
     [True, True, True, False, False]
     """
     words = _words(name)
@@ -238,9 +243,7 @@ def suppress_small_counts(
         ]
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise KeyError(
-            f"suppress_small_counts: no column(s) {missing} in the table; it has {list(frame.columns)}."
-        )
+        raise MissingColumnsError(missing, "suppress_small_counts", available=frame.columns)
     out = frame.copy()
     for column in columns:
         small = out[column].map(lambda v: _is_small(v, limit, suppress_zero)).astype(bool)
@@ -267,7 +270,7 @@ class Leak:
         return f"{self.where}, column '{self.column}', row '{self.row}': shows {self.value}"
 
 
-class DisclosureError(RuntimeError):
+class DisclosureError(EvaluationError, RuntimeError):
     """A rendered report shows a count below the threshold; it must not be shared."""
 
     def __init__(self, leaks: list[Leak], threshold: int, report: str = "the report"):
@@ -294,7 +297,8 @@ def _as_count(text: str) -> int | None:
 
 
 def _table_grid(table) -> tuple[list[list[str]], int]:
-    """Expand a <table> into a grid of cell texts (rowspan/colspan resolved); and the number of header rows."""
+    """Expand a <table> into a grid of cell texts (rowspan/colspan resolved), and return it with
+    the number of header rows."""
     rows = table.xpath("./thead/tr | ./tbody/tr | ./tr | ./tfoot/tr")
     n_header = len(table.xpath("./thead/tr"))
     grid: list[list[str]] = []
@@ -372,7 +376,8 @@ def _figure_leaks(img, number: int, threshold: int) -> list[Leak]:
 
 
 def find_small_counts(html: str, threshold: int | None = None) -> list[Leak]:
-    """Every count below ``threshold`` that a rendered HTML page shows in a table or figure label."""
+    """Every count below ``threshold`` that a rendered HTML page shows in a table or a figure's
+    labels."""
     import lxml.html
 
     limit = disclosure_threshold(threshold)

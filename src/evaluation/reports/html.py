@@ -12,7 +12,11 @@ most of the speed difference from calling ``jupyter nbconvert`` once per noteboo
 
 Example
 -------
->>> html = render_report(executed_nb, {"title": "Hovedstaden", "status": "ok"})   # doctest: +SKIP
+>>> from nbformat.v4 import new_markdown_cell, new_notebook
+>>> executed = new_notebook(cells=[new_markdown_cell("# NSAID prescribing in Hovedstaden")])
+>>> html = render_report(executed, {"title": "Hovedstaden", "status": "ok"})
+>>> "NSAID prescribing in Hovedstaden" in html, "<script src=" in html
+(True, False)
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ def _exporter():
 
 def _prepare(nb, show_code: bool, failed_cell: int | None):
     """A copy of ``nb`` as the report shows it: records and parameter cells out, code hidden."""
-    from evaluation.batch.record import RECORD_MIME
+    from evaluation.records import RECORD_MIME
 
     nb = copy.deepcopy(nb)
     cells = []

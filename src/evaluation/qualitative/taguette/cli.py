@@ -12,29 +12,24 @@ from pathlib import Path
 
 import click
 
+from evaluation.errors import EvaluationError, InputError
+
 STORE_HELP = "the coding store (default: qualitative/coding.sqlite)"
 
 
-class TaguetteCommandError(click.ClickException):
-    """Printed without a traceback; exit status 1."""
-
-
 def _store(path: str | None, *, create: bool):
-    from evaluation.qualitative.store import DEFAULT_STORE, Store, StoreError
+    from evaluation.qualitative.store import DEFAULT_STORE, Store
 
     path = Path(path) if path else DEFAULT_STORE
-    try:
-        return Store.create(path) if create else Store.open(path)
-    except StoreError as error:
-        raise TaguetteCommandError(str(error)) from None
+    return Store.create(path) if create else Store.open(path)
 
 
 def _client(url: str, timeout: float):
     from evaluation.qualitative.taguette.auth import CredentialsError, credentials_from_env
-    from evaluation.qualitative.taguette.client import TaguetteClient, TaguetteError
+    from evaluation.qualitative.taguette.client import TaguetteClient
 
     if "token=" in url:
-        raise TaguetteCommandError(
+        raise InputError(
             "--url holds a token: give the server's address only (e.g. http://127.0.0.1:7465) and "
             "the token in TAGUETTE_TOKEN, so it stays out of shell history and logs"
         )
@@ -42,11 +37,9 @@ def _client(url: str, timeout: float):
     try:
         credentials = credentials_from_env(prompt=interactive)
     except CredentialsError as error:
-        raise TaguetteCommandError(f"{error} (no terminal to ask on)") from None
-    try:
-        return TaguetteClient(url, credentials, timeout=timeout)
-    except TaguetteError as error:
-        raise TaguetteCommandError(str(error)) from None
+        error.add_note("There is no terminal to ask for them on.")
+        raise
+    return TaguetteClient(url, credentials, timeout=timeout)
 
 
 def _progress(label: str):
@@ -64,15 +57,6 @@ def _progress(label: str):
             bar.close()
 
     return update
-
-
-def _known_errors():
-    from evaluation.qualitative.store import StoreError
-    from evaluation.qualitative.taguette.client import TaguetteError
-    from evaluation.qualitative.taguette.offline import TaguetteExportError
-    from evaluation.qualitative.taguette.sync import TaguetteSyncError
-
-    return (TaguetteError, TaguetteSyncError, TaguetteExportError, StoreError)
 
 
 @click.group("taguette")
@@ -124,7 +108,7 @@ def push_command(
     from evaluation.qualitative.taguette.upload import push
 
     if with_segments and not coder:
-        raise TaguetteCommandError("--with-segments needs --coder: whose segments to place")
+        raise InputError("--with-segments needs --coder: whose segments to place")
     store = _store(store_path, create=False)
     selection = [int(d) if d.isdigit() else d for d in documents] or None
     try:
@@ -139,8 +123,6 @@ def push_command(
                 with_segments=with_segments,
                 progress=_progress("uploading"),
             )
-    except _known_errors() as error:
-        raise TaguetteCommandError(str(error)) from None
     finally:
         store.close()
     click.echo(str(report))
@@ -174,8 +156,9 @@ def pull_command(url, project_id, coder, store_path, timeout) -> None:
     try:
         with _client(url, timeout) as client:
             report = pull(client, store, project_id, coder=coder, progress=_progress("reading"))
-    except _known_errors() as error:
-        raise TaguetteCommandError(f"{error}\nNothing was changed in the store.") from None
+    except EvaluationError as error:
+        error.add_note("Nothing was changed in the store.")
+        raise
     finally:
         store.close()
     click.echo(str(report))
@@ -236,7 +219,7 @@ def import_command(files, coder, project_id, source, first_match, store_path) ->
                     )
                 elif columns[:4] == ["id", "document", "tag", "content"]:
                     if not coder:
-                        raise TaguetteCommandError(
+                        raise InputError(
                             f"{path}: a highlights CSV needs --coder (whose coding it is)"
                         )
                     click.echo(
@@ -253,9 +236,7 @@ def import_command(files, coder, project_id, source, first_match, store_path) ->
                     )
             else:
                 raise TaguetteExportError(f"{path}: expected a Taguette export: .sqlite3 or .csv")
-    except _known_errors() as error:
-        raise TaguetteCommandError(str(error)) from None
-    except OSError as error:
-        raise TaguetteCommandError(f"{error.filename}: {error.strerror}") from None
+    except OSError as error:  # a file that cannot be read: name it, without a traceback
+        raise InputError(f"{error.filename}: {error.strerror}") from None
     finally:
         store.close()
