@@ -24,6 +24,7 @@ BOTTOM = frozenset(
         "evaluation",
         "evaluation.errors",
         "evaluation.files",
+        "evaluation.i18n",
         "evaluation.paths",
         "evaluation.records",
     }

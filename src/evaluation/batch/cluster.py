@@ -48,6 +48,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from evaluation.batch.errors import BatchError
 from evaluation.batch.remote import (
     EVENT_REFUSED,
     EVENT_STARTED,
@@ -59,7 +60,6 @@ from evaluation.batch.remote import (
     run_remote_job,
     version_differences,
 )
-from evaluation.batch.runner import BatchError
 
 #: the optional file beside the region files with the Slurm cluster's settings
 CLUSTER_FILE = "cluster.yml"

@@ -43,7 +43,7 @@ from typing import Any
 
 from evaluation.batch import parameters as params_mod
 from evaluation.batch import provenance
-from evaluation.errors import EvaluationError
+from evaluation.batch.errors import BatchError
 from evaluation.files import (
     atomic_symlink,
     atomic_write_json,
@@ -62,10 +62,6 @@ from evaluation.reports.index import render_index
 
 MANIFEST = "manifest.json"
 SCHEMA = 1
-
-
-class BatchError(EvaluationError, RuntimeError):
-    """A problem with the run as a whole (nothing to resume, no notebooks, ...)."""
 
 
 @dataclass
