@@ -37,8 +37,11 @@ data: $(DATA)/truth.json  ## generate the synthetic demo data if absent
 run: $(STAMP) $(DATA)/truth.json  ## evaluate all five regions on the demo data, HTML in outputs/
 	$(BIN)/workbench run --data $(DATA) --out $(OUT)
 
-test: $(STAMP)  ## the whole test suite
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+TEST_WORKERS ?= 2
+test: $(STAMP)  ## lint, format check, then every test and docstring example (on both cores)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lab: $(STAMP)  ## open JupyterLab with the project's kernel
 	$(BIN)/jupyter lab notebooks/
