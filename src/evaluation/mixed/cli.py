@@ -76,6 +76,7 @@ import click
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
     default=0.05,
     show_default=True,
+    help="Significance level of the corrected p-values.",
 )
 def mixed(
     store_path,
@@ -99,9 +100,10 @@ def mixed(
     import pandas as pd
 
     from evaluation.cli import WorkbenchError
+    from evaluation.errors import EvaluationError
+    from evaluation.files import atomic_write_bytes
     from evaluation.mixed import mixed_methods
     from evaluation.qualitative.store import Store, StoreError
-    from evaluation.reports.files import atomic_write_bytes
 
     if not store_path.is_file():
         raise WorkbenchError(
@@ -124,12 +126,12 @@ def mixed(
                 correction=correction,
                 alpha=alpha,
             )
-    except (ValueError, FileNotFoundError, StoreError) as exc:
+    except (EvaluationError, ValueError, FileNotFoundError, StoreError) as exc:
         raise WorkbenchError(str(exc)) from None
     tables = {
         "links": pd.DataFrame(
             {
-                "summary": [result.links.summary()],
+                "summary": [result.links.sentence()],
                 "effect": [result.effect_label],
                 **{k: [str(v)] for k, v in result.settings.items()},
             }
@@ -155,7 +157,7 @@ def mixed(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out_path, buffer.getvalue())
     found = result.comparison[result.comparison["significant"]]
-    click.echo(result.links.summary())
+    click.echo(result.links.sentence())
     click.echo(
         f"{len(found)} theme relation(s) significant after correction ({correction}, alpha {alpha})"
         + (
