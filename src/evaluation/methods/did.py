@@ -384,16 +384,17 @@ class StaggeredDiDResult:
             sup_t = np.max(np.abs(draws[:, ok] / se[ok]), axis=1) if ok.any() else np.zeros(1)
             crit = float(np.quantile(sup_t, self.level, method="inverted_cdf"))
             out["se"] = se
-            out["se_analytic"] = se_analytic
         else:
             out["se"] = se_analytic
+        # the vocabulary's order: estimate, se, ci_low, ci_high, p_value, then the extras
         out["ci_low"] = out["att"] - z * out["se"]
         out["ci_high"] = out["att"] + z * out["se"]
+        out["p_value"] = 2 * stats.norm.sf(np.abs(out["att"] / out["se"]))
         if self.bootstrap:
+            out["se_analytic"] = se_analytic
             out["band_low"] = out["att"] - crit * out["se"]
             out["band_high"] = out["att"] + crit * out["se"]
             out.attrs["critical_value"] = crit
-        out["p_value"] = 2 * stats.norm.sf(np.abs(out["att"] / out["se"]))
         return out
 
     # --- aggregation -----------------------------------------------------------------------
@@ -715,8 +716,9 @@ def staggered_did(
     Returns
     -------
     StaggeredDiDResult with ``.att_gt`` (cohort, time, event_time, att, se, ci_low, ci_high,
-    p_value, n_treated, n_control, post[, se_analytic, band_low, band_high]),
-    ``.aggregate(kind)``, ``.overall(kind)``, ``.pretrend_test()`` and ``.plot()``.
+    p_value[, se_analytic, band_low, band_high], n_treated, n_control, post),
+    ``.aggregate(kind)``, ``.overall(kind)``, ``.summary()`` (the overall estimate of every
+    aggregation), ``.pretrend_test()`` and ``.plot()``.
 
     References
     ----------
