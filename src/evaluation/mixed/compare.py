@@ -102,7 +102,7 @@ def compare_by_theme(
 
     Parameters
     ----------
-    quantitized : :func:`evaluation.mixed.quantitize.quantitize` output.
+    quantitized : :func:`evaluation.mixed.quantitizing.quantitize` output.
     outcomes : one row per cluster: cluster_id and the outcome columns (e.g. the effect estimate
         and the attendance rate); clusters with a missing outcome leave that outcome's tests.
     code_level : "code" (challenges and enablers), "theme" (top level) or None (both).

@@ -266,12 +266,20 @@ def quantitize_store(
 ) -> pd.DataFrame:
     """:func:`quantitize` on a :class:`~evaluation.qualitative.store.Store`.
 
-    Example
-    -------
-    >>> from evaluation.qualitative.store import Store                      # doctest: +SKIP
-    >>> with Store.open("qualitative/demo/coding.sqlite") as store:         # doctest: +SKIP
-    ...     links = link_cases(store.cases(), clusters)
-    ...     themes = quantitize_store(store, links, coder="consensus", coders=("anna", "bo"))
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.mixed import link_cases
+    >>> from evaluation.qualitative.store import Store
+    >>> store = Store.create(":memory:")
+    >>> funding = store.add_code("funding", "Funding")
+    >>> document = store.add_document("interview C001", "Coordinator: the region pays for it.")
+    >>> case = store.add_case("C001", attributes={"cluster_id": "C001"}, documents=[document])
+    >>> segment = store.add_segment(document, "funding", 13, 36, coder="anna")
+    >>> links = link_cases(store.cases(), pd.DataFrame({"cluster_id": ["C001", "C002"]}))
+    >>> quantitize_store(store, links, coder="anna")[["cluster_id", "code", "frequency", "share"]]
+      cluster_id     code  frequency  share
+    0       C001  Funding          1    1.0
     """
     require_columns(links.linked, ["case", "cluster_id"], "quantitize_store: links.linked")
     segments = choose_segments(store.segments(details=False), coder, coders)
