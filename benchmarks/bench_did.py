@@ -97,7 +97,8 @@ def main() -> None:
     n_cohorts = panel.loc[panel["cohort"] > 0, "cohort"].nunique()
     print(
         f"panel: {panel['clinic_id'].nunique()} clinics x {panel['month'].nunique()} months, "
-        f"{panel['cluster_id'].nunique()} clusters, {n_cohorts} cohorts; 999 bootstrap draws; median of {args.runs} runs"
+        f"{panel['cluster_id'].nunique()} clusters, {n_cohorts} cohorts; 999 bootstrap draws; "
+        f"median of {args.runs} runs"
     )
     run_workbench(panel)  # warm-up: imports
     ours, att = median_time(run_workbench, panel, args.runs)
@@ -109,10 +110,12 @@ def main() -> None:
         run_diff_diff(panel)
         theirs, att_dd = median_time(run_diff_diff, panel, args.runs)
         print(
-            f"diff-diff CallawaySantAnna (3 aggregations):      {theirs:6.3f} s  simple ATT {att_dd:.4f}"
+            f"diff-diff CallawaySantAnna (3 aggregations):      {theirs:6.3f} s  "
+            f"simple ATT {att_dd:.4f}"
         )
         print(
-            f"ratio workbench / diff-diff: {ours / theirs:.2f}; |simple ATT difference| {abs(att - att_dd):.2e}"
+            f"ratio workbench / diff-diff: {ours / theirs:.2f}; "
+            f"|simple ATT difference| {abs(att - att_dd):.2e}"
         )
     except ImportError:
         print("diff-diff not installed: no baseline (pip install diff-diff)")

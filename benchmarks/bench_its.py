@@ -89,7 +89,8 @@ def main() -> None:
     panel = national_panel(args.data)
     n_clinics = panel["clinic_id"].nunique()
     print(
-        f"panel: {n_clinics} clinics x {panel['month'].nunique()} months; median of {args.runs} runs"
+        f"panel: {n_clinics} clinics x {panel['month'].nunique()} months; "
+        f"median of {args.runs} runs"
     )
     run_workbench(panel)  # warm-up: imports
     times = []

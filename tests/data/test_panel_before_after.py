@@ -9,7 +9,7 @@ import pytest
 
 from evaluation.data import load
 from evaluation.data.panel import indicator_for_topic, prescribing_panel, topic_uptake
-from evaluation.methods.before_after import before_after
+from evaluation.methods.controlled_before_after import before_after
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_before_after_needs_a_full_window_and_treated_clinics(tables):
         before_after(panel, window=60)
     with pytest.raises(ValueError, match="no clinic in the panel took the topic up"):
         before_after(panel[panel["cohort"] == 0])
-    with pytest.raises(KeyError, match="no column 'rate'"):
+    with pytest.raises(KeyError, match="missing column 'rate'"):
         before_after(panel, outcome="rate")
 
 

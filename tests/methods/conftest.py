@@ -52,7 +52,8 @@ def nsaid_national(synthetic_national) -> tuple[pd.DataFrame, dict]:
     after = panel["first_treated_month"] > last
     panel.loc[after, "cohort"] = 0
     panel.loc[after, "first_treated_month"] = pd.NaT
-    # 1,000 patient-days: a Poisson offset that makes the fitted rate DDD per 1,000 patients per day.
+    # 1,000 patient-days: a Poisson offset that makes the fitted rate DDD per 1,000 patients per
+    # day.
     panel["thousand_patient_days"] = (
         panel["listed_patients"] * panel["month"].dt.days_in_month / 1000
     )

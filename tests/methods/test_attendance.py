@@ -7,8 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evaluation.errors import EvaluationError
 from evaluation.methods import attendance
-from evaluation.methods.attendance import (
+from evaluation.methods.meeting_attendance import (
+    absence_by_cluster,
     attendance_rates,
     attendance_trend,
     dose_response,
@@ -104,18 +106,18 @@ def test_topic_meeting_share_is_the_clinic_share_at_the_first_topic_meeting():
             "missing at row 2",
         ),
         (lambda a: a.assign(attended=["yes"] * len(a)), "true/false"),
-        (lambda a: pd.concat([a, a.head(1)]), "listed twice"),
+        (lambda a: pd.concat([a, a.head(1)]), "listed twice for one meeting"),
         (
             lambda a: a.assign(meeting_id=a["meeting_id"].where(a.index != 0, "M99")),
             "meetings not in",
         ),
         (lambda a: a.assign(gp_id=a["gp_id"].where(a.index != 0, "G99")), "GPs not in"),
-        (lambda a: a.drop(columns="attended"), "lacks column"),
+        (lambda a: a.drop(columns="attended"), "attendance table: missing column 'attended'"),
         (lambda a: a.iloc[0:0], "no rows"),
     ],
 )
 def test_bad_attendance_tables_get_a_clear_error(change, message):
-    with pytest.raises((ValueError, KeyError), match=message):
+    with pytest.raises(EvaluationError, match=message):
         attendance_rates(change(PRESENT), MEETINGS, GPS)
 
 
@@ -127,6 +129,25 @@ def test_overview_to_frame_and_plot():
     assert "one year" in frame.loc["C2", "note"]
     ax = overview.plot()
     assert ax.get_ylabel() == "Share of invited GPs attending"
+    summary = overview.summary().iloc[0]
+    assert summary["invited"] == 10 and summary["attended"] == 6
+    assert summary["rate"] == pytest.approx(0.6) and summary["ci_low"] < 0.6 < summary["ci_high"]
+    assert summary["clusters"] == 2 and summary["clusters_not_estimable"] == 1
+    assert summary["persistent_absentees"] == frame["persistent_absentees"].sum()
+
+
+def test_rates_per_quarter_and_absence_per_cluster():
+    per_quarter = attendance_rates(PRESENT, MEETINGS, GPS, by="cluster", per="quarter")
+    assert per_quarter[["cluster_id", "quarter", "invited"]].values.tolist() == [
+        ["C1", pd.Timestamp("2020-01-01"), 3],
+        ["C1", pd.Timestamp("2021-01-01"), 3],
+        ["C1", pd.Timestamp("2022-01-01"), 3],
+        ["C2", pd.Timestamp("2021-04-01"), 1],
+    ]
+    flags = persistent_absence(PRESENT, MEETINGS, GPS)
+    per_cluster = absence_by_cluster(flags).set_index("cluster_id")
+    assert per_cluster.loc["C1", "gps"] == 3 and per_cluster.loc["C1", "flagged_gps"] == 1
+    assert per_cluster.loc["C1", "longest_absence"] == flags["longest_absence"].max()
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,10 +212,23 @@ def test_dose_response_has_the_planted_negative_sign(national_tables):
     assert frame.loc[1, "estimate"] == pytest.approx(result.slope)
     predicted = result.predict([0.0, 1.0])
     assert predicted["percent_change"].iloc[1] < predicted["percent_change"].iloc[0]
+    summary = result.summary().iloc[0]
+    assert summary["estimate"] == result.slope and summary["ci_high"] == result.ci_high
+    assert summary["percent_change_all_attending"] == pytest.approx(
+        predicted["percent_change"].iloc[1]
+    )
+    # "auto" chooses never-treated comparison clinics when there are any
+    assert result.comparison == "never"
+    auto = dose_response(t["prescribing"], shares, indicator="nsaid", comparison="auto")
+    assert auto.comparison == "never" and auto.slope == result.slope
+    treated_only = t["prescribing"][t["prescribing"]["clinic_id"].isin(shares["clinic_id"])]
+    late = dose_response(treated_only, shares, indicator="nsaid", comparison="auto")
+    assert late.comparison == "notyet"
     ax = result.plot()
     assert "Share of the clinic's GPs" in ax.get_xlabel()
     assert ax.get_ylabel().replace("\n", " ") == (
-        "Change in NSAID prescriptions per 1,000 patients per month (%), net of the change in comparison clinics"
+        "Change in NSAID prescriptions per 1,000 patients per month (%), net of the change in "
+        "comparison clinics"
     )
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evaluation.errors import MissingColumnsError
 from evaluation.methods import DiDInputError, staggered_did, twfe_event_study
 
 
@@ -26,19 +27,17 @@ def test_bootstrap_is_reproducible_close_to_analytic_and_bands_are_wider(mpdta):
     b = staggered_did(mpdta, "lemp", "countyreal", "year", "first.treat", bootstrap=999, seed=11)
     pd.testing.assert_frame_equal(a.att_gt, b.att_gt)
     gt = a.att_gt
-    assert {"se_analytic", "band_lower", "band_upper"} <= set(gt.columns)
+    assert {"se_analytic", "band_low", "band_high"} <= set(gt.columns)
     np.testing.assert_allclose(gt["se"], gt["se_analytic"], rtol=0.15)
-    assert (gt["band_lower"] < gt["ci_lower"]).all() and (gt["band_upper"] > gt["ci_upper"]).all()
+    assert (gt["band_low"] < gt["ci_low"]).all() and (gt["band_high"] > gt["ci_high"]).all()
     for kind in ("dynamic", "group", "calendar"):
         agg = a.aggregate(kind)
-        assert agg[["att", "se", "band_lower", "band_upper"]].notna().all().all()
-        assert (
-            agg["band_upper"] - agg["band_lower"] >= agg["ci_upper"] - agg["ci_lower"] - 1e-12
-        ).all()
+        assert agg[["att", "se", "band_low", "band_high"]].notna().all().all()
+        assert (agg["band_high"] - agg["band_low"] >= agg["ci_high"] - agg["ci_low"] - 1e-12).all()
     # Point estimates do not depend on the inference.
     analytic = staggered_did(mpdta, "lemp", "countyreal", "year", "first.treat")
     np.testing.assert_allclose(gt["att"], analytic.att_gt["att"])
-    assert "band_lower" not in analytic.att_gt
+    assert "band_low" not in analytic.att_gt
 
 
 def test_cluster_bootstrap_tracks_clustered_analytic_se():
@@ -48,7 +47,7 @@ def test_cluster_bootstrap_tracks_clustered_analytic_se():
     )
     simple = res.overall("simple").iloc[0]
     assert simple["se"] == pytest.approx(simple["se_analytic"], rel=0.15)
-    assert simple["ci_lower"] < -1.0 < simple["ci_upper"]
+    assert simple["ci_low"] < -1.0 < simple["ci_high"]
 
 
 def test_columns_event_time_and_counts(mpdta):
@@ -126,7 +125,7 @@ def test_twfe_event_study_recovers_a_constant_effect():
     ref = frame.set_index("event_time")
     assert ref.loc[-1, "estimate"] == 0 and ref.loc[-1, "reference"]
     post = ref.loc[0:3]
-    assert ((post["ci_lower"] < -1.0) & (post["ci_upper"] > -1.0)).mean() >= 0.75
+    assert ((post["ci_low"] < -1.0) & (post["ci_high"] > -1.0)).mean() >= 0.75
     assert (ref.loc[[-3, -2], "estimate"].abs() < 0.3).all()
     assert es.plot().get_xlabel().startswith("Periods since")
     plt.close("all")
@@ -137,7 +136,9 @@ def test_twfe_event_study_recovers_a_constant_effect():
 
 def test_not_a_panel_duplicate_rows(mpdta):
     bad = pd.concat([mpdta, mpdta.iloc[[0]]])
-    with pytest.raises(DiDInputError, match="not a panel"):
+    with pytest.raises(
+        DiDInputError, match=r"expected one row per countyreal and year \(a panel\)"
+    ):
         staggered_did(bad, "lemp", "countyreal", "year", "first.treat")
 
 
@@ -182,7 +183,7 @@ def test_missing_outcome_and_unknown_columns(mpdta):
     bad.loc[bad.index[3], "lemp"] = np.nan
     with pytest.raises(DiDInputError, match="missing or infinite"):
         staggered_did(bad, "lemp", "countyreal", "year", "first.treat")
-    with pytest.raises(DiDInputError, match="not in the data"):
+    with pytest.raises(MissingColumnsError, match="data: missing column 'employment'"):
         staggered_did(mpdta, "employment", "countyreal", "year", "first.treat")
 
 
@@ -221,7 +222,7 @@ def test_covariates_with_clusters_match_unit_level_sums(mpdta):
             data, "lemp", "countyreal", "year", "first.treat", covariates=["lpop"], method=method
         )
         np.testing.assert_allclose(res.att_gt["att"], plain.att_gt["att"])
-        assert res.att_gt[["se", "se_analytic", "band_lower"]].notna().all().all()
+        assert res.att_gt[["se", "se_analytic", "band_low"]].notna().all().all()
         assert res.n_clusters == data["state"].nunique()
 
 
@@ -239,3 +240,46 @@ def test_cluster_sums_from_cohort_outcome_sums_equal_summing_unit_influence(mpdt
     np.testing.assert_allclose(
         clustered.att_gt["se"], np.sqrt((by_hand**2).sum(axis=0)) / len(codes), rtol=1e-12
     )
+
+
+# --- one face for the results: .to_frame(), .summary() (a tidy DataFrame) and .plot() ---------
+
+
+def test_summary_is_the_overall_estimate_of_each_aggregation(mpdta):
+    res = staggered_did(mpdta, "lemp", "countyreal", "year", "first.treat")
+    summary = res.summary()
+    assert summary["kind"].tolist() == ["simple", "dynamic", "group", "calendar"]
+    assert {"att", "se", "ci_low", "ci_high", "p_value"} <= set(summary.columns)
+    for kind in ("simple", "group"):
+        row = summary.set_index("kind").loc[kind]
+        assert row["att"] == pytest.approx(res.aggregate(kind).attrs["overall"]["att"])
+    assert res.summary(["group"])["kind"].tolist() == ["group"]
+
+
+def test_level_sets_the_width_of_every_interval(mpdta):
+    wide = staggered_did(mpdta, "lemp", "countyreal", "year", "first.treat", level=0.99)
+    usual = staggered_did(mpdta, "lemp", "countyreal", "year", "first.treat")
+    w, u = wide.overall("simple").iloc[0], usual.overall("simple").iloc[0]
+    assert w["att"] == pytest.approx(u["att"]) and w["se"] == pytest.approx(u["se"])
+    assert (w["ci_high"] - w["ci_low"]) / (u["ci_high"] - u["ci_low"]) == pytest.approx(
+        2.5758293 / 1.9599640, rel=1e-6
+    )
+    with pytest.raises(ValueError, match="level must be between 0 and 1"):
+        staggered_did(mpdta, "lemp", "countyreal", "year", "first.treat", level=95)
+
+
+def test_twfe_summary_averages_the_coefficients_before_and_after_with_their_covariance():
+    df = _panel(n_units=400, seed=5)
+    es = twfe_event_study(df, "y", "unit", "period", "cohort", cluster="cluster", window=(-3, 2))
+    coef = es.to_frame().set_index("event_time")
+    summary = es.summary().set_index("term")
+    after = summary.loc["average from the meeting on"]
+    # event times 0 and 1; 2 is the binned end point
+    assert after["n_event_times"] == 2
+    assert after["estimate"] == pytest.approx(coef.loc[[0, 1], "estimate"].mean())
+    assert after["ci_low"] < -1.0 < after["ci_high"]
+    before = summary.loc["average before the meeting"]
+    assert before["n_event_times"] == 1  # -2 (-1 is the reference, -3 binned)
+    assert before["estimate"] == pytest.approx(coef.loc[-2, "estimate"])
+    assert before["se"] == pytest.approx(coef.loc[-2, "se"])
+    assert before["p_value"] > 0.01

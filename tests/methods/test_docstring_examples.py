@@ -1,4 +1,4 @@
-"""The docstring examples of the funnel, SPC, attendance and pooling modules run and print what
+"""The docstring examples of the methods modules run and print what
 they say (pingouin-style runnable examples stay honest)."""
 
 from __future__ import annotations
@@ -9,7 +9,18 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["funnel", "spc", "attendance", "pool"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "checks",
+        "control_charts",
+        "controlled_before_after",
+        "descriptives",
+        "funnel_plots",
+        "meeting_attendance",
+        "pooling",
+    ],
+)
 def test_docstring_examples(module):
     loaded = importlib.import_module(f"evaluation.methods.{module}")
     finder = doctest.DocTestFinder()

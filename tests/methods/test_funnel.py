@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from evaluation.errors import EvaluationError
 from evaluation.methods import funnel
-from evaluation.methods.funnel import expected_counts, funnel_limits
+from evaluation.methods.funnel_plots import expected_counts, funnel_limits
 
 DATA = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -214,7 +215,7 @@ def test_plot_labels_outliers_and_speaks_plainly():
             "missing or non-numeric",
         ),
         (lambda d: d.head(2), "at least 3 units"),
-        (lambda d: d.drop(columns="e"), "no column 'e'"),
+        (lambda d: d.drop(columns="e"), "missing column 'e'"),
         (lambda d: d.assign(clinic=d["clinic"].where(d.index != 3, None)), "missing at row 3"),
     ],
 )
@@ -222,7 +223,7 @@ def test_bad_input_gets_a_clear_error(change, message):
     data = pd.DataFrame(
         {"clinic": list("ABCDE"), "rx": [10, 12, 9, 20, 15], "e": [11.0, 10.0, 12.0, 18.0, 14.0]}
     )
-    with pytest.raises((ValueError, KeyError), match=message):
+    with pytest.raises(EvaluationError, match=message):
         funnel(change(data), "rx", "e", group="clinic")
 
 
@@ -301,3 +302,8 @@ def test_medpar_length_of_stay_outliers_match_the_funnelplotr_readme():
     assert len(exact.to_frame()) == 54
     assert (exact.to_frame()["outlier_998"] != "").sum() == 25
     assert (shmi.to_frame()["outlier_998"] != "").sum() == 9
+    # the summary says the same in one row
+    summary = shmi.summary()
+    assert len(summary) == 1 and summary["n_outliers_998"].iloc[0] == 9
+    assert summary["n_units"].iloc[0] == 54 and summary["tau2"].iloc[0] == shmi.tau2
+    assert summary["overdispersion"].iloc[0] == "additive"

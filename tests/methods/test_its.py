@@ -30,8 +30,8 @@ def _level(result) -> pd.Series:
 def test_sicily_level_change_matches_the_published_figures(sicily, options, rr, lower, upper):
     row = _level(its(sicily, "aces", "time", intervention=37, population="stdpop", **options))
     assert round(row["rate_ratio"], 4) == rr
-    assert round(row["rr_ci_lower"], 4) == lower
-    assert round(row["rr_ci_upper"], 4) == upper
+    assert round(row["rate_ratio_ci_low"], 4) == lower
+    assert round(row["rate_ratio_ci_high"], 4) == upper
 
 
 def test_sicily_quasi_poisson_dispersion(sicily):
@@ -132,7 +132,7 @@ def test_ols_with_newey_west_matches_statsmodels_at_the_stated_lag(sicily):
 
 def test_plot_shows_the_counterfactual_with_readable_labels(sicily):
     res = its(sicily, "aces", "time", intervention=37, population="stdpop", harmonics=2)
-    ax = res.plot(ylabel="Acute coronary events per person")
+    ax = res.plot(y_label="Acute coronary events per person")
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "Expected without the intervention" in labels
     assert ax.get_ylabel() == "Acute coronary events per person"
@@ -154,7 +154,9 @@ def test_series_too_short_for_the_seasonality(sicily):
 def test_zero_or_missing_population(sicily, value):
     bad = sicily.copy()
     bad.loc[bad.index[10], "stdpop"] = value
-    with pytest.raises(ITSInputError, match=r"zero or missing in 1 row\(s\) \(first rows \[10\]\)"):
+    with pytest.raises(
+        ITSInputError, match=r"zero, negative or missing in 1 row\(s\) \(first rows \[10\]\)"
+    ):
         its(bad, "aces", "time", intervention=37, population="stdpop")
 
 
@@ -253,6 +255,8 @@ def test_panel_average_and_plots(sicily):
     assert avg["n_units"] == 2 and avg["rate_ratio"] == pytest.approx(0.8851, abs=5e-5)
     assert res.plot(unit="A").get_legend() is not None
     assert res.plot().get_ylabel() == "aces"
+    # the panel's summary is the average of each term over its units
+    pd.testing.assert_frame_equal(res.summary(), res.average("level_change"))
     with pytest.raises(ValueError, match="not fitted"):
         res.plot(unit="Z")
     with pytest.raises(ValueError, match="single series"):

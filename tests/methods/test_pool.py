@@ -111,7 +111,7 @@ def test_two_estimates_pool_but_warn_that_no_prediction_interval_exists():
 
 
 def test_pooling_the_five_regional_dose_responses_recovers_the_planted_slope(national_tables):
-    from evaluation.methods.attendance import dose_response, topic_meeting_share
+    from evaluation.methods.meeting_attendance import dose_response, topic_meeting_share
 
     t = national_tables
     shares = topic_meeting_share(t["attendance"], t["meetings"], t["gps"], "nsaid")
@@ -127,3 +127,69 @@ def test_pooling_the_five_regional_dose_responses_recovers_the_planted_slope(nat
     assert national.estimate < 0 and national.ci_high < 0
     assert national.ci_low < planted < national.ci_high
     assert len(national.to_frame()) == 6
+
+
+def test_summary_is_one_tidy_row():
+    result = pool(REGIONS, estimate="log_rr", se="se")
+    summary = result.summary()
+    assert len(summary) == 1
+    row = summary.iloc[0]
+    assert row["estimate"] == result.estimate and row["ci_low"] == result.ci_low
+    assert row["p_value"] == result.p_value and row["k"] == 5 and row["method"] == "DL"
+
+
+def test_pool_estimates_pools_each_recorded_estimate_as_pool_does():
+    from evaluation.methods import pool_estimates
+
+    recorded = pd.concat(
+        [
+            REGIONS.rename(columns={"log_rr": "estimate"}).assign(
+                notebook="01_prescribing_impact", name="its_log_rr", label="ITS"
+            ),
+            REGIONS.head(1)
+            .rename(columns={"log_rr": "estimate"})
+            .assign(notebook="02_meeting_attendance", name="slope", label=None),
+            REGIONS.rename(columns={"log_rr": "estimate"}).assign(
+                notebook="09_other", name="x", label="X"
+            ),
+        ],
+        ignore_index=True,
+    )
+    national = pool_estimates(
+        recorded, notebooks=["01_prescribing_impact", "02_meeting_attendance"]
+    )
+    frame = national.to_frame().set_index("name")
+    assert list(frame.index) == ["its_log_rr", "slope"]
+    direct = pool(REGIONS, estimate="log_rr", se="se")
+    assert frame.loc["its_log_rr", "estimate"] == direct.estimate
+    assert (
+        frame.loc["its_log_rr", "ci_high"] == direct.ci_high and frame.loc["its_log_rr", "k"] == 5
+    )
+    assert national.estimates[0].title == "ITS (01_prescribing_impact)"
+    assert national.estimates[0].regions["region"].tolist() == list(REGIONS["region"])
+    # one region cannot be pooled: listed with the reason, no figures
+    assert np.isnan(frame.loc["slope", "estimate"])
+    assert frame.loc["slope", "note"].startswith("only 1 region(s) recorded it")
+    assert national.estimates[1].label == "slope"  # no label recorded: the name
+    assert national.summary()["name"].tolist() == ["its_log_rr"]
+    ax = national.plot(0)
+    assert ax.get_xlabel() == "ITS"
+    with pytest.raises(ValueError, match="only 1 region"):
+        national.plot(1)
+
+
+def test_pool_estimates_pools_each_value_of_a_sweep_apart():
+    from evaluation.methods import pool_estimates
+
+    rows = REGIONS.rename(columns={"log_rr": "estimate"})
+    recorded = pd.concat(
+        [rows.assign(indicator="nsaid"), rows.assign(indicator="antibiotics", estimate=0.1)]
+    ).assign(notebook="01", name="its")
+    national = pool_estimates(recorded)
+    frame = national.to_frame()
+    assert sorted(frame["indicator"]) == ["antibiotics", "nsaid"]
+    assert frame.set_index("indicator").loc["antibiotics", "estimate"] == pytest.approx(0.1)
+    assert sorted(item.title for item in national.estimates) == [
+        "its (01), antibiotics",
+        "its (01), nsaid",
+    ]

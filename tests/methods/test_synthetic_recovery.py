@@ -35,7 +35,7 @@ def test_staggered_did_recovers_the_nsaid_att(nsaid_national):
         panel, "ddd_per_1000_per_day", "clinic_id", "month", "cohort", cluster="cluster_id"
     )
     simple = res.overall("simple").iloc[0]
-    assert simple["ci_lower"] < target < simple["ci_upper"], (simple.to_dict(), target)
+    assert simple["ci_low"] < target < simple["ci_high"], (simple.to_dict(), target)
     assert simple["att"] < 0
     # The treated clinic-months the simple aggregation averages are exactly truth's.
     effects = pd.DataFrame(truth["clinic_effects"]).query("indicator == 'nsaid'")
@@ -71,6 +71,6 @@ def test_its_recovers_the_mean_clinic_rate_ratio(nsaid_national):
     assert len(fitted) == treated["clinic_id"].nunique() == res.average()["n_units"].iloc[0]
     avg = res.average().iloc[0]
     target = fitted["log_rr"].mean()
-    assert avg["ci_lower"] < target < avg["ci_upper"], (avg.to_dict(), target)
-    assert avg["ci_lower"] < truth["indicators"]["nsaid"]["mean_clinic_log_rr"] < avg["ci_upper"]
+    assert avg["ci_low"] < target < avg["ci_high"], (avg.to_dict(), target)
+    assert avg["ci_low"] < truth["indicators"]["nsaid"]["mean_clinic_log_rr"] < avg["ci_high"]
     assert avg["rate_ratio"] == pytest.approx(np.exp(target), abs=0.02)

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from evaluation.errors import MissingColumnsError
 from evaluation.mixed.compare import CompareError, compare_by_theme, correlate_frequency, typology
 
 
@@ -55,21 +56,25 @@ def test_compare_by_theme_matches_scipy_and_statsmodels():
     with_, without = effect[:5], effect[5:]
     mwu = stats.mannwhitneyu(with_, without, alternative="two-sided")
     welch = stats.ttest_ind(with_, without, equal_var=False)
-    assert row["mwu_u"] == mwu.statistic and row["mwu_p"] == pytest.approx(mwu.pvalue, rel=1e-9)
+    assert row["mwu_u"] == mwu.statistic and row["mwu_p_value"] == pytest.approx(
+        mwu.pvalue, rel=1e-9
+    )
     assert row["welch_t"] == pytest.approx(welch.statistic, rel=1e-9)
-    assert row["welch_p"] == pytest.approx(welch.pvalue, rel=1e-9)
+    assert row["welch_p_value"] == pytest.approx(welch.pvalue, rel=1e-9)
     assert row["difference"] == pytest.approx(with_.mean() - without.mean())
     assert row["rank_biserial"] == pytest.approx(1 - 2 * mwu.statistic / (5 * 7)) or row[
         "rank_biserial"
     ] == pytest.approx(2 * mwu.statistic / (5 * 7) - 1)
-    effect_rows = table[(table["outcome"] == "effect") & table["mwu_p"].notna()]
-    assert effect_rows["mwu_p_adjusted"].to_numpy() == pytest.approx(
-        multipletests(effect_rows["mwu_p"], method="fdr_bh")[1]
+    effect_rows = table[(table["outcome"] == "effect") & table["mwu_p_value"].notna()]
+    assert effect_rows["mwu_p_value_adjusted"].to_numpy() == pytest.approx(
+        multipletests(effect_rows["mwu_p_value"], method="fdr_bh")[1]
     )
     noted = table[table["code"] == "Theme/c"]
-    assert noted["mwu_p"].isna().all() and noted["note"].tolist() == [
-        "not compared: 11 of the clusters with this outcome raised it and 1 did not; each side needs at least 3",
-        "not compared: 10 of the clusters with this outcome raised it and 1 did not; each side needs at least 3",
+    assert noted["mwu_p_value"].isna().all() and noted["note"].tolist() == [
+        "not compared: 11 of the clusters with this outcome raised it and 1 did not; "
+        "each side needs at least 3",
+        "not compared: 10 of the clusters with this outcome raised it and 1 did not; "
+        "each side needs at least 3",
     ]
     attendance_a = table[
         (table["outcome"] == "attendance_rate") & (table["code"] == "Theme/a")
@@ -78,7 +83,7 @@ def test_compare_by_theme_matches_scipy_and_statsmodels():
     assert table.attrs["correction"] == "fdr_bh"
     with pytest.raises(CompareError, match="correction"):
         compare_by_theme(q, outcomes, ["effect"], correction="magic")
-    with pytest.raises(CompareError, match="not in the outcomes"):
+    with pytest.raises(MissingColumnsError, match="outcomes: missing column 'lift'"):
         compare_by_theme(q, outcomes, ["lift"])
 
 
@@ -94,8 +99,11 @@ def test_correlate_frequency_is_spearman_with_corrections():
     table = correlate_frequency(q, outcomes, ["effect"], correction="holm")
     a = table[table["code"] == "Theme/a"].iloc[0]
     rho = stats.spearmanr(freq_a, outcomes["effect"])
-    assert a["r"] == pytest.approx(rho.statistic) and a["p"] == pytest.approx(rho.pvalue, rel=1e-6)
-    assert a["p_adjusted"] == pytest.approx(multipletests([a["p"]], method="holm")[1][0])
+    assert a["r"] == pytest.approx(rho.statistic)
+    assert a["p_value"] == pytest.approx(rho.pvalue, rel=1e-6)
+    assert a["p_value_adjusted"] == pytest.approx(
+        multipletests([a["p_value"]], method="holm")[1][0]
+    )
     assert (
         table[table["code"] == "Theme/z"]["note"].iloc[0]
         == "not tested: the frequency is the same in every cluster"
@@ -151,6 +159,39 @@ def test_html_table_escapes_every_cell_and_header():
     assert "&quot;A &amp; B&quot;<br>next line" in html and "<caption>x &lt; y</caption>" in html
 
 
+def test_report_tables_put_the_join_in_words_without_changing_its_numbers():
+    from evaluation.mixed.display import (
+        comparison_table,
+        correlation_table,
+        significant_relations,
+        theme_overview,
+        typology_table,
+    )
+
+    q, ids = _quantitized(
+        {"a": [True] * 6 + [False] * 6}, frequency={"a": [3, 2, 2, 1, 4, 2] + [0] * 6}
+    )
+    outcomes = pd.DataFrame(
+        {"cluster_id": ids, "effect": [-1.0, -2, -1.5, -1, -2, -1] + [-9.0, -8, -9, -10, -8, -9]}
+    )
+    comparison = compare_by_theme(q, outcomes, ["effect"])
+    shown = comparison_table(comparison, {"effect": "% change"})
+    row = shown.loc[("% change", "Theme: a")]
+    original = comparison[comparison["code"] == "Theme/a"].iloc[0]
+    assert row["clusters raising it"] == 6 and row["mwu_p_value"] == original["mwu_p_value"]
+    sentence = significant_relations(comparison, {"effect": "% change"})
+    assert sentence.startswith("Significant after correction: Theme: a with % change")
+    correlation = correlate_frequency(q, outcomes, ["effect"])
+    assert correlation_table(correlation).index[0] == ("effect", "Theme: a")
+    overview = theme_overview(q)
+    assert overview.loc["Theme: a", "clusters raising it"] == 6
+    _, types = typology(
+        outcomes.assign(attendance_rate=np.linspace(0.5, 0.9, 12)), q, effect="effect"
+    )
+    table = typology_table(types, "% change")
+    assert "mean % change" in table.columns and "dominant" not in table.columns
+
+
 # --- effects: the per-cluster estimates are the methods' own numbers --------------------------
 
 
@@ -187,7 +228,7 @@ def test_its_cluster_effect_is_the_mean_of_its_clinics_level_changes(nsaid_panel
     expected = fit.average("level_change").iloc[0]
     row = result.estimates.set_index("cluster_id").loc[cluster_id]
     assert row["estimate"] == pytest.approx(expected["estimate"], rel=1e-9)
-    assert row["ci_low"] == pytest.approx(expected["ci_lower"], rel=1e-9)
+    assert row["ci_low"] == pytest.approx(expected["ci_low"], rel=1e-9)
     assert row["n_clinics"] == mine["clinic_id"].nunique()
     percent = result.percent_change().set_index("cluster_id").loc[cluster_id, "estimate"]
     assert percent == pytest.approx(100 * np.expm1(expected["estimate"]))
@@ -221,5 +262,5 @@ def test_did_cluster_effect_is_its_cohorts_att_against_later_and_never_treated(n
         result.percent_change()
     with pytest.raises(EffectsError, match="method 'rd'"):
         cluster_effects(nsaid_panel, "rd")
-    with pytest.raises(EffectsError, match="prescribing_panel"):
+    with pytest.raises(MissingColumnsError, match="prescribing_panel.*missing column 'cohort'"):
         cluster_effects(nsaid_panel.drop(columns=["cohort"]))

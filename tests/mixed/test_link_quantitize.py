@@ -1,12 +1,14 @@
-"""evaluation.mixed.link and .quantitize on small hand-made frames, each number worked out by hand."""
+"""evaluation.mixed.link and .quantitizing on small hand-made frames, each number worked out by
+hand."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from evaluation.mixed.link import LinkError, link_cases
-from evaluation.mixed.quantitize import QuantitizeError, choose_segments, quantitize, theme_matrix
+from evaluation.errors import MissingColumnsError
+from evaluation.mixed.link import link_cases
+from evaluation.mixed.quantitizing import QuantitizeError, choose_segments, quantitize, theme_matrix
 
 CLUSTERS = pd.DataFrame(
     {
@@ -38,10 +40,33 @@ def test_every_case_is_linked_mismatched_or_unlinked_and_no_cluster_is_lost():
         {"cluster_id": "C004", "region": "Sjælland"}
     ]
     assert links.mismatched.empty
-    assert links.summary() == (
+    assert links.sentence() == (
         "3 interview case(s) linked to 3 of the 4 clusters; 2 case(s) name no cluster; "
         "1 cluster(s) have no interview."
     )
+
+
+def test_links_to_frame_lists_every_case_once_and_summary_counts_per_region():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    cases = pd.DataFrame({"case": ["C001", "typo", "pilot"], "cluster_id": ["C001", "C0O2", None]})
+    links = link_cases(cases, CLUSTERS)
+    frame = links.to_frame()
+    assert frame[["case", "status"]].values.tolist() == [
+        ["C001", "linked"],
+        ["typo", "mismatched"],
+        ["pilot", "unlinked"],
+    ]
+    assert frame.loc[1, "reason"].endswith("did you mean C002?")
+    summary = links.summary()
+    assert summary["interviewed clusters"].sum() == 1
+    assert summary["clusters without an interview"].sum() == len(CLUSTERS) - 1
+    ax = links.plot()
+    assert ax.get_xlabel() == "Clusters"
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
 
 
 def test_a_cluster_id_not_in_the_data_is_reported_with_close_matches():
@@ -60,9 +85,9 @@ def test_a_cluster_id_not_in_the_data_is_reported_with_close_matches():
 
 
 def test_link_refuses_tables_without_their_keys():
-    with pytest.raises(LinkError, match="needs a 'cluster_id' column"):
+    with pytest.raises(MissingColumnsError, match="clusters table: missing column 'cluster_id'"):
         link_cases(pd.DataFrame({"case": ["C001"]}), pd.DataFrame({"id": ["C001"]}))
-    with pytest.raises(LinkError, match="needs a 'case' column"):
+    with pytest.raises(MissingColumnsError, match="cases table.*missing column 'case'"):
         link_cases(pd.DataFrame({"name": ["C001"]}), CLUSTERS)
 
 
@@ -137,7 +162,7 @@ def test_quantitize_counts_rolls_up_and_covers_overlaps_once():
     )
     assert c2.loc["data", "presence"] == False and c2.loc["funding", "presence"] == True  # noqa: E712
     assert (q["n_interviews"] == 1).all()
-    matrix = theme_matrix(q.reset_index(), "frequency", level="code")
+    matrix = theme_matrix(q.reset_index(), "frequency", code_level="code")
     assert matrix.columns.tolist() == ["Obtaining data/Challenges", "Obtaining data/Enablers"]
     assert matrix.loc["C002"].tolist() == [0, 0]
 
@@ -171,8 +196,9 @@ def test_consensus_keeps_only_what_both_coders_coded_alike():
     )
     both = pd.concat([SEGMENTS, bo], ignore_index=True)
     consensus = choose_segments(both, "consensus", ("anna", "bo"))
-    # anna's 0-200 data.challenges stretch overlaps bo's 20-80; bo's data.enablers 300-400 has no partner
-    # (anna coded funding there); in document 12 bo's 30-35 overlaps anna's funding 10-40
+    # anna's 0-200 data.challenges stretch overlaps bo's 20-80; bo's data.enablers 300-400 has
+    # no partner (anna coded funding there); in document 12 bo's 30-35 overlaps anna's funding
+    # 10-40
     assert sorted(map(tuple, consensus[["document_id", "code_key"]].to_numpy().tolist())) == [
         (10, "data.challenges"),
         (12, "funding"),

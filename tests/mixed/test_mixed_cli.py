@@ -1,4 +1,5 @@
-"""`workbench mixed`: every table of the join in one workbook; bad input names itself and writes nothing."""
+"""`workbench mixed`: every table of the join in one workbook; bad input names itself and writes
+nothing."""
 
 from __future__ import annotations
 

@@ -41,8 +41,33 @@ def test_data_trouble_goes_with_a_weaker_effect_with_the_right_sign(joined):
     # effects are reductions (negative % change); trouble keeps only a third of it: closer to zero
     assert row["mean_with"] < 0 and row["mean_without"] < 0
     assert row["difference"] > 0 and row["diff_ci_low"] > 0
-    assert row["significant"] and row["mwu_p_adjusted"] < 0.05
+    assert row["significant"] and row["mwu_p_value_adjusted"] < 0.05
     assert row["hedges_g"] > 0.8
+
+
+def test_the_result_has_one_face_like_the_methods(joined):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    frame = joined.to_frame()
+    assert len(frame) == 25 and frame["label"].str.startswith("Interview ").all()
+    summary = joined.summary()
+    assert ("effect", "Obtaining data/Challenges") in set(zip(summary["outcome"], summary["code"]))
+    assert (summary["mwu_p_value_adjusted"] < 0.05).all()
+    ax = joined.plot(n_themes=3)
+    assert len(ax.get_yticklabels()) == 3
+    assert ax.get_xlabel() == joined.effect_label
+    # the interviewed clusters' effects against every other cluster's
+    typical = joined.effects.summary(interviewed=joined.labels)
+    assert list(typical.index) == ["interviewed", "not interviewed"]
+    assert typical.loc["interviewed", "clusters with an estimate"] == frame["effect"].notna().sum()
+    assert joined.effects.plot(interviewed=joined.labels).get_xlabel() == "% change at the meeting"
+    per_region = joined.links.summary()
+    assert per_region["interviewed clusters"].sum() == 25
+    assert per_region["clusters without an interview"].sum() == 89
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
 
 
 def test_engaged_clusters_report_enablers_and_attend_more(joined):
@@ -53,8 +78,8 @@ def test_engaged_clusters_report_enablers_and_attend_more(joined):
 def test_the_unrelated_theme_shows_no_significant_relation(joined):
     for outcome in ("effect", "attendance_rate"):
         row = joined.relation("funding.challenges", outcome)
-        assert not row["significant"], (outcome, row["mwu_p_adjusted"])
-        assert row["mwu_p_adjusted"] > 0.2
+        assert not row["significant"], (outcome, row["mwu_p_value_adjusted"])
+        assert row["mwu_p_value_adjusted"] > 0.2
 
 
 def test_quantitized_presence_follows_the_planted_truth(joined, synthetic_national):

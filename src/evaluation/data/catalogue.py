@@ -97,3 +97,34 @@ def indicator_for_atc(atc: str) -> str | None:
         if atc.startswith(ind.atc_prefixes):
             return ind.key
     return None
+
+
+def readable_code(path: str) -> str:
+    """A codebook path in the words of a report: the theme, then each sub-code after a colon
+    with its first letter in lower case (an acronym such as "ICPC" keeps its capitals).
+
+    Parameters
+    ----------
+    path : a code's path in the coding store, parts separated by "/".
+
+    Returns
+    -------
+    The path as a label for tables and axes.
+
+    Examples
+    --------
+    >>> readable_code("Obtaining data/Challenges")
+    'Obtaining data: challenges'
+    >>> readable_code("Funding")
+    'Funding'
+    >>> readable_code("Data/ICPC codes/Missing")
+    'Data: ICPC codes: missing'
+    """
+    theme, *aspects = str(path).split("/")
+
+    def lowered(part: str) -> str:
+        if not part or part[:2].isupper():
+            return part
+        return part[0].lower() + part[1:]
+
+    return theme + "".join(f": {lowered(part)}" for part in aspects)

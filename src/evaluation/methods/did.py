@@ -6,36 +6,9 @@ cluster first met on it. :func:`staggered_did` estimates every group-time effect
 the way the question needs (:meth:`StaggeredDiDResult.aggregate`): one number, an event study,
 per cohort or per calendar period - the two-step design of R's ``did`` (``att_gt``/``aggte``).
 
-Engine choice (measured on this 2-core machine, November 2026, while other jobs shared it)
-----------------------------------------------------------------------------------------
-The issue asks for a maintained, R-validated engine behind the workbench's interface. Three were
-installed and measured against R ``did`` 2.5 (tests/fixtures/did/ref_*.csv) and on a 2,000-clinic x
-84-month panel with 999 multiplier-bootstrap draws clustered at 70 clusters:
-
-=================  ======================================  ======================================
-engine             parity with R on mpdta                  2,000 x 84 panel, bootstrap 999
-=================  ======================================  ======================================
-diff-diff 3.13     ATT(g,t), SE, simple/dynamic/group to   0.75 s with 8 cohorts, 4.5-6.7 s with
-                   4e-16; its doubly robust estimator      30 cohorts; **no calendar
-                   with covariates differs from DRDID's    aggregation**, influence functions private
-                   drdid_panel by ~1e-5
-moderndid 0.2      all four aggregations to 4e-16          4.5 s with 8 cohorts (3.3 s for
-                   (the newest, 0.4, needs Python 3.12)    ATT(g,t) alone)
-csdid 0.4.3        (not re-measured)                       ~12 s (the issue's figure)
-=================  ======================================  ======================================
-
-None meets all three needs at once (calendar aggregation, one consistent cluster bootstrap for
-all four aggregations and their uniform bands, and < 1 s): diff-diff is the fastest engine but has
-no calendar aggregation and does not expose the influence functions one needs; moderndid has
-everything but is 4-5x over the time goal. So, as the issue allows, the estimator is implemented
-here on numpy - the group-time 2x2 estimators of Sant'Anna & Zhao (2020) exactly as R ``DRDID``
-(``drdid_panel``, ``std_ipw_did_panel``, ``reg_did_panel``) with their influence functions,
-vectorised over all (g,t) cells through per-cohort outcome sums when there are no covariates -
-and **diff-diff is kept as the cross-check engine** (test extra): tests compare ATT(g,t) and SEs
-with it on mpdta (IPW and outcome regression with covariates to 1e-10, clustered SEs up to its
-CR1 factor), and ``benchmarks/bench_did.py`` times both in the same run (0.43 s against 4.5 s
-with 30 cohorts). The doubly robust estimator with covariates matched moderndid to 1e-13 when
-measured. The tests pin every mpdta figure to R ``did`` within 1e-6.
+The estimator is implemented here on numpy and pinned to R ``did`` on mpdta (within 1e-6);
+diff-diff cross-checks it in the tests. Why not an engine directly, with the measurements:
+docs/decisions/0010-staggered-did-on-numpy.md.
 
 Inference follows R ``did``: analytic standard errors from the influence functions, or a
 Rademacher multiplier bootstrap (``bootstrap=999``) whose SE is the bootstrap IQR / 1.349 and
@@ -54,6 +27,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from evaluation.errors import InputError
+from evaluation.methods.checks import (
+    require_columns,
+    require_complete_panel,
+    require_frame,
+    require_unique,
+)
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
@@ -61,7 +42,7 @@ __all__ = [
     "staggered_did",
     "StaggeredDiDResult",
     "twfe_event_study",
-    "TWFEEventStudy",
+    "TWFEEventStudyResult",
     "DiDInputError",
 ]
 
@@ -78,8 +59,11 @@ _KINDS = ("simple", "dynamic", "group", "calendar")
 _LEVEL_COLUMN = {"dynamic": "event_time", "group": "cohort", "calendar": "time"}
 
 
-class DiDInputError(ValueError):
-    """The data cannot be analysed as asked; the message says which column or rows and what to do."""
+class DiDInputError(InputError):
+    """The data cannot be analysed as asked; the message says which column or rows and what to do.
+
+    An :class:`evaluation.errors.InputError` (so an ``EvaluationError`` and a ``ValueError``).
+    """
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,64 +108,50 @@ def _prepare(
     cohort: str,
     covariates: Sequence[str] | None,
     cluster: str | None,
+    where: str = "staggered_did: data",
 ) -> _Panel:
-    if not isinstance(data, pd.DataFrame):
-        raise DiDInputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    require_frame(data, where)
     covariates = list(covariates or [])
-    needed = [outcome, unit, time, cohort, *covariates] + ([cluster] if cluster else [])
-    missing = [c for c in needed if c not in data.columns]
-    if missing:
-        raise DiDInputError(
-            f"column(s) {missing} not in the data; it has {list(data.columns)}. "
-            "Pass outcome=, unit=, time= and cohort= as column names."
-        )
-    frame = data[list(dict.fromkeys(needed))].copy()
+    needed = [outcome, unit, time, cohort, *covariates, cluster]
+    require_columns(data, needed, where)
+    frame = data[[c for c in dict.fromkeys(needed) if c is not None]].copy()
     for col in [outcome, *covariates]:
         if not pd.api.types.is_numeric_dtype(frame[col]):
-            raise DiDInputError(f"column {col!r} must be numeric, got dtype {frame[col].dtype}")
+            raise DiDInputError(
+                f"{where}: column {col!r} must be numeric, got dtype {frame[col].dtype}"
+            )
         bad = frame[col].isna() | ~np.isfinite(frame[col].astype(float))
         if bad.any():
             rows = frame.index[bad][:5].tolist()
             raise DiDInputError(
-                f"column {col!r} has {int(bad.sum())} missing or infinite value(s) (first rows {rows}); "
-                "drop or impute them before estimating."
+                f"{where}: column {col!r} has {int(bad.sum())} missing or infinite value(s) "
+                f"(first rows {rows}); drop or impute them before estimating."
             )
-    if frame[[unit, time]].isna().any().any():
-        raise DiDInputError(f"columns {unit!r} and {time!r} must not be missing")
-
-    dup = frame.duplicated([unit, time], keep=False)
-    if dup.any():
-        example = frame.loc[dup, [unit, time]].head(3).to_dict("records")
-        raise DiDInputError(
-            f"data are not a panel: {int(dup.sum())} rows share a ({unit}, {time}) pair, e.g. {example}. "
-            "Expected one row per unit and period - aggregate first (e.g. sum DDD per clinic-month)."
-        )
-
     time_is_date = _is_datetime(frame[time])
     if time_is_date:
         frame[time] = pd.to_datetime(frame[time])
-    periods = pd.Index(np.sort(frame[time].unique()))
+    require_unique(
+        frame,
+        [unit, time],
+        where,
+        what=f"one row per {unit} and {time} (a panel)",
+        hint="aggregate first (e.g. sum DDD per clinic-month)",
+        error=DiDInputError,
+    )
+    periods = require_complete_panel(frame, unit, time, where, error=DiDInputError)
     if time_is_date:
         periods = pd.DatetimeIndex(periods)
     n_periods = len(periods)
     if n_periods < 2:
-        raise DiDInputError(f"need at least two periods in {time!r}, found {n_periods}")
-
+        raise DiDInputError(f"{where}: need at least two periods in {time!r}, found {n_periods}")
     units = np.sort(frame[unit].unique())
-    counts = frame.groupby(unit, sort=True)[time].size()
-    if (counts != n_periods).any():
-        short = counts[counts != n_periods]
-        raise DiDInputError(
-            f"data are not a balanced panel: {len(short)} unit(s) lack some of the {n_periods} periods "
-            f"(e.g. {short.index[0]!r} has {int(short.iloc[0])}). Keep units observed in every period, "
-            "or restrict the window to periods all units share."
-        )
 
     per_unit = frame.groupby(unit, sort=True)[cohort].nunique(dropna=False)
     if (per_unit > 1).any():
         raise DiDInputError(
-            f"cohort column {cohort!r} varies within unit {per_unit[per_unit > 1].index[0]!r}; "
-            "a unit's cohort is the first period it is treated and must be the same on all its rows."
+            f"{where}: cohort column {cohort!r} varies within unit "
+            f"{per_unit[per_unit > 1].index[0]!r}; a unit's cohort is the first period it is "
+            "treated and must be the same on all its rows."
         )
     frame = frame.sort_values([unit, time], kind="stable")
     n = len(units)
@@ -195,8 +165,9 @@ def _prepare(
     if cluster:
         per_unit_cluster = frame.groupby(unit, sort=True)[cluster].nunique(dropna=False)
         if (per_unit_cluster > 1).any():
+            varies = per_unit_cluster[per_unit_cluster > 1].index[0]
             raise DiDInputError(
-                f"cluster column {cluster!r} varies within unit {per_unit_cluster[per_unit_cluster > 1].index[0]!r}; "
+                f"{where}: cluster column {cluster!r} varies within unit {varies!r}; "
                 "units must nest in clusters (a clinic belongs to one cluster)."
             )
         cl = frame.groupby(unit, sort=True)[cluster].first()
@@ -256,8 +227,8 @@ def _cohort_positions(
             continue
         if p == 0:
             problems.append(
-                f"cohort {label!r} ({len(idx)} unit(s)) is treated in the first period, so it has no "
-                "pre-treatment period to compare"
+                f"cohort {label!r} ({len(idx)} unit(s)) is treated in the first period, so it "
+                "has no pre-treatment period to compare"
             )
             continue
         pos[idx.to_numpy()] = p
@@ -370,7 +341,7 @@ class StaggeredDiDResult:
     outcome: str
     control_group: str
     method: str
-    alpha: float
+    level: float
     bootstrap: int
     n_units: int
     n_clusters: int | None
@@ -403,7 +374,7 @@ class StaggeredDiDResult:
         n = self.n_units
         sums = inf
         se_analytic = np.sqrt((sums**2).sum(axis=0)) / n
-        z = stats.norm.ppf(1 - self.alpha / 2)
+        z = stats.norm.ppf(1 - (1 - self.level) / 2)
         out = pd.DataFrame({"att": estimates})
         if self.bootstrap:
             draws = self._multipliers() @ sums / n  # B x K deviations of the estimates
@@ -411,18 +382,19 @@ class StaggeredDiDResult:
             se = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
             ok = se > np.sqrt(np.finfo(float).eps) * 10
             sup_t = np.max(np.abs(draws[:, ok] / se[ok]), axis=1) if ok.any() else np.zeros(1)
-            crit = float(np.quantile(sup_t, 1 - self.alpha, method="inverted_cdf"))
+            crit = float(np.quantile(sup_t, self.level, method="inverted_cdf"))
             out["se"] = se
-            out["se_analytic"] = se_analytic
         else:
             out["se"] = se_analytic
-        out["ci_lower"] = out["att"] - z * out["se"]
-        out["ci_upper"] = out["att"] + z * out["se"]
-        if self.bootstrap:
-            out["band_lower"] = out["att"] - crit * out["se"]
-            out["band_upper"] = out["att"] + crit * out["se"]
-            out.attrs["critical_value"] = crit
+        # the vocabulary's order: estimate, se, ci_low, ci_high, p_value, then the extras
+        out["ci_low"] = out["att"] - z * out["se"]
+        out["ci_high"] = out["att"] + z * out["se"]
         out["p_value"] = 2 * stats.norm.sf(np.abs(out["att"] / out["se"]))
+        if self.bootstrap:
+            out["se_analytic"] = se_analytic
+            out["band_low"] = out["att"] - crit * out["se"]
+            out["band_high"] = out["att"] + crit * out["se"]
+            out.attrs["critical_value"] = crit
         return out
 
     # --- aggregation -----------------------------------------------------------------------
@@ -430,8 +402,9 @@ class StaggeredDiDResult:
         """Influence of estimating the cohort-share weights (R did's ``wif``) times the estimates.
 
         R builds the n x m matrix ``wif`` with columns :math:`(1[G=g_k] - p_k)/\\sum p -
-        \\sum_j (1[G=g_j] - p_j) p_k / (\\sum p)^2` and multiplies it by the m estimates; the product
-        depends on a unit only through its cohort, so it is computed per cohort and summed per block.
+        \\sum_j (1[G=g_j] - p_j) p_k / (\\sum p)^2` and multiplies it by the m estimates; the
+        product depends on a unit only through its cohort, so it is computed per cohort and
+        summed per block.
         """
         total = pg.sum()
         index = np.searchsorted(self._group_pos, groups)
@@ -492,7 +465,7 @@ class StaggeredDiDResult:
             cols = np.column_stack(columns)
             overall = (est.mean(), cols.mean(axis=1))
         else:
-            raise ValueError(f"unknown aggregation {kind!r}; expected one of {', '.join(_KINDS)}")
+            raise InputError(f"unknown aggregation {kind!r}; expected one of {', '.join(_KINDS)}")
         if kind == "simple":
             parts = (None, None, None, overall)
         else:
@@ -509,13 +482,14 @@ class StaggeredDiDResult:
         ----------
         kind : "simple" (average over all treated unit-periods), "dynamic" (by event time: periods
             since the cohort's first treated period; negative = before), "group" (per cohort,
-            averaged over its post periods) or "calendar" (per period, over cohorts treated by then).
+            averaged over its post periods) or "calendar" (per period, over cohorts treated by
+            then).
 
         Returns
         -------
         DataFrame with the level column (``event_time``, ``cohort`` or ``time``; none for
-        "simple"), ``att``, ``se``, ``ci_lower``, ``ci_upper``, ``p_value`` and, with bootstrap,
-        ``se_analytic`` and the uniform band ``band_lower``/``band_upper``. The overall summary of
+        "simple"), ``att``, ``se``, ``ci_low``, ``ci_high``, ``p_value`` and, with bootstrap,
+        ``se_analytic`` and the uniform band ``band_low``/``band_high``. The overall summary of
         a dynamic, group or calendar aggregation (R ``aggte``'s ``overall.att``) is in
         ``frame.attrs["overall"]`` and :meth:`overall`.
 
@@ -529,7 +503,7 @@ class StaggeredDiDResult:
         estimation of the cohort-share weights, as R ``did::aggte``.
         """
         if kind not in _KINDS:
-            raise ValueError(f"unknown aggregation {kind!r}; expected one of {', '.join(_KINDS)}")
+            raise InputError(f"unknown aggregation {kind!r}; expected one of {', '.join(_KINDS)}")
         levels, est, cols, (overall_est, overall_col) = self._aggregate_parts(kind)
         overall_frame = self._inference(np.array([overall_est]), overall_col[:, None])
         overall = overall_frame.iloc[0].to_dict()
@@ -552,11 +526,12 @@ class StaggeredDiDResult:
     ) -> pd.DataFrame:
         """Wald test that the effects before treatment are all zero (parallel pre-trends).
 
-        :math:`W = \\hat\\theta_{pre}' \\hat V_{pre}^{-1} \\hat\\theta_{pre} \\sim \\chi^2_{k}`, with
-        :math:`\\hat V` from the (cluster-summed) influence functions. ``by="event_time"`` (default)
-        tests the event-study estimates at event times -1, -2, ... (``leads`` of them; all if None);
-        ``by="cell"`` tests every pre-treatment ATT(g,t), as R ``did`` does. A small p-value says the
-        cohorts already drifted apart before their meetings, so the post-meeting effects are suspect.
+        :math:`W = \\hat\\theta_{pre}' \\hat V_{pre}^{-1} \\hat\\theta_{pre} \\sim \\chi^2_{k}`,
+        with :math:`\\hat V` from the (cluster-summed) influence functions. ``by="event_time"``
+        (default) tests the event-study estimates at event times -1, -2, ... (``leads`` of them;
+        all if None); ``by="cell"`` tests every pre-treatment ATT(g,t), as R ``did`` does. A small
+        p-value says the cohorts already drifted apart before their meetings, so the
+        post-meeting effects are suspect.
 
         The covariance must be estimable: with clustered inference there can be at most
         (number of clusters - 1) tested estimates, otherwise the test refuses and asks for fewer
@@ -574,18 +549,18 @@ class StaggeredDiDResult:
                 pre &= event >= -int(leads)
             theta, inf = est[pre], cols[:, pre]
         else:
-            raise ValueError(f"by must be 'event_time' or 'cell', got {by!r}")
+            raise InputError(f"by must be 'event_time' or 'cell', got {by!r}")
         if theta.size == 0:
-            raise ValueError(
+            raise InputError(
                 "no pre-treatment estimates to test: every cohort is treated from the second period"
             )
         sums = inf
         independent = sums.shape[0] - 1
         if theta.size > independent:
             what = "clusters" if self.n_clusters is not None else "units"
-            raise ValueError(
-                f"{theta.size} pre-treatment estimates but only {sums.shape[0]} {what}: their covariance cannot "
-                f"be estimated. Test fewer, e.g. pretrend_test(leads=12)."
+            raise InputError(
+                f"{theta.size} pre-treatment estimates but only {sums.shape[0]} {what}: their "
+                "covariance cannot be estimated. Test fewer, e.g. pretrend_test(leads=12)."
             )
         v = sums.T @ sums / self.n_units**2
         rank = int(np.linalg.matrix_rank(v, rtol=1e-10))
@@ -606,6 +581,14 @@ class StaggeredDiDResult:
         """The tidy ATT(g,t) table (same as ``.att_gt``)."""
         return self.att_gt.copy()
 
+    def summary(
+        self, kinds: Sequence[str] = ("simple", "dynamic", "group", "calendar")
+    ) -> pd.DataFrame:
+        """The one-number summary of each aggregation in ``kinds`` (R ``aggte``'s overall.att),
+        one row each: kind, att, se, ci_low, ci_high, p_value (and, with bootstrap, se_analytic
+        and the band band_low/band_high)."""
+        return pd.concat([self.overall(kind) for kind in kinds], ignore_index=True)
+
     def plot(
         self,
         kind: str = "dynamic",
@@ -621,7 +604,7 @@ class StaggeredDiDResult:
         from evaluation.methods import _plotting as P
 
         if kind == "simple":
-            raise ValueError(
+            raise InputError(
                 "a simple aggregation is one number; plot kind='dynamic', 'group' or 'calendar'"
             )
         frame = self.aggregate(kind)
@@ -631,11 +614,11 @@ class StaggeredDiDResult:
         if kind == "group":
             x = np.arange(len(frame))
         post = (frame[level] >= 0).to_numpy() if kind == "dynamic" else np.ones(len(frame), bool)
-        if band and "band_lower" in frame:
+        if band and "band_low" in frame:
             ax.fill_between(
                 x,
-                frame["band_lower"],
-                frame["band_upper"],
+                frame["band_low"],
+                frame["band_high"],
                 color=P.AFTER_COLOUR,
                 alpha=0.15,
                 label="Uniform 95% band",
@@ -650,8 +633,8 @@ class StaggeredDiDResult:
                     x[mask],
                     frame["att"][mask],
                     yerr=[
-                        frame["att"][mask] - frame["ci_lower"][mask],
-                        frame["ci_upper"][mask] - frame["att"][mask],
+                        frame["att"][mask] - frame["ci_low"][mask],
+                        frame["ci_high"][mask] - frame["att"][mask],
                     ],
                     fmt="o",
                     color=colour,
@@ -696,7 +679,7 @@ def staggered_did(
     method: Literal["dr", "ipw", "reg"] = "dr",
     bootstrap: int = 0,
     cluster: str | None = None,
-    alpha: float = 0.05,
+    level: float = 0.95,
     seed: int | None = None,
     progress: bool = False,
 ) -> StaggeredDiDResult:
@@ -725,16 +708,17 @@ def staggered_did(
     bootstrap : number of multiplier-bootstrap draws (0 = analytic standard errors). R's default
         is 999; with it every table also gets a uniform 95% band.
     cluster : column to cluster standard errors on (clinics nest in quality clusters).
-    alpha : 1 - confidence level.
+    level : confidence level of the intervals and bands (0.95).
     seed : seed of the bootstrap draws.
     progress : show a progress bar over the cohort-period cells (useful with covariates, where
         each cell fits its own propensity score and outcome regression).
 
     Returns
     -------
-    StaggeredDiDResult with ``.att_gt`` (cohort, time, event_time, att, se, ci_lower, ci_upper,
-    p_value, n_treated, n_control, post[, se_analytic, band_lower, band_upper]),
-    ``.aggregate(kind)``, ``.overall(kind)``, ``.pretrend_test()`` and ``.plot()``.
+    StaggeredDiDResult with ``.att_gt`` (cohort, time, event_time, att, se, ci_low, ci_high,
+    p_value[, se_analytic, band_low, band_high], n_treated, n_control, post),
+    ``.aggregate(kind)``, ``.overall(kind)``, ``.summary()`` (the overall estimate of every
+    aggregation), ``.pretrend_test()`` and ``.plot()``.
 
     References
     ----------
@@ -759,13 +743,13 @@ def staggered_did(
     """
     cg = _CONTROL_GROUPS.get(str(control_group).lower())
     if cg is None:
-        raise ValueError(f"control_group must be 'never' or 'notyet', got {control_group!r}")
+        raise InputError(f"control_group must be 'never' or 'notyet', got {control_group!r}")
     if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+        raise InputError(f"method must be one of {_METHODS}, got {method!r}")
     if not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
-        raise ValueError(f"bootstrap must be a non-negative number of draws, got {bootstrap!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+        raise InputError(f"bootstrap must be a non-negative number of draws, got {bootstrap!r}")
+    if not 0 < level < 1:
+        raise InputError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
     panel = _prepare(data, outcome, unit, time, cohort, covariates, cluster)
     n, n_periods = panel.y.shape
     gpos = panel.cohort_pos
@@ -800,9 +784,9 @@ def staggered_did(
         k = empty[0]
         raise DiDInputError(
             f"cohort {panel.cohort_label[cell_g[k]]!r} has no comparison units in period "
-            f"{panel.periods[cell_t[k]]!s} ({empty.size} cohort-period cell(s) without any): every other unit "
-            "is already treated. Use control_group='never' with never-treated units, or end the data before "
-            "the last cohort is treated."
+            f"{panel.periods[cell_t[k]]!s} ({empty.size} cohort-period cell(s) without any): "
+            "every other unit is already treated. Use control_group='never' with never-treated "
+            "units, or end the data before the last cohort is treated."
         )
     if panel.x is None:
         # Without covariates all three estimators are a difference in means; vectorised over cells
@@ -864,7 +848,7 @@ def staggered_did(
         outcome=outcome,
         control_group=cg,
         method=method,
-        alpha=alpha,
+        level=level,
         bootstrap=int(bootstrap),
         n_units=n,
         n_clusters=None if panel.cluster is None else int(panel.cluster.max() + 1),
@@ -896,18 +880,66 @@ def staggered_did(
 
 
 @dataclass
-class TWFEEventStudy:
-    """Coefficients of a two-way fixed-effects event study. Build with :func:`twfe_event_study`."""
+class TWFEEventStudyResult:
+    """Coefficients of a two-way fixed-effects event study. Build with :func:`twfe_event_study`.
+
+    ``.to_frame()`` the coefficient per event time, ``.summary()`` their averages before and
+    after the meeting, ``.plot()`` the event study.
+    """
 
     coefficients: pd.DataFrame
     outcome: str
     period_unit: str
+    level: float = 0.95
+    # covariance of the estimated (non-reference) coefficients, in the order of their rows
+    _covariance: np.ndarray | None = field(repr=False, default=None)
 
     def to_frame(self) -> pd.DataFrame:
+        """One row per event time: event_time, estimate, se, ci_low, ci_high, p_value,
+        reference (the period -1, fixed at zero) and binned (the window's end points)."""
         return self.coefficients.copy()
 
+    def summary(self) -> pd.DataFrame:
+        """The average coefficient before the meeting (event times below -1) and from it on
+        (event times 0 and later), end points binned beyond the window left out: term,
+        n_event_times, estimate, se, ci_low, ci_high, p_value.
+
+        :math:`\\bar\\beta = w'\\hat\\beta`, :math:`SE = \\sqrt{w' \\hat V w}` with equal
+        weights :math:`w` over the event times averaged and :math:`\\hat V` the cluster-robust
+        covariance of the fit.
+        """
+        estimated = self.coefficients[~self.coefficients["reference"]].reset_index(drop=True)
+        z = stats.norm.ppf(1 - (1 - self.level) / 2)
+        rows = []
+        for term, chosen in (
+            ("average before the meeting", estimated["event_time"] < -1),
+            ("average from the meeting on", estimated["event_time"] >= 0),
+        ):
+            chosen = (chosen & ~estimated["binned"]).to_numpy()
+            if not chosen.any():
+                continue
+            weights = chosen / chosen.sum()
+            estimate = float(weights @ estimated["estimate"].to_numpy())
+            se = float(np.sqrt(weights @ self._covariance @ weights))
+            rows.append(
+                {
+                    "term": term,
+                    "n_event_times": int(chosen.sum()),
+                    "estimate": estimate,
+                    "se": se,
+                    "ci_low": estimate - z * se,
+                    "ci_high": estimate + z * se,
+                    "p_value": float(2 * stats.norm.sf(abs(estimate / se))),
+                }
+            )
+        return pd.DataFrame(
+            rows,
+            columns=["term", "n_event_times", "estimate", "se", "ci_low", "ci_high", "p_value"],
+        )
+
     def plot(self, indicator: str | None = None, ax: Axes | None = None) -> Axes:
-        """Event-time coefficients with 95% CIs (reference period -1 drawn at zero)."""
+        """Event-time coefficients with their confidence intervals (reference period -1 drawn
+        at zero)."""
         from evaluation.methods import _plotting as P
 
         ax = P.new_axes(ax)
@@ -915,7 +947,7 @@ class TWFEEventStudy:
         ax.errorbar(
             f["event_time"],
             f["estimate"],
-            yerr=[f["estimate"] - f["ci_lower"], f["ci_upper"] - f["estimate"]],
+            yerr=[f["estimate"] - f["ci_low"], f["ci_high"] - f["estimate"]],
             fmt="s",
             color=P.REFERENCE_COLOUR,
             capsize=2,
@@ -938,11 +970,13 @@ def twfe_event_study(
     cohort: str,
     cluster: str | None = None,
     window: tuple[int, int] = (-12, 24),
-    alpha: float = 0.05,
-) -> TWFEEventStudy:
+    level: float = 0.95,
+) -> TWFEEventStudyResult:
     """Two-way fixed-effects event study: the regression staggered DiD is contrasted with.
 
-    .. math:: Y_{it} = \\alpha_i + \\lambda_t + \\sum_{e \\ne -1} \\beta_e 1[t - G_i = e] + \\varepsilon_{it}
+    .. math::
+        Y_{it} = \\alpha_i + \\lambda_t + \\sum_{e \\ne -1} \\beta_e 1[t - G_i = e]
+        + \\varepsilon_{it}
 
     Event times beyond ``window`` are binned into its end points; never-treated units have no
     event dummies; the period before treatment (-1) is the reference. Fixed effects are removed by
@@ -966,11 +1000,13 @@ def twfe_event_study(
     """
     import statsmodels.api as sm
 
-    panel = _prepare(data, outcome, unit, time, cohort, None, cluster)
+    panel = _prepare(
+        data, outcome, unit, time, cohort, None, cluster, where="twfe_event_study: data"
+    )
     n, n_periods = panel.y.shape
     lo, hi = window
     if not lo < -1 < hi + 1 or lo >= hi:
-        raise ValueError(f"window must contain -1 and 0, e.g. (-12, 24); got {window}")
+        raise InputError(f"window must contain -1 and 0, e.g. (-12, 24); got {window}")
     event = np.arange(n_periods)[None, :] - panel.cohort_pos[:, None]
     event = np.clip(event, lo, hi)
     treated = panel.cohort_pos >= 0
@@ -992,14 +1028,14 @@ def twfe_event_study(
     x = demean(dummies).reshape(n * n_periods, len(levels))
     groups = np.repeat(panel.cluster if panel.cluster is not None else np.arange(n), n_periods)
     fit = sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": groups})
-    ci = fit.conf_int(alpha)
+    ci = fit.conf_int(1 - level)
     frame = pd.DataFrame(
         {
             "event_time": levels,
             "estimate": fit.params,
             "se": fit.bse,
-            "ci_lower": ci[:, 0],
-            "ci_upper": ci[:, 1],
+            "ci_low": ci[:, 0],
+            "ci_high": ci[:, 1],
             "p_value": fit.pvalues,
         }
     )
@@ -1009,8 +1045,8 @@ def twfe_event_study(
                 "event_time": -1,
                 "estimate": 0.0,
                 "se": 0.0,
-                "ci_lower": 0.0,
-                "ci_upper": 0.0,
+                "ci_low": 0.0,
+                "ci_high": 0.0,
                 "p_value": np.nan,
             }
         ]
@@ -1019,4 +1055,6 @@ def twfe_event_study(
     # The reference period is fixed at zero by construction: flagged, and given no p-value.
     frame["reference"] = frame["event_time"] == -1
     frame["binned"] = frame["event_time"].isin([lo, hi])
-    return TWFEEventStudy(frame, outcome, panel.period_unit)
+    return TWFEEventStudyResult(
+        frame, outcome, panel.period_unit, level, np.asarray(fit.cov_params())
+    )

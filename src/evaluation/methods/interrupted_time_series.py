@@ -5,8 +5,8 @@ pre-meeting level, trend and season, and measure the step (level change) and the
 (slope change) at the meeting, against the counterfactual that the pre-meeting pattern went on.
 
 One series is fitted with statsmodels (GLM or OLS). A panel (``unit=``) - every clinic with its
-own meeting date - is fitted by a lean batched IRLS on numpy, so all ~1,750 national clinics take
-well under a second (benchmarks/bench_its.py); tests check it against statsmodels clinic by clinic.
+own meeting date - is fitted by a batched IRLS on numpy that the tests check against statsmodels
+clinic by clinic; why, with measurements: docs/decisions/0011-its-panels-by-batched-irls.md.
 """
 
 from __future__ import annotations
@@ -19,6 +19,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from evaluation.errors import InputError
+from evaluation.methods.checks import (
+    require_columns,
+    require_frame,
+    require_positive,
+    require_unique,
+)
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
@@ -27,8 +35,11 @@ __all__ = ["its", "ITSResult", "ITSInputError"]
 _MODELS = ("poisson", "quasipoisson", "ols")
 
 
-class ITSInputError(ValueError):
-    """The series cannot be analysed as asked; the message says which rows or setting and why."""
+class ITSInputError(InputError):
+    """The series cannot be analysed as asked; the message says which rows or setting and why.
+
+    An :class:`evaluation.errors.InputError` (so an ``EvaluationError`` and a ``ValueError``).
+    """
 
 
 # --------------------------------------------------------------------------------------------
@@ -95,8 +106,8 @@ def _check_seasonality(
         )
     if harmonics and n_obs < period:
         raise ITSInputError(
-            f"{where}: {n_obs} periods are too short for seasonality with period {period:g}; need at least one "
-            "full cycle. Use harmonics=0 or a longer series."
+            f"{where}: {n_obs} periods are too short for seasonality with period {period:g}; "
+            "need at least one full cycle. Use harmonics=0 or a longer series."
         )
     if n_obs < n_params + 2:
         raise ITSInputError(
@@ -108,7 +119,8 @@ def _check_seasonality(
 def _intervention_starts(
     frame: pd.DataFrame, time: str, intervention, codes: np.ndarray, n_units: int, where_of
 ) -> pd.Series:
-    """First post-intervention time value of every series (position = unit code; missing if none)."""
+    """First post-intervention time value of every series (position = unit code; missing if
+    none)."""
     times = frame[time]
     is_date = pd.api.types.is_datetime64_any_dtype(times)
     if isinstance(intervention, str) and intervention in frame.columns:
@@ -205,7 +217,7 @@ class ITSResult:
     outcome: str
     unit: str | None
     time: str
-    alpha: float
+    level: float
     skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["unit", "reason"]))
 
     def to_frame(self) -> pd.DataFrame:
@@ -215,38 +227,54 @@ class ITSResult:
     def average(self, term: str = "level_change") -> pd.DataFrame:
         """Equal-weight average of a term over the panel's units, with a CI from their spread.
 
-        :math:`\\bar\\beta = \\frac{1}{U}\\sum_u \\hat\\beta_u`, :math:`SE = sd(\\hat\\beta_u)/\\sqrt{U}`.
+        :math:`\\bar\\beta = \\frac{1}{U}\\sum_u \\hat\\beta_u`,
+        :math:`SE = sd(\\hat\\beta_u)/\\sqrt{U}`.
         The spread includes both estimation noise and real differences between clinics, so the
         interval is for the mean effect over these clinics (for a GLM: the mean log rate ratio,
         shown also as a rate ratio).
         """
         if self.unit is None:
-            raise ValueError("average() summarises a panel; this result is a single series")
+            raise InputError("average() summarises a panel; this result is a single series")
         rows = self.estimates[self.estimates["term"] == term]
         if rows.empty:
-            raise ValueError(
-                f"term {term!r} was not estimated; available: {sorted(self.estimates['term'].unique())}"
+            raise InputError(
+                f"term {term!r} was not estimated; available: "
+                f"{sorted(self.estimates['term'].unique())}"
             )
         est = rows["estimate"].to_numpy()
         mean, se = est.mean(), est.std(ddof=1) / np.sqrt(len(est))
-        z = stats.norm.ppf(1 - self.alpha / 2)
+        z = stats.norm.ppf(1 - (1 - self.level) / 2)
         out = {
             "term": term,
             "n_units": len(est),
             "estimate": mean,
             "se": se,
-            "ci_lower": mean - z * se,
-            "ci_upper": mean + z * se,
+            "ci_low": mean - z * se,
+            "ci_high": mean + z * se,
         }
         if self.model != "ols":
             out.update(
                 rate_ratio=np.exp(mean),
-                rr_ci_lower=np.exp(mean - z * se),
-                rr_ci_upper=np.exp(mean + z * se),
+                rate_ratio_ci_low=np.exp(mean - z * se),
+                rate_ratio_ci_high=np.exp(mean + z * se),
             )
         return pd.DataFrame([out])
 
-    def plot(self, unit=None, ylabel: str | None = None, ax: Axes | None = None) -> Axes:
+    def summary(self) -> pd.DataFrame:
+        """The effect in one table: for one series its estimates (one row per term); for a
+        panel the average over its units of each term (:meth:`average`), one row per term."""
+        if self.unit is None:
+            return self.to_frame()
+        terms = list(dict.fromkeys(self.estimates["term"]))
+        return pd.concat([self.average(term) for term in terms], ignore_index=True)
+
+    def plot(
+        self,
+        unit=None,
+        y_label: str | None = None,
+        ax: Axes | None = None,
+        x_label: str | None = None,
+    ) -> Axes:
         """The counterfactual plot: observed points, fitted line, and the pre-intervention pattern
         carried on (dashed) - what would have happened without the intervention.
 
@@ -261,7 +289,7 @@ class ITSResult:
             if unit is not None:
                 f = f[f[self.unit] == unit]
                 if f.empty:
-                    raise ValueError(f"unit {unit!r} was not fitted")
+                    raise InputError(f"unit {unit!r} was not fitted")
             else:
                 f = f.groupby("time", as_index=False)[
                     ["observed", "fitted", "counterfactual", "post"]
@@ -280,8 +308,10 @@ class ITSResult:
         )
         if len(post):
             ax.axvline(post["time"].min(), color=P.REFERENCE_COLOUR, linestyle=":", linewidth=1)
-        ax.set_ylabel(ylabel or P.outcome_axis_label(self.outcome))
-        ax.set_xlabel("Month" if pd.api.types.is_datetime64_any_dtype(f["time"]) else self.time)
+        ax.set_ylabel(y_label or P.outcome_axis_label(self.outcome))
+        ax.set_xlabel(
+            x_label or ("Month" if pd.api.types.is_datetime64_any_dtype(f["time"]) else self.time)
+        )
         ax.legend(frameon=False, fontsize="small")
         return ax
 
@@ -303,15 +333,17 @@ def its(
     period: float = 12,
     slope_change: bool = False,
     lag: int | None = None,
-    alpha: float = 0.05,
+    level: float = 0.95,
     progress: bool = False,
 ) -> ITSResult:
     """Interrupted time series by segmented regression.
 
     Poisson / quasi-Poisson (counts with a population offset):
 
-    .. math:: \\log E[Y_t] = \\log(pop_t) + \\beta_0 + \\beta_1 t + \\beta_2 X_t + \\beta_3 (t - t_0 + 1) X_t
-              + \\sum_{k=1}^{K} [\\gamma_k \\sin(2\\pi k s_t / P) + \\delta_k \\cos(2\\pi k s_t / P)]
+    .. math::
+        \\log E[Y_t] = \\log(pop_t) + \\beta_0 + \\beta_1 t + \\beta_2 X_t
+        + \\beta_3 (t - t_0 + 1) X_t
+        + \\sum_{k=1}^{K} [\\gamma_k \\sin(2\\pi k s_t / P) + \\delta_k \\cos(2\\pi k s_t / P)]
 
     with :math:`X_t = 1` from the first post-intervention period :math:`t_0`; the level change
     :math:`e^{\\beta_2}` and slope change :math:`e^{\\beta_3}` are rate ratios. Quasi-Poisson scales
@@ -332,14 +364,16 @@ def its(
     harmonics : number of Fourier pairs for seasonality (0 = none); ``period`` their period (12).
     slope_change : also estimate a change in trend after the intervention.
     lag : Newey-West lag for OLS; default floor(4 (n/100)^(2/9)), reported in the result.
-    alpha : 1 - confidence level.
+    level : confidence level of the intervals (0.95).
     progress : show a progress bar while fitting panel series by OLS.
 
     Returns
     -------
-    ITSResult: ``.to_frame()`` ([unit,] term, estimate, se, ci_lower, ci_upper, p_value,
-    rate_ratio, rr_ci_lower, rr_ci_upper, dispersion, n_periods, model[, lag]), ``.fitted``
-    (observed, fitted and counterfactual per period), ``.plot()``, ``.average()`` for panels.
+    ITSResult: ``.to_frame()`` ([unit,] term, estimate, se, ci_low, ci_high, p_value,
+    rate_ratio, rate_ratio_ci_low, rate_ratio_ci_high, dispersion, n_periods, model[, lag]),
+    ``.summary()`` (the estimates of one series, or their average over a panel's units),
+    ``.fitted`` (observed, fitted and counterfactual per period), ``.plot()``, ``.average()``
+    for panels.
 
     References
     ----------
@@ -362,48 +396,49 @@ def its(
     >>> bool(0.75 < res.to_frame().query("term == 'level_change'")["rate_ratio"].iloc[0] < 0.9)
     True
     """
+    where = "its: data"
     if model not in _MODELS:
-        raise ValueError(f"model must be one of {_MODELS}, got {model!r}")
-    if not isinstance(data, pd.DataFrame):
-        raise ITSInputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    needed = [outcome, time] + ([population] if population else []) + ([unit] if unit else [])
+        raise InputError(f"model must be one of {_MODELS}, got {model!r}")
+    if not 0 < level < 1:
+        raise InputError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
+    require_frame(data, where)
+    needed = [outcome, time, population, unit]
     if isinstance(intervention, str) and intervention in data.columns:
         needed.append(intervention)
-    missing = [c for c in needed if c not in data.columns]
-    if missing:
-        raise ITSInputError(f"column(s) {missing} not in the data; it has {list(data.columns)}")
+    require_columns(data, needed, where)
     if model != "ols" and population is None:
         warnings.warn(
             "no population given: the GLM models counts without an offset, so a growing list "
             "size would look like rising prescribing",
             stacklevel=2,
         )
-    frame = data[list(dict.fromkeys(needed))].copy()
+    frame = data[[c for c in dict.fromkeys(needed) if c is not None]].copy()
     if frame[outcome].isna().any():
         rows = frame.index[frame[outcome].isna()][:5].tolist()
         raise ITSInputError(
-            f"outcome {outcome!r} is missing in {int(frame[outcome].isna().sum())} row(s) "
-            f"(first {rows}); drop or fill those periods first"
+            f"{where}: outcome {outcome!r} is missing in {int(frame[outcome].isna().sum())} "
+            f"row(s) (first {rows}); drop or fill those periods first"
         )
     if model != "ols" and (frame[outcome] < 0).any():
         raise ITSInputError(
-            f"outcome {outcome!r} has negative values; a Poisson model needs counts >= 0"
+            f"{where}: outcome {outcome!r} has negative values; a Poisson model needs counts >= 0"
         )
     if population:
-        bad = frame[population].isna() | ~(frame[population].astype(float) > 0)
-        if bad.any():
-            rows = frame.index[bad][:5].tolist()
-            raise ITSInputError(
-                f"population {population!r} is zero or missing in {int(bad.sum())} row(s) (first rows {rows}); "
-                "a rate needs a positive population - fix the list sizes or drop those periods."
-            )
-    keys = [unit, time] if unit else [time]
-    dup = frame.duplicated(keys, keep=False)
-    if dup.any():
-        raise ITSInputError(
-            f"{int(dup.sum())} rows repeat a ({', '.join(keys)}) value; expected one row per "
-            f"{'unit and ' if unit else ''}period - aggregate first"
+        require_positive(
+            frame,
+            population,
+            where,
+            hint="a rate needs a positive population - fix the list sizes or drop those periods",
+            error=ITSInputError,
         )
+    keys = [unit, time] if unit else [time]
+    require_unique(
+        frame,
+        keys,
+        where,
+        what=f"one row per {'unit and ' if unit else ''}period",
+        error=ITSInputError,
+    )
     if pd.api.types.is_datetime64_any_dtype(frame[time]) or frame[time].dtype == object:
         try:
             frame[time] = pd.to_datetime(frame[time])
@@ -412,7 +447,7 @@ def its(
                 f"time column {time!r} is neither numeric nor dates: {exc}"
             ) from None
     frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = stats.norm.ppf(1 - (1 - level) / 2)
 
     # Rows are sorted by unit and time, so each unit is one contiguous block of rows.
     if unit is None:
@@ -454,21 +489,24 @@ def its(
             reasons[code] = f"{where_of(code)}: no intervention date"
         elif not (first_t[code] < s_ <= last_t[code]):
             reasons[code] = (
-                f"{where_of(code)}: intervention at {s_!s} is outside the data ({first_t[code]!s} .. "
-                f"{last_t[code]!s}); it needs at least one period before and one from the intervention on"
+                f"{where_of(code)}: intervention at {s_!s} is outside the data "
+                f"({first_t[code]!s} .. {last_t[code]!s}); it needs at least one period before "
+                "and one from the intervention on"
             )
         elif slope_change and n_post[code] < 2:
             reasons[code] = (
-                f"{where_of(code)}: a slope change needs at least two periods from the intervention "
-                f"on, found {int(n_post[code])}"
+                f"{where_of(code)}: a slope change needs at least two periods from the "
+                f"intervention on, found {int(n_post[code])}"
             )
         elif n_pre[code] < 2:
             reasons[code] = (
-                f"{where_of(code)}: need at least two periods before the intervention, found {int(n_pre[code])}"
+                f"{where_of(code)}: need at least two periods before the intervention, found "
+                f"{int(n_pre[code])}"
             )
         elif model != "ols" and (y_pre[code] == 0 or y_post[code] == 0):
             reasons[code] = (
-                f"{where_of(code)}: no events before or after the intervention, so no rate ratio can be estimated"
+                f"{where_of(code)}: no events before or after the intervention, so no rate "
+                "ratio can be estimated"
             )
         else:
             try:
@@ -497,7 +535,8 @@ def its(
     x_cf = x_all.copy()
     x_cf[:, term_idx] = 0.0
 
-    # Per fitted unit: coefficients, standard errors and dispersion; per row: fitted and counterfactual.
+    # Per fitted unit: coefficients, standard errors and dispersion; per row: fitted and
+    # counterfactual.
     n_par = x_all.shape[1]
     beta = np.full((n_units, n_par), np.nan)
     se = np.full((n_units, n_par), np.nan)
@@ -524,7 +563,8 @@ def its(
         counterfactual_row = np.einsum("np,np->n", x_cf, beta[codes])
         observed_row = y_all
     elif unit is None:
-        # One series: statsmodels' GLM, the reference implementation the panel path is tested against.
+        # One series: statsmodels' GLM, the reference implementation the panel path is tested
+        # against.
         import statsmodels.api as sm
 
         fit = sm.GLM(y_all, x_all, family=sm.families.Poisson(), offset=off_all).fit(
@@ -545,8 +585,8 @@ def its(
             full_rank = np.linalg.matrix_rank(xb) == n_par
             for code in batch[~full_rank]:
                 reasons[code] = (
-                    f"{where_of(code)}: the design is singular (e.g. the season or the intervention "
-                    "cannot be told apart from the trend in this series)"
+                    f"{where_of(code)}: the design is singular (e.g. the season or the "
+                    "intervention cannot be told apart from the trend in this series)"
                 )
             batch, rows = batch[full_rank], rows.reshape(-1, length)[full_rank].ravel()
             xb, yb, ob = xb[full_rank], yb[full_rank], ob[full_rank]
@@ -555,7 +595,8 @@ def its(
             b, cov, mu, converged = _irls_poisson(xb, yb, ob)
             for code in batch[~converged]:
                 reasons[code] = (
-                    f"{where_of(code)}: the Poisson fit did not converge; check for runs of zero counts"
+                    f"{where_of(code)}: the Poisson fit did not converge; check for runs of "
+                    "zero counts"
                 )
             phi = ((yb - mu) ** 2 / mu).sum(axis=1) / (length - n_par)
             scale = phi if model == "quasipoisson" else np.ones(len(batch))
@@ -601,13 +642,13 @@ def its(
         .drop(columns="_order")
         .reset_index(drop=True)
     )
-    est["ci_lower"] = est["estimate"] - z * est["se"]
-    est["ci_upper"] = est["estimate"] + z * est["se"]
+    est["ci_low"] = est["estimate"] - z * est["se"]
+    est["ci_high"] = est["estimate"] + z * est["se"]
     est["p_value"] = 2 * stats.norm.sf(np.abs(est["estimate"] / est["se"]))
     if model != "ols":
         est["rate_ratio"] = np.exp(est["estimate"])
-        est["rr_ci_lower"] = np.exp(est["ci_lower"])
-        est["rr_ci_upper"] = np.exp(est["ci_upper"])
+        est["rate_ratio_ci_low"] = np.exp(est["ci_low"])
+        est["rate_ratio_ci_high"] = np.exp(est["ci_high"])
     est["model"] = model
     keep = np.isin(codes, valid)
     fitted = pd.DataFrame(
@@ -630,8 +671,8 @@ def its(
         "term",
         "estimate",
         "se",
-        "ci_lower",
-        "ci_upper",
+        "ci_low",
+        "ci_high",
         "p_value",
     ]
     est = est[first_cols + [c for c in est.columns if c not in first_cols]]
@@ -642,6 +683,6 @@ def its(
         outcome,
         unit,
         time,
-        alpha,
+        level,
         pd.DataFrame(skipped, columns=["unit", "reason"]),
     )

@@ -2,39 +2,96 @@
 
 One module per step, each a set of functions of DataFrames:
 
-- :mod:`~evaluation.mixed.link`        interview cases -> clusters; mismatches and clusters
+- :mod:`~evaluation.mixed.link`          interview cases -> clusters; mismatches and clusters
   without interviews reported, never dropped;
-- :mod:`~evaluation.mixed.quantitize`  per cluster and theme: presence, frequency, share,
+- :mod:`~evaluation.mixed.quantitizing`  per cluster and theme: presence, frequency, share,
   coverage (one coder or the consensus of two);
-- :mod:`~evaluation.mixed.effects`     each cluster's prescribing effect (ITS or staggered DiD)
-  and attendance rate;
-- :mod:`~evaluation.mixed.compare`     clusters with and without a theme compared (Mann-Whitney,
-  Welch), theme frequency correlated with the effect, a typology by effect x engagement;
-- :mod:`~evaluation.mixed.display`     joint displays (tables, escaped HTML, plots);
-- :mod:`~evaluation.mixed.join`        :func:`mixed_methods`: all of it in one call, as
+- :mod:`~evaluation.mixed.effects`       each cluster's prescribing effect (ITS or staggered
+  DiD) and attendance rate;
+- :mod:`~evaluation.mixed.compare`       clusters with and without a theme compared
+  (Mann-Whitney, Welch), theme frequency correlated with the effect, a typology by effect x
+  engagement;
+- :mod:`~evaluation.mixed.display`       joint displays and the join's tables in a report's
+  words (tables, escaped HTML, plots);
+- :mod:`~evaluation.mixed.join`          :func:`mixed_methods`: all of it in one call, as
   notebooks/04_mixed_methods.ipynb uses it.
+
+Results are ``...Result`` objects with ``.to_frame()``, ``.summary()`` and ``.plot()``, as in
+:mod:`evaluation.methods`; a missing column is always
+:class:`evaluation.errors.MissingColumnsError`.
 """
 
-from evaluation.mixed.compare import compare_by_theme, correlate_frequency, typology
-from evaluation.mixed.effects import ClusterEffects, cluster_attendance, cluster_effects
-from evaluation.mixed.join import MixedMethods, interview_labels, mixed_methods
-from evaluation.mixed.link import CaseLinks, link_cases
-from evaluation.mixed.quantitize import choose_segments, quantitize, quantitize_store, theme_matrix
+from evaluation.mixed.compare import (
+    CompareError,
+    compare_by_theme,
+    correlate_frequency,
+    typology,
+)
+from evaluation.mixed.display import (
+    comparison_table,
+    correlation_table,
+    html_table,
+    joint_display,
+    pick_quotes,
+    side_by_side,
+    significant_relations,
+    theme_effect_plot,
+    theme_overview,
+    theme_share_plot,
+    typology_plot,
+    typology_table,
+)
+from evaluation.mixed.effects import (
+    ClusterEffectsResult,
+    EffectsError,
+    cluster_attendance,
+    cluster_effects,
+)
+from evaluation.mixed.join import MixedMethodsResult, interview_labels, mixed_methods
+from evaluation.mixed.link import CaseLinksResult, LinkError, link_cases
+from evaluation.mixed.quantitizing import (
+    QuantitizeError,
+    choose_segments,
+    quantitize,
+    quantitize_store,
+    theme_matrix,
+)
 
 __all__ = [
-    "CaseLinks",
-    "ClusterEffects",
-    "MixedMethods",
-    "choose_segments",
-    "cluster_attendance",
-    "cluster_effects",
-    "compare_by_theme",
-    "correlate_frequency",
-    "interview_labels",
+    # link and quantitize
     "link_cases",
-    "mixed_methods",
+    "CaseLinksResult",
+    "LinkError",
+    "interview_labels",
+    "choose_segments",
     "quantitize",
     "quantitize_store",
     "theme_matrix",
+    "QuantitizeError",
+    # effects
+    "cluster_effects",
+    "ClusterEffectsResult",
+    "cluster_attendance",
+    "EffectsError",
+    # compare
+    "compare_by_theme",
+    "correlate_frequency",
     "typology",
+    "CompareError",
+    # display
+    "pick_quotes",
+    "joint_display",
+    "side_by_side",
+    "html_table",
+    "theme_overview",
+    "comparison_table",
+    "correlation_table",
+    "typology_table",
+    "significant_relations",
+    "theme_share_plot",
+    "theme_effect_plot",
+    "typology_plot",
+    # all of it
+    "mixed_methods",
+    "MixedMethodsResult",
 ]

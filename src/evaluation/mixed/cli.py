@@ -76,6 +76,7 @@ import click
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
     default=0.05,
     show_default=True,
+    help="Significance level of the corrected p-values.",
 )
 def mixed(
     store_path,
@@ -126,7 +127,7 @@ def mixed(
     tables = {
         "links": pd.DataFrame(
             {
-                "summary": [result.links.summary()],
+                "summary": [result.links.sentence()],
                 "effect": [result.effect_label],
                 **{k: [str(v)] for k, v in result.settings.items()},
             }
@@ -152,7 +153,7 @@ def mixed(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out_path, buffer.getvalue())
     found = result.comparison[result.comparison["significant"]]
-    click.echo(result.links.summary())
+    click.echo(result.links.sentence())
     click.echo(
         f"{len(found)} theme relation(s) significant after correction ({correction}, alpha {alpha})"
         + (

@@ -23,26 +23,38 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from evaluation.errors import InputError
+from evaluation.methods.checks import require_columns, require_unique
+
+__all__ = ["compare_by_theme", "correlate_frequency", "typology", "CompareError"]
+
 CORRECTIONS = ("fdr_bh", "holm", "bonf", "sidak", "fdr_by", "none")
+CODE_LEVELS = ("code", "theme", None)
+#: the columns of a quantitized table (:func:`evaluation.mixed.quantitizing.quantitize`) read here
+QUANTITIZED_COLUMNS = ["cluster_id", "code", "theme", "level"]
 
 
-class CompareError(ValueError):
-    """The comparison cannot be made as asked (missing columns, unknown options)."""
+class CompareError(InputError):
+    """The comparison cannot be made as asked (unknown options, too few clusters)."""
 
 
-def _outcome_frame(outcomes: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    if "cluster_id" not in outcomes.columns:
-        raise CompareError("the outcomes table needs a 'cluster_id' column")
-    missing = [c for c in columns if c not in outcomes.columns]
-    if missing:
-        raise CompareError(
-            f"outcome column(s) {missing} not in the outcomes table ({', '.join(outcomes.columns)})"
-        )
-    if outcomes["cluster_id"].duplicated().any():
-        raise CompareError(
-            "the outcomes table has more than one row for a cluster; expected one per cluster"
-        )
+def _outcome_frame(outcomes: pd.DataFrame, columns: list[str], where: str) -> pd.DataFrame:
+    require_columns(outcomes, ["cluster_id", *columns], f"{where}: outcomes")
+    require_unique(
+        outcomes,
+        ["cluster_id"],
+        f"{where}: outcomes",
+        what="one row per cluster",
+        hint="join the outcomes per cluster first",
+        error=CompareError,
+    )
     return outcomes.set_index("cluster_id")[columns]
+
+
+def _quantitized(quantitized: pd.DataFrame, value: str, where: str, code_level) -> None:
+    require_columns(quantitized, [*QUANTITIZED_COLUMNS, value], f"{where}: quantitized")
+    if code_level not in CODE_LEVELS:
+        raise CompareError(f"code_level {code_level!r}: expected 'code', 'theme' or None")
 
 
 def _adjust(frame: pd.DataFrame, column: str, method: str, families: list[str]) -> pd.Series:
@@ -62,10 +74,11 @@ def _adjust(frame: pd.DataFrame, column: str, method: str, families: list[str]) 
 
 
 def _by_cluster(
-    quantitized: pd.DataFrame, level: str | None, value: str
+    quantitized: pd.DataFrame, code_level: str | None, value: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Clusters x codes of one quantity at ``level`` (None: both), and each code's theme and level."""
-    rows = quantitized if level is None else quantitized[quantitized["level"] == level]
+    """Clusters x codes of one quantity at ``code_level`` (None: both), and each code's theme
+    and level."""
+    rows = quantitized if code_level is None else quantitized[quantitized["level"] == code_level]
     wide = rows.pivot(index="cluster_id", columns="code", values=value)
     return wide, rows.drop_duplicates("code").set_index("code")[["theme", "level"]]
 
@@ -80,7 +93,7 @@ def compare_by_theme(
     outcomes: pd.DataFrame,
     outcome_columns: list[str],
     *,
-    level: str | None = "code",
+    code_level: str | None = "code",
     min_group: int = 3,
     alpha: float = 0.05,
     correction: str = "fdr_bh",
@@ -89,25 +102,48 @@ def compare_by_theme(
 
     Parameters
     ----------
-    quantitized : :func:`evaluation.mixed.quantitize.quantitize` output.
+    quantitized : :func:`evaluation.mixed.quantitizing.quantitize` output.
     outcomes : one row per cluster: cluster_id and the outcome columns (e.g. the effect estimate
         and the attendance rate); clusters with a missing outcome leave that outcome's tests.
-    level : "code" (challenges and enablers), "theme" (top level) or None (both).
+    code_level : "code" (challenges and enablers), "theme" (top level) or None (both).
     min_group : fewest clusters on each side for a test; otherwise the row says why not.
+    alpha : significance level of the corrected Mann-Whitney p-value (``significant``).
     correction : pingouin's multiple-testing method, per outcome and test over the themes.
 
     Returns
     -------
     One row per outcome and code: outcome, code, theme, level, n_with, n_without, mean_with,
     mean_without, median_with, median_without, difference (mean with - without) with Welch's
-    interval diff_ci_low/diff_ci_high, welch_t, welch_dof, welch_p, welch_p_adjusted, hedges_g,
-    mwu_u, mwu_p, mwu_p_adjusted, rank_biserial, cles, significant, note.
+    interval diff_ci_low/diff_ci_high, welch_t, welch_dof, welch_p_value,
+    welch_p_value_adjusted, hedges_g, mwu_u, mwu_p_value, mwu_p_value_adjusted, rank_biserial,
+    cles, significant, note.
+
+    References
+    ----------
+    Mann HB, Whitney DR. On a test of whether one of two random variables is stochastically
+    larger than the other. Ann Math Stat 1947;18:50-60.
+    Benjamini Y, Hochberg Y. Controlling the false discovery rate. JRSS B 1995;57:289-300.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> quantitized = pd.DataFrame({"cluster_id": [f"C{i}" for i in range(8)],
+    ...                             "code": "Data/Challenges", "theme": "Data", "level": "code",
+    ...                             "presence": [True] * 4 + [False] * 4})
+    >>> outcomes = pd.DataFrame({"cluster_id": [f"C{i}" for i in range(8)],
+    ...                          "effect": [-2.0, -3.0, -2.5, -4.0, -9.0, -8.0, -10.0, -7.5]})
+    >>> table = compare_by_theme(quantitized, outcomes, ["effect"])
+    >>> table[["code", "n_with", "difference", "mwu_p_value"]].round(3)
+                  code  n_with  difference  mwu_p_value
+    0  Data/Challenges       4        5.75        0.029
     """
     import pingouin as pg
 
+    where = "compare_by_theme"
     _check_correction(correction)
-    values = _outcome_frame(outcomes, outcome_columns)
-    presence, codes = _by_cluster(quantitized, level, "presence")
+    _quantitized(quantitized, "presence", where, code_level)
+    values = _outcome_frame(outcomes, outcome_columns, where)
+    presence, codes = _by_cluster(quantitized, code_level, "presence")
     presence = presence.astype(bool)
     rows = []
     for outcome in outcome_columns:
@@ -149,10 +185,10 @@ def compare_by_theme(
                     "diff_ci_high": float(welch["CI95"][1]),
                     "welch_t": float(welch["T"]),
                     "welch_dof": float(welch["dof"]),
-                    "welch_p": float(welch["p_val"]),
+                    "welch_p_value": float(welch["p_val"]),
                     "hedges_g": float(hedges),
                     "mwu_u": float(mwu["U_val"]),
-                    "mwu_p": float(mwu["p_val"]),
+                    "mwu_p_value": float(mwu["p_val"]),
                     "rank_biserial": float(mwu["RBC"]),
                     "cles": float(mwu["CLES"]),
                 }
@@ -174,21 +210,21 @@ def compare_by_theme(
         "diff_ci_high",
         "welch_t",
         "welch_dof",
-        "welch_p",
-        "welch_p_adjusted",
+        "welch_p_value",
+        "welch_p_value_adjusted",
         "hedges_g",
         "mwu_u",
-        "mwu_p",
-        "mwu_p_adjusted",
+        "mwu_p_value",
+        "mwu_p_value_adjusted",
         "rank_biserial",
         "cles",
         "significant",
         "note",
     ]
     table = pd.DataFrame(rows).reindex(columns=columns)
-    table["welch_p_adjusted"] = _adjust(table, "welch_p", correction, ["outcome"])
-    table["mwu_p_adjusted"] = _adjust(table, "mwu_p", correction, ["outcome"])
-    table["significant"] = table["mwu_p_adjusted"] < alpha
+    table["welch_p_value_adjusted"] = _adjust(table, "welch_p_value", correction, ["outcome"])
+    table["mwu_p_value_adjusted"] = _adjust(table, "mwu_p_value", correction, ["outcome"])
+    table["significant"] = table["mwu_p_value_adjusted"] < alpha
     table.attrs.update(correction=correction, alpha=alpha)
     return table
 
@@ -199,22 +235,43 @@ def correlate_frequency(
     outcome_columns: list[str],
     *,
     value: str = "frequency",
-    level: str | None = "code",
+    code_level: str | None = "code",
     method: str = "spearman",
     alpha: float = 0.05,
     correction: str = "fdr_bh",
     min_clusters: int = 5,
 ) -> pd.DataFrame:
     """Correlation of each theme's ``value`` (frequency, share or coverage) with each outcome
-    over the clusters: outcome, code, theme, level, n, r, ci_low, ci_high, p, p_adjusted,
-    significant, note. A theme with no variation (all zero, say) is noted, not tested."""
+    over the clusters (Spearman's by default), corrected for testing many themes like
+    :func:`compare_by_theme`.
+
+    Returns
+    -------
+    One row per outcome and code: outcome, code, theme, level, n, r, ci_low, ci_high,
+    p_value, p_value_adjusted, significant, note. A theme with no variation (all zero, say) is
+    noted, not tested.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> quantitized = pd.DataFrame({"cluster_id": [f"C{i}" for i in range(6)],
+    ...                             "code": "Data/Challenges", "theme": "Data", "level": "code",
+    ...                             "frequency": [0, 1, 2, 3, 4, 5]})
+    >>> outcomes = pd.DataFrame({"cluster_id": [f"C{i}" for i in range(6)],
+    ...                          "effect": [-9.0, -8.0, -6.0, -7.0, -3.0, -1.0]})
+    >>> correlate_frequency(quantitized, outcomes, ["effect"])[["code", "n", "r"]].round(3)
+                  code  n      r
+    0  Data/Challenges  6  0.943
+    """
     import pingouin as pg
 
+    where = "correlate_frequency"
     _check_correction(correction)
     if value not in ("frequency", "share", "coverage"):
         raise CompareError(f"value {value!r}: expected frequency, share or coverage")
-    values = _outcome_frame(outcomes, outcome_columns)
-    wide, codes = _by_cluster(quantitized, level, value)
+    _quantitized(quantitized, value, where, code_level)
+    values = _outcome_frame(outcomes, outcome_columns, where)
+    wide, codes = _by_cluster(quantitized, code_level, value)
     rows = []
     for outcome in outcome_columns:
         y = values[outcome].reindex(wide.index)
@@ -245,7 +302,7 @@ def correlate_frequency(
                     "r": float(result["r"]),
                     "ci_low": float(result["CI95"][0]),
                     "ci_high": float(result["CI95"][1]),
-                    "p": float(result["p_val"]),
+                    "p_value": float(result["p_val"]),
                 }
             )
             rows.append(row)
@@ -259,14 +316,14 @@ def correlate_frequency(
             "r",
             "ci_low",
             "ci_high",
-            "p",
-            "p_adjusted",
+            "p_value",
+            "p_value_adjusted",
             "significant",
             "note",
         ]
     )
-    table["p_adjusted"] = _adjust(table, "p", correction, ["outcome"])
-    table["significant"] = table["p_adjusted"] < alpha
+    table["p_value_adjusted"] = _adjust(table, "p_value", correction, ["outcome"])
+    table["significant"] = table["p_value_adjusted"] < alpha
     table.attrs.update(correction=correction, alpha=alpha, method=method, value=value)
     return table
 
@@ -287,7 +344,7 @@ def typology(
     engagement: str = "attendance_rate",
     desired: str = "decrease",
     method: str = "quadrants",
-    level: str = "code",
+    code_level: str = "code",
     top: int = 3,
     seed: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -305,15 +362,37 @@ def typology(
     -------
     (members, types): members = cluster_id, effect, engagement, type; types = type, clusters,
     mean effect, mean engagement, dominant_themes (text), dominant (list of codes).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> outcomes = pd.DataFrame({"cluster_id": ["C1", "C2", "C3", "C4"],
+    ...                          "estimate": [-9.0, -2.0, -8.0, -1.0],
+    ...                          "attendance_rate": [0.9, 0.9, 0.6, 0.6]})
+    >>> quantitized = pd.DataFrame({"cluster_id": ["C1", "C2", "C3", "C4"], "code": "Data",
+    ...                             "theme": "Data", "level": "code",
+    ...                             "presence": [True, False, True, False],
+    ...                             "share": [0.4, 0.0, 0.3, 0.0]})
+    >>> members, types = typology(outcomes, quantitized)
+    >>> members[["cluster_id", "type"]]
+      cluster_id                            type
+    0         C1  strong effect, high attendance
+    1         C2    weak effect, high attendance
+    2         C3   strong effect, low attendance
+    3         C4     weak effect, low attendance
     """
+    where = "typology"
     if desired not in ("decrease", "increase"):
         raise CompareError(f"desired {desired!r}: expected decrease or increase")
     if method not in ("quadrants", "kmeans"):
         raise CompareError(f"method {method!r}: expected quadrants or kmeans")
-    values = _outcome_frame(outcomes, [effect, engagement]).dropna()
+    _quantitized(quantitized, "share", where, code_level)
+    require_columns(quantitized, ["presence"], f"{where}: quantitized")
+    values = _outcome_frame(outcomes, [effect, engagement], where).dropna()
     if len(values) < 4:
         raise CompareError(
-            f"a typology needs at least 4 clusters with both {effect} and {engagement}; found {len(values)}"
+            f"a typology needs at least 4 clusters with both {effect} and {engagement}; "
+            f"found {len(values)}"
         )
     sign = -1.0 if desired == "decrease" else 1.0
     strength = sign * values[effect]
@@ -347,8 +426,8 @@ def typology(
         }
     )
 
-    share = _by_cluster(quantitized, level, "share")[0].reindex(members["cluster_id"])
-    presence = _by_cluster(quantitized, level, "presence")[0].reindex(members["cluster_id"])
+    share = _by_cluster(quantitized, code_level, "share")[0].reindex(members["cluster_id"])
+    presence = _by_cluster(quantitized, code_level, "presence")[0].reindex(members["cluster_id"])
     overall = share.mean()
     types = []
     for label, group in members.groupby("type", sort=True):

@@ -1,6 +1,7 @@
 """The quantitative side of the join: each cluster's prescribing effect and attendance rate.
 
-Effects per cluster, by one of two methods (the panel is :func:`evaluation.data.panel.prescribing_panel`):
+Effects per cluster, by one of two methods (the panel is
+:func:`evaluation.data.panel.prescribing_panel`):
 
 - ``"its"`` (default): an interrupted time series per clinic of a cluster that met on the topic
   (quasi-Poisson segmented regression of DDD with the clinic's patient-days as offset and one
@@ -21,38 +22,65 @@ fitted, are returned in ``skipped`` with the reason, never dropped silently.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from evaluation.errors import InputError
+from evaluation.methods.checks import require_columns
+
+__all__ = ["cluster_effects", "cluster_attendance", "ClusterEffectsResult", "EffectsError"]
+
 METHODS = ("its", "did")
 SCALES = {
     "its": "log rate ratio at the meeting",
     "did": "change in DDD per 1,000 patients per day",
 }
+#: the panel columns the effects are estimated from
+PANEL_COLUMNS = [
+    "clinic_id",
+    "cluster_id",
+    "month",
+    "cohort",
+    "first_treated_month",
+    "ddd",
+    "listed_patients",
+    "ddd_per_1000_per_day",
+]
+INTERVIEWED, NOT_INTERVIEWED = "interviewed", "not interviewed"
 
 
-class EffectsError(ValueError):
-    """No cluster effect can be estimated from this panel (the message says why)."""
+class EffectsError(InputError):
+    """No cluster effect can be estimated as asked (the message says why)."""
 
 
 @dataclass
-class ClusterEffects:
+class ClusterEffectsResult:
     """Per-cluster effects: ``estimates`` (cluster_id, region, estimate, se, ci_low, ci_high,
-    n_clinics, first_treated_month) and ``skipped`` (cluster_id, reason)."""
+    n_clinics, first_treated_month, method) and ``skipped`` (cluster_id, reason).
+
+    Build with :func:`cluster_effects`. ``.to_frame()`` the estimates, ``.summary()`` their
+    spread (for the interviewed clusters and the rest, if given), ``.plot()`` one point per
+    cluster; ITS effects are shown as percent change (:meth:`percent_change`).
+    """
 
     estimates: pd.DataFrame
     skipped: pd.DataFrame
     method: str
     scale: str
-    alpha: float
+    level: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """The estimates, one row per cluster, on the estimate's own scale (see ``scale``)."""
+        return self.estimates.copy()
 
     def percent_change(self) -> pd.DataFrame:
         """For ITS: the estimates as percent change in the prescribing rate (100 (e^b - 1))."""
         if self.method != "its":
-            raise ValueError(
+            raise EffectsError(
                 "percent change applies to the ITS log rate ratios; DiD effects are absolute"
             )
         out = self.estimates.copy()
@@ -60,13 +88,72 @@ class ClusterEffects:
             out[column] = 100 * np.expm1(out[column])
         return out
 
-
-def _require(panel: pd.DataFrame, columns: list[str]) -> None:
-    missing = [c for c in columns if c not in panel.columns]
-    if missing:
-        raise EffectsError(
-            f"the panel lacks column(s) {missing}; build it with evaluation.data.panel.prescribing_panel"
+    def _shown(self, interviewed: Iterable[str] | None) -> pd.DataFrame:
+        """The estimates as reports show them (ITS in percent), with an ``interviewed`` column."""
+        shown = self.percent_change() if self.method == "its" else self.to_frame()
+        chosen = set(interviewed) if interviewed is not None else set()
+        shown["interviewed"] = np.where(
+            shown["cluster_id"].isin(chosen), INTERVIEWED, NOT_INTERVIEWED
         )
+        return shown
+
+    def summary(self, interviewed: Iterable[str] | None = None) -> pd.DataFrame:
+        """The clusters' effects described (ITS in percent change): clusters with an estimate,
+        mean, median, min and max - one row, or one per group when ``interviewed`` names the
+        interviewed clusters ("are they typical?")."""
+        shown = self._shown(interviewed)
+        by = shown.groupby("interviewed") if interviewed is not None else [("all", shown)]
+        rows = []
+        for group, part in by:
+            values = part["estimate"].dropna()
+            rows.append(
+                {
+                    "clusters": group,
+                    "clusters with an estimate": int(values.size),
+                    "mean": values.mean(),
+                    "median": values.median(),
+                    "min": values.min(),
+                    "max": values.max(),
+                }
+            )
+        return pd.DataFrame(rows).set_index("clusters")
+
+    def plot(
+        self,
+        interviewed: Iterable[str] | None = None,
+        x_label: str | None = None,
+        ax=None,
+        title: str | None = None,
+    ):
+        """One point per cluster's effect (ITS in percent change), the interviewed clusters
+        apart from the rest when ``interviewed`` is given."""
+        import matplotlib.pyplot as plt
+        import seaborn as sns
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(8, 2.8))
+        shown = self._shown(interviewed)
+        y = "interviewed" if interviewed is not None else None
+        sns.stripplot(
+            data=shown,
+            x="estimate",
+            y=y,
+            hue=y,
+            jitter=0.2,
+            alpha=0.7,
+            ax=ax,
+            legend=False,
+            palette={INTERVIEWED: "#c0392b", NOT_INTERVIEWED: "#7f8c8d"} if y else None,
+            color=None if y else "#7f8c8d",
+        )
+        ax.axvline(0, color="#333333", linewidth=0.8)
+        ax.set_xlabel(
+            x_label or ("% change at the meeting" if self.method == "its" else self.scale)
+        )
+        ax.set_ylabel("")
+        if title:
+            ax.set_title(title)
+        return ax
 
 
 def _never_met(panel: pd.DataFrame) -> pd.DataFrame:
@@ -78,7 +165,7 @@ def _never_met(panel: pd.DataFrame) -> pd.DataFrame:
 
 
 def _its_effects(
-    panel: pd.DataFrame, alpha: float, harmonics: int
+    panel: pd.DataFrame, level: float, harmonics: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     from evaluation.methods import its
 
@@ -96,13 +183,13 @@ def _its_effects(
             population="patient_days_thousands",
             unit="clinic_id",
             harmonics=harmonics,
-            alpha=alpha,
+            level=level,
         )
     clinic_cluster = treated.drop_duplicates("clinic_id").set_index("clinic_id")["cluster_id"]
     rows = fit.to_frame()
     rows = rows[rows["term"] == "level_change"].copy()
     rows["cluster_id"] = rows["clinic_id"].map(clinic_cluster)
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = stats.norm.ppf(1 - (1 - level) / 2)
     grouped = rows.groupby("cluster_id")
     summary = pd.DataFrame(
         {
@@ -133,7 +220,7 @@ def _its_effects(
 
 
 def _did_effects(
-    panel: pd.DataFrame, alpha: float, wanted: set
+    panel: pd.DataFrame, level: float, wanted: set
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     from evaluation.methods import staggered_did
     from evaluation.methods.did import DiDInputError
@@ -156,7 +243,7 @@ def _did_effects(
                     time="month",
                     cohort="cohort",
                     control_group="notyet",
-                    alpha=alpha,
+                    level=level,
                 )
             by_cohort = result.aggregate("group").set_index("cohort")
         except (DiDInputError, ValueError) as exc:
@@ -175,9 +262,7 @@ def _did_effects(
             {
                 "cluster_id": cluster_id,
                 "estimate": row["att"],
-                "se": row["se"],
-                "ci_low": row["ci_lower"],
-                "ci_high": row["ci_upper"],
+                **{column: row[column] for column in ("se", "ci_low", "ci_high")},
                 "n_clinics": int(clinics_of[cluster_id]),
             }
         )
@@ -194,9 +279,9 @@ def cluster_effects(
     method: str = "its",
     *,
     clusters: list[str] | None = None,
-    alpha: float = 0.05,
+    level: float = 0.95,
     harmonics: int = 1,
-) -> ClusterEffects:
+) -> ClusterEffectsResult:
     """Each cluster's prescribing effect (see the module docstring for the two methods).
 
     Parameters
@@ -207,29 +292,40 @@ def cluster_effects(
     clusters : estimate only these clusters (e.g. the interviewed ones; with DiD every cluster
         is a separate estimation, so asking for fewer is faster); comparison clinics still come
         from the whole panel.
-    alpha : 1 - confidence level of the intervals.
+    level : confidence level of the intervals (0.95).
     harmonics : seasonal Fourier pairs of the ITS model.
+
+    Returns
+    -------
+    :class:`ClusterEffectsResult`.
+
+    Examples
+    --------
+    >>> from evaluation.data.synth import generate_tables
+    >>> from evaluation.data.panel import prescribing_panel
+    >>> tables, truth, _ = generate_tables(seed=7, scale="small")
+    >>> panel = prescribing_panel(tables["prescribing"], tables["clinics"], tables["meetings"],
+    ...                           "nsaid")
+    >>> effects = cluster_effects(panel, "its", clusters=["C001", "C002"])
+    >>> effects.percent_change()[["cluster_id", "n_clinics", "estimate"]].round(1)
+      cluster_id  n_clinics  estimate
+    0       C002         15     -13.7
+    >>> effects.skipped
+      cluster_id                                             reason
+    0       C001  did not meet on the topic within the study window
     """
     if method not in METHODS:
         raise EffectsError(f"method {method!r}: expected one of {', '.join(METHODS)}")
-    _require(
+    require_columns(
         panel,
-        [
-            "clinic_id",
-            "cluster_id",
-            "month",
-            "cohort",
-            "first_treated_month",
-            "ddd",
-            "listed_patients",
-            "ddd_per_1000_per_day",
-        ],
+        PANEL_COLUMNS,
+        "cluster_effects: the panel (build it with evaluation.data.panel.prescribing_panel)",
     )
     wanted = panel if clusters is None else panel[panel["cluster_id"].isin(clusters)]
     never = _never_met(wanted)
     if method == "its":
         estimates, unfit = (
-            _its_effects(wanted, alpha, harmonics)
+            _its_effects(wanted, level, harmonics)
             if (wanted["cohort"] != 0).any()
             else (
                 pd.DataFrame(
@@ -239,7 +335,7 @@ def cluster_effects(
             )
         )
     else:
-        estimates, unfit = _did_effects(panel, alpha, set(wanted["cluster_id"]))
+        estimates, unfit = _did_effects(panel, level, set(wanted["cluster_id"]))
     info = wanted.drop_duplicates("cluster_id").set_index("cluster_id")
     estimates = estimates.assign(
         region=estimates["cluster_id"].map(info["region"]) if "region" in info else None,
@@ -264,12 +360,12 @@ def cluster_effects(
         .reset_index(drop=True)
     )
     skipped = pd.concat([never, unfit], ignore_index=True) if len(unfit) else never
-    return ClusterEffects(
+    return ClusterEffectsResult(
         estimates,
         skipped.sort_values("cluster_id").reset_index(drop=True),
         method,
         SCALES[method],
-        alpha,
+        level,
     )
 
 
@@ -277,8 +373,23 @@ def cluster_attendance(
     attendance: pd.DataFrame, meetings: pd.DataFrame, gps: pd.DataFrame, level: float = 0.95
 ) -> pd.DataFrame:
     """Each cluster's attendance rate over all its meetings: cluster_id, invited, attended,
-    attendance_rate and its Wilson interval (attendance_ci_low, attendance_ci_high)."""
-    from evaluation.methods.attendance import attendance_rates
+    attendance_rate and its Wilson interval (attendance_ci_low, attendance_ci_high) at
+    ``level``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> meetings = pd.DataFrame({"meeting_id": ["M1", "M2"], "cluster_id": ["C1", "C2"],
+    ...                          "date": ["2021-03-01", "2021-03-02"]})
+    >>> gps = pd.DataFrame({"gp_id": ["G1", "G2"], "clinic_id": ["K1", "K2"]})
+    >>> present = pd.DataFrame({"meeting_id": ["M1", "M2"], "gp_id": ["G1", "G2"],
+    ...                         "attended": [True, False]})
+    >>> cluster_attendance(present, meetings, gps)[["cluster_id", "attendance_rate"]]
+      cluster_id  attendance_rate
+    0         C1              1.0
+    1         C2              0.0
+    """
+    from evaluation.methods.meeting_attendance import attendance_rates
 
     rates = attendance_rates(attendance, meetings, gps, by="cluster", level=level)
     return rates.rename(

@@ -11,36 +11,53 @@ Example
 >>> from evaluation.mixed import mixed_methods                              # doctest: +SKIP
 >>> with Store.open("qualitative/demo/coding.sqlite") as store:             # doctest: +SKIP
 ...     result = mixed_methods(store, "data/synthetic", indicator="nsaid")
->>> result.comparison.query("significant")[["outcome", "code", "mwu_p_adjusted"]]  # doctest: +SKIP
+>>> result.summary()                                                         # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from evaluation.methods.checks import require_columns
 from evaluation.mixed import compare as compare_mod
 from evaluation.mixed import display as display_mod
-from evaluation.mixed.effects import ClusterEffects, cluster_attendance, cluster_effects
-from evaluation.mixed.link import CaseLinks, link_cases
-from evaluation.mixed.quantitize import CONSENSUS, choose_segments, quantitize
+from evaluation.mixed.effects import ClusterEffectsResult, cluster_attendance, cluster_effects
+from evaluation.mixed.link import CaseLinksResult, link_cases
+from evaluation.mixed.quantitizing import CONSENSUS, choose_segments, quantitize
+
+__all__ = ["mixed_methods", "interview_labels", "MixedMethodsResult", "TABLE_COLUMNS"]
 
 OUTCOME_COLUMNS = ["effect", "attendance_rate"]
+#: the tables of a data folder the join reads, with the columns it needs of each
+TABLE_COLUMNS = {
+    "clusters": ["cluster_id", "region"],
+    "clinics": ["clinic_id", "cluster_id"],
+    "gps": ["gp_id", "clinic_id"],
+    "meetings": ["meeting_id", "cluster_id", "date", "topic"],
+    "attendance": ["meeting_id", "gp_id", "attended"],
+    "prescribing": ["clinic_id", "month", "indicator", "ddd", "listed_patients"],
+}
 
 
 @dataclass
-class MixedMethods:
-    """Every table of the join; see :func:`mixed_methods`."""
+class MixedMethodsResult:
+    """Every table of the join; see :func:`mixed_methods`.
 
-    links: CaseLinks
+    ``.to_frame()`` the interviewed clusters' outcomes, ``.summary()`` the theme relations that
+    are significant after correction, ``.plot()`` the effects of clusters that did and did not
+    raise the themes most related to the effect.
+    """
+
+    links: CaseLinksResult
     quantitized: pd.DataFrame
-    effects: (
-        ClusterEffects  # every cluster's, so the interviewed ones can be compared with the rest
-    )
+    # every cluster's, so the interviewed ones can be compared with the rest
+    effects: ClusterEffectsResult
     outcomes: pd.DataFrame  # one row per interviewed cluster: label, effect (interval), attendance
     comparison: pd.DataFrame
     correlation: pd.DataFrame
@@ -52,6 +69,55 @@ class MixedMethods:
     labels: dict[str, str]
     effect_label: str
     settings: dict = field(default_factory=dict)
+
+    @property
+    def outcome_words(self) -> dict[str, str]:
+        """The outcome columns in a report's words."""
+        return {"effect": self.effect_label, "attendance_rate": "Attendance rate"}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per interviewed cluster: cluster_id, label, effect with effect_ci_low and
+        effect_ci_high, n_clinics, first_treated_month, attendance_rate with its interval,
+        effect_status."""
+        return self.outcomes.copy()
+
+    def summary(self) -> pd.DataFrame:
+        """The theme relations significant after correction: outcome, code, n_with,
+        n_without, mean_with, mean_without, difference (diff_ci_low, diff_ci_high),
+        mwu_p_value, mwu_p_value_adjusted."""
+        columns = [
+            "outcome",
+            "code",
+            "n_with",
+            "n_without",
+            "mean_with",
+            "mean_without",
+            "difference",
+            "diff_ci_low",
+            "diff_ci_high",
+            "mwu_p_value",
+            "mwu_p_value_adjusted",
+        ]
+        found = self.comparison[self.comparison["significant"].astype(bool)]
+        return found[columns].reset_index(drop=True)
+
+    def plot(self, n_themes: int = 4, ax=None):
+        """The ``n_themes`` themes most related to the effect (smallest Mann-Whitney p): each
+        interviewed cluster's effect, split by whether it raised the theme."""
+        tested = self.comparison[
+            (self.comparison["outcome"] == "effect") & self.comparison["mwu_p_value"].notna()
+        ]
+        top = tested.nsmallest(n_themes, "mwu_p_value")["code"].tolist()
+        ax = display_mod.theme_effect_plot(
+            self.outcomes,
+            self.quantitized,
+            top,
+            self.labels,
+            effect_label=self.effect_label,
+            ax=ax,
+        )
+        ax.set_title("Effects of clusters that did and did not raise the theme")
+        return ax
 
     def relation(self, code_key: str, outcome: str = "effect") -> pd.Series:
         """The comparison row of one code (by key, e.g. 'obtaining_data.challenges') and outcome."""
@@ -66,15 +132,29 @@ class MixedMethods:
         return rows.iloc[0]
 
 
-def interview_labels(links: CaseLinks) -> dict[str, str]:
-    """'Interview 01', 'Interview 02', ... in the store's case order, one per linked cluster."""
+def interview_labels(links: CaseLinksResult) -> dict[str, str]:
+    """'Interview 01', 'Interview 02', ... in the store's case order, one per linked cluster.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.mixed import link_cases
+    >>> links = link_cases(pd.DataFrame({"case": ["C007", "C002"]}),
+    ...                    pd.DataFrame({"cluster_id": ["C002", "C007"]}))
+    >>> interview_labels(links)
+    {'C007': 'Interview 01', 'C002': 'Interview 02'}
+    """
+    require_columns(links.linked, ["cluster_id"], "interview_labels: links.linked")
     order = list(dict.fromkeys(links.linked["cluster_id"]))
     width = max(2, len(str(len(order))))
     return {cluster_id: f"Interview {n:0{width}d}" for n, cluster_id in enumerate(order, start=1)}
 
 
 def _outcomes(
-    effects: ClusterEffects, attendance: pd.DataFrame, clusters: list[str], labels: dict[str, str]
+    effects: ClusterEffectsResult,
+    attendance: pd.DataFrame,
+    clusters: list[str],
+    labels: dict[str, str],
 ) -> pd.DataFrame:
     est = effects.percent_change() if effects.method == "its" else effects.estimates
     table = pd.DataFrame({"cluster_id": clusters})
@@ -113,7 +193,7 @@ def _outcomes(
 
 def mixed_methods(
     store,
-    data_dir: str | os.PathLike,
+    data: str | os.PathLike | Mapping[str, pd.DataFrame],
     *,
     indicator: str = "nsaid",
     topic: str | None = None,
@@ -123,39 +203,80 @@ def mixed_methods(
     coder: str = CONSENSUS,
     coders: tuple[str, str] | None = None,
     min_passages: int = 1,
-    level: str = "code",
+    code_level: str = "code",
     correction: str = "fdr_bh",
     alpha: float = 0.05,
+    level: float = 0.95,
     min_group: int = 3,
     typology_method: str = "quadrants",
-) -> MixedMethods:
-    """Join the interviews of ``store`` with the registers of ``data_dir``.
+) -> MixedMethodsResult:
+    """Join the interviews of ``store`` with the registers of ``data``.
 
     Parameters
     ----------
     store : an open :class:`~evaluation.qualitative.store.Store` whose cases name clusters.
-    data_dir : canonical data folder (clusters, clinics, gps, meetings, attendance, prescribing).
+    data : canonical data folder, or its tables as a mapping of name to DataFrame (clusters,
+        clinics, gps, meetings, attendance, prescribing; see ``TABLE_COLUMNS``).
     indicator, topic, study_start, study_end : the prescribing evaluation (as notebook 01).
     method : "its" (effect in percent change of the prescribing rate) or "did" (ATT in DDD per
         1,000 patients per day), see :mod:`evaluation.mixed.effects`.
     coder : a coder's name, or "consensus" of ``coders`` (default: the store's first two coders).
-    min_passages, level, correction, alpha, min_group, typology_method : see
-        :func:`~evaluation.mixed.quantitize.quantitize`, :func:`~evaluation.mixed.compare.compare_by_theme`
-        and :func:`~evaluation.mixed.compare.typology`.
+    min_passages, code_level, correction, alpha, min_group, typology_method : see
+        :func:`~evaluation.mixed.quantitizing.quantitize`,
+        :func:`~evaluation.mixed.compare.compare_by_theme` (``alpha`` is the significance level
+        after correction) and :func:`~evaluation.mixed.compare.typology`.
+    level : confidence level of each cluster's effect interval (0.95).
+
+    Returns
+    -------
+    :class:`MixedMethodsResult` with every table of the join.
+
+    Examples
+    --------
+    Four invented interviews about funding, joined with the small synthetic registers:
+
+    >>> from evaluation.data.synth import generate_tables
+    >>> from evaluation.qualitative.store import Store
+    >>> tables, truth, _ = generate_tables(seed=7, scale="small")
+    >>> store = Store.create(":memory:")
+    >>> funding = store.add_code("funding", "Funding")
+    >>> for cluster in ["C002", "C004", "C006", "C008"]:
+    ...     text = f"Coordinator: In {cluster} the region pays for our facilitator."
+    ...     document = store.add_document(f"interview {cluster}", text)
+    ...     case = store.add_case(cluster, attributes={"cluster_id": cluster}, documents=[document])
+    ...     segment = store.add_segment(document, "funding", 13, len(text), coder="anna")
+    >>> result = mixed_methods(store, tables, coder="anna")
+    >>> result.links.sentence()
+    '4 interview case(s) linked to 4 of the 20 clusters; 16 cluster(s) have no interview.'
+    >>> result.to_frame()[["label", "effect"]].round(1)
+              label  effect
+    0  Interview 01   -13.7
+    1  Interview 02     0.4
+    2  Interview 03     NaN
+    3  Interview 04     NaN
     """
     from evaluation.data import load
     from evaluation.data.catalogue import outcome_label
     from evaluation.data.panel import prescribing_panel
 
-    tables = load(
-        Path(data_dir),
-        tables=["clusters", "clinics", "gps", "meetings", "attendance", "prescribing"],
-    )
+    if isinstance(data, Mapping):
+        tables = dict(data)
+        absent = [name for name in TABLE_COLUMNS if name not in tables]
+        if absent:
+            raise compare_mod.CompareError(
+                f"mixed_methods: the tables lack {', '.join(absent)}; expected all of "
+                f"{', '.join(TABLE_COLUMNS)}"
+            )
+    else:
+        tables = load(Path(data), tables=list(TABLE_COLUMNS))
+    # every table checked before the slow steps, so a missing column fails at once
+    for name, columns in TABLE_COLUMNS.items():
+        require_columns(tables[name], columns, f"mixed_methods: the {name} table")
     links = link_cases(store.cases(), tables["clusters"])
     if links.linked.empty:
         raise compare_mod.CompareError(
             "no interview case links to a cluster of the data: "
-            + links.summary()
+            + links.sentence()
             + " Link cases first (`workbench qual cases link-clusters --data DIR`)."
         )
     labels = interview_labels(links)
@@ -181,21 +302,28 @@ def mixed_methods(
         end=study_end,
     )
     # every cluster, not only the interviewed: the report shows whether those are typical
-    effects = cluster_effects(panel, method, alpha=alpha)
-    attendance = cluster_attendance(tables["attendance"], tables["meetings"], tables["gps"])
+    effects = cluster_effects(panel, method, level=level)
+    attendance = cluster_attendance(
+        tables["attendance"], tables["meetings"], tables["gps"], level=level
+    )
     outcomes = _outcomes(effects, attendance, interviewed, labels)
 
     comparison = compare_mod.compare_by_theme(
         quantitized,
         outcomes,
         OUTCOME_COLUMNS,
-        level=level,
+        code_level=code_level,
         min_group=min_group,
         alpha=alpha,
         correction=correction,
     )
     correlation = compare_mod.correlate_frequency(
-        quantitized, outcomes, OUTCOME_COLUMNS, level=level, alpha=alpha, correction=correction
+        quantitized,
+        outcomes,
+        OUTCOME_COLUMNS,
+        code_level=code_level,
+        alpha=alpha,
+        correction=correction,
     )
     try:
         members, types = compare_mod.typology(
@@ -204,11 +332,10 @@ def mixed_methods(
             effect="effect",
             engagement="attendance_rate",
             method=typology_method,
-            level=level,
+            code_level=code_level,
         )
-    except (
-        compare_mod.CompareError
-    ) as exc:  # too few clusters with an effect: the rest still stands
+    except compare_mod.CompareError as exc:
+        # too few clusters with an effect for a typology: the rest of the join still stands
         members = pd.DataFrame(columns=["cluster_id", "effect", "engagement", "type"])
         types = pd.DataFrame(
             {
@@ -237,7 +364,7 @@ def mixed_methods(
     quotes = display_mod.pick_quotes(
         segments, texts, cluster_of_document, code_paths, raised=presence
     )
-    joint = display_mod.joint_display(quantitized, outcomes, quotes, labels, level=level)
+    joint = display_mod.joint_display(quantitized, outcomes, quotes, labels, code_level=code_level)
     sbs = display_mod.side_by_side(
         comparison,
         quantitized,
@@ -245,7 +372,7 @@ def mixed_methods(
         labels,
         effect_words="Effect",
         effect_unit="%" if method == "its" else "",
-        level=level,
+        code_level=code_level,
     )
     from evaluation.data.catalogue import INDICATOR_BY_KEY
 
@@ -259,11 +386,12 @@ def mixed_methods(
         coders=coders,
         correction=correction,
         alpha=alpha,
-        min_group=min_group,
         level=level,
+        min_group=min_group,
+        code_level=code_level,
         typology_method=typology_method,
     )
-    return MixedMethods(
+    return MixedMethodsResult(
         links,
         quantitized,
         effects,

@@ -19,8 +19,11 @@ Example
 >>> cases = pd.DataFrame({"case": ["C001", "C002", "Pilot"], "cluster_id": ["C001", "C02", None]})
 >>> clusters = pd.DataFrame({"cluster_id": ["C001", "C002", "C003"], "region": ["Nordjylland"] * 3})
 >>> links = link_cases(cases, clusters)
->>> links.linked["cluster_id"].tolist(), links.mismatched["cluster_id"].tolist(), links.unlinked["case"].tolist()
-(['C001'], ['C02'], ['Pilot'])
+>>> links.to_frame()[["case", "status", "cluster_id"]]
+    case      status cluster_id
+0   C001      linked       C001
+1   C002  mismatched        C02
+2  Pilot    unlinked       None
 >>> links.clusters_without_interviews["cluster_id"].tolist()
 ['C002', 'C003']
 """
@@ -33,16 +36,28 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from evaluation.errors import InputError
+from evaluation.methods.checks import require_columns
+
+__all__ = ["link_cases", "CaseLinksResult", "LinkError"]
+
 CLUSTER_ID_COLUMN = "cluster_id"
+#: what became of each case, in the order a report lists them
+STATUSES = ("linked", "mismatched", "unlinked")
 
 
-class LinkError(ValueError):
-    """The inputs cannot be linked at all (e.g. a clusters table without ``cluster_id``)."""
+class LinkError(InputError):
+    """The inputs cannot be linked as asked; a missing column is a MissingColumnsError."""
 
 
 @dataclass
-class CaseLinks:
-    """The outcome of :func:`link_cases`; see the module docstring."""
+class CaseLinksResult:
+    """The outcome of :func:`link_cases`; see the module docstring.
+
+    ``.to_frame()`` every case with its status, ``.summary()`` interviewed and not interviewed
+    clusters per region, ``.sentence()`` all of it in one sentence, ``.problems()`` the cases
+    that did not link, ``.plot()`` the clusters per region.
+    """
 
     linked: pd.DataFrame  # case, cluster_id, region
     mismatched: pd.DataFrame  # case, cluster_id, reason
@@ -50,11 +65,55 @@ class CaseLinks:
     clusters_without_interviews: pd.DataFrame  # cluster_id, region
     n_clusters: int
 
-    def summary(self) -> str:
+    def to_frame(self) -> pd.DataFrame:
+        """Every case once: case, status ("linked", "mismatched", "unlinked"), cluster_id,
+        region, reason (empty for linked cases)."""
+        frames = [
+            self.linked.assign(status="linked", reason=""),
+            self.mismatched.assign(status="mismatched", region=None),
+            self.unlinked.assign(status="unlinked", cluster_id=None, region=None),
+        ]
+        columns = ["case", "status", "cluster_id", "region", "reason"]
+        frames = [f[columns] for f in frames if len(f)]
+        if not frames:
+            return pd.DataFrame(columns=columns)
+        return pd.concat(frames, ignore_index=True)
+
+    def summary(self) -> pd.DataFrame:
+        """Per region (missing region last): clusters without an interview and interviewed
+        clusters."""
+        without = (
+            self.clusters_without_interviews.groupby("region", dropna=False)
+            .size()
+            .rename("clusters without an interview")
+            .to_frame()
+        )
+        interviewed = self.linked.groupby("region", dropna=False)["cluster_id"].nunique()
+        regions = without.index.union(interviewed.index, sort=False)
+        table = without.reindex(regions).fillna(0).astype(int)
+        table["interviewed clusters"] = interviewed.reindex(regions).fillna(0).astype(int)
+        return table
+
+    def plot(self, ax=None):
+        """Interviewed clusters and clusters without an interview per region (stacked bars)."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * max(len(self.summary()), 1)))
+        table = self.summary()[["interviewed clusters", "clusters without an interview"]]
+        table.index = table.index.map(lambda r: "no region" if pd.isna(r) else str(r))
+        table.plot.barh(stacked=True, ax=ax, color=["#c0392b", "#bdc3c7"], width=0.7)
+        ax.set_xlabel("Clusters")
+        ax.set_ylabel("")
+        ax.legend(frameon=False, fontsize="small")
+        return ax
+
+    def sentence(self) -> str:
         """One sentence for a report."""
         interviewed = self.linked["cluster_id"].nunique()
         parts = [
-            f"{len(self.linked)} interview case(s) linked to {interviewed} of the {self.n_clusters} clusters"
+            f"{len(self.linked)} interview case(s) linked to {interviewed} of the "
+            f"{self.n_clusters} clusters"
         ]
         if len(self.mismatched):
             parts.append(f"{len(self.mismatched)} case(s) name a cluster that is not in the data")
@@ -76,7 +135,8 @@ class CaseLinks:
 
 
 def _normalised(identifier: str) -> str:
-    """Upper case without spaces, dashes and underscores, letters that look like digits as digits."""
+    """Upper case without spaces, dashes and underscores, letters that look like digits as
+    digits."""
     return re.sub(r"[\s_-]", "", identifier.upper()).translate(str.maketrans("OIL", "011"))
 
 
@@ -96,21 +156,31 @@ def _cluster_id_of(case: pd.Series, pattern: re.Pattern) -> str | None:
 
 def link_cases(
     cases: pd.DataFrame, clusters: pd.DataFrame, *, id_pattern: str = r"C\d{3}"
-) -> CaseLinks:
+) -> CaseLinksResult:
     """Link the store's cases (``Store.cases()``: ``case`` and optionally a ``cluster_id``
     attribute) to the clusters table (``cluster_id`` and, if present, ``region``).
 
     ``id_pattern`` says which case names count as cluster ids when a case has no ``cluster_id``
     attribute (the synthetic and canonical layout use ``C`` and three digits).
+
+    Returns
+    -------
+    :class:`CaseLinksResult` (every case linked, mismatched or unlinked; the clusters without
+    an interview).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> links = link_cases(pd.DataFrame({"case": ["interview 1"], "cluster_id": ["C0O7"]}),
+    ...                    pd.DataFrame({"cluster_id": ["C007", "C008"]}))
+    >>> links.mismatched["reason"].iloc[0]
+    'cluster C0O7 is not in the clusters table; did you mean C007?'
+    >>> print(links.sentence())  # doctest: +NORMALIZE_WHITESPACE
+    0 interview case(s) linked to 0 of the 2 clusters; 1 case(s) name a cluster that is not in
+    the data; 2 cluster(s) have no interview.
     """
-    if "case" not in cases.columns:
-        raise LinkError(
-            f"the cases table needs a 'case' column; it has {', '.join(map(str, cases.columns))}"
-        )
-    if CLUSTER_ID_COLUMN not in clusters.columns:
-        raise LinkError(
-            f"the clusters table needs a '{CLUSTER_ID_COLUMN}' column; it has {', '.join(map(str, clusters.columns))}"
-        )
+    require_columns(cases, ["case"], "link_cases: the cases table (Store.cases())")
+    require_columns(clusters, [CLUSTER_ID_COLUMN], "link_cases: the clusters table")
     known = clusters.drop_duplicates(CLUSTER_ID_COLUMN).set_index(CLUSTER_ID_COLUMN)
     regions = (
         known["region"]
@@ -127,7 +197,9 @@ def link_cases(
             unlinked.append(
                 {
                     "case": case["case"],
-                    "reason": f"no '{CLUSTER_ID_COLUMN}' attribute, and the case name is not a cluster id",
+                    "reason": (
+                        f"no '{CLUSTER_ID_COLUMN}' attribute, and the case name is not a cluster id"
+                    ),
                 }
             )
         elif cluster_id in known.index:
@@ -149,7 +221,7 @@ def link_cases(
     without_frame = pd.DataFrame(
         {"cluster_id": list(without), "region": regions.reindex(without).to_numpy()}
     )
-    return CaseLinks(
+    return CaseLinksResult(
         linked=linked_frame,
         mismatched=pd.DataFrame(mismatched, columns=["case", "cluster_id", "reason"]),
         unlinked=pd.DataFrame(unlinked, columns=["case", "reason"]),

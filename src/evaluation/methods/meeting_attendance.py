@@ -10,7 +10,8 @@ Four questions, four functions, one overview:
 - :func:`dose_response`: does the share of a clinic's GPs at the cluster's topic meeting modify
   the change in the clinic's prescribing? (clinic before/after change in log rate, net of the
   secular change among comparison clinics, regressed on the share, cluster-robust CI);
-- :func:`attendance`: all of it for a data folder's tables, with ``.to_frame()`` and ``.plot()``.
+- :func:`attendance`: all of it for a data folder's tables, with ``.to_frame()``, ``.summary()``
+  and ``.plot()``.
 
 Inputs are the canonical tables (see ``evaluation.data``): ``attendance`` (meeting_id, gp_id,
 attended), ``meetings`` (meeting_id, cluster_id, date, topic), ``gps`` (gp_id, clinic_id,
@@ -26,10 +27,11 @@ __all__ = [
     "attendance_rates",
     "attendance_trend",
     "persistent_absence",
+    "absence_by_cluster",
     "topic_meeting_share",
     "dose_response",
-    "Attendance",
-    "DoseResponse",
+    "AttendanceResult",
+    "DoseResponseResult",
 ]
 
 import textwrap
@@ -39,20 +41,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from evaluation.errors import InputError, MissingColumnsError
+from evaluation.methods.checks import require_columns, require_positive, require_unique
+
 LEVELS = ("meeting", "gp", "clinic", "cluster", "region")
 
 
 # ---------------------------------------------------------------------------------------------
 # validation and joining
 # ---------------------------------------------------------------------------------------------
-
-
-def _require(frame: pd.DataFrame, columns, name: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise KeyError(f"the {name} table lacks column(s) {missing}; it has {list(frame.columns)}")
 
 
 def attendance_records(
@@ -64,41 +61,59 @@ def attendance_records(
     """One row per GP invited to a meeting, with the meeting's cluster, date, topic and year and
     the GP's clinic (and the cluster's region when ``clusters`` is given); validated.
 
-    Raises a ValueError naming the first offending row when ``attended`` is missing or not
-    true/false, a meeting or GP is unknown, or a GP is listed twice for one meeting.
+    Raises MissingColumnsError for a missing column, and an InputError (a ValueError) naming the
+    first offending row when ``attended`` is missing or not true/false, a meeting or GP is
+    unknown, or a GP is listed twice for one meeting.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.methods.meeting_attendance import attendance_records
+    >>> meetings = pd.DataFrame({"meeting_id": ["M1"], "cluster_id": ["C1"],
+    ...                          "date": ["2021-03-01"]})
+    >>> gps = pd.DataFrame({"gp_id": ["G1", "G2"], "clinic_id": ["K1", "K2"]})
+    >>> present = pd.DataFrame({"meeting_id": ["M1", "M1"], "gp_id": ["G1", "G2"],
+    ...                         "attended": [True, False]})
+    >>> attendance_records(present, meetings, gps)[["gp_id", "clinic_id", "attended", "year"]]
+      gp_id clinic_id  attended  year
+    0    G1        K1      True  2021
+    1    G2        K2     False  2021
     """
-    _require(attendance, ["meeting_id", "gp_id", "attended"], "attendance")
-    _require(meetings, ["meeting_id", "cluster_id", "date"], "meetings")
-    _require(gps, ["gp_id", "clinic_id"], "gps")
+    require_columns(attendance, ["meeting_id", "gp_id", "attended"], "the attendance table")
+    require_columns(meetings, ["meeting_id", "cluster_id", "date"], "the meetings table")
+    require_columns(gps, ["gp_id", "clinic_id"], "the gps table")
     if attendance.empty:
-        raise ValueError("the attendance table has no rows")
+        raise InputError("the attendance table has no rows")
     attended = attendance["attended"]
     if attended.isna().any():
         row = attended.index[attended.isna()][0]
-        raise ValueError(
-            f"attendance: 'attended' is missing at row {row}; record each invited GP as true or false"
+        raise InputError(
+            f"attendance: 'attended' is missing at row {row}; record each invited GP as true or "
+            "false"
         )
     if attended.dtype != bool:
         values = set(pd.unique(attended))
         if not values <= {0, 1}:
-            raise ValueError(
-                f"attendance: 'attended' must be true/false (or 1/0); found {sorted(map(str, values))[:5]}"
+            raise InputError(
+                "attendance: 'attended' must be true/false (or 1/0); found "
+                f"{sorted(map(str, values))[:5]}"
             )
-    duplicated = attendance.duplicated(["meeting_id", "gp_id"])
-    if duplicated.any():
-        row = attendance[duplicated].iloc[0]
-        raise ValueError(
-            f"attendance: GP {row['gp_id']} is listed twice for meeting {row['meeting_id']}"
-        )
+    require_unique(
+        attendance,
+        ["meeting_id", "gp_id"],
+        "the attendance table",
+        what="one row per GP invited to a meeting",
+        hint="a GP is listed twice for one meeting; keep one row",
+    )
     unknown = ~attendance["meeting_id"].isin(meetings["meeting_id"])
     if unknown.any():
-        raise ValueError(
+        raise InputError(
             f"attendance: {int(unknown.sum())} row(s) refer to meetings not in the meetings table, "
             f"e.g. {attendance.loc[unknown, 'meeting_id'].iloc[0]!r}"
         )
     unknown = ~attendance["gp_id"].isin(gps["gp_id"])
     if unknown.any():
-        raise ValueError(
+        raise InputError(
             f"attendance: {int(unknown.sum())} row(s) refer to GPs not in the gps table, "
             f"e.g. {attendance.loc[unknown, 'gp_id'].iloc[0]!r}"
         )
@@ -113,10 +128,10 @@ def attendance_records(
     records = records.merge(gps[["gp_id", "clinic_id"]], on="gp_id", how="left")
     records["date"] = pd.to_datetime(records["date"])
     if records["date"].isna().any():
-        raise ValueError("meetings: a meeting used in attendance has no date")
+        raise InputError("meetings: a meeting used in attendance has no date")
     records["year"] = records["date"].dt.year
     if clusters is not None:
-        _require(clusters, ["cluster_id", "region"], "clusters")
+        require_columns(clusters, ["cluster_id", "region"], "the clusters table")
         records = records.merge(clusters[["cluster_id", "region"]], on="cluster_id", how="left")
     return records
 
@@ -153,8 +168,9 @@ def attendance_rates(
     ----------
     by : {"meeting", "gp", "clinic", "cluster", "region"}
         The level; "region" needs ``clusters``.
-    per : {None, "year"}
-        Also split by calendar year (attendance over time). Meetings carry their date already.
+    per : {None, "year", "quarter"}
+        Also split by calendar year or quarter (attendance over time; the ``quarter`` column is
+        the quarter's first day). Meetings carry their date already.
 
     Returns
     -------
@@ -164,23 +180,25 @@ def attendance_rates(
     Examples
     --------
     >>> import pandas as pd
-    >>> from evaluation.methods.attendance import attendance_rates
+    >>> from evaluation.methods.meeting_attendance import attendance_rates
     >>> meetings = pd.DataFrame({"meeting_id": ["M1", "M2"], "cluster_id": ["C1", "C1"],
     ...                          "date": ["2021-03-01", "2021-09-01"], "topic": ["nsaid", "copd"]})
     >>> gps = pd.DataFrame({"gp_id": ["G1", "G2"], "clinic_id": ["K1", "K1"]})
-    >>> present = pd.DataFrame({"meeting_id": ["M1", "M1", "M2", "M2"], "gp_id": ["G1", "G2", "G1", "G2"],
+    >>> present = pd.DataFrame({"meeting_id": ["M1", "M1", "M2", "M2"],
+    ...                         "gp_id": ["G1", "G2", "G1", "G2"],
     ...                         "attended": [True, True, True, False]})
-    >>> attendance_rates(present, meetings, gps, by="meeting")[["meeting_id", "invited", "attended", "rate"]]
+    >>> rates = attendance_rates(present, meetings, gps, by="meeting")
+    >>> rates[["meeting_id", "invited", "attended", "rate"]]
       meeting_id  invited  attended  rate
     0         M1        2         2   1.0
     1         M2        2         1   0.5
     """
     if by not in LEVELS:
-        raise ValueError(f"by must be one of {LEVELS}; got {by!r}")
-    if per not in (None, "year"):
-        raise ValueError(f"per must be None or 'year'; got {per!r}")
+        raise InputError(f"by must be one of {LEVELS}; got {by!r}")
+    if per not in (None, "year", "quarter"):
+        raise InputError(f"per must be None, 'year' or 'quarter'; got {per!r}")
     if by == "region" and clusters is None:
-        raise ValueError(
+        raise InputError(
             "attendance by region needs the clusters table (cluster_id, region): pass clusters="
         )
     records = attendance_records(attendance, meetings, gps, clusters)
@@ -191,8 +209,10 @@ def attendance_rates(
         "cluster": ["cluster_id"],
         "region": ["region"],
     }[by]
-    if per == "year" and by != "meeting":
-        keys = keys + ["year"]
+    if per == "quarter":
+        records["quarter"] = records["date"].dt.to_period("Q").dt.start_time
+    if per is not None and by != "meeting":
+        keys = keys + [per]
     out = (
         records.groupby(keys, sort=True, dropna=False)
         .agg(invited=("attended", "size"), attended=("attended", "sum"))
@@ -247,15 +267,16 @@ def attendance_trend(
     meetings: pd.DataFrame,
     gps: pd.DataFrame,
     by: str | None = "cluster",
-    robust_by: str | None = None,
+    cluster: str | None = None,
     level: float = 0.95,
     clusters: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Is attendance sustained or fading? A logistic trend on time, with a robust CI.
 
-    Model (per ``by`` group): :math:`\\mathrm{logit}\\,P(\\text{attended}_{gm}) = \\alpha + \\beta t_m`
+    Model (per ``by`` group):
+    :math:`\\mathrm{logit}\\,P(\\text{attended}_{gm}) = \\alpha + \\beta t_m`
     with :math:`t_m` the meeting's time in years since the group's first meeting, fitted as a
-    binomial GLM; standard errors are cluster-robust (sandwich) on ``robust_by``: the GP when
+    binomial GLM; standard errors are cluster-robust (sandwich) on ``cluster``: the GP when
     trends are per cluster (a GP's attendances are correlated), the cluster when one trend is
     fitted over all clusters. :math:`e^{\\beta}` is the odds ratio of attending per year.
 
@@ -266,7 +287,7 @@ def attendance_trend(
     ----------
     by : {"cluster", "region", None}
         One trend per cluster, per region (needs ``clusters``) or one over everything.
-    robust_by : str, optional
+    cluster : str, optional
         Column to cluster standard errors on (default: "gp_id" per cluster, "cluster_id" otherwise).
 
     Returns
@@ -283,7 +304,7 @@ def attendance_trend(
     Examples
     --------
     >>> from evaluation.data.synth import generate_tables
-    >>> from evaluation.methods.attendance import attendance_trend
+    >>> from evaluation.methods.meeting_attendance import attendance_trend
     >>> tables, truth, _ = generate_tables(seed=7, scale="small")
     >>> trend = attendance_trend(tables["attendance"], tables["meetings"], tables["gps"])
     >>> trend[["cluster_id", "rate", "odds_ratio_per_year", "engagement"]].head(3).round(2)
@@ -293,13 +314,17 @@ def attendance_trend(
     2       C003  0.88                 0.96  sustained
     """
     if by not in ("cluster", "region", None):
-        raise ValueError(f"by must be 'cluster', 'region' or None; got {by!r}")
+        raise InputError(f"by must be 'cluster', 'region' or None; got {by!r}")
     if by == "region" and clusters is None:
-        raise ValueError("a trend per region needs the clusters table: pass clusters=")
+        raise InputError("a trend per region needs the clusters table: pass clusters=")
     records = attendance_records(attendance, meetings, gps, clusters)
-    robust_by = robust_by or ("gp_id" if by == "cluster" else "cluster_id")
-    if robust_by not in records.columns:
-        raise KeyError(f"robust_by={robust_by!r} is not a column of the attendance records")
+    cluster = cluster or ("gp_id" if by == "cluster" else "cluster_id")
+    if cluster not in records.columns:
+        raise MissingColumnsError(
+            [cluster],
+            where="attendance_trend: the attendance records (cluster=)",
+            available=list(records.columns),
+        )
     groups = (
         [("all clusters", records)]
         if by is None
@@ -310,7 +335,7 @@ def attendance_trend(
     for key, frame in groups:
         start = frame["date"].min()
         frame = frame.assign(years=(frame["date"] - start).dt.days / 365.25)
-        fit = _logit_trend(frame, frame[robust_by].to_numpy())
+        fit = _logit_trend(frame, frame[cluster].to_numpy())
         by_year = frame.groupby("year")["attended"].mean()
         slope, se = fit["slope"], fit["se"]
         if np.isnan(slope):
@@ -371,11 +396,12 @@ def persistent_absence(
     Examples
     --------
     >>> import pandas as pd
-    >>> from evaluation.methods.attendance import persistent_absence
+    >>> from evaluation.methods.meeting_attendance import persistent_absence
     >>> meetings = pd.DataFrame({"meeting_id": ["M1", "M2", "M3"], "cluster_id": "C1",
     ...                          "date": ["2021-03-01", "2021-06-01", "2021-09-01"]})
     >>> gps = pd.DataFrame({"gp_id": ["G1", "G2"], "clinic_id": ["K1", "K2"]})
-    >>> present = pd.DataFrame({"meeting_id": ["M1", "M2", "M3"] * 2, "gp_id": ["G1"] * 3 + ["G2"] * 3,
+    >>> present = pd.DataFrame({"meeting_id": ["M1", "M2", "M3"] * 2,
+    ...                         "gp_id": ["G1"] * 3 + ["G2"] * 3,
     ...                         "attended": [True, False, False, False, True, False]})
     >>> persistent_absence(present, meetings, gps)[["gp_id", "longest_absence", "flagged"]]
       gp_id  longest_absence  flagged
@@ -383,12 +409,13 @@ def persistent_absence(
     1    G2                1    False
     """
     if int(consecutive) != consecutive or consecutive < 1:
-        raise ValueError(
+        raise InputError(
             f"consecutive must be a whole number of meetings >= 1; got {consecutive!r}"
         )
     if window is not None and (int(window) != window or window < consecutive):
-        raise ValueError(
-            f"window must be a whole number of meetings >= consecutive ({consecutive}); got {window!r}"
+        raise InputError(
+            f"window must be a whole number of meetings >= consecutive ({consecutive}); "
+            f"got {window!r}"
         )
     records = attendance_records(attendance, meetings, gps).sort_values(
         ["gp_id", "date", "meeting_id"], kind="stable"
@@ -440,6 +467,39 @@ def persistent_absence(
     ).reset_index(drop=True)
 
 
+def absence_by_cluster(absentees: pd.DataFrame) -> pd.DataFrame:
+    """Persistent absence counted per cluster, so that a shared report names no GP: cluster_id,
+    gps, flagged_gps, longest_absence (meetings in a row, the cluster's longest), most flagged
+    GPs first.
+
+    ``absentees`` is :func:`persistent_absence`'s table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.methods.meeting_attendance import absence_by_cluster
+    >>> flags = pd.DataFrame({"gp_id": ["G1", "G2", "G3"], "cluster_id": ["C1", "C1", "C2"],
+    ...                       "longest_absence": [3, 0, 1], "flagged": [True, False, False]})
+    >>> absence_by_cluster(flags)
+      cluster_id  gps  flagged_gps  longest_absence
+    0         C1    2            1                3
+    1         C2    1            0                1
+    """
+    require_columns(
+        absentees, ["gp_id", "cluster_id", "longest_absence", "flagged"], "absence_by_cluster"
+    )
+    return (
+        absentees.groupby("cluster_id")
+        .agg(
+            gps=("gp_id", "size"),
+            flagged_gps=("flagged", "sum"),
+            longest_absence=("longest_absence", "max"),
+        )
+        .sort_values("flagged_gps", ascending=False)
+        .reset_index()
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # dose-response
 # ---------------------------------------------------------------------------------------------
@@ -455,7 +515,9 @@ def topic_meeting_share(
     the first month it can have changed prescribing (the month after), and the share of the
     clinic's GPs who attended that meeting.
 
-    :math:`\\text{share}_c = \\frac{\\#\\{\\text{GPs of clinic } c \\text{ present}\\}}{\\#\\{\\text{GPs of clinic } c \\text{ invited}\\}}`
+    .. math::
+        \\text{share}_c = \\frac{\\#\\{\\text{GPs of clinic } c \\text{ present}\\}}
+        {\\#\\{\\text{GPs of clinic } c \\text{ invited}\\}}
 
     Returns clinic_id, cluster_id, meeting_id, meeting_date, first_treated_month, invited,
     attended, share_attended.
@@ -463,14 +525,15 @@ def topic_meeting_share(
     Examples
     --------
     >>> import pandas as pd
-    >>> from evaluation.methods.attendance import topic_meeting_share
+    >>> from evaluation.methods.meeting_attendance import topic_meeting_share
     >>> meetings = pd.DataFrame({"meeting_id": ["M1", "M2"], "cluster_id": "C1",
     ...                          "date": ["2021-03-09", "2021-09-14"], "topic": ["nsaid", "nsaid"]})
     >>> gps = pd.DataFrame({"gp_id": ["G1", "G2", "G3"], "clinic_id": ["K1", "K1", "K2"]})
-    >>> present = pd.DataFrame({"meeting_id": ["M1"] * 3 + ["M2"] * 3, "gp_id": ["G1", "G2", "G3"] * 2,
+    >>> present = pd.DataFrame({"meeting_id": ["M1"] * 3 + ["M2"] * 3,
+    ...                         "gp_id": ["G1", "G2", "G3"] * 2,
     ...                         "attended": [True, False, True, True, True, False]})
-    >>> topic_meeting_share(present, meetings, gps, "nsaid")[["clinic_id", "meeting_id", "first_treated_month",
-    ...                                                       "share_attended"]]
+    >>> shares = topic_meeting_share(present, meetings, gps, "nsaid")
+    >>> shares[["clinic_id", "meeting_id", "first_treated_month", "share_attended"]]
       clinic_id meeting_id first_treated_month  share_attended
     0        K1         M1          2021-04-01             0.5
     1        K2         M1          2021-04-01             1.0
@@ -478,11 +541,11 @@ def topic_meeting_share(
     from evaluation.data.catalogue import TOPICS
 
     if topic not in TOPICS:
-        raise ValueError(f"unknown topic {topic!r}; expected one of {', '.join(TOPICS)}")
-    _require(meetings, ["meeting_id", "cluster_id", "date", "topic"], "meetings")
+        raise InputError(f"unknown topic {topic!r}; expected one of {', '.join(TOPICS)}")
+    require_columns(meetings, ["meeting_id", "cluster_id", "date", "topic"], "the meetings table")
     on_topic = meetings[meetings["topic"] == topic]
     if on_topic.empty:
-        raise ValueError(
+        raise InputError(
             f"no cluster held a meeting on {topic!r}: there is no dose to relate to prescribing"
         )
     first = on_topic.assign(date=pd.to_datetime(on_topic["date"])).sort_values(
@@ -524,7 +587,7 @@ def topic_meeting_share(
 
 
 @dataclass
-class DoseResponse:
+class DoseResponseResult:
     """Clinic changes in prescribing against the share of their GPs at the topic meeting."""
 
     clinics: pd.DataFrame
@@ -541,6 +604,7 @@ class DoseResponse:
     window: int
     level: float
     adjusted: bool
+    comparison: str | None = "never"
     labels: dict = field(default_factory=dict)
     _fit: object = None
 
@@ -565,6 +629,32 @@ class DoseResponse:
         frame["n_clinics"] = self.n_clinics
         frame["n_clusters"] = self.n_clusters
         return frame
+
+    def summary(self) -> pd.DataFrame:
+        """The dose-response in one row: estimate (the slope, change in log rate per unit share
+        attending), se, ci_low, ci_high, p_value, the expected percent change with all and with
+        none of a clinic's GPs at the meeting, n_clinics, n_clusters, n_skipped (clinics without
+        full windows), window and adjusted (net of comparison clinics)."""
+        ends = self.predict([1.0, 0.0])
+        return pd.DataFrame(
+            [
+                {
+                    "term": "share of GPs attending (slope)",
+                    "estimate": self.slope,
+                    "se": self.se,
+                    "ci_low": self.ci_low,
+                    "ci_high": self.ci_high,
+                    "p_value": self.p_value,
+                    "percent_change_all_attending": float(ends["percent_change"].iloc[0]),
+                    "percent_change_none_attending": float(ends["percent_change"].iloc[1]),
+                    "n_clinics": self.n_clinics,
+                    "n_clusters": self.n_clusters,
+                    "n_skipped": self.n_skipped,
+                    "window": self.window,
+                    "adjusted": self.adjusted,
+                }
+            ]
+        )
 
     def predict(self, share) -> pd.DataFrame:
         """Expected change (log rate ratio and percent) at given shares, with a CI."""
@@ -636,8 +726,8 @@ class DoseResponse:
             title
             or self.labels.get("title")
             or (
-                f"Change after the meeting: {ends['percent_change'].iloc[0]:+.0f}% where all of a clinic's GPs came, "
-                f"{ends['percent_change'].iloc[1]:+.0f}% where none did"
+                f"Change after the meeting: {ends['percent_change'].iloc[0]:+.0f}% where all "
+                f"of a clinic's GPs came, {ends['percent_change'].iloc[1]:+.0f}% where none did"
             ),
             fontsize=10,
         )
@@ -690,14 +780,16 @@ def dose_response(
     comparison: str | None = "never",
     level: float = 0.95,
     y_label: str | None = None,
-) -> DoseResponse:
+) -> DoseResponseResult:
     """Does the share of a clinic's GPs at the topic meeting modify its change in prescribing?
 
     For each clinic c with a first treated month :math:`F_c` (from :func:`topic_meeting_share`):
 
     .. math::
-        \\Delta_c = \\log\\frac{\\sum_{F_c \\le m < F_c + w} O_{cm} + 0.5}{\\sum_{F_c \\le m < F_c + w} N_{cm}}
-                  - \\log\\frac{\\sum_{F_c - w \\le m < F_c} O_{cm} + 0.5}{\\sum_{F_c - w \\le m < F_c} N_{cm}}
+        \\Delta_c = \\log\\frac{\\sum_{F_c \\le m < F_c + w} O_{cm} + 0.5}
+                              {\\sum_{F_c \\le m < F_c + w} N_{cm}}
+                  - \\log\\frac{\\sum_{F_c - w \\le m < F_c} O_{cm} + 0.5}
+                              {\\sum_{F_c - w \\le m < F_c} N_{cm}}
 
     (O = count, N = population in patient-months, w = ``window`` months; full windows required,
     so a whole year on each side also cancels seasonality). With ``comparison`` the same change
@@ -717,19 +809,22 @@ def dose_response(
         filtered to ``indicator`` when given). Must include the comparison clinics when
         ``comparison`` is not None.
     shares : DataFrame
-        From :func:`topic_meeting_share`: clinic_id, cluster_id, first_treated_month, share_attended.
+        From :func:`topic_meeting_share`: clinic_id, cluster_id, first_treated_month,
+        share_attended.
     count, population : str
         Outcome count (``"prescriptions"``, ``"ddd"``, ``"users"``) and its denominator per month.
     window : int
         Months on each side (default 12).
-    comparison : {"never", "notyet", None}
+    comparison : {"never", "notyet", "auto", None}
         Comparison clinics: those never treated (not in ``shares``), also those treated only
-        after the cohort's after-window ("notyet"), or none (raw before/after change).
+        after the cohort's after-window ("notyet"), "never" if ``prescribing`` has any
+        never-treated clinic and else "notyet" ("auto"), or none (raw before/after change).
+        The result's ``comparison`` says which was used.
 
     Returns
     -------
-    :class:`DoseResponse` with ``.slope`` (and CI), ``.to_frame()``, ``.predict()``, ``.plot()``
-    and ``.clinics`` (one row per clinic with its change).
+    :class:`DoseResponseResult` with ``.slope`` (and CI), ``.to_frame()``, ``.summary()``,
+    ``.predict()``, ``.plot()`` and ``.clinics`` (one row per clinic with its change).
 
     References
     ----------
@@ -741,9 +836,10 @@ def dose_response(
     Examples
     --------
     >>> from evaluation.data.synth import generate_tables
-    >>> from evaluation.methods.attendance import topic_meeting_share, dose_response
+    >>> from evaluation.methods.meeting_attendance import topic_meeting_share, dose_response
     >>> tables, truth, _ = generate_tables(seed=7, scale="small")
-    >>> shares = topic_meeting_share(tables["attendance"], tables["meetings"], tables["gps"], "nsaid")
+    >>> shares = topic_meeting_share(tables["attendance"], tables["meetings"], tables["gps"],
+    ...                              "nsaid")
     >>> result = dose_response(tables["prescribing"], shares, indicator="nsaid")
     >>> result.to_frame()[["term", "estimate", "ci_low", "ci_high"]].round(3)
                                  term  estimate  ci_low  ci_high
@@ -752,38 +848,47 @@ def dose_response(
     """
     import statsmodels.api as sm
 
-    if comparison not in ("never", "notyet", None):
-        raise ValueError(f"comparison must be 'never', 'notyet' or None; got {comparison!r}")
+    if comparison not in ("never", "notyet", "auto", None):
+        raise InputError(
+            f"comparison must be 'never', 'notyet', 'auto' or None; got {comparison!r}"
+        )
     if int(window) != window or window < 1:
-        raise ValueError(f"window must be a whole number of months >= 1; got {window!r}")
-    _require(prescribing, ["clinic_id", "month", count, population], "prescribing")
-    _require(shares, ["clinic_id", "cluster_id", "first_treated_month", "share_attended"], "shares")
+        raise InputError(f"window must be a whole number of months >= 1; got {window!r}")
+    require_columns(prescribing, ["clinic_id", "month", count, population], "prescribing")
+    require_columns(
+        shares, ["clinic_id", "cluster_id", "first_treated_month", "share_attended"], "shares"
+    )
     rows = prescribing
     if "indicator" in rows.columns:
         if indicator is not None:
             rows = rows[rows["indicator"] == indicator]
             if rows.empty:
-                raise ValueError(f"prescribing has no rows for indicator {indicator!r}")
+                raise InputError(f"prescribing has no rows for indicator {indicator!r}")
         elif rows["indicator"].nunique() > 1:
-            raise ValueError(
-                f"prescribing holds several indicators ({', '.join(map(str, rows['indicator'].unique()))}); "
+            raise InputError(
+                "prescribing holds several indicators "
+                f"({', '.join(map(str, rows['indicator'].unique()))}); "
                 "pass indicator= to choose one"
             )
-    if rows[[count, population]].isna().any().any():
-        raise ValueError(f"prescribing: {count!r} or {population!r} is missing in some rows")
-    if (rows[population] <= 0).any():
-        row = rows.index[rows[population] <= 0][0]
-        raise ValueError(
-            f"prescribing: population {population!r} must be > 0; row {row} has {rows.loc[row, population]!r}"
-        )
+    if rows[count].isna().any():
+        raise InputError(f"prescribing: {count!r} is missing in some rows")
+    require_positive(
+        rows, population, "prescribing", hint="fix the list sizes or drop those months"
+    )
     if shares["share_attended"].isna().any() or not shares["share_attended"].between(0, 1).all():
-        raise ValueError(
+        raise InputError(
             "shares: share_attended must be a proportion between 0 and 1 for every clinic"
         )
-    if shares["clinic_id"].duplicated().any():
-        raise ValueError(
-            "shares: one row per clinic expected (the cluster's first meeting on the topic)"
-        )
+    require_unique(
+        shares,
+        ["clinic_id"],
+        "shares",
+        what="one row per clinic (the cluster's first meeting on the topic)",
+        hint="take them from topic_meeting_share",
+    )
+    if comparison == "auto":
+        has_never_treated = (~rows["clinic_id"].isin(set(shares["clinic_id"]))).any()
+        comparison = "never" if has_never_treated else "notyet"
 
     panel = rows[["clinic_id", "month", count, population]].copy()
     panel["_period"] = pd.to_datetime(panel["month"]).dt.to_period("M")
@@ -792,7 +897,7 @@ def dose_response(
     treated["_start"] = pd.to_datetime(treated["first_treated_month"]).dt.to_period("M")
     treated = treated[treated["clinic_id"].isin(panel["clinic_id"])]
     if treated.empty:
-        raise ValueError(
+        raise InputError(
             "none of the clinics in shares has prescribing rows: check the region and indicator"
         )
 
@@ -803,9 +908,9 @@ def dose_response(
     n_skipped = int((~complete).sum())
     clinics = clinics[complete].copy()
     if clinics.empty:
-        raise ValueError(
-            f"no clinic has {window} months of prescribing on both sides of its first treated month "
-            f"(data {first_month} to {last_month}); use a shorter window"
+        raise InputError(
+            f"no clinic has {window} months of prescribing on both sides of its first treated "
+            f"month (data {first_month} to {last_month}); use a shorter window"
         )
     clinics["change_unadjusted"] = np.log(
         (clinics["after_count"] + 0.5) / clinics["after_population"]
@@ -826,15 +931,16 @@ def dose_response(
             else:
                 controls = panel[panel["_first"].isna() | (panel["_first"] > end)]
             if controls.empty:
-                raise ValueError(
-                    f"no comparison clinics ({comparison!r}) for the cohort treated from {start}: every clinic's "
-                    "cluster took the topic up. Use comparison='notyet', or comparison=None for the raw change."
+                raise InputError(
+                    f"no comparison clinics ({comparison!r}) for the cohort treated from {start}: "
+                    "every clinic's cluster took the topic up. Use comparison='notyet', or "
+                    "comparison=None for the raw change."
                 )
             by_month = controls.groupby("_period")[[count, population]].sum()
             before = by_month.loc[start - window : start - 1]
             after = by_month.loc[start:end]
             if len(before) < window or len(after) < window:
-                raise ValueError(
+                raise InputError(
                     f"comparison clinics lack full {window}-month windows around {start}"
                 )
             changes[start] = float(
@@ -846,9 +952,9 @@ def dose_response(
     clusters = clinics["cluster_id"].to_numpy()
     n_clusters = len(np.unique(clusters))
     if len(clinics) < 3 or clinics["share_attended"].nunique() < 2:
-        raise ValueError(
-            f"dose-response needs at least 3 clinics with different shares attending; got {len(clinics)} "
-            f"clinic(s) and {clinics['share_attended'].nunique()} distinct share(s)"
+        raise InputError(
+            "dose-response needs at least 3 clinics with different shares attending; got "
+            f"{len(clinics)} clinic(s) and {clinics['share_attended'].nunique()} distinct share(s)"
         )
     design = sm.add_constant(clinics["share_attended"].to_numpy(dtype=float))
     model = sm.OLS(clinics["change"].to_numpy(dtype=float), design)
@@ -861,7 +967,7 @@ def dose_response(
     ci = np.asarray(fit.conf_int(alpha=1 - level))
     clinics["_start"] = clinics["_start"].astype(str)
     clinics = clinics.rename(columns={"_start": "cohort"})
-    return DoseResponse(
+    return DoseResponseResult(
         clinics=clinics.reset_index(drop=True),
         slope=float(fit.params[1]),
         se=float(fit.bse[1]),
@@ -876,6 +982,7 @@ def dose_response(
         window=window,
         level=level,
         adjusted=comparison is not None,
+        comparison=comparison,
         labels={"y": y_label or _change_label(indicator, count)},
         _fit=fit,
     )
@@ -887,8 +994,12 @@ def dose_response(
 
 
 @dataclass
-class Attendance:
-    """Attendance in a set of clusters: rates, trends and persistent absentees together."""
+class AttendanceResult:
+    """Attendance in a set of clusters: rates, trends and persistent absentees together.
+
+    Build with :func:`attendance`; ``.to_frame()`` one row per cluster, ``.summary()`` the
+    clusters together in one row, ``.rates()`` at any level, ``.plot()`` attendance per year.
+    """
 
     records: pd.DataFrame
     trend: pd.DataFrame
@@ -912,6 +1023,30 @@ class Attendance:
             regions = self.records.drop_duplicates("cluster_id")[["cluster_id", "region"]]
             out = regions.merge(out, on="cluster_id", how="right")
         return out
+
+    def summary(self) -> pd.DataFrame:
+        """All clusters in one row: clusters, meetings, invited, attended, rate with its
+        Wilson interval (ci_low, ci_high), how many clusters are fading, sustained, rising or
+        not estimable, GPs, and persistent absentees (``consecutive`` meetings in a row)."""
+        records = self.records
+        attended, invited = int(records["attended"].sum()), len(records)
+        low, high = _wilson([attended], [invited], self.level)
+        engagement = self.trend["engagement"].value_counts()
+        row = {
+            "clusters": int(records["cluster_id"].nunique()),
+            "meetings": int(records["meeting_id"].nunique()),
+            "invited": invited,
+            "attended": attended,
+            "rate": attended / invited,
+            "ci_low": float(low[0]),
+            "ci_high": float(high[0]),
+        }
+        for word in ("fading", "sustained", "rising", "not estimable"):
+            row[f"clusters_{word.replace(' ', '_')}"] = int(engagement.get(word, 0))
+        row["gps"] = len(self.absentees)
+        row["persistent_absentees"] = int(self.absentees["flagged"].sum())
+        row["consecutive"] = self.consecutive
+        return pd.DataFrame([row])
 
     def plot(self, ax=None, title: str | None = None):
         """Attendance per cluster and year (thin lines) and over all clusters (thick, with CI)."""
@@ -970,11 +1105,12 @@ def attendance(
     clusters: pd.DataFrame | None = None,
     consecutive: int = 2,
     level: float = 0.95,
-) -> Attendance:
+) -> AttendanceResult:
     """Attendance overview: per-cluster rates and trends, and persistent absentees.
 
     Runs :func:`attendance_trend` (per cluster, GP-robust SEs) and :func:`persistent_absence`
-    (``consecutive`` meetings missed in a row) and keeps the records for :meth:`Attendance.rates`.
+    (``consecutive`` meetings missed in a row) and keeps the records for
+    :meth:`AttendanceResult.rates`.
     See those functions for the formulas.
 
     Examples
@@ -998,7 +1134,7 @@ def attendance(
     records = attendance_records(attendance, meetings, gps, clusters)
     trend = attendance_trend(attendance, meetings, gps, by="cluster", level=level)
     absentees = persistent_absence(attendance, meetings, gps, consecutive=consecutive)
-    return Attendance(
+    return AttendanceResult(
         records=records,
         trend=trend,
         absentees=absentees,

@@ -27,13 +27,22 @@ Mainey C et al. FunnelPlotR (NHS-R Community), https://github.com/nhs-r-communit
 
 from __future__ import annotations
 
-__all__ = ["funnel", "funnel_limits", "expected_counts", "overdispersion_estimates", "Funnel"]
+__all__ = [
+    "funnel",
+    "funnel_limits",
+    "expected_counts",
+    "overdispersion_estimates",
+    "FunnelResult",
+]
 
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from evaluation.errors import InputError
+from evaluation.methods.checks import require_columns, require_frame, require_positive
 
 KINDS = ("ratio", "proportion")
 OVERDISPERSION = ("none", "multiplicative", "additive")
@@ -49,7 +58,7 @@ def _level_tag(level: float) -> str:
 def _check_levels(levels) -> tuple[float, ...]:
     levels = tuple(float(level) for level in levels)
     if not levels or any(not 0 < level < 1 for level in levels):
-        raise ValueError(
+        raise InputError(
             f"levels must be coverages strictly between 0 and 1, e.g. (0.95, 0.998); got {levels}"
         )
     return levels
@@ -60,7 +69,7 @@ def _positive(values, name: str) -> np.ndarray:
     bad = ~np.isfinite(array) | (array <= 0)
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
-        raise ValueError(
+        raise InputError(
             f"{name} must be positive and finite; position {first} holds {array.flat[first]!r}. "
             "A unit with zero expected count or denominator has no funnel position: drop it first."
         )
@@ -165,7 +174,8 @@ def funnel_limits(
     overdispersion : {"none", "multiplicative", "additive"}
         ``"none"`` gives the exact limits:
 
-        - ratio: :math:`L = \\chi^2_{\\alpha/2}(2E) / 2E`, :math:`U = \\chi^2_{1-\\alpha/2}(2E+2) / 2E`;
+        - ratio: :math:`L = \\chi^2_{\\alpha/2}(2E) / 2E`,
+          :math:`U = \\chi^2_{1-\\alpha/2}(2E+2) / 2E`;
         - proportion: :math:`(r_p - a)/n`, with :math:`r_p` the binomial quantile and
           :math:`a` the interpolation of Spiegelhalter (2005, A.1.1).
 
@@ -179,8 +189,9 @@ def funnel_limits(
 
     References
     ----------
-    Spiegelhalter DJ. Funnel plots for comparing institutional performance. Stat Med 2005;24:1185-1202
-    (appendix A.1); the chi-square form of the Poisson limits as in NHS-R FunnelPlotR.
+    Spiegelhalter DJ. Funnel plots for comparing institutional performance. Stat Med
+    2005;24:1185-1202 (appendix A.1); the chi-square form of the Poisson limits as in NHS-R
+    FunnelPlotR.
 
     Returns
     -------
@@ -192,7 +203,7 @@ def funnel_limits(
     The exact 95 % and 99.8 % limits of a standardised ratio for 15, 20 and 30 expected events
     (FunnelPlotR gives the same to 7 digits):
 
-    >>> from evaluation.methods.funnel import funnel_limits
+    >>> from evaluation.methods.funnel_plots import funnel_limits
     >>> funnel_limits([15, 20, 30]).round(4)
        denominator  lower_95  upper_95  lower_998  upper_998
     0         15.0    0.5597    1.6493     0.3863     2.0829
@@ -203,15 +214,17 @@ def funnel_limits(
     levels = _check_levels(levels)
     size = _positive(np.atleast_1d(denominator), "denominator")
     if not np.isfinite(target) or target <= 0 or (kind == "proportion" and target >= 1):
-        raise ValueError(
-            f"target must be positive{' and below 1' if kind == 'proportion' else ''}; got {target!r}"
+        raise InputError(
+            f"target must be positive{' and below 1' if kind == 'proportion' else ''}; "
+            f"got {target!r}"
         )
     if phi <= 0 or tau2 < 0 or not np.isfinite(phi) or not np.isfinite(tau2):
-        raise ValueError(f"phi must be > 0 and tau2 >= 0; got phi={phi!r}, tau2={tau2!r}")
+        raise InputError(f"phi must be > 0 and tau2 >= 0; got phi={phi!r}, tau2={tau2!r}")
     if kind == "proportion" and overdispersion == "none" and not np.all(size == np.round(size)):
         first = size[size != np.round(size)][0]
-        raise ValueError(
-            f"exact binomial limits need whole-number denominators (people, not rates); got {first!r}"
+        raise InputError(
+            "exact binomial limits need whole-number denominators (people, not rates); "
+            f"got {first!r}"
         )
     out = {"denominator": size}
     for level in levels:
@@ -235,12 +248,12 @@ def funnel_limits(
 
 def _check_options(kind, overdispersion, sr_method):
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}; got {kind!r}")
+        raise InputError(f"kind must be one of {KINDS}; got {kind!r}")
     if overdispersion not in OVERDISPERSION:
-        raise ValueError(f"overdispersion must be one of {OVERDISPERSION}; got {overdispersion!r}")
+        raise InputError(f"overdispersion must be one of {OVERDISPERSION}; got {overdispersion!r}")
     sr_method = str(sr_method).upper()
     if sr_method not in SR_METHODS:
-        raise ValueError(f"sr_method must be one of {SR_METHODS}; got {sr_method!r}")
+        raise InputError(f"sr_method must be one of {SR_METHODS}; got {sr_method!r}")
     return kind, overdispersion, sr_method
 
 
@@ -270,9 +283,29 @@ def overdispersion_estimates(z: np.ndarray, s: np.ndarray, trim: float, truncate
     :math:`\\phi = \\frac{1}{n}\\sum z_w^2` over the winsorised (or truncated) z-scores, and
     :math:`\\tau^2 = \\max\\left(0, \\frac{n\\phi - (n-1)}{\\sum w - \\sum w^2/\\sum w}\\right)`,
     :math:`w = 1/s^2`, set to 0 when :math:`n\\phi < n - 1` (Spiegelhalter 2005, QSHC).
+
+    Parameters
+    ----------
+    z : the units' z-scores on the transformed scale; s : their within-unit standard errors.
+    trim : share winsorised (or truncated) at each end before estimating phi.
+    truncate : drop the extreme units (the SHMI's way) instead of winsorising them.
+
+    Returns
+    -------
+    dict with phi, tau2, n_used (units left after trimming) and p_overdispersion (the
+    chi-square test of :math:`n\\phi` on n - 1 df).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from evaluation.methods.funnel_plots import overdispersion_estimates
+    >>> z = np.array([-2.5, -1.0, -0.5, 0.0, 0.4, 1.1, 1.8, 3.0])
+    >>> estimates = overdispersion_estimates(z, np.full(8, 0.1), trim=0, truncate=False)
+    >>> round(estimates["phi"], 3), round(estimates["tau2"], 4)
+    (2.639, 0.0202)
     """
     if not 0 <= trim < 0.5:
-        raise ValueError(
+        raise InputError(
             f"trim must be in [0, 0.5): the share winsorised at each end; got {trim!r}"
         )
     if trim == 0:
@@ -281,13 +314,13 @@ def overdispersion_estimates(z: np.ndarray, s: np.ndarray, trim: float, truncate
         trimmed = _truncate(z, trim) if truncate else _winsorise(z, trim)
     used = ~np.isnan(trimmed)
     if not np.all(np.isfinite(trimmed[used])):
-        raise ValueError(
-            "a unit with an observed count of 0 has an infinite log z-score and was not trimmed away; "
-            "use sr_method='CQC' (square-root scale), which handles zero counts"
+        raise InputError(
+            "a unit with an observed count of 0 has an infinite log z-score and was not trimmed "
+            "away; use sr_method='CQC' (square-root scale), which handles zero counts"
         )
     n = int(used.sum())
     if n < 2:
-        raise ValueError(f"overdispersion needs at least 2 units left after trimming; got {n}")
+        raise InputError(f"overdispersion needs at least 2 units left after trimming; got {n}")
     phi = float(np.sum(trimmed[used] ** 2) / n)
     w = 1 / s[used] ** 2
     if n * phi < n - 1:
@@ -308,8 +341,12 @@ def overdispersion_estimates(z: np.ndarray, s: np.ndarray, trim: float, truncate
 
 
 @dataclass
-class Funnel:
-    """A funnel plot's numbers: per-unit frame, limits and the overdispersion estimates."""
+class FunnelResult:
+    """A funnel plot's numbers: per-unit frame, limits and the overdispersion estimates.
+
+    Build with :func:`funnel`; ``.to_frame()`` per unit, ``.summary()`` the overdispersion in
+    one row, ``.limits()`` the curves, ``.plot()`` the funnel.
+    """
 
     units: pd.DataFrame
     kind: str
@@ -353,8 +390,11 @@ class Funnel:
         tag = _level_tag(max(self.levels))
         return self.units[self.units[f"outlier_{tag}"] != ""].copy()
 
-    def summary(self) -> dict:
-        return {
+    def summary(self) -> pd.DataFrame:
+        """The funnel in one row: kind, target, overdispersion method, phi, tau2, units, units
+        used for the overdispersion estimate, its chi-square p-value, trim, and the number of
+        units beyond each limit (``n_outliers_<level>``)."""
+        row = {
             "kind": self.kind,
             "target": self.target,
             "overdispersion": self.overdispersion,
@@ -366,6 +406,10 @@ class Funnel:
             "p_overdispersion": self.p_overdispersion,
             "trim": self.trim,
         }
+        for level in sorted(self.levels):
+            tag = _level_tag(level)
+            row[f"n_outliers_{tag}"] = int((self.units[f"outlier_{tag}"] != "").sum())
+        return pd.DataFrame([row])
 
     def plot(
         self,
@@ -506,7 +550,7 @@ def funnel(
     x_label: str | None = None,
     y_label: str | None = None,
     title: str | None = None,
-) -> Funnel:
+) -> FunnelResult:
     """Funnel plot of standardised ratios or proportions (Spiegelhalter 2005).
 
     Parameters
@@ -540,17 +584,19 @@ def funnel(
     target : float, optional
         Centre line; default 1 for ratios and :math:`\\sum O / \\sum n` for proportions.
     shmi_rounding : bool
-        Round expected counts to 2 decimals first, as the published SHMI (and FunnelPlotR's default).
+        Round expected counts to 2 decimals first, as the published SHMI (and FunnelPlotR's
+        default).
 
     Returns
     -------
-    :class:`Funnel` with ``.to_frame()`` (one row per unit: value, z, limits at the unit's size,
-    outlier flags and an assessment in words), ``.limits()`` (curves), ``.summary()``
-    (phi, tau2, chi-square test of overdispersion) and ``.plot()``.
+    :class:`FunnelResult` with ``.to_frame()`` (one row per unit: value, z, limits at the unit's
+    size, outlier flags and an assessment in words), ``.limits()`` (curves), ``.summary()``
+    (phi, tau2, chi-square test of overdispersion, outliers) and ``.plot()``.
 
     References
     ----------
-    Spiegelhalter DJ. Funnel plots for comparing institutional performance. Stat Med 2005;24:1185-1202.
+    Spiegelhalter DJ. Funnel plots for comparing institutional performance. Stat Med
+    2005;24:1185-1202.
     Spiegelhalter DJ. Handling over-dispersion of performance indicators. QSHC 2005;14:347-351.
 
     Examples
@@ -569,15 +615,10 @@ def funnel(
     """
     kind, overdispersion, sr_method = _check_options(kind, overdispersion, sr_method)
     levels = _check_levels(levels)
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    for column in [numerator, denominator] + ([group] if group else []):
-        if column not in data.columns:
-            raise KeyError(
-                f"funnel: data has no column {column!r}; columns are {list(data.columns)}"
-            )
+    require_frame(data, "funnel: data")
+    require_columns(data, [numerator, denominator, group], "funnel: data")
     if data.empty:
-        raise ValueError("funnel: data has no rows")
+        raise InputError("funnel: data has no rows")
     frame = data[[c for c in (group, numerator, denominator) if c]].copy()
     if group is None:
         frame.insert(0, "group", data.index)
@@ -585,7 +626,7 @@ def funnel(
         frame = frame.rename(columns={group: "group"})
     if frame["group"].isna().any():
         row = frame.index[frame["group"].isna()][0]
-        raise ValueError(
+        raise InputError(
             f"funnel: the unit column {group or 'index'!r} is missing at row {row}; name every unit"
         )
     frame = frame.rename(columns={numerator: "numerator", denominator: "denominator"})
@@ -593,18 +634,18 @@ def funnel(
         values = pd.to_numeric(frame[column], errors="coerce")
         if values.isna().any():
             row = values.index[values.isna()][0]
-            raise ValueError(
+            raise InputError(
                 f"funnel: column {name!r} has a missing or non-numeric value at row {row}"
             )
         frame[column] = values.astype(float)
     if (frame["numerator"] < 0).any():
         row = frame.index[frame["numerator"] < 0][0]
-        raise ValueError(f"funnel: {numerator!r} must be a count >= 0; row {row} is negative")
+        raise InputError(f"funnel: {numerator!r} must be a count >= 0; row {row} is negative")
     units = frame.groupby("group", sort=False, as_index=False)[["numerator", "denominator"]].sum()
     bad = units["denominator"] <= 0
     if bad.any():
         what = "expected count" if kind == "ratio" else "denominator"
-        raise ValueError(
+        raise InputError(
             f"funnel: {what} ({denominator!r}) must be > 0 for every unit; "
             f"{int(bad.sum())} unit(s) have {units.loc[bad, 'denominator'].iloc[0]!r}, "
             f"e.g. {units.loc[bad, 'group'].iloc[0]!r}. Drop units without {what} before plotting."
@@ -612,19 +653,20 @@ def funnel(
     if kind == "proportion":
         fractional = (units["numerator"] % 1 != 0) | (units["denominator"] % 1 != 0)
         if fractional.any():
-            raise ValueError(
-                f"funnel: a proportion needs whole-number counts; unit {units.loc[fractional, 'group'].iloc[0]!r} "
-                "has a fractional numerator or denominator"
+            raise InputError(
+                "funnel: a proportion needs whole-number counts; unit "
+                f"{units.loc[fractional, 'group'].iloc[0]!r} has a fractional numerator or "
+                "denominator"
             )
     if kind == "proportion" and (units["numerator"] > units["denominator"]).any():
         row = units.loc[units["numerator"] > units["denominator"], "group"].iloc[0]
-        raise ValueError(f"funnel: a proportion's numerator exceeds its denominator for unit {row}")
+        raise InputError(f"funnel: a proportion's numerator exceeds its denominator for unit {row}")
     if len(units) < 3:
-        raise ValueError(f"funnel: needs at least 3 units to compare; got {len(units)}")
+        raise InputError(f"funnel: needs at least 3 units to compare; got {len(units)}")
     if kind == "ratio" and sr_method == "SHMI" and shmi_rounding:
         units["denominator"] = units["denominator"].round(2)
         if (units["denominator"] <= 0).any():
-            raise ValueError(
+            raise InputError(
                 "funnel: an expected count rounds to 0 at 2 decimals; turn shmi_rounding off"
             )
     if target is None:
@@ -632,8 +674,9 @@ def funnel(
             1.0 if kind == "ratio" else float(units["numerator"].sum() / units["denominator"].sum())
         )
     if kind == "proportion" and not 0 < target < 1:
-        raise ValueError(
-            f"funnel: the pooled proportion is {target!r}; a funnel needs some events and some non-events"
+        raise InputError(
+            f"funnel: the pooled proportion is {target!r}; a funnel needs some events and some "
+            "non-events"
         )
 
     units["value"] = units["numerator"] / units["denominator"]
@@ -678,7 +721,7 @@ def funnel(
         ],
         "within the variation expected by chance",
     )
-    return Funnel(
+    return FunnelResult(
         units=units,
         kind=kind,
         target=float(target),
@@ -712,7 +755,7 @@ def expected_counts(
     Examples
     --------
     >>> import pandas as pd
-    >>> from evaluation.methods.funnel import expected_counts
+    >>> from evaluation.methods.funnel_plots import expected_counts
     >>> rows = pd.DataFrame({"clinic": ["A", "A", "B", "B"], "month": [1, 2, 1, 2],
     ...                      "rx": [10, 14, 30, 26], "patients": [1000, 1000, 2000, 2000]})
     >>> expected_counts(rows, "rx", "patients", "clinic", strata="month").round(3)
@@ -721,19 +764,16 @@ def expected_counts(
     1      B      56.0    53.333   1.05
     """
     strata = [strata] if isinstance(strata, str) else list(strata or [])
-    for column in [observed, exposure, unit, *strata]:
-        if column not in data.columns:
-            raise KeyError(f"expected_counts: data has no column {column!r}")
+    where = "expected_counts: data"
+    require_columns(data, [observed, exposure, unit, *strata], where)
     frame = data[[unit, *strata, observed, exposure]].copy()
     for column in (observed, exposure):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
         if frame[column].isna().any():
-            raise ValueError(
-                f"expected_counts: column {column!r} has missing or non-numeric values"
-            )
-    if (frame[exposure] <= 0).any():
-        row = frame.index[frame[exposure] <= 0][0]
-        raise ValueError(f"expected_counts: exposure {exposure!r} must be > 0; row {row} is not")
+            raise InputError(f"{where}: column {column!r} has missing or non-numeric values")
+    require_positive(
+        frame, exposure, where, hint="a unit with no exposure has no expected count: drop it"
+    )
     if strata:
         totals = frame.groupby(strata)[[observed, exposure]].transform("sum")
         rate = totals[observed] / totals[exposure]

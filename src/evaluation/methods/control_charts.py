@@ -11,13 +11,15 @@ Charts
   :math:`\\bar{x} \\pm 2.66\\,\\overline{MR}` (:math:`\\overline{MR}/1.128` estimates sigma); the
   moving-range chart (upper limit :math:`3.267\\,\\overline{MR}`) is in the frame as well.
 - ``"u"``: rates of counts per unit (prescriptions per 1,000 patients):
-  :math:`\\bar{u} = \\sum c / \\sum n`, limits :math:`\\bar{u} \\pm 3\\sqrt{\\bar{u}/n_i}`, lower at 0.
+  :math:`\\bar{u} = \\sum c / \\sum n`, limits :math:`\\bar{u} \\pm 3\\sqrt{\\bar{u}/n_i}`,
+  lower at 0.
 - ``"p"``: proportions (share of GPs attending): :math:`\\bar{p} = \\sum x / \\sum n`, limits
   :math:`\\bar{p} \\pm 3\\sqrt{\\bar{p}(1-\\bar{p})/n_i}`, clipped to [0, 1].
 - ``"up"`` and ``"pp"``: Laney's u' and p' charts for large denominators (a whole cluster's
   patients), where real month-to-month variation dwarfs the Poisson/binomial noise and a plain
-  u or p chart flags nearly every point: with :math:`z_i = (y_i - \\bar{y})/\\sigma_i`, the limits are
-  :math:`\\bar{y} \\pm 3\\sigma_i\\sigma_z`, :math:`\\sigma_z = \\overline{|z_i - z_{i-1}|}/1.128`
+  u or p chart flags nearly every point: with :math:`z_i = (y_i - \\bar{y})/\\sigma_i`, the
+  limits are :math:`\\bar{y} \\pm 3\\sigma_i\\sigma_z`,
+  :math:`\\sigma_z = \\overline{|z_i - z_{i-1}|}/1.128`
   (Laney 2002; qicharts2's "up" and "pp").
 
 Rules
@@ -42,13 +44,16 @@ Anhøj J. qicharts2: Quality Improvement Charts for R, https://github.com/anhoej
 
 from __future__ import annotations
 
-__all__ = ["spc", "anhoej_rules", "making_data_count_rules", "SPCChart"]
+__all__ = ["spc", "anhoej_rules", "making_data_count_rules", "SPCResult"]
 
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from evaluation.errors import InputError
+from evaluation.methods.checks import require_columns, require_frame, require_unique
 
 CHARTS = ("run", "xmr", "i", "u", "p", "up", "pp")
 _D2 = 1.128  # bias constant of the moving range of two points
@@ -68,7 +73,7 @@ def anhoej_rules(values, centre) -> dict:
 
     Examples
     --------
-    >>> from evaluation.methods.spc import anhoej_rules
+    >>> from evaluation.methods.control_charts import anhoej_rules
     >>> anhoej_rules([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], 6.5)["runs_signal"]
     True
     """
@@ -78,7 +83,7 @@ def anhoej_rules(values, centre) -> dict:
     side = side[(side != 0) & ~np.isnan(side)]
     n_useful = len(side)
     if n_useful == 0:
-        raise ValueError("runs analysis needs at least one point off the centre line")
+        raise InputError("runs analysis needs at least one point off the centre line")
     # R's round() rounds half to even, as does numpy's; log2(n) is never exactly .5 for n >= 1.
     longest_run_max = int(np.round(np.log2(n_useful))) + 3
     crossings_min = int(stats.binom.ppf(0.05, max(n_useful - 1, 0), 0.5))
@@ -135,13 +140,13 @@ def making_data_count_rules(
 
     Examples
     --------
-    >>> from evaluation.methods.spc import making_data_count_rules
+    >>> from evaluation.methods.control_charts import making_data_count_rules
     >>> rules = making_data_count_rules([5, 5, 6, 7, 8, 9, 10, 11, 4, 5], centre=6)
     >>> rules["trend"].tolist()
     [False, True, True, True, True, True, True, True, False, False]
     """
     if shift_length < 2 or trend_length < 2:
-        raise ValueError(
+        raise InputError(
             f"shift_length and trend_length must be at least 2; got {shift_length}, {trend_length}"
         )
     values = np.asarray(values, dtype=float)
@@ -194,8 +199,12 @@ def making_data_count_rules(
 
 
 @dataclass
-class SPCChart:
-    """An SPC chart's numbers: a tidy frame per point, the runs analysis and the chart type."""
+class SPCResult:
+    """An SPC chart's numbers: a tidy frame per point, the runs analysis and the chart type.
+
+    Build with :func:`spc`; ``.to_frame()`` per point, ``.summary()`` the chart in one row,
+    ``.plot()`` the chart.
+    """
 
     points: pd.DataFrame
     chart: str
@@ -209,19 +218,21 @@ class SPCChart:
         Anhøj statistics (the same on every row, as qicharts2 reports them)."""
         return self.points.copy()
 
-    def summary(self) -> dict:
-        """The chart in a few numbers: centre, runs analysis and counts of special-cause points."""
+    def summary(self) -> pd.DataFrame:
+        """The chart in one row: chart, n_points, centre (last point's), the runs analysis
+        (n_useful, longest_run, longest_run_max, crossings, crossings_min, runs_signal) and the
+        number of points flagged by each Making Data Count rule (``n_<rule>``)."""
         frame = self.points
-        out = {
+        row = {
             "chart": self.chart,
             "n_points": len(frame),
             "centre": float(frame["centre"].iloc[-1]),
         }
-        out.update(self.runs)
+        row.update(self.runs)
         for rule in ("beyond_limits", "shift", "trend", "two_of_three"):
             if rule in frame:
-                out[f"n_{rule}"] = int(frame[rule].sum())
-        return out
+                row[f"n_{rule}"] = int(frame[rule].sum())
+        return pd.DataFrame([row])
 
     def plot(
         self,
@@ -308,7 +319,7 @@ def spc(
     y_label: str | None = None,
     x_label: str | None = None,
     title: str | None = None,
-) -> SPCChart:
+) -> SPCResult:
     """Run, XmR, u, p (or Laney u', p') chart of one series, with Anhøj and Making Data Count rules.
 
     Parameters
@@ -339,11 +350,12 @@ def spc(
 
     Returns
     -------
-    :class:`SPCChart` with ``.to_frame()``, ``.summary()`` and ``.plot()``.
+    :class:`SPCResult` with ``.to_frame()``, ``.summary()`` and ``.plot()``.
 
     Raises
     ------
-    ValueError for too few points, missing values, denominators <= 0, proportions above 1.
+    MissingColumnsError for a column not in ``data``; InputError (a ValueError) for too few
+    points, repeated times, missing values, denominators <= 0, proportions above 1.
 
     References
     ----------
@@ -358,8 +370,9 @@ def spc(
     >>> series = pd.DataFrame({"month": pd.period_range("2021-01", periods=12, freq="M"),
     ...                        "rx": [40, 42, 38, 45, 41, 39, 44, 43, 40, 30, 29, 28],
     ...                        "patients": [1600] * 12})
-    >>> chart = spc(series, x="month", chart="u", numerator="rx", denominator="patients", multiplier=1000)
-    >>> round(chart.summary()["centre"], 2)
+    >>> chart = spc(series, x="month", chart="u", numerator="rx", denominator="patients",
+    ...             multiplier=1000)
+    >>> round(float(chart.summary()["centre"].iloc[0]), 2)
     23.91
     >>> chart.to_frame()[["x", "y", "trend", "variation"]].tail(3).round(2)
               x      y  trend              variation
@@ -368,37 +381,37 @@ def spc(
     11  2021-12  17.50   True  special cause (lower)
     """
     if chart not in CHARTS:
-        raise ValueError(f"chart must be one of {CHARTS}; got {chart!r}")
+        raise InputError(f"chart must be one of {CHARTS}; got {chart!r}")
     chart = "xmr" if chart == "i" else chart
     if improvement not in (None, "up", "down"):
-        raise ValueError(f"improvement must be 'up', 'down' or None; got {improvement!r}")
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+        raise InputError(f"improvement must be 'up', 'down' or None; got {improvement!r}")
+    where = "spc: data"
+    require_frame(data, where)
     if chart in ("u", "p", "up", "pp") and (numerator is None or denominator is None):
-        raise ValueError(
+        raise InputError(
             f"a {chart} chart needs numerator= and denominator= columns (counts and sizes)"
         )
     if chart in ("run", "xmr") and y is None and (numerator is None or denominator is None):
-        raise ValueError(
+        raise InputError(
             f"a {chart} chart needs y= (a value column) or numerator= and denominator="
         )
     needed = [c for c in (y, x, numerator, denominator) if c is not None]
-    for column in needed:
-        if column not in data.columns:
-            raise KeyError(f"spc: data has no column {column!r}; columns are {list(data.columns)}")
+    require_columns(data, needed, where)
     frame = data[needed].copy()
     if x is not None:
         if frame[x].isna().any():
-            raise ValueError(f"spc: the time column {x!r} is missing for some rows")
-        if frame[x].duplicated().any():
-            raise ValueError(
-                f"spc: {x!r} repeats {frame.loc[frame[x].duplicated(), x].iloc[0]!r}; a chart has one point per "
-                "time, so sum the counts (or average the values) per time first"
-            )
+            raise InputError(f"spc: the time column {x!r} is missing for some rows")
+        require_unique(
+            frame,
+            [x],
+            where,
+            what="one point per time",
+            hint="sum the counts (or average the values) per time first",
+        )
         frame = frame.sort_values(x, kind="stable")
     frame = frame.reset_index(drop=True)
     if len(frame) < max(min_points, 2):
-        raise ValueError(
+        raise InputError(
             f"spc: a {chart} chart needs at least {max(min_points, 2)} points; got {len(frame)}. "
             "Use a longer period or a coarser unit (e.g. a cluster instead of a clinic)."
         )
@@ -408,7 +421,7 @@ def spc(
         values = pd.to_numeric(frame[column], errors="coerce")
         if values.isna().any():
             row = int(values.index[values.isna()][0])
-            raise ValueError(
+            raise InputError(
                 f"spc: column {column!r} is missing or not a number at point {row} (0-based)"
             )
         frame[column] = values.astype(float)
@@ -416,14 +429,14 @@ def spc(
     if numerator is not None and denominator is not None:
         if (frame[denominator] <= 0).any():
             row = int(np.flatnonzero(frame[denominator] <= 0)[0])
-            raise ValueError(
+            raise InputError(
                 f"spc: denominator {denominator!r} must be > 0; point {row} (0-based) is not"
             )
         if (frame[numerator] < 0).any():
-            raise ValueError(f"spc: numerator {numerator!r} must be >= 0")
+            raise InputError(f"spc: numerator {numerator!r} must be >= 0")
         if chart in ("p", "pp") and (frame[numerator] > frame[denominator]).any():
             row = int(np.flatnonzero(frame[numerator] > frame[denominator])[0])
-            raise ValueError(f"spc: p chart numerator exceeds denominator at point {row} (0-based)")
+            raise InputError(f"spc: p chart numerator exceeds denominator at point {row} (0-based)")
         out["numerator"] = frame[numerator].to_numpy()
         out["denominator"] = frame[denominator].to_numpy()
         out["y"] = out["numerator"] / out["denominator"]
@@ -431,7 +444,7 @@ def spc(
         out["y"] = frame[y].to_numpy()
     n = len(out)
     if baseline is not None and not 2 <= baseline <= n:
-        raise ValueError(
+        raise InputError(
             f"baseline must be between 2 and the number of points ({n}); got {baseline}"
         )
     base = slice(0, baseline if baseline is not None else n)
@@ -456,8 +469,9 @@ def spc(
             sigma = np.sqrt(pooled / size)
         else:
             if not 0 < pooled < 1:
-                raise ValueError(
-                    f"spc: the pooled proportion is {pooled!r}; a p chart needs events and non-events"
+                raise InputError(
+                    f"spc: the pooled proportion is {pooled!r}; a p chart needs events and "
+                    "non-events"
                 )
             sigma = np.sqrt(pooled * (1 - pooled) / size)
         if chart in ("up", "pp"):
@@ -465,7 +479,7 @@ def spc(
             z = (y_values[base] - pooled) / sigma[base]
             sigma = sigma * (np.mean(np.abs(np.diff(z))) / _D2)
     if sigma is not None and not np.all(sigma > 0):
-        raise ValueError(
+        raise InputError(
             "spc: the series does not vary (zero estimated sigma), so it has no control limits"
         )
 
@@ -522,6 +536,6 @@ def spc(
         ):
             if column in out:
                 out[column] = out[column] * multiplier
-    return SPCChart(
+    return SPCResult(
         out, chart, runs, improvement, labels={"x": x_label, "y": y_label, "title": title}
     )

@@ -25,15 +25,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from evaluation.mixed.link import CaseLinks
+from evaluation.errors import InputError
+from evaluation.methods.checks import require_columns
+from evaluation.mixed.link import CaseLinksResult
 from evaluation.qualitative.agreement import consensus_segments
+
+__all__ = ["quantitize", "quantitize_store", "choose_segments", "theme_matrix", "QuantitizeError"]
 
 CONSENSUS = "consensus"
 QUANTITIES = ("presence", "frequency", "share", "coverage")
 
 
-class QuantitizeError(ValueError):
-    """The coding cannot be quantitized as asked (unknown coder, missing columns)."""
+class QuantitizeError(InputError):
+    """The coding cannot be quantitized as asked (unknown coder or code, bad setting)."""
 
 
 def _ancestors(codes: pd.DataFrame) -> dict[str, list[str]]:
@@ -58,7 +62,8 @@ def _covered_characters(spans: pd.DataFrame, keys: list[str]) -> pd.Series:
     if spans.empty:
         return pd.Series(dtype="int64")
     spans = spans.sort_values(keys + ["start", "end"], kind="stable")
-    # the furthest end reached by earlier spans of the same group; a span adds only what lies past it
+    # the furthest end reached by earlier spans of the same group; a span adds only what lies
+    # past it
     reach = spans.groupby(keys, sort=False)["end"].transform(
         lambda e: e.cummax().shift(fill_value=-1)
     )
@@ -70,27 +75,46 @@ def choose_segments(
     segments: pd.DataFrame, coder: str, coders: tuple[str, str] | None = None
 ) -> pd.DataFrame:
     """The segments (document_id, code_key, start, end) of ``coder``, or the consensus of
-    ``coders`` when ``coder == "consensus"`` and no coder of that name exists."""
-    missing = {"document_id", "code_key", "coder", "start", "end"} - set(segments.columns)
-    if missing:
-        raise QuantitizeError(f"the segments lack column(s) {sorted(missing)}")
+    ``coders`` when ``coder == "consensus"`` and no coder of that name exists.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> segments = pd.DataFrame({"document_id": [1, 1, 1], "code_key": ["a", "a", "b"],
+    ...                          "coder": ["anna", "bo", "bo"], "start": [0, 5, 20],
+    ...                          "end": [10, 12, 30]})
+    >>> choose_segments(segments, "anna")
+       document_id code_key  start  end
+    0            1        a      0   10
+    >>> choose_segments(segments, "consensus", ("anna", "bo"))[["code_key", "start", "end"]]
+      code_key  start  end
+    0        a      0   12
+    """
+    require_columns(
+        segments,
+        ["document_id", "code_key", "coder", "start", "end"],
+        "choose_segments: segments",
+    )
     present = set(segments["coder"].dropna())
     if coder in present:
         return segments.loc[segments["coder"] == coder, ["document_id", "code_key", "start", "end"]]
     if coder != CONSENSUS:
         raise QuantitizeError(
-            f"coder {coder!r} has no coding in this store; coders: {', '.join(sorted(present)) or 'none'}"
+            f"coder {coder!r} has no coding in this store; coders: "
+            f"{', '.join(sorted(present)) or 'none'}"
             f" (or '{CONSENSUS}' for the agreement of two)"
         )
     if coders is None or len(coders) != 2:
         raise QuantitizeError(
-            f"coder '{CONSENSUS}' needs the two coders to merge, e.g. coders=('anna', 'bo'); this store's coders: "
-            f"{', '.join(sorted(present)) or 'none'} (with one coder, name them instead of '{CONSENSUS}')"
+            f"coder '{CONSENSUS}' needs the two coders to merge, e.g. coders=('anna', 'bo'); "
+            f"this store's coders: {', '.join(sorted(present)) or 'none'} (with one coder, name "
+            f"them instead of '{CONSENSUS}')"
         )
     absent = [c for c in coders if c not in present]
     if absent:
         raise QuantitizeError(
-            f"cannot form a consensus: coder(s) {', '.join(absent)} have no coding; coders: {', '.join(sorted(present))}"
+            f"cannot form a consensus: coder(s) {', '.join(absent)} have no coding; coders: "
+            f"{', '.join(sorted(present))}"
         )
     return consensus_segments(segments, coders[0], coders[1], strategy="agreed")
 
@@ -100,7 +124,7 @@ def quantitize(
     case_documents: pd.DataFrame,
     documents: pd.DataFrame,
     codes: pd.DataFrame,
-    links: CaseLinks,
+    links: CaseLinksResult,
     *,
     min_passages: int = 1,
 ) -> pd.DataFrame:
@@ -121,7 +145,32 @@ def quantitize(
     Long frame: cluster_id, code_key, code (path), theme (top-level name), level ("theme" for
     top-level codes, "code" below), n_interviews, presence, frequency, share, coverage; one row
     per linked cluster and code, zeros included, in codebook order.
+
+    Examples
+    --------
+    One interview of cluster C001 (100 characters), two passages on funding challenges:
+
+    >>> import pandas as pd
+    >>> from evaluation.mixed import link_cases
+    >>> codes = pd.DataFrame({"id": [1, 2], "key": ["funding", "funding.challenges"],
+    ...                       "name": ["Funding", "Challenges"], "parent_id": [None, 1],
+    ...                       "path": ["Funding", "Funding/Challenges"], "depth": [0, 1]})
+    >>> segments = pd.DataFrame({"document_id": [7, 7], "code_key": "funding.challenges",
+    ...                          "start": [0, 50], "end": [20, 60]})
+    >>> links = link_cases(pd.DataFrame({"case": ["C001"]}), pd.DataFrame({"cluster_id": ["C001"]}))
+    >>> themes = quantitize(segments, pd.DataFrame({"document_id": [7], "case": ["C001"]}),
+    ...                     pd.DataFrame({"id": [7], "n_chars": [100]}), codes, links)
+    >>> themes[["code", "level", "presence", "frequency", "share", "coverage"]]
+                     code  level  presence  frequency  share  coverage
+    0             Funding  theme      True          2    1.0       0.3
+    1  Funding/Challenges   code      True          2    1.0       0.3
     """
+    where = "quantitize"
+    require_columns(segments, ["document_id", "code_key", "start", "end"], f"{where}: segments")
+    require_columns(case_documents, ["document_id", "case"], f"{where}: case_documents")
+    require_columns(documents, ["id", "n_chars"], f"{where}: documents")
+    require_columns(codes, ["id", "key", "name", "parent_id", "path", "depth"], f"{where}: codes")
+    require_columns(links.linked, ["case", "cluster_id"], f"{where}: links.linked")
     if min_passages < 1:
         raise QuantitizeError(f"min_passages must be at least 1, got {min_passages}")
     cluster_of_case = dict(zip(links.linked["case"], links.linked["cluster_id"]))
@@ -181,12 +230,27 @@ def quantitize(
 
 
 def theme_matrix(
-    quantitized: pd.DataFrame, value: str = "frequency", level: str | None = None
+    quantitized: pd.DataFrame, value: str = "frequency", code_level: str | None = None
 ) -> pd.DataFrame:
-    """Clusters x codes (paths) of one quantity, codebook order kept."""
+    """Clusters x codes (paths) of one quantity, codebook order kept; ``code_level`` "theme" or
+    "code" keeps one level of the codebook (None: both).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> quantitized = pd.DataFrame({"cluster_id": ["C1", "C1", "C2", "C2"],
+    ...                             "code": ["Funding", "Data"] * 2, "level": "theme",
+    ...                             "frequency": [2, 0, 1, 3]})
+    >>> theme_matrix(quantitized)  # doctest: +NORMALIZE_WHITESPACE
+    code        Funding  Data
+    cluster_id
+    C1                2     0
+    C2                1     3
+    """
+    require_columns(quantitized, ["cluster_id", "code", "level", value], "theme_matrix")
     if value not in QUANTITIES:
         raise QuantitizeError(f"value {value!r}: expected one of {', '.join(QUANTITIES)}")
-    rows = quantitized if level is None else quantitized[quantitized["level"] == level]
+    rows = quantitized if code_level is None else quantitized[quantitized["level"] == code_level]
     order = list(dict.fromkeys(rows["code"]))
     wide = rows.pivot(index="cluster_id", columns="code", values=value)
     return wide[order]
@@ -194,13 +258,30 @@ def theme_matrix(
 
 def quantitize_store(
     store,
-    links: CaseLinks,
+    links: CaseLinksResult,
     *,
     coder: str,
     coders: tuple[str, str] | None = None,
     min_passages: int = 1,
 ) -> pd.DataFrame:
-    """:func:`quantitize` on a :class:`~evaluation.qualitative.store.Store`."""
+    """:func:`quantitize` on a :class:`~evaluation.qualitative.store.Store`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.mixed import link_cases
+    >>> from evaluation.qualitative.store import Store
+    >>> store = Store.create(":memory:")
+    >>> funding = store.add_code("funding", "Funding")
+    >>> document = store.add_document("interview C001", "Coordinator: the region pays for it.")
+    >>> case = store.add_case("C001", attributes={"cluster_id": "C001"}, documents=[document])
+    >>> segment = store.add_segment(document, "funding", 13, 36, coder="anna")
+    >>> links = link_cases(store.cases(), pd.DataFrame({"cluster_id": ["C001", "C002"]}))
+    >>> quantitize_store(store, links, coder="anna")[["cluster_id", "code", "frequency", "share"]]
+      cluster_id     code  frequency  share
+    0       C001  Funding          1    1.0
+    """
+    require_columns(links.linked, ["case", "cluster_id"], "quantitize_store: links.linked")
     segments = choose_segments(store.segments(details=False), coder, coders)
     return quantitize(
         segments,

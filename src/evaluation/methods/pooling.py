@@ -10,12 +10,17 @@ Model: :math:`y_i = \\mu + u_i + e_i`, :math:`u_i \\sim N(0, \\tau^2)`, :math:`e
 
 - fixed-effect weights :math:`w_i = 1/v_i`, :math:`\\hat\\mu_{FE} = \\sum w_i y_i / \\sum w_i`;
 - Cochran's :math:`Q = \\sum w_i (y_i - \\hat\\mu_{FE})^2` on :math:`k-1` df;
-- DerSimonian-Laird :math:`\\hat\\tau^2 = \\max\\left(0, \\frac{Q - (k-1)}{\\sum w_i - \\sum w_i^2/\\sum w_i}\\right)`;
-  REML solves :math:`\\tau^2 = \\frac{\\sum w_i^{*2}((y_i-\\hat\\mu)^2 - v_i)}{\\sum w_i^{*2}} + \\frac{1}{\\sum w_i^*}`
+- DerSimonian-Laird
+  :math:`\\hat\\tau^2 = \\max\\left(0,
+  \\frac{Q - (k-1)}{\\sum w_i - \\sum w_i^2/\\sum w_i}\\right)`;
+  REML solves
+  :math:`\\tau^2 = \\frac{\\sum w_i^{*2}((y_i-\\hat\\mu)^2 - v_i)}{\\sum w_i^{*2}}
+  + \\frac{1}{\\sum w_i^*}`
   by fixed-point iteration (:math:`w^*_i = 1/(v_i+\\tau^2)`);
 - :math:`\\hat\\mu = \\sum w^*_i y_i / \\sum w^*_i`, :math:`SE = 1/\\sqrt{\\sum w^*_i}`;
 - :math:`I^2 = \\max(0, (Q - (k-1))/Q)`;
-- prediction interval :math:`\\hat\\mu \\pm t_{k-2, 0.975}\\sqrt{\\hat\\tau^2 + SE^2}` (needs k >= 3).
+- prediction interval :math:`\\hat\\mu \\pm t_{k-2, 0.975}\\sqrt{\\hat\\tau^2 + SE^2}`
+  (needs k >= 3).
 
 References
 ----------
@@ -29,21 +34,40 @@ model. J Educ Behav Stat 2005;30:261-293 (REML).
 
 from __future__ import annotations
 
-__all__ = ["pool", "Pooled"]
+__all__ = [
+    "pool",
+    "pool_estimates",
+    "PoolResult",
+    "PooledEstimate",
+    "RegionalPoolingResult",
+    "REMLConvergenceError",
+]
 
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from evaluation.errors import EvaluationError, InputError
+from evaluation.methods.checks import require_columns
+
 METHODS = ("DL", "REML")
 
 
+class REMLConvergenceError(EvaluationError, RuntimeError):
+    """The REML estimate of tau^2 did not converge; DerSimonian-Laird always gives one."""
+
+
 @dataclass
-class Pooled:
-    """A random-effects meta-analysis: the studies with their weights and the pooled estimate."""
+class PoolResult:
+    """A random-effects meta-analysis: the studies with their weights and the pooled estimate.
+
+    Build with :func:`pool`; ``.to_frame()`` the studies and the pooled row, ``.summary()`` the
+    pooled estimate and heterogeneity in one row, ``.plot()`` the forest plot.
+    """
 
     studies: pd.DataFrame  # label, estimate, se, ci_low, ci_high, weight_fixed, weight_random
     estimate: float
@@ -85,9 +109,11 @@ class Pooled:
         )
         return pd.concat([self.studies, pooled], ignore_index=True)
 
-    def summary(self) -> dict:
-        """Heterogeneity and the pooled estimate as a flat dict."""
-        return {
+    def summary(self) -> pd.DataFrame:
+        """The pooled estimate and the heterogeneity in one row: method, k, estimate, se,
+        ci_low, ci_high, z, p_value, tau2, tau, i2, q, q_df, q_p_value, prediction_low,
+        prediction_high, fixed_estimate, fixed_se."""
+        row = {
             "method": self.method,
             "k": len(self.studies),
             "estimate": self.estimate,
@@ -107,6 +133,7 @@ class Pooled:
             "fixed_estimate": self.fixed_estimate,
             "fixed_se": self.fixed_se,
         }
+        return pd.DataFrame([row])
 
     def plot(
         self,
@@ -158,7 +185,10 @@ class Pooled:
         ax.set_yticks(list(positions) + [0.5], labels)
         ax.set_ylim(-0.2, k + 1.8)
         ax.set_xlabel(x_label or self.labels.get("x") or "Estimate")
-        heterogeneity = f"I² = {self.i2 * 100:.0f}%, τ² = {self.tau2:.3g}, Q = {self.q:.2f} (p = {self.q_p_value:.2g})"
+        heterogeneity = (
+            f"I² = {self.i2 * 100:.0f}%, τ² = {self.tau2:.3g}, Q = {self.q:.2f} "
+            f"(p = {self.q_p_value:.2g})"
+        )
         ax.set_title(title or self.labels.get("title") or heterogeneity, fontsize=10)
         if title or self.labels.get("title"):
             ax.text(0.0, -0.18, heterogeneity, transform=ax.transAxes, fontsize=8)
@@ -177,7 +207,7 @@ def _reml_tau2(
         if abs(new - tau2) < tol * max(1.0, tau2):
             return float(new)
         tau2 = new
-    raise RuntimeError(f"REML did not converge in {max_iter} iterations; try method='DL'")
+    raise REMLConvergenceError(f"REML did not converge in {max_iter} iterations; try method='DL'")
 
 
 def pool(
@@ -189,7 +219,7 @@ def pool(
     level: float = 0.95,
     x_label: str | None = None,
     title: str | None = None,
-) -> Pooled:
+) -> PoolResult:
     """Random-effects meta-analysis of k estimates (e.g. the five regions' log rate ratios).
 
     Parameters
@@ -209,7 +239,7 @@ def pool(
 
     Returns
     -------
-    :class:`Pooled` with ``.to_frame()``, ``.summary()`` (tau2, I2, Q, prediction interval) and
+    :class:`PoolResult` with ``.to_frame()``, ``.summary()`` (tau2, I2, Q, prediction interval) and
     ``.plot()`` (forest plot).
 
     References
@@ -221,21 +251,21 @@ def pool(
     --------
     >>> import pandas as pd
     >>> from evaluation.methods import pool
-    >>> regions = pd.DataFrame({"region": ["Hovedstaden", "Sjælland", "Syddanmark", "Midtjylland", "Nordjylland"],
+    >>> regions = pd.DataFrame({"region": ["Hovedstaden", "Sjælland", "Syddanmark",
+    ...                                    "Midtjylland", "Nordjylland"],
     ...                         "log_rr": [-0.12, -0.05, -0.10, -0.16, -0.02],
     ...                         "se": [0.03, 0.05, 0.04, 0.04, 0.06]})
     >>> result = pool(regions, estimate="log_rr", se="se")
-    >>> {k: round(v, 4) for k, v in result.summary().items() if k in ("estimate", "tau2", "i2")}
-    {'estimate': -0.1026, 'tau2': 0.0006, 'i2': 0.2553}
+    >>> result.summary()[["estimate", "tau2", "i2"]].round(4)
+       estimate    tau2      i2
+    0   -0.1026  0.0006  0.2553
     """
     method = str(method).upper()
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+        raise InputError(f"method must be one of {METHODS}; got {method!r}")
     if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1; got {level!r}")
-    for column in (estimate, se):
-        if column not in data.columns:
-            raise KeyError(f"pool: data has no column {column!r}; columns are {list(data.columns)}")
+        raise InputError(f"level must be between 0 and 1; got {level!r}")
+    require_columns(data, [estimate, se], "pool: data")
     y = pd.to_numeric(data[estimate], errors="coerce").to_numpy(dtype=float)
     s = pd.to_numeric(data[se], errors="coerce").to_numpy(dtype=float)
     names = (
@@ -246,14 +276,14 @@ def pool(
     for values, column in ((y, estimate), (s, se)):
         bad = ~np.isfinite(values)
         if bad.any():
-            raise ValueError(f"pool: {column!r} is missing or not finite for {names[bad][0]!r}")
+            raise InputError(f"pool: {column!r} is missing or not finite for {names[bad][0]!r}")
     if (s <= 0).any():
-        raise ValueError(
+        raise InputError(
             f"pool: standard error {se!r} must be > 0; {names[s <= 0][0]!r} has {s[s <= 0][0]!r}"
         )
     k = len(y)
     if k < 2:
-        raise ValueError(f"pool: needs at least 2 estimates to pool; got {k}")
+        raise InputError(f"pool: needs at least 2 estimates to pool; got {k}")
     v = s**2
     w = 1 / v
     fixed = float(np.sum(w * y) / np.sum(w))
@@ -286,7 +316,7 @@ def pool(
         }
     )
     z = mu / se_mu
-    return Pooled(
+    return PoolResult(
         studies=studies,
         estimate=mu,
         se=se_mu,
@@ -307,3 +337,200 @@ def pool(
         fixed_se=float(1 / np.sqrt(w.sum())),
         labels={"x": x_label, "title": title},
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# every recorded estimate of a batch run, pooled across the regions
+# ---------------------------------------------------------------------------------------------
+
+#: the columns a table of recorded estimates needs (``evaluation.batch.record.read_estimates``)
+ESTIMATE_COLUMNS = ("notebook", "name", "estimate", "se")
+#: variations of a run (``--sweep``) that split one recorded estimate into several poolings
+SWEEP_COLUMNS = ("indicator", "topic")
+#: the pooled figures each estimate's row carries
+POOLED_COLUMNS = (
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "tau2",
+    "i2",
+    "prediction_low",
+    "prediction_high",
+)
+
+
+@dataclass
+class PooledEstimate:
+    """One recorded estimate across the regions: its regional rows and, with at least
+    ``min_regions`` of them, the random-effects pooling (else ``pooled`` is None and ``note``
+    says why)."""
+
+    notebook: str
+    name: str
+    label: str
+    title: str
+    sweep: dict
+    regions: pd.DataFrame  # region, estimate, ci_low, ci_high, se, n
+    pooled: PoolResult | None
+    note: str = ""
+
+
+@dataclass
+class RegionalPoolingResult:
+    """Every recorded estimate of a run, pooled across its regions. Build with
+    :func:`pool_estimates`.
+
+    ``.estimates`` one :class:`PooledEstimate` per estimate (and sweep value), in name order;
+    ``.to_frame()`` one row each; ``.summary()`` the same, keeping only those pooled;
+    ``.plot(i)`` the forest plot of the i-th.
+    """
+
+    estimates: list[PooledEstimate]
+    level: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per recorded estimate: notebook, name, label, the sweep columns, k (regions),
+        estimate, se, ci_low, ci_high, p_value, tau2, i2, prediction_low, prediction_high, note
+        (the pooled figures are missing where fewer than two regions recorded it)."""
+        columns = [
+            "notebook",
+            "name",
+            "label",
+            *SWEEP_COLUMNS,
+            "k",
+            *POOLED_COLUMNS,
+            "note",
+        ]
+        rows = []
+        for item in self.estimates:
+            row = {"notebook": item.notebook, "name": item.name, "label": item.label}
+            row.update(item.sweep)
+            row["k"] = len(item.regions)
+            row["note"] = item.note
+            if item.pooled is not None:
+                summary = item.pooled.summary().iloc[0]
+                row.update({c: summary[c] for c in POOLED_COLUMNS})
+            rows.append(row)
+        return pd.DataFrame(rows).reindex(columns=columns)
+
+    def summary(self) -> pd.DataFrame:
+        """:meth:`to_frame` of the estimates that could be pooled."""
+        frame = self.to_frame()
+        return frame[frame["estimate"].notna()].reset_index(drop=True)
+
+    def plot(self, which: int = 0, ax=None):
+        """The forest plot of the ``which``-th pooled estimate, titled and labelled with it."""
+        item = self.estimates[which]
+        if item.pooled is None:
+            raise InputError(f"{item.title}: {item.note}")
+        return item.pooled.plot(ax=ax, x_label=item.label, title=item.title)
+
+
+def pool_estimates(
+    estimates: pd.DataFrame,
+    *,
+    notebooks: Iterable[str] | None = None,
+    region_names: Mapping[str, str] | None = None,
+    min_regions: int = 2,
+    method: str = "DL",
+    level: float = 0.95,
+) -> RegionalPoolingResult:
+    """Pool every estimate the region notebooks of a run recorded, one pooling per estimate.
+
+    Rows of ``estimates`` (as ``evaluation.batch.record.read_estimates`` gives them: notebook,
+    name, estimate, se and optionally label, region, ci_low, ci_high, n, indicator, topic) are
+    grouped by notebook and name, and - where a sweep varied them - by indicator and topic;
+    each group's regions are pooled by :func:`pool` (random effects).
+
+    Parameters
+    ----------
+    estimates : the recorded estimates, one row per region and estimate.
+    notebooks : keep only these notebooks' rows (e.g. the region notebooks of the run).
+    region_names : region slug -> name for the tables (default the catalogue's names).
+    min_regions : fewest regions to pool; a group with fewer is listed with a note.
+    method, level : as :func:`pool`.
+
+    Returns
+    -------
+    :class:`RegionalPoolingResult`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from evaluation.methods import pool_estimates
+    >>> recorded = pd.DataFrame({
+    ...     "notebook": "01_prescribing_impact", "name": "att", "label": "Change in DDD",
+    ...     "region": ["hovedstaden", "sjaelland", "syddanmark"],
+    ...     "estimate": [-0.40, -0.25, -0.31], "se": [0.10, 0.12, 0.09]})
+    >>> national = pool_estimates(recorded)
+    >>> national.to_frame()[["name", "k", "estimate", "ci_low", "ci_high"]].round(3)
+      name  k  estimate  ci_low  ci_high
+    0  att  3    -0.327  -0.441   -0.212
+    >>> national.estimates[0].title
+    'Change in DDD (01_prescribing_impact)'
+    """
+    from evaluation.data.catalogue import REGION_NAMES
+
+    where = "pool_estimates: estimates"
+    require_columns(estimates, ESTIMATE_COLUMNS, where)
+    if min_regions < 2:
+        raise InputError(f"min_regions must be at least 2 (pooling needs two); got {min_regions}")
+    rows = estimates
+    if notebooks is not None:
+        rows = rows[rows["notebook"].isin(set(notebooks))]
+    rows = rows.copy()
+    names = REGION_NAMES if region_names is None else region_names
+    if "region" in rows.columns:
+        rows["region_name"] = rows["region"].map(names).fillna(rows["region"])
+    else:
+        rows["region_name"] = rows.index.astype(str)
+    for column in ("label", "ci_low", "ci_high", "n"):
+        if column not in rows.columns:
+            rows[column] = np.nan
+    results = []
+    for (notebook, name), group in rows.groupby(["notebook", "name"], sort=True):
+        label = group["label"].dropna().iloc[0] if group["label"].notna().any() else name
+        keys = [c for c in SWEEP_COLUMNS if c in group.columns and group[c].nunique() > 1]
+        parts = group.groupby(keys) if keys else [((), group)]
+        for values, part in parts:
+            values = values if isinstance(values, tuple) else (values,)
+            sweep = dict(zip(keys, values))
+            title = f"{label} ({notebook})" + (f", {', '.join(map(str, values))}" if keys else "")
+            regions = part[["region_name", "estimate", "ci_low", "ci_high", "se", "n"]].rename(
+                columns={"region_name": "region"}
+            )
+            pooled, note = None, ""
+            if len(part) >= min_regions:
+                pooled = pool(
+                    pd.DataFrame(
+                        {
+                            "region": part["region_name"],
+                            "estimate": part["estimate"],
+                            "se": part["se"],
+                        }
+                    ),
+                    estimate="estimate",
+                    se="se",
+                    label="region",
+                    method=method,
+                    level=level,
+                )
+            else:
+                note = (
+                    f"only {len(part)} region(s) recorded it; pooling needs at least {min_regions}"
+                )
+            results.append(
+                PooledEstimate(
+                    notebook=str(notebook),
+                    name=str(name),
+                    label=str(label),
+                    title=title,
+                    sweep=sweep,
+                    regions=regions.reset_index(drop=True),
+                    pooled=pooled,
+                    note=note,
+                )
+            )
+    return RegionalPoolingResult(results, level)
