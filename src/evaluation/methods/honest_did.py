@@ -138,10 +138,11 @@ def _problem(
         raise InputError("the event study has no post-treatment estimate to assess")
     rank = np.linalg.matrix_rank(estimates.covariance, tol=None)
     if rank < estimates.covariance.shape[0]:
+        half = max(1, (rank - 1) // 2)
         raise InputError(
             f"the covariance of the {estimates.covariance.shape[0]} event-study estimates has rank "
             f"{rank}: too many event times for the number of independent units or clusters. Use "
-            "fewer, e.g. pre_periods=6, post_periods=6."
+            f"fewer, e.g. pre_periods={half}, post_periods={half}."
         )
     n_post = estimates.n_post
     post_times = estimates.event_time[estimates.n_pre :]
