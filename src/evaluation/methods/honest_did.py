@@ -176,15 +176,16 @@ def _problem(
 
 
 @dataclass
-class _RMPiece:
-    """One polyhedron Delta^RM_{s,sign}(Mbar): the post-period moments and their dual vertices."""
+class _RMPieces:
+    """The polyhedra Delta^RM_{s,sign}(Mbar), one per s and sign, stacked on the first axis:
+    their post-period moments and the vertices of their LPs' dual feasible sets."""
 
-    y: np.ndarray  # moments A beta at theta = 0 (m)
-    a: np.ndarray  # direction of theta: moments are y - a * theta
-    vertices: np.ndarray  # k x m vertices of the LP's dual feasible set
-    var_vertices: np.ndarray  # k: gamma' Sigma gamma
-    dual_slack: np.ndarray  # k x k: D[g, v] = 1 - v' Sigma g / (g' Sigma g)
-    lf_cv: float
+    y: np.ndarray  # P x m: moments A beta at theta = 0
+    a: np.ndarray  # P x m: direction of theta (moments are y - a * theta)
+    vertices: np.ndarray  # P x k x m
+    var_vertices: np.ndarray  # P x k: gamma' Sigma_y gamma
+    dual_slack: np.ndarray  # P x k x k: D[g, v] = 1 - v' Sigma_y g / (g' Sigma_y g)
+    lf_cv: np.ndarray  # P: least-favourable critical values
 
 
 def _rm_rows(n_pre: int, n_post: int, mbar: float, s: int, positive: bool) -> np.ndarray:
@@ -211,69 +212,77 @@ def _null_draws(p: _Problem, seed: int) -> np.ndarray:
     return rng.standard_normal((_LF_DRAWS, p.sigma.shape[0])) @ root.T
 
 
-def _rm_piece(
-    p: _Problem, mbar: float, s: int, positive: bool, alpha: float, draws: np.ndarray
-) -> _RMPiece:
-    rows = _rm_rows(p.n_pre, p.n_post, mbar, s, positive)
+def _rm_pieces(
+    p: _Problem, mbar: float, alpha: float, seed: int, draws: np.ndarray | None = None
+) -> _RMPieces:
+    draws = _null_draws(p, seed) if draws is None else draws
     n = p.n_post
+    rows = np.stack(
+        [
+            _rm_rows(p.n_pre, n, mbar, s, positive)
+            for s in range(-(p.n_pre - 1), 1)
+            for positive in (True, False)
+        ]
+    )  # P x m x d
     y = rows @ p.beta
-    sigma_y = rows @ p.sigma @ rows.T
-    sd = np.sqrt(np.clip(np.diag(sigma_y), 0.0, None))
+    sigma_y = rows @ p.sigma @ rows.transpose(0, 2, 1)
+    sd = np.sqrt(np.clip(np.diagonal(sigma_y, axis1=1, axis2=2), 0.0, None))  # P x m
     # theta = l' tau_post: any g with l'g = 1 gives the direction (the nuisance absorbs the rest)
     g = p.l_vec / (p.l_vec @ p.l_vec)
-    a = rows[:, p.n_pre :] @ g
+    a = rows[:, :, p.n_pre :] @ g
     # Dual feasible set {lambda >= 0, sd'lambda = 1, X'lambda = 0}: X'lambda = 0 forces
     # lambda_plus - lambda_minus = kappa * c with P'c = l (P: first differences of the post
     # estimates), so its vertices are the kappa > 0 and kappa < 0 ends and one pair per period.
     first_diff = np.eye(n) - np.eye(n, k=-1)
     c = np.linalg.solve(first_diff.T, p.l_vec)
     c_pos, c_neg = np.clip(c, 0, None), np.clip(-c, 0, None)
-    candidates = [np.r_[c_pos, c_neg], np.r_[c_neg, c_pos]]
-    for t in range(n):
-        pair = np.zeros(2 * n)
-        pair[t] = pair[n + t] = 1.0
-        candidates.append(pair)
-    vertices = np.array([v / (sd @ v) for v in candidates if sd @ v > 0])
-    cross = vertices @ sigma_y @ vertices.T
-    var_vertices = np.diag(cross).copy()
+    pairs = np.hstack([np.eye(n), np.eye(n)])
+    candidates = np.vstack([np.r_[c_pos, c_neg], np.r_[c_neg, c_pos], pairs])  # k x m
+    vertices = candidates[None, :, :] / (sd @ candidates.T)[:, :, None]  # P x k x m
+    cross = vertices @ sigma_y @ vertices.transpose(0, 2, 1)
+    var_vertices = np.diagonal(cross, axis1=1, axis2=2).copy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        dual_slack = 1.0 - cross / var_vertices[:, None]
+        dual_slack = 1.0 - cross / var_vertices[:, :, None]
     # Least-favourable critical value: the 1 - kappa quantile of the LP value under the null
     # with all moments binding, eta(xi) = max_v v'xi for xi = rows @ noise ~ N(0, Sigma_y).
     kappa = alpha / 10
-    lf_cv = float(np.quantile((draws @ (rows.T @ vertices.T)).max(axis=1), 1 - kappa))
-    return _RMPiece(y, a, vertices, var_vertices, dual_slack, lf_cv)
+    loadings = rows.transpose(0, 2, 1) @ vertices.transpose(0, 2, 1)  # P x d x k
+    n_pieces, width, k = loadings.shape
+    flat = loadings.transpose(1, 0, 2).reshape(width, n_pieces * k)
+    simulated = (draws @ flat).reshape(len(draws), n_pieces, k).max(axis=2)  # N x P
+    lf_cv = np.quantile(simulated, 1 - kappa, axis=0)
+    return _RMPieces(y, a, vertices, var_vertices, dual_slack, lf_cv)
 
 
-def _rm_accepts(piece: _RMPiece, theta: np.ndarray, alpha: float) -> np.ndarray:
-    """ARP conditional test with least-favourable hybrid at each theta: True where not rejected."""
+def _rm_accepts(pieces: _RMPieces, theta: np.ndarray, alpha: float) -> np.ndarray:
+    """ARP conditional test with least-favourable hybrid: P x grid, True where not rejected."""
     theta = np.atleast_1d(np.asarray(theta, dtype=float))
-    moments = piece.y[None, :] - theta[:, None] * piece.a[None, :]
-    values = moments @ piece.vertices.T  # grid x vertices: v'y
-    best = values.argmax(axis=1)
-    rows = np.arange(theta.size)
-    eta = values[rows, best]
-    var_b = piece.var_vertices[best]
-    slack = piece.dual_slack[best]  # grid x vertices
+    moments = pieces.y[:, None, :] - theta[None, :, None] * pieces.a[:, None, :]  # P x G x m
+    values = moments @ pieces.vertices.transpose(0, 2, 1)  # P x G x k: v'y
+    best = values.argmax(axis=2)  # P x G
+    eta = np.take_along_axis(values, best[:, :, None], axis=2)[:, :, 0]
+    var_b = np.take_along_axis(pieces.var_vertices, best, axis=1)
+    slack = pieces.dual_slack[np.arange(best.shape[0])[:, None], best]  # P x G x k
     # Conditioning on the optimal vertex: it stays optimal for y = s + c*z while
     # z (1 - v'c) >= v's for every other vertex v (ARP, appendix D).
-    numer = values - (1.0 - slack) * eta[:, None]
+    numer = values - (1.0 - slack) * eta[:, :, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = numer / slack
     tol = 1e-12
-    lower = np.where(slack > tol, ratio, -np.inf).max(axis=1)
-    upper = np.where(slack < -tol, ratio, np.inf).min(axis=1)
+    lower = np.where(slack > tol, ratio, -np.inf).max(axis=2)
+    upper = np.where(slack < -tol, ratio, np.inf).min(axis=2)
     kappa = alpha / 10
     size = (alpha - kappa) / (1 - kappa)
-    accept = np.ones(theta.size, dtype=bool)
+    lf_cv = pieces.lf_cv[:, None]
+    accept = np.ones(eta.shape, dtype=bool)
     degenerate = var_b <= np.finfo(float).eps
     accept[degenerate] = eta[degenerate] <= 0
     ok = ~degenerate
     sd_b = np.sqrt(np.where(ok, var_b, 1.0))
     stat = eta / sd_b
     z_low = lower / sd_b
-    z_high = np.minimum(upper, piece.lf_cv) / sd_b
-    first_stage = eta > piece.lf_cv
+    z_high = np.minimum(upper, lf_cv) / sd_b
+    first_stage = eta > lf_cv
     inside = (z_low <= stat) & (stat <= z_high)
     test = ok & ~first_stage & inside
     if test.any():
@@ -307,22 +316,9 @@ def _truncated_normal_quantile(p: float, low: np.ndarray, high: np.ndarray) -> n
     return np.clip(out, low, high)
 
 
-def _rm_pieces(
-    p: _Problem, mbar: float, alpha: float, seed: int, draws: np.ndarray | None = None
-) -> list[_RMPiece]:
-    draws = _null_draws(p, seed) if draws is None else draws
-    return [
-        _rm_piece(p, mbar, s, positive, alpha, draws)
-        for s in range(-(p.n_pre - 1), 1)
-        for positive in (True, False)
-    ]
-
-
-def _union_accepts(pieces: list[_RMPiece], theta: np.ndarray, alpha: float) -> np.ndarray:
-    accept = np.zeros(np.size(theta), dtype=bool)
-    for piece in pieces:
-        accept |= _rm_accepts(piece, theta, alpha)
-    return accept
+def _union_accepts(pieces: _RMPieces, theta: np.ndarray, alpha: float) -> np.ndarray:
+    """True where any polyhedron's test accepts (the confidence set is their union)."""
+    return _rm_accepts(pieces, theta, alpha).any(axis=0)
 
 
 def _rm_interval(
