@@ -194,7 +194,7 @@ def test_sensitivity_plot_draws_every_bound(readme_event_study):
     ax = plot_sensitivity(frame, indicator="nsaid")
     labels = [t.get_text() for t in ax.get_xticklabels()]
     assert labels == ["Original", "0", "1", "2"]
-    assert "multiple of the largest pre-treatment" in ax.get_xlabel()
+    assert "multiple of the largest one before it" in ax.get_xlabel()
     assert len(ax.get_legend().get_texts()) >= 2
 
 

@@ -179,6 +179,9 @@ def plot_event_study_comparison(
             linewidth=1,
             label=name,
         )
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     P.zero_line(ax)
     ax.axvline(-0.5, color=P.REFERENCE_COLOUR, linestyle="--", linewidth=0.8)
     period_unit = table.attrs.get("period_unit", "month")

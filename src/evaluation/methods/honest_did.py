@@ -805,12 +805,12 @@ def plot_sensitivity(frame: pd.DataFrame, ax: Axes | None = None, indicator: str
     ax.set_xticks(ticks, ["Original"] + [f"{v:g}" for v in ms])
     if method == "relative_magnitude":
         ax.set_xlabel(
-            "M-bar: largest post-treatment trend change allowed, as a multiple of the largest "
-            "pre-treatment one"
+            "M-bar: largest change in the trend difference allowed after the meeting,\n"
+            "as a multiple of the largest one before it"
         )
     else:
-        ax.set_xlabel("M: how far the trend may bend away from a straight line, per period")
+        ax.set_xlabel("M: how far the trend difference may bend away from a straight line")
     ax.set_ylabel(P.effect_axis_label(frame.attrs.get("outcome", "outcome"), indicator))
     ax.set_title(f"Sensitivity of the {frame.attrs.get('target', 'effect')} to parallel trends")
-    ax.legend(frameon=False, fontsize="small")
+    ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return ax
