@@ -192,8 +192,8 @@ def cross_checks(ours: dict, theirs: dict) -> list[str]:
     lines.append(
         "relative magnitudes, Mbar = 1:       "
         f"[{rm['ci_low'].iloc[2]:.3f}, {rm['ci_high'].iloc[2]:.3f}] (ARP C-LF, as R) against "
-        f"[{their_rm['ci_lb'].iloc[2]:.3f}, {their_rm['ci_ub'].iloc[2]:.3f}] (diff-diff's "
-        "conservative FLCI)"
+        f"[{their_rm['ci_lb'].iloc[2]:.3f}, {their_rm['ci_ub'].iloc[2]:.3f}] (diff-diff: a "
+        "naive interval around the identified set)"
     )
     lines.append(
         f"breakdown values (RM, SD):           {ours['breakdown_rm']:.3f}, "
