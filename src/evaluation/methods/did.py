@@ -56,6 +56,7 @@ _CONTROL_GROUPS = {
 }
 _METHODS = ("dr", "ipw", "reg")
 _KINDS = ("simple", "dynamic", "group", "calendar")
+_BASE_PERIODS = ("varying", "universal")
 _LEVEL_COLUMN = {"dynamic": "event_time", "group": "cohort", "calendar": "time"}
 
 
@@ -360,6 +361,9 @@ class StaggeredDiDResult:
     _seed: int | None = field(repr=False, default=None)
     _draws: np.ndarray | None = field(repr=False, default=None)
     _cache: dict = field(repr=False, default_factory=dict)
+    #: "varying" (pre-treatment effects are period-on-period changes) or "universal" (every
+    #: effect is measured from the period before the cohort's first treated period)
+    base_period: str = "varying"
 
     # --- inference -------------------------------------------------------------------------
     def _multipliers(self) -> np.ndarray:
@@ -386,6 +390,9 @@ class StaggeredDiDResult:
             out["se"] = se
         else:
             out["se"] = se_analytic
+        # A universal base period's reference cells are zero by construction: R did gives them no
+        # standard error (NA) rather than a zero that would read as infinite precision.
+        out.loc[~(np.abs(inf).sum(axis=0) > 0), "se"] = np.nan
         # the vocabulary's order: estimate, se, ci_low, ci_high, p_value, then the extras
         out["ci_low"] = out["att"] - z * out["se"]
         out["ci_high"] = out["att"] + z * out["se"]
@@ -529,24 +536,30 @@ class StaggeredDiDResult:
         :math:`W = \\hat\\theta_{pre}' \\hat V_{pre}^{-1} \\hat\\theta_{pre} \\sim \\chi^2_{k}`,
         with :math:`\\hat V` from the (cluster-summed) influence functions. ``by="event_time"``
         (default) tests the event-study estimates at event times -1, -2, ... (``leads`` of them;
-        all if None); ``by="cell"`` tests every pre-treatment ATT(g,t), as R ``did`` does. A small
-        p-value says the cohorts already drifted apart before their meetings, so the
-        post-meeting effects are suspect.
+        all if None); ``by="cell"`` tests every pre-treatment ATT(g,t), as R ``did`` does. With
+        ``base_period="universal"`` the reference period -1 (zero by construction) is left out
+        and ``leads`` counts the estimates before it (-2, -3, ...). A small p-value says the
+        cohorts already drifted apart before their meetings, so the post-meeting effects are
+        suspect.
 
         The covariance must be estimable: with clustered inference there can be at most
         (number of clusters - 1) tested estimates, otherwise the test refuses and asks for fewer
         ``leads`` rather than return a meaningless statistic.
         """
+        # With a universal base period the period before treatment is the reference, zero by
+        # construction: it is not tested, and ``leads`` counts the estimates before it.
+        reference = -1 if self.base_period == "universal" else 0
         if by == "cell":
-            pre = (self._cells["time_pos"] < self._cells["cohort_pos"]).to_numpy()
+            cells = self._cells
+            pre = (cells["time_pos"] < cells["cohort_pos"] + reference).to_numpy()
             theta = self.att_gt["att"].to_numpy()[pre]
             inf = self._blocks[:, pre]
         elif by == "event_time":
             levels, est, cols, _ = self._aggregate_parts("dynamic")
             event = np.array(levels)
-            pre = event < 0
+            pre = event < reference
             if leads is not None:
-                pre &= event >= -int(leads)
+                pre &= event >= reference - int(leads)
             theta, inf = est[pre], cols[:, pre]
         else:
             raise InputError(f"by must be 'event_time' or 'cell', got {by!r}")
@@ -588,6 +601,25 @@ class StaggeredDiDResult:
         one row each: kind, att, se, ci_low, ci_high, p_value (and, with bootstrap, se_analytic
         and the band band_low/band_high)."""
         return pd.concat([self.overall(kind) for kind in kinds], ignore_index=True)
+
+    def event_study_covariance(self) -> pd.DataFrame:
+        """Covariance of the event-study (dynamic) estimates, from their influence functions.
+
+        :math:`\\hat V = \\Psi'\\Psi / n^2`, with :math:`\\Psi` the influence functions of the
+        dynamic aggregation (including the estimation of its cohort-share weights, as R
+        ``did::aggte``) summed within clusters with ``cluster=``, else within units. Its diagonal
+        is the square of the analytic standard errors of ``aggregate("dynamic")``. This is the
+        ``sigma`` that sensitivity analyses of the event study (``honest_did``) and pre-trend
+        power calculations need.
+
+        Returns
+        -------
+        DataFrame, rows and columns labelled by event time (ascending).
+        """
+        levels, _, cols, _ = self._aggregate_parts("dynamic")
+        covariance = cols.T @ cols / self.n_units**2
+        index = pd.Index(levels, name="event_time")
+        return pd.DataFrame(covariance, index=index, columns=index.rename(None))
 
     def plot(
         self,
@@ -682,12 +714,17 @@ def staggered_did(
     level: float = 0.95,
     seed: int | None = None,
     progress: bool = False,
+    base_period: Literal["varying", "universal"] = "varying",
 ) -> StaggeredDiDResult:
     """Callaway & Sant'Anna (2021) difference-in-differences for staggered adoption.
 
     For each cohort :math:`g` (units first treated in period :math:`g`) and period :math:`t`,
-    compare the change in outcome since the base period :math:`b` (:math:`g-1` after treatment;
-    :math:`t-1` before, R's "varying" base) with that of comparison units :math:`C`:
+    compare the change in outcome since the base period :math:`b` with that of comparison units
+    :math:`C`. With ``base_period="varying"`` (R's default) :math:`b = g-1` after treatment and
+    :math:`t-1` before it, so pre-treatment effects are period-on-period changes; with
+    ``"universal"`` :math:`b = g-1` always, so every effect, before or after, is measured from the
+    period before treatment (which is 0 by construction), as an event-study plot and sensitivity
+    analyses of parallel trends (``honest_did``) read it:
 
     .. math:: ATT(g,t) = E[Y_t - Y_b \\mid G=g] - E[Y_t - Y_b \\mid C]
 
@@ -712,6 +749,8 @@ def staggered_did(
     seed : seed of the bootstrap draws.
     progress : show a progress bar over the cohort-period cells (useful with covariates, where
         each cell fits its own propensity score and outcome regression).
+    base_period : "varying" (default) or "universal", as R ``did``'s ``base_period``. Post-treatment
+        effects are the same either way.
 
     Returns
     -------
@@ -750,6 +789,11 @@ def staggered_did(
         raise InputError(f"bootstrap must be a non-negative number of draws, got {bootstrap!r}")
     if not 0 < level < 1:
         raise InputError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
+    if base_period not in _BASE_PERIODS:
+        raise DiDInputError(
+            f"base_period must be 'varying' or 'universal' (as R did), got {base_period!r}"
+        )
+    universal = base_period == "universal"
     panel = _prepare(data, outcome, unit, time, cohort, covariates, cluster)
     n, n_periods = panel.y.shape
     gpos = panel.cohort_pos
@@ -761,9 +805,11 @@ def staggered_did(
         )
 
     cohorts = np.array(sorted(panel.cohort_label))
-    cell_g = np.repeat(cohorts, n_periods - 1)
-    cell_t = np.tile(np.arange(1, n_periods), len(cohorts))
-    cell_b = np.where(cell_t < cell_g, cell_t - 1, cell_g - 1)
+    # A universal base period compares every period with g-1, so the first period is a cell too.
+    first = 0 if universal else 1
+    cell_g = np.repeat(cohorts, n_periods - first)
+    cell_t = np.tile(np.arange(first, n_periods), len(cohorts))
+    cell_b = np.where((cell_t < cell_g) & ~universal, cell_t - 1, cell_g - 1)
     # Membership depends on a unit only through its cohort, so it is worked out per cohort
     # ("group" below: never-treated plus each cohort) and expanded to units only where needed.
     group_pos = np.r_[-1, cohorts]  # group 0 = never treated
@@ -820,7 +866,7 @@ def staggered_did(
         if panel.cluster is not None:
             blocks = _sum_rows(blocks, pair_cluster)
     else:
-        att = np.empty(len(cell_g))
+        att = np.zeros(len(cell_g))
         influence = np.zeros((n, len(cell_g)))
         cells_iter = range(len(cell_g))
         if progress:
@@ -828,6 +874,8 @@ def staggered_did(
 
             cells_iter = tqdm(cells_iter, desc="ATT(g,t) with covariates")
         for k in cells_iter:
+            if cell_t[k] == cell_b[k]:
+                continue  # the universal base period itself: zero effect, zero influence
             member_t, member_c = is_treated[unit_group, k], is_control[unit_group, k]
             rows = np.flatnonzero(member_t | member_c)
             dy = panel.y[rows, cell_t[k]] - panel.y[rows, cell_b[k]]
@@ -861,6 +909,7 @@ def staggered_did(
         _labels=panel.cohort_label,
         _periods=panel.periods,
         _seed=seed,
+        base_period=base_period,
     )
     table = result._inference(att, blocks)
     table.insert(0, "event_time", cell_t - cell_g)
