@@ -77,10 +77,10 @@ def timed(steps: dict, name: str, function, *args, **kwargs):
 def run_workbench(panel: pd.DataFrame) -> tuple[dict, dict]:
     from evaluation.methods import staggered_did
     from evaluation.methods.bacon import bacon_decomposition
-    from evaluation.methods.honest_did import breakdown_value, honest_did
-    from evaluation.methods.imputation_did import imputation_did
+    from evaluation.methods.imputation import imputation_did
+    from evaluation.methods.interaction_weighted import sun_abraham
+    from evaluation.methods.parallel_trends_sensitivity import breakdown_value, honest_did
     from evaluation.methods.pretrends import pretrends_power
-    from evaluation.methods.sun_abraham import sun_abraham
 
     args = (panel, OUTCOME, UNIT, TIME, COHORT)
     window = dict(pre_periods=PRE, post_periods=POST)

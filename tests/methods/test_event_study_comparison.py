@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from evaluation.errors import InputError
-from evaluation.methods.event_study_comparison import (
+from evaluation.methods.event_study_estimators import (
     ESTIMATORS,
     event_study_comparison,
     plot_event_study_comparison,

@@ -25,14 +25,14 @@ import pytest
 from evaluation.errors import EvaluationError, InputError
 from evaluation.methods import staggered_did
 from evaluation.methods.event_study import EventStudyEstimates, event_study_estimates
-from evaluation.methods.honest_did import (
+from evaluation.methods.interaction_weighted import sun_abraham
+from evaluation.methods.parallel_trends_sensitivity import (
     _problem,
     _rm_identified_set,
     breakdown_value,
     honest_did,
     plot_sensitivity,
 )
-from evaluation.methods.sun_abraham import sun_abraham
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "honest_did"
 
@@ -148,7 +148,7 @@ def test_original_interval_is_the_plain_one(readme_event_study):
 
 
 def test_refined_bounds_are_the_edges_of_the_confidence_set(readme_event_study):
-    from evaluation.methods.honest_did import _rm_pieces, _union_accepts
+    from evaluation.methods.parallel_trends_sensitivity import _rm_pieces, _union_accepts
 
     frame = honest_did(readme_event_study, m=[1.0], target="average").iloc[0]
     p = _problem(readme_event_study, "average", None, None, "relative_magnitude")
@@ -244,7 +244,7 @@ def test_gaps_in_event_times_are_refused():
 
 
 def test_results_without_a_joint_pre_and_post_covariance_are_refused(ehec):
-    from evaluation.methods.imputation_did import imputation_did
+    from evaluation.methods.imputation import imputation_did
 
     result = imputation_did(ehec, "dins", "stfips", "year", "cohort")
     with pytest.raises(InputError, match="cannot read event-study estimates from a"):

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from evaluation.errors import InputError
-from evaluation.methods.imputation_did import imputation_did
+from evaluation.methods.imputation import imputation_did
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

@@ -327,11 +327,39 @@ CASES = {
         "engagement",
     ),
     "mixed_methods": (mixed_methods_without_ddd, "ddd"),
+    # methods: robustness of the staggered DiD (the ones that read a panel)
+    "sun_abraham": (
+        lambda: methods.sun_abraham(without(UNITS, "cohort"), "y", "unit", "year", "cohort"),
+        "cohort",
+    ),
+    "imputation_did": (
+        lambda: methods.imputation_did(without(UNITS, "y"), "y", "unit", "year", "cohort"),
+        "y",
+    ),
+    "bacon_decomposition": (
+        lambda: methods.bacon_decomposition(without(UNITS, "year"), "y", "unit", "year", "cohort"),
+        "year",
+    ),
+    "event_study_comparison": (
+        lambda: methods.event_study_comparison(
+            without(UNITS, "unit"), "y", "unit", "year", "cohort"
+        ),
+        "unit",
+    ),
 }
 
 #: public functions that take no table with required columns, and why
 NO_REQUIRED_COLUMN = {
     "html_table": "shows any table; it needs a DataFrame but no particular column",
+    "honest_did": "takes a staggered DiD result, not a table",
+    "breakdown_value": "takes a staggered DiD result, not a table",
+    "pretrends_power": "takes a staggered DiD result, not a table",
+    "event_study_estimates": "takes an estimator's result, not a table",
+    "event_study_frame": "builds the table from arrays of estimates and standard errors",
+    "plot_sensitivity": "draws the frame honest_did returns (checked by its attributes)",
+    "bacon_summary": "summarises the frame bacon_decomposition returns (checked by its attributes)",
+    "plot_bacon": "draws the frame bacon_decomposition returns (checked by its attributes)",
+    "plot_event_study_comparison": "draws the frame event_study_comparison returns",
 }
 
 

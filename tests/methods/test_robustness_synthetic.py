@@ -18,20 +18,18 @@ import pytest
 
 from evaluation.methods import staggered_did
 from evaluation.methods.bacon import bacon_decomposition
-from evaluation.methods.honest_did import breakdown_value, honest_did
-from evaluation.methods.imputation_did import imputation_did
+from evaluation.methods.imputation import imputation_did
+from evaluation.methods.interaction_weighted import sun_abraham
+from evaluation.methods.parallel_trends_sensitivity import breakdown_value, honest_did
 from evaluation.methods.pretrends import pretrends_power
-from evaluation.methods.sun_abraham import sun_abraham
 
 pytestmark = pytest.mark.slow
 ARGS = ("ddd_per_1000_per_day", "clinic_id", "month", "cohort")
 
 
 def _interval(row) -> tuple[float, float]:
-    """The row's confidence interval (staggered_did still names it ci_lower/ci_upper on main)."""
-    if "ci_low" in row:
-        return row["ci_low"], row["ci_high"]
-    return row["ci_lower"], row["ci_upper"]
+    """The row's 95% confidence interval."""
+    return row["ci_low"], row["ci_high"]
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 
 from evaluation.errors import InputError
 from evaluation.methods import staggered_did
-from evaluation.methods.sun_abraham import sun_abraham
+from evaluation.methods.interaction_weighted import sun_abraham
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "honest_did"
 

@@ -10,10 +10,17 @@ One module per method: :mod:`~evaluation.methods.interrupted_time_series`,
 :mod:`~evaluation.methods.did` (staggered difference-in-differences),
 :mod:`~evaluation.methods.controlled_before_after`, :mod:`~evaluation.methods.funnel_plots`,
 :mod:`~evaluation.methods.control_charts`, :mod:`~evaluation.methods.meeting_attendance`,
-:mod:`~evaluation.methods.pooling`, :mod:`~evaluation.methods.descriptives`, and the shared input
-checks in :mod:`~evaluation.methods.checks`.
+:mod:`~evaluation.methods.pooling`, :mod:`~evaluation.methods.descriptives`; the robustness
+of the staggered DiD in :mod:`~evaluation.methods.parallel_trends_sensitivity` (HonestDiD),
+:mod:`~evaluation.methods.pretrends`, :mod:`~evaluation.methods.interaction_weighted`
+(Sun-Abraham), :mod:`~evaluation.methods.imputation` (Borusyak-Jaravel-Spiess),
+:mod:`~evaluation.methods.bacon` and :mod:`~evaluation.methods.event_study_estimators`; and the
+shared input checks in :mod:`~evaluation.methods.checks`.
 """
 
+# robustness of the staggered DiD: sensitivity to parallel trends, pre-trend power, other
+# estimators of the same event study, and what drives the two-way fixed-effects estimate
+from evaluation.methods.bacon import bacon_decomposition, bacon_summary, plot_bacon
 from evaluation.methods.control_charts import SPCResult, spc
 from evaluation.methods.controlled_before_after import BeforeAfterResult, before_after
 from evaluation.methods.descriptives import (
@@ -29,7 +36,19 @@ from evaluation.methods.did import (
     staggered_did,
     twfe_event_study,
 )
+from evaluation.methods.event_study import (
+    EventStudyEstimates,
+    event_study_estimates,
+    event_study_frame,
+)
+from evaluation.methods.event_study_estimators import (
+    ESTIMATORS,
+    event_study_comparison,
+    plot_event_study_comparison,
+)
 from evaluation.methods.funnel_plots import FunnelResult, expected_counts, funnel
+from evaluation.methods.imputation import ImputationDiDResult, imputation_did
+from evaluation.methods.interaction_weighted import SunAbrahamResult, sun_abraham
 from evaluation.methods.interrupted_time_series import ITSInputError, ITSResult, its
 from evaluation.methods.meeting_attendance import (
     AttendanceResult,
@@ -43,7 +62,13 @@ from evaluation.methods.meeting_attendance import (
     persistent_absence,
     topic_meeting_share,
 )
+from evaluation.methods.parallel_trends_sensitivity import (
+    breakdown_value,
+    honest_did,
+    plot_sensitivity,
+)
 from evaluation.methods.pooling import PoolResult, RegionalPoolingResult, pool, pool_estimates
+from evaluation.methods.pretrends import pretrends_power
 
 __all__ = [
     # prescribing before and after the topic meeting
@@ -83,4 +108,22 @@ __all__ = [
     "PoolResult",
     "pool_estimates",
     "RegionalPoolingResult",
+    # robustness of the staggered DiD
+    "honest_did",
+    "breakdown_value",
+    "plot_sensitivity",
+    "pretrends_power",
+    "sun_abraham",
+    "SunAbrahamResult",
+    "imputation_did",
+    "ImputationDiDResult",
+    "bacon_decomposition",
+    "bacon_summary",
+    "plot_bacon",
+    "event_study_comparison",
+    "plot_event_study_comparison",
+    "ESTIMATORS",
+    "EventStudyEstimates",
+    "event_study_estimates",
+    "event_study_frame",
 ]

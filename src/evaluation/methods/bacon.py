@@ -45,13 +45,10 @@ NEVER, ALWAYS = "never treated", "always treated"
 
 def _panel(data, outcome, unit, time, cohort):
     """Balanced panel as matrices; units treated from the first period kept (always treated)."""
+    from evaluation.methods.checks import require_columns
     from evaluation.methods.did import _is_datetime, _prepare
 
-    if not isinstance(data, pd.DataFrame):
-        raise InputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    missing = [c for c in (outcome, unit, time, cohort) if c not in data.columns]
-    if missing:
-        raise InputError(f"column(s) {missing} not in the data; it has {list(data.columns)}")
+    require_columns(data, (outcome, unit, time, cohort), where="bacon_decomposition: data")
     # _prepare refuses cohorts treated in the first period (no pre-period for a DiD); here they are
     # the "always treated", a comparison group of TWFE: set them aside and code them afterwards.
     frame = data

@@ -96,8 +96,8 @@ def event_study_comparison(
      'Borusyak, Jaravel & Spiess (imputation)': 3}
     """
     from evaluation.methods.did import staggered_did, twfe_event_study
-    from evaluation.methods.imputation_did import imputation_did
-    from evaluation.methods.sun_abraham import sun_abraham
+    from evaluation.methods.imputation import imputation_did
+    from evaluation.methods.interaction_weighted import sun_abraham
 
     low, high = window
     if not (isinstance(low, (int, np.integer)) and isinstance(high, (int, np.integer))):
