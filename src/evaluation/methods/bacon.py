@@ -16,7 +16,7 @@ one. Then :math:`\\hat\\beta^{TWFE} = \\sum s_{kl}\\,\\hat\\beta^{2\\times2}_{kl
 check it to 1e-12) and tests/fixtures/bacon pins the 2x2s to bacondecomp's castle-doctrine and
 math-reform examples.
 
-Why not diff-diff's implementation (measured): docs/decisions/0024-did-robustness-engines.md.
+Why not diff-diff's implementation (measured): docs/decisions/0012-did-robustness-engines.md.
 
 Reference: Goodman-Bacon, A. (2021). Difference-in-differences with variation in treatment timing.
 Journal of Econometrics, 225(2), 254-277.

@@ -20,7 +20,7 @@ by eliminating the unit effects (a diagonal block), leaving one system in the pe
 exact in unbalanced sets, with no dummy matrix formed; the same factorisation gives every
 :math:`v`.
 
-Why not diff-diff's implementation (measured): docs/decisions/0024-did-robustness-engines.md.
+Why not diff-diff's implementation (measured): docs/decisions/0012-did-robustness-engines.md.
 
 Reference: Borusyak, K., Jaravel, X., & Spiess, J. (2024). Revisiting event-study designs: robust
 and efficient estimation. Review of Economic Studies, 91(6), 3253-3285.

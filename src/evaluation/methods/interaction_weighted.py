@@ -28,7 +28,7 @@ fixest treats the cohort weights as fixed, ``did`` adds their estimation error).
 tests/fixtures/honest_did pins estimates and covariance to fixest ``sunab`` on the HonestDiD
 README's Medicaid-expansion example.
 
-Why not diff-diff's implementation (measured): docs/decisions/0024-did-robustness-engines.md.
+Why not diff-diff's implementation (measured): docs/decisions/0012-did-robustness-engines.md.
 
 Reference: Sun, L., & Abraham, S. (2021). Estimating dynamic treatment effects in event studies
 with heterogeneous treatment effects. Journal of Econometrics, 225(2), 175-199.

@@ -41,7 +41,7 @@ tests/fixtures/honest_did pins both to R's full-precision results for its README
 Medicaid expansion event study): relative-magnitude bounds to R's grid points, FLCI bounds within
 R's own simulation error of the folded-normal quantile (a few 1e-5).
 
-Why not diff-diff's implementation (measured): docs/decisions/0024-did-robustness-engines.md.
+Why not diff-diff's implementation (measured): docs/decisions/0012-did-robustness-engines.md.
 
 References
 ----------

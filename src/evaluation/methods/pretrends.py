@@ -19,7 +19,7 @@ Two tests:
   (scipy's Genz algorithm, fixed seed). tests/fixtures/pretrends pins it to the package README's
   He & Wang (2017) example.
 
-Why not diff-diff's implementation (measured): docs/decisions/0024-did-robustness-engines.md.
+Why not diff-diff's implementation (measured): docs/decisions/0012-did-robustness-engines.md.
 
 Reference: Roth, J. (2022). Pretest with caution: event-study estimates after testing for parallel
 trends. American Economic Review: Insights, 4(3), 305-322.
