@@ -8,7 +8,8 @@ and the executed notebook is kept with the failing cell marked.
 
 Files (all published with an atomic rename; see :mod:`evaluation.reports.files`):
 ``<run>/notebooks/<job_id>.ipynb`` the executed notebook, ``<run>/reports/<job_id>.html`` its
-report (not written when the disclosure check fails).
+report (not written when the disclosure check fails). A PDF of an earlier run of the job is
+removed: the runner prints a new one after the run when asked to.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     from evaluation.batch.kernels import kernel_source
     from evaluation.batch.record import records_in_notebook
     from evaluation.reports.disclosure import THRESHOLD_ENV, DisclosureError, check_html
-    from evaluation.reports.html import render_report
+    from evaluation.reports.html import describe_parameters, headline, render_report
 
     started_wall = _now()
     started = time.monotonic()
@@ -176,9 +177,13 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
 
     duration = time.monotonic() - started
     result["timings"]["released"] = round(duration, 2)
+    # a PDF of an earlier run of this job no longer matches its report
+    (run_dir / "reports" / f"{job_id}.pdf").unlink(missing_ok=True)
     if nb is not None:
+        subtitle = describe_parameters(job["parameters"])
         meta = {
-            "title": f"{notebook.stem.replace('_', ' ')} · {job.get('label', '')}",
+            "title": job.get("title") or None,  # None: the notebook's first heading
+            "subtitle": subtitle or ("All regions" if job.get("kind") == "summary" else ""),
             "status": result["status"],
             "error": result["error"],
             "run_id": run["run_id"],
@@ -188,6 +193,9 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
             "notebook": notebook.name,
             "parameters": job["parameters"],
             "data_checksums": run.get("data_checksums"),
+            "data_name": run.get("data_name"),
+            "synthetic": run.get("synthetic"),
+            "path_names": run.get("path_names"),
             "versions": run.get("versions"),
             "git_commit": run.get("git_commit"),
             "threshold": run["threshold"],
@@ -200,6 +208,7 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
             check_html(html, run["threshold"], report=f"reports/{job_id}.html")
             atomic_write_text(run_dir / "reports" / f"{job_id}.html", html)
             result["report"] = f"reports/{job_id}.html"
+            result["headline"] = headline(html)  # for the index
         except DisclosureError as exc:
             result["status"] = "blocked"
             result["error"] = str(exc)

@@ -12,11 +12,15 @@
    changed; a summary also re-runs when any region run did.
 4. Run region jobs in parallel, then the summaries. After each job, ``manifest.json`` and
    ``index.html`` are rewritten atomically, so an interrupted run shows what finished.
+5. With ``formats`` including ``pdf``, print every report to A4 PDF beside it, with one headless
+   Chromium for the whole run (:mod:`evaluation.reports.pdf`).
 
 Manifest (``manifest.json``) fields: schema, run_id, status (running | finished), started,
-finished, data_dir, data_checksums, versions, git {commit, dirty}, settings, counts {status: n},
-jobs [{job_id, notebook, parameters, kind, label, source, fingerprint, status (pending | ok |
-failed | blocked), error, failed_cell, duration_s, report, notebook_out, records, reused}].
+finished, data_dir, data_name (the data folder as reports name it), synthetic (None or {seed,
+scale}), path_names ({absolute path: shown name}), data_checksums, versions, git {commit, dirty},
+settings, counts {status: n}, jobs [{job_id, notebook, title, parameters, kind, label, source,
+fingerprint, status (pending | ok | failed | blocked), error, failed_cell, duration_s, report, pdf,
+headline, notebook_out, records, reused}].
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from typing import Any
 from evaluation.batch import parameters as params_mod
 from evaluation.batch import provenance
 from evaluation.reports.files import atomic_write_json, atomic_write_text, remove_stale_temporaries
+from evaluation.reports.html import notebook_title
 from evaluation.reports.index import render_index
 
 MANIFEST = "manifest.json"
@@ -73,6 +78,7 @@ class BatchSettings:
     qualitative_store: Path | None = (
         None  # the coding store for notebooks that read one; None = their default
     )
+    formats: tuple[str, ...] = ("html",)  # add "pdf" for an A4 PDF of every report
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -117,8 +123,9 @@ def _coding_store(settings: BatchSettings) -> Path | None:
     store = Path(settings.qualitative_store).resolve()
     if not store.is_file():
         raise BatchError(
-            f"--qualitative-store {settings.qualitative_store}: no such coding store. Expected a coding.sqlite made by "
-            "`workbench qual` (e.g. qualitative/coding.sqlite or qualitative/demo/coding.sqlite)."
+            f"--qualitative-store {settings.qualitative_store}: no such coding store. Expected a "
+            "coding.sqlite made by `workbench qual` (e.g. qualitative/coding.sqlite or "
+            "qualitative/demo/coding.sqlite)."
         )
     return store
 
@@ -147,7 +154,8 @@ def plan(settings: BatchSettings) -> tuple[list[params_mod.Job], dict[Path, dict
         sets = [s for s in sets if s.name in wanted or s.values.get("region") in wanted]
         if not sets:
             raise BatchError(
-                f"No parameter file in {settings.parameters_dir} matches region(s) {', '.join(wanted)}."
+                f"No parameter file in {settings.parameters_dir} matches region(s) "
+                f"{', '.join(wanted)}."
             )
     declared = {nb: params_mod.declared_parameters(nb) for nb in notebooks}
     jobs = params_mod.build_grid(
@@ -194,6 +202,58 @@ class _Publisher:
 
     def job(self, job_id: str) -> dict[str, Any]:
         return next(j for j in self.manifest["jobs"] if j["job_id"] == job_id)
+
+
+def _report_names(data_dir: Path, run_dir: Path, store: Path | None, kernel_cwd: str):
+    """How reports and the index name the run's folders: relative to the project, never as
+    absolute local paths (see :mod:`evaluation.reports.redact`)."""
+    from evaluation.paths import project_root
+    from evaluation.reports.redact import path_names, shown_path
+
+    root = project_root(kernel_cwd) or Path(kernel_cwd)
+    names = path_names({"data": data_dir, "store": store, "run": run_dir}, root)
+    return shown_path(data_dir, root), names
+
+
+def _check_formats(formats: tuple[str, ...]) -> None:
+    unknown = sorted(set(formats) - {"html", "pdf"})
+    if unknown:
+        raise BatchError(f"Unknown report format(s) {', '.join(unknown)}; use html or html,pdf.")
+    if "pdf" in formats:
+        from evaluation.reports.pdf import ChromiumMissingError, find_chromium
+
+        try:
+            find_chromium()
+        except ChromiumMissingError as exc:
+            raise BatchError(str(exc)) from None
+
+
+def _print_pdfs(run_dir: Path, publisher: _Publisher, bar) -> None:
+    """An A4 PDF beside every report that lacks a current one, with one browser for the run."""
+    from evaluation.reports.pdf import Chromium, print_to_pdf
+
+    targets = []
+    for entry in publisher.manifest["jobs"]:
+        if not entry.get("report") or entry["status"] not in ("ok", "failed"):
+            continue
+        pdf = Path(entry["report"]).with_suffix(".pdf").as_posix()
+        if entry.get("reused") and entry.get("pdf") == pdf and (run_dir / pdf).is_file():
+            continue
+        targets.append((entry, pdf))
+    if not targets:
+        return
+    with Chromium() as browser:
+        for entry, pdf in targets:
+            try:
+                print_to_pdf(browser, run_dir / entry["report"], run_dir / pdf)
+                entry["pdf"] = pdf
+            except Exception as exc:  # one report that will not print fails that job, not the run
+                entry["status"] = "failed"
+                entry["pdf"] = None
+                entry["error"] = f"printing the PDF failed: {type(exc).__name__}: {exc}"
+            publisher.publish()
+            if bar is not None:
+                bar.write(f"pdf    {entry['job_id']}" + (" FAILED" if not entry["pdf"] else ""))
 
 
 def _files_present(run_dir: Path, entry: dict[str, Any]) -> bool:
@@ -327,6 +387,7 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
     from tqdm.auto import tqdm
 
     jobs, _ = plan(settings)
+    _check_formats(tuple(settings.formats))
     data_dir = Path(settings.data_dir).resolve()
     data_sums = provenance.data_checksums(data_dir)
     store = _coding_store(settings)
@@ -382,6 +443,7 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
         entries.append(
             {
                 **job.to_dict(),
+                "title": notebook_title(job.notebook),
                 "parameters": parameters,
                 "fingerprint": fingerprint,
                 "status": "pending",
@@ -389,6 +451,8 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
                 "failed_cell": None,
                 "duration_s": None,
                 "report": None,
+                "pdf": None,
+                "headline": None,
                 "notebook_out": None,
                 "records": {},
                 "reused": False,
@@ -420,6 +484,8 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
                         "failed_cell",
                         "duration_s",
                         "report",
+                        "pdf",
+                        "headline",
                         "notebook_out",
                         "records",
                         "started",
@@ -432,6 +498,9 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
         else:
             to_run.append(entry)
 
+    kernel_cwd = str(Path(settings.cwd or os.getcwd()).resolve())
+    data_name, names = _report_names(data_dir, run_dir, store, kernel_cwd)
+    synthetic = provenance.synthetic_data(data_dir)
     manifest = {
         "schema": SCHEMA,
         "run_id": run_id,
@@ -439,6 +508,9 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
         "started": _now(),
         "finished": None,
         "data_dir": str(data_dir),
+        "data_name": data_name,
+        "synthetic": synthetic,
+        "path_names": names,
         "data_checksums": data_sums,
         "versions": versions,
         "git": git,
@@ -447,6 +519,7 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
             "scheduler": settings.scheduler,
             "kernel": settings.kernel_name,
             "sweeps": list(settings.sweeps),
+            "formats": list(settings.formats),
             **report_settings,
         },
         "counts": {},
@@ -457,7 +530,6 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
     _point_latest(out_dir, run_id)
 
     preload = _preload(settings, sorted({Path(e["notebook"]) for e in to_run}))
-    kernel_cwd = str(Path(settings.cwd or os.getcwd()).resolve())
     run_info = {
         "cwd": kernel_cwd,
         "run_dir": str(run_dir),
@@ -468,6 +540,9 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
         "timeout": settings.timeout,
         "preload": list(preload),
         "data_checksums": data_sums,
+        "data_name": data_name,
+        "synthetic": synthetic,
+        "path_names": names,
         "versions": versions,
         "git_commit": (git.get("commit") or "unknown")
         + (" (uncommitted changes)" if git.get("dirty") else ""),
@@ -505,6 +580,11 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
                 raise BatchError(f"Unknown executor '{settings.executor}'; use local or dask.")
             _execute_wave(executor, region_jobs, run_info, publisher, bar)
             _execute_wave(executor, summary_jobs, run_info, publisher, bar)
+        if executor is not None:
+            executor.close()
+            executor = None
+        if "pdf" in settings.formats:
+            _print_pdfs(run_dir, publisher, bar)
     finally:
         if executor is not None:
             executor.close()
