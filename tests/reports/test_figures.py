@@ -47,9 +47,17 @@ def test_alt_text_summarises_value_labels_and_stays_short(busy_figure):
     assert len(alt) <= MAX_ALT_CHARS
     assert alt.startswith("Figure: Patients treated per clinic")
     assert alt.endswith("60 values labelled, from 10 to 25.")
-    assert "Cluster group 0" in alt or "…" in alt
+    assert "x axis: Clinic; y axis: Number of patients" in alt
+    assert "legend" not in alt, "a legend of twelve long entries gives way to title and axes"
     labels = describe(busy_figure)[LABELS_KEY]
     assert len(labels) == 60 and labels[:3] == ["10", "11", "12"], "all kept for the check"
+
+
+def test_a_title_too_long_for_alt_text_is_cut_between_words(busy_figure):
+    busy_figure.axes[0].set_title("Patients treated per clinic, month by month " * 10)
+    alt = figure_alt_text(busy_figure)
+    assert len(alt) <= MAX_ALT_CHARS
+    assert alt.endswith("month… 60 values labelled, from 10 to 25.")
 
 
 def test_small_multiples_are_named_once():

@@ -96,7 +96,7 @@ def summarise_labels(labels: list[str]) -> str:
     return text
 
 
-def _axes_description(ax) -> str:
+def _axes_description(ax, legend: bool = True) -> str:
     pieces = []
     title = _clean(ax.get_title())
     if title:
@@ -105,10 +105,10 @@ def _axes_description(ax) -> str:
         pieces.append(f"x axis: {_clean(ax.get_xlabel())}")
     if _clean(ax.get_ylabel()):
         pieces.append(f"y axis: {_clean(ax.get_ylabel())}")
-    legend = ax.get_legend()
-    if legend is not None:
-        entries = [_clean(t.get_text()) for t in legend.get_texts() if _clean(t.get_text())]
-        legend_title = _clean(legend.get_title().get_text())
+    box = ax.get_legend() if legend else None
+    if box is not None:
+        entries = [_clean(t.get_text()) for t in box.get_texts() if _clean(t.get_text())]
+        legend_title = _clean(box.get_title().get_text())
         if entries:
             named = ", ".join(entries[:_LEGEND_ENTRIES])
             if len(entries) > _LEGEND_ENTRIES:
@@ -129,15 +129,27 @@ def figure_alt_text(fig) -> str:
     a summary of its value labels.
 
     A figure of several panels names the panels that differ (their titles) and says how many
-    there are, instead of repeating shared axis labels per panel.
+    there are, instead of repeating shared axis labels per panel. When the whole would be too
+    long, the legend goes first; only then is the text cut.
     """
+    labels = summarise_labels(value_labels(fig))
+    ending = f". {labels[:1].upper()}{labels[1:]}." if labels else "."
+    full = _describe(fig, legend=True)
+    if len(full) + len(ending) > MAX_ALT_CHARS:
+        full = _describe(fig, legend=False)
+    if len(full) + len(ending) > MAX_ALT_CHARS:
+        return _shorten(full, MAX_ALT_CHARS - len(ending) + 1) + ending[1:]
+    return full + ending
+
+
+def _describe(fig, legend: bool) -> str:
     suptitle = getattr(fig, "_suptitle", None)
     heading = _clean(suptitle.get_text()) if suptitle is not None else ""
-    described = [d for d in (_axes_description(ax) for ax in fig.get_axes()) if d]
+    described = [d for d in (_axes_description(ax, legend) for ax in fig.get_axes()) if d]
     unique = list(dict.fromkeys(described))
     if len(unique) > 3:  # small multiples: the panels' titles, once
         titles = [_clean(ax.get_title()) for ax in fig.get_axes() if _clean(ax.get_title())]
-        first = _axes_description(fig.get_axes()[0]).split("; ", 1)
+        first = _axes_description(fig.get_axes()[0], legend).split("; ", 1)
         shared = first[1] if len(first) > 1 else ""
         unique = [
             f"{len(fig.get_axes())} panels"
@@ -145,10 +157,7 @@ def figure_alt_text(fig) -> str:
             + (f"; {shared}" if shared else "")
         ]
     parts = [p for p in (heading, *unique) if p]
-    labels = summarise_labels(value_labels(fig))
-    ending = f". {labels[:1].upper()}{labels[1:]}." if labels else "."
-    body = "Figure: " + (". ".join(parts) if parts else "a chart without titles or axis labels")
-    return _shorten(body, MAX_ALT_CHARS - len(ending)) + ending
+    return "Figure: " + (". ".join(parts) if parts else "a chart without titles or axis labels")
 
 
 def describe(fig) -> dict[str, object]:

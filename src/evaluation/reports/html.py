@@ -125,8 +125,8 @@ def describe_parameters(parameters: dict[str, Any] | None) -> str:
     >>> describe_parameters({"region": "sjaelland", "indicator": "eye_antibiotics",
     ...                      "topic": "conjunctivitis"})
     'Sjælland · eye antibiotic prescribing'
-    >>> describe_parameters({"region": "midtjylland", "indicator": "nsaid", "topic": "diabetes"})
-    'Midtjylland · NSAID prescribing · meetings on diabetes'
+    >>> describe_parameters({"region": "midtjylland", "indicator": "nsaid", "topic": "copd"})
+    'Midtjylland · NSAID prescribing · meetings on COPD'
     """
     from evaluation.data.catalogue import INDICATOR_BY_KEY, REGION_NAMES, TOPICS
 
@@ -140,7 +140,8 @@ def describe_parameters(parameters: dict[str, Any] | None) -> str:
     topic = parameters.get("topic")
     if topic and (indicator is None or indicator.topic != topic):
         name = TOPICS.get(topic, str(topic))
-        parts.append(f"meetings on {name[:1].lower() + name[1:] if name.isascii() else name}")
+        # "Diabetes" reads "diabetes" mid-sentence; an acronym ("COPD") stays as it is
+        parts.append(f"meetings on {name if name[:2].isupper() else name[:1].lower() + name[1:]}")
     return " · ".join(parts)
 
 

@@ -96,7 +96,7 @@ def _cards(jobs: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, 
 
     order = {r.slug: i for i, r in enumerate(REGIONS)}
     described = [describe_parameters(job.get("parameters")) for job in jobs]
-    rests = {" · ".join(d.split(" · ")[1:]) for d, job in zip(described, jobs)}
+    rests = {" · ".join(d.split(" · ")[1:]) for d in described}
     cards = []
     for job, description in zip(jobs, described):
         parameters = job.get("parameters") or {}
@@ -111,7 +111,6 @@ def _cards(jobs: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, 
             {
                 "job_id": job["job_id"],
                 "heading": heading,
-                "short": heading if parameters.get("region") else job.get("title") or heading,
                 "status": status,
                 "headline": redact(job.get("headline") or "", names) if shown else "",
                 "note": _NO_HEADLINE.get(status, ""),

@@ -119,9 +119,15 @@ class Chromium:
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             arguments.insert(1, "--no-sandbox")  # Chromium refuses to sandbox as root
-        self.process = subprocess.Popen(
-            arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        try:
+            self.process = subprocess.Popen(
+                arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        except OSError as exc:
+            shutil.rmtree(self.profile, ignore_errors=True)
+            raise ChromiumMissingError(
+                f"Chromium ({self.executable}) could not be started: {exc}"
+            ) from exc
         try:
             port, browser_path = self._wait_for_port()
             browser = websocket.create_connection(
