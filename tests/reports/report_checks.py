@@ -273,8 +273,8 @@ def run_problems(
         )
         problems = screen_problems(browser, page, required)
         problems += path_problems(page, forbidden)
+        problems += print_layout_problems(browser, page)
         if page.name != "index.html":
-            problems += print_layout_problems(browser, page)
             if pdfs:
                 pdf = page.with_suffix(".pdf")
                 if not pdf.is_file():
