@@ -13,6 +13,8 @@ REGIONS = ("hovedstaden", "sjaelland", "syddanmark", "midtjylland", "nordjylland
 EVIL_LABEL = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 # the tiny notebooks need only these; preloading statsmodels etc. would cost seconds per kernel
 FAST_PRELOAD = ("pandas", "matplotlib.pyplot", "evaluation.batch.record")
+# the index's job log (in "Run details"): one row per job, id job-<job_id>, data-status
+JOB_ROWS = "//table[contains(@class, 'wb-job-log')]/tbody/tr"
 
 
 def write_parameters(folder: Path, regions=REGIONS[:3], **per_region: dict) -> Path:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 from batch_helpers import EVIL_LABEL, FAST_PRELOAD
 
 NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
+# the reader checks of rendered reports (report_checks.py) live with the reports' tests
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reports"))
 
 
 @pytest.fixture

@@ -2,8 +2,13 @@
 
 They stand in for the real region notebooks: seconds instead of minutes, and parameters that
 make them fail on purpose (``behaviour``) so the batch runner's fault handling can be tested.
+Like the real ones they show tables through the presentation layer, draw figures in the report
+style (2x PNG) and compute their "Key findings" box last, which the report moves to the top; an
+instruction for the notebook's user is tagged ``notebook-only`` and stays out of the report.
 """
 
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -24,6 +29,10 @@ def region_notebook():
             new_markdown_cell(
                 "# Tiny region report\n\nA stand-in for a region notebook in the batch tests."
             ),
+            new_markdown_cell(
+                "Change the values in the next cell and run all cells to try another region.",
+                metadata={"tags": ["notebook-only"]},
+            ),
             new_code_cell(
                 'region = "hovedstaden"      # a region slug\n'
                 'indicator = "nsaid"         # an indicator key\n'
@@ -38,7 +47,11 @@ def region_notebook():
                 "import builtins\nimport os\nimport time\n\n"
                 "import matplotlib.pyplot as plt\nimport pandas as pd\n\n"
                 "from evaluation.batch.record import record, record_estimate\n"
-                "from evaluation.reports.disclosure import suppress_count, suppress_small_counts"
+                "from evaluation.reports.disclosure import suppress_count, suppress_small_counts\n"
+                "from evaluation.reports.present import (\n"
+                "    describe_change, key_findings, reader_table, use_report_style,\n"
+                ")\n\n"
+                "use_report_style()"
             ),
             new_markdown_cell("## A fresh kernel"),
             new_code_cell(
@@ -64,7 +77,8 @@ def region_notebook():
                 "})\n"
                 'shown = table if behaviour == "leak" else suppress_small_counts(table)\n'
                 'record("table", table)\n'
-                "shown"
+                "reader_table(shown, "
+                'labels={"ddd_per_1000_per_day": "DDD per 1,000 patients per day"})'
             ),
             new_code_cell(
                 "fig, ax = plt.subplots(figsize=(4, 3))\n"
@@ -82,16 +96,19 @@ def region_notebook():
                 "    os.kill(os.getpid(), 9)\n"
                 'if behaviour == "sleep":\n'
                 "    time.sleep(sleep_s)\n"
-                "effect = {\n"
-                '    "hovedstaden": -0.3,\n'
-                '    "sjaelland": -0.1,\n'
-                '    "syddanmark": -0.2,\n'
-                '    "midtjylland": -0.25,\n'
-                '    "nordjylland": 0.05,\n'
-                "}[region]\n"
+                'effect = {"hovedstaden": -0.3, "sjaelland": -0.1, "syddanmark": -0.2, '
+                '"midtjylland": -0.25, "nordjylland": 0.05}[region]\n'
                 'record_estimate("effect", estimate=effect, se=0.1, '
                 'label="Change in tiny rate", n=125)\n'
-                'print(f"effect {effect}")'
+                'print(f"The tiny effect in this region is {effect}.")'
+            ),
+            new_code_cell(
+                "key_findings([\n"
+                "    describe_change(effect, effect - 0.196, effect + 0.196,\n"
+                '                    what=f"The tiny rate around {cluster_label}", '
+                'unit="per 1,000"),\n'
+                '    "The table of patients per cluster hides counts below 5.",\n'
+                "])"
             ),
         ],
     )
@@ -108,17 +125,27 @@ def summary_notebook():
             ),
             new_code_cell(
                 "from evaluation.batch.record import read_estimates, read_jobs, record\n"
+                "from evaluation.data.catalogue import REGION_NAMES\n"
+                "from evaluation.reports.present import key_findings, reader_table\n"
                 "estimates = read_estimates(results_dir, name='effect')\n"
                 "jobs = read_jobs(results_dir)\n"
                 "record('regions_seen', sorted(estimates['region']))\n"
                 "record('statuses', dict(zip(jobs['job_id'], jobs['status'])))\n"
-                "estimates[['region', 'estimate', 'ci_low', 'ci_high']].round(3)"
+                "shown = estimates.assign(region=estimates['region'].map(REGION_NAMES))\n"
+                "reader_table(shown, columns=['region', 'estimate', 'ci_low', 'ci_high'],\n"
+                "             estimate='estimate', labels={'estimate': 'Tiny effect'})"
             ),
+            new_code_cell("key_findings([f'{len(estimates)} regions recorded a tiny effect.'])"),
         ],
     )
 
 
 if __name__ == "__main__":
     HERE.mkdir(exist_ok=True)
-    nbformat.write(region_notebook(), HERE / "10_tiny_region.ipynb")
-    nbformat.write(summary_notebook(), HERE / "00_tiny_summary.ipynb")
+    written = [HERE / "10_tiny_region.ipynb", HERE / "00_tiny_summary.ipynb"]
+    nbformat.write(region_notebook(), written[0])
+    nbformat.write(summary_notebook(), written[1])
+    # the notebooks' code in the project's style (ruff lints and formats notebooks too)
+    ruff = [sys.executable, "-m", "ruff"]
+    subprocess.run([*ruff, "check", "--fix", "--select", "I", *map(str, written)], check=True)
+    subprocess.run([*ruff, "format", *map(str, written)], check=True)

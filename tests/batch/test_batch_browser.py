@@ -1,147 +1,40 @@
-"""The rendered reports in a real headless Chromium, driven over the DevTools protocol.
+"""The rendered reports and the index of a real run in a real headless Chromium.
 
-Chromium is Debian's package (/usr/bin/chromium; `.ci/run` installs it). The browser is started
-by the test on 127.0.0.1 with a fresh profile and stopped afterwards; the pages are local files,
-so nothing is fetched from any other address.
+Chromium is Debian's package (/usr/bin/chromium; `.ci/run` installs it), driven over the
+DevTools protocol by the same client that prints the PDFs (:class:`evaluation.reports.pdf.
+Chromium`). The browser listens on 127.0.0.1 with a fresh profile and is stopped afterwards; the
+pages are local files, so nothing is fetched from any other address. Without Chromium the tests
+skip, except under CI, where they fail.
+
+The reader checks (tests/reports/report_checks.py) are the ones meant for a full run on the
+synthetic data; here they run over the shared tiny run (grid_run): three regions, one with
+markup in a name from the data, one that fails, and the summary.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-import shutil
-import subprocess
-import time
-from pathlib import Path
 
 import pytest
 from batch_helpers import EVIL_LABEL as EVIL
 from batch_helpers import read_manifest
+from report_checks import key_findings_of, require_chromium, run_problems
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-class Browser:
-    """A headless Chromium and one page, over the Chrome DevTools Protocol (websocket-client)."""
-
-    def __init__(self, profile: Path):
-        import websocket
-
-        self.process = subprocess.Popen(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--no-default-browser-check",
-                f"--user-data-dir={profile}",
-                "--remote-debugging-address=127.0.0.1",
-                "--remote-debugging-port=0",
-                "about:blank",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 60
-        while not (port_file.exists() and len(port_file.read_text().splitlines()) >= 2):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                self.close()
-                raise RuntimeError("Chromium did not open its DevTools port within 60 s")
-            time.sleep(0.1)
-        port, browser_path = port_file.read_text().splitlines()[:2]
-        self.port = int(port)
-        self.ids = itertools.count(1)
-        browser = websocket.create_connection(
-            f"ws://127.0.0.1:{port}{browser_path}", timeout=60, suppress_origin=True
-        )
-        self.ws = browser
-        target = self.call("Target.createTarget", url="about:blank")["targetId"]
-        browser.close()
-        self.ws = websocket.create_connection(
-            f"ws://127.0.0.1:{port}/devtools/page/{target}", timeout=60, suppress_origin=True
-        )
-        self.events: list[dict] = []
-        for domain in ("Page", "Runtime", "Log"):
-            self.call(f"{domain}.enable")
-
-    def call(self, method: str, **params):
-        message_id = next(self.ids)
-        self.ws.send(json.dumps({"id": message_id, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.ws.recv())
-            if message.get("id") == message_id:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return message.get("result", {})
-            self.events.append(message)
-
-    def open(self, path: Path) -> None:
-        self.events.clear()
-        self.call("Page.navigate", url=path.resolve().as_uri())
-        deadline = time.monotonic() + 60
-        while not any(e.get("method") == "Page.loadEventFired" for e in self.events):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{path} did not finish loading")
-            self.events.append(json.loads(self.ws.recv()))
-
-    def evaluate(self, expression: str):
-        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
-        return result["result"].get("value")
-
-    def errors(self) -> list[str]:
-        found = []
-        for event in self.events:
-            method, params = event.get("method"), event.get("params", {})
-            if method == "Runtime.exceptionThrown":
-                found.append(f"script error: {params['exceptionDetails'].get('text')}")
-            elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
-                found.append(f"console error: {params.get('args')}")
-            elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
-                found.append(
-                    f"log error: {params['entry'].get('text')} {params['entry'].get('url', '')}"
-                )
-        return found
-
-    def close(self) -> None:
-        try:
-            self.ws.close()
-        except Exception:
-            pass
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 @pytest.fixture(scope="module")
 def rendered_run(grid_run):
-    """The shared batch: Hovedstaden's data carry a name with markup in it; Syddanmark failed."""
     return grid_run[1].run_dir
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    if CHROMIUM is None:
-        pytest.skip(
-            "Chromium is not installed (Debian: apt-get install chromium; .ci/run installs it), "
-            "so the rendered reports cannot be opened in a real browser here."
-        )
-    pytest.importorskip(
-        "websocket", reason="websocket-client (the DevTools client) is a test dependency"
-    )
-    instance = Browser(tmp_path_factory.mktemp("chromium-profile"))
-    yield instance
-    instance.close()
+def browser():
+    require_chromium()
+    from evaluation.reports.pdf import Chromium
+
+    with Chromium() as instance:
+        yield instance
 
 
 def test_reports_render_with_images_and_no_script_errors(rendered_run, browser):
@@ -149,16 +42,20 @@ def test_reports_render_with_images_and_no_script_errors(rendered_run, browser):
     reports = [rendered_run / job["report"] for job in manifest["jobs"] if job["report"]]
     assert len(reports) == 4, "three regions (one failed, still reported) and the summary"
     for report in reports:
+        browser.reset_emulation()
         browser.open(report)
         assert browser.evaluate("document.readyState") == "complete"
         assert browser.errors() == [], f"{report.name}: {browser.errors()}"
         assert browser.evaluate("document.querySelector('h1.wb-title').innerText")
         assert browser.evaluate("document.querySelector('main').innerText.length") > 200
         images = browser.evaluate(
-            "Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.alt])"
+            "Array.from(document.images).map(i => "
+            "[i.complete, i.naturalWidth, Number(i.getAttribute('width')), i.width, i.alt])"
         )
-        for complete, width, alt in images:
-            assert complete and width > 0, f"{report.name}: an image did not load"
+        for complete, natural, size, shown, alt in images:
+            assert complete and natural > 0, f"{report.name}: an image did not load"
+            assert natural // 2 == size, "figures at 2x resolution, laid out at their size"
+            assert shown <= size, "or narrower, to fit the page"
             assert alt and alt.startswith("Figure")
         links = browser.evaluate(
             "Array.from(document.querySelectorAll('nav.wb-toc a')).map(a => a.hash)"
@@ -170,11 +67,35 @@ def test_reports_render_with_images_and_no_script_errors(rendered_run, browser):
     assert browser.evaluate("Array.from(document.images).length") == 1
 
 
+def test_reports_and_index_are_fit_to_send(rendered_run, grid_run, browser):
+    """No sideways scrolling at 1280 px, no raw values in tables, key findings first (in every
+    report of a notebook that got that far), short alt text, no local path, and tables that fit
+    the printable width of A4."""
+    from evaluation.paths import project_root
+
+    settings = grid_run[0]
+    manifest = read_manifest(rendered_run)
+    finished = {rendered_run / j["report"] for j in manifest["jobs"] if j["status"] == "ok"}
+    problems = run_problems(
+        rendered_run,
+        browser,
+        forbidden=[str(project_root()), str(settings.data_dir.resolve())],
+        require_key_findings=lambda page: page in finished,
+    )
+    assert problems == {}
+    assert key_findings_of(rendered_run / "reports" / "10_tiny_region--sjaelland.html") == [
+        "The tiny rate around Klynge Nord changed by -0.1 per 1,000 (95% CI -0.3 to 0.1): "
+        "we cannot tell this from no change.",
+        "The table of patients per cluster hides counts below 5.",
+    ]
+
+
 def test_text_from_data_is_escaped(rendered_run, browser):
     for page in (
         rendered_run / "reports" / "10_tiny_region--hovedstaden.html",
         rendered_run / "index.html",
     ):
+        browser.reset_emulation()
         browser.open(page)
         assert browser.evaluate("typeof window.__pwned") == "undefined", (
             f"{page.name}: markup from data ran"
@@ -191,10 +112,11 @@ def test_text_from_data_is_escaped(rendered_run, browser):
 
 
 def test_index_lists_every_run_with_its_status(rendered_run, browser):
+    browser.reset_emulation()
     browser.open(rendered_run / "index.html")
     rows = browser.evaluate(
-        "Array.from(document.querySelectorAll('tbody tr')).map(r => [r.id, r.dataset.status, "
-        "r.querySelector('.status').innerText])"
+        "Array.from(document.querySelectorAll('table.wb-job-log tbody tr')).map(r => [r.id, "
+        "r.dataset.status, r.querySelector('.status').innerText])"
     )
     assert rows == [
         ["job-10_tiny_region--hovedstaden", "ok", "Completed"],
@@ -202,8 +124,22 @@ def test_index_lists_every_run_with_its_status(rendered_run, browser):
         ["job-10_tiny_region--syddanmark", "failed", "Failed"],
         ["job-00_tiny_summary", "ok", "Completed"],
     ]
+    cards = browser.evaluate(
+        "Array.from(document.querySelectorAll('#notebook-10-tiny-region article')).map(c => "
+        "[c.querySelector('h3').innerText, (c.querySelector('.wb-headline') || {}).innerText])"
+    )
+    assert cards == [
+        ["Hovedstaden", f"The tiny rate around {EVIL} fell by 0.3 per 1,000 (95% CI 0.1 to 0.5)."],
+        [
+            "Sjælland",
+            "The tiny rate around Klynge Nord changed by -0.1 per 1,000 (95% CI -0.3 to 0.1): "
+            "we cannot tell this from no change.",
+        ],
+        ["Syddanmark", None],
+    ]
     hrefs = browser.evaluate(
         "Array.from(document.querySelectorAll('a')).map(a => a.getAttribute('href'))"
     )
     for href in hrefs:
-        assert (rendered_run / href).is_file()
+        if not href.startswith("#"):
+            assert (rendered_run / href).is_file()

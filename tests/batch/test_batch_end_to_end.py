@@ -7,7 +7,7 @@ from pathlib import Path
 
 import lxml.html
 import pytest
-from batch_helpers import jobs_by_id, read_manifest
+from batch_helpers import JOB_ROWS, jobs_by_id, read_manifest
 
 from evaluation.batch.runner import BatchSettings, run_batch
 from evaluation.reports.disclosure import find_small_counts
@@ -51,10 +51,11 @@ def test_project_notebooks_run_for_two_regions_and_the_summary(tmp_path, synthet
         page = lxml.html.fromstring(html)
         assert page.xpath("//nav[@class='wb-toc']//a"), f"{job['job_id']}: no table of contents"
         assert all(img.get("alt", "").startswith("Figure") for img in page.iter("img"))
-        assert (
-            str(synthetic_national) in page.xpath("//details[@class='wb-meta']")[0].text_content()
-            or job["kind"] == "summary"
-        )
+        # the data folder is named (not by its absolute path) and identified by its checksums
+        details = page.xpath("//details[@id='run-details']")[0].text_content()
+        assert synthetic_national.name in details and "prescribing.parquet" in details
+        assert str(synthetic_national) not in html
+        assert page.xpath("//div[contains(@class, 'wb-banner')]"), "synthetic demo data"
     summary = (outcome.run_dir / jobs["00_national_summary"]["report"]).read_text(encoding="utf-8")
     n_regional = sum(1 for j in jobs.values() if j["kind"] == "region")
     assert f"{n_regional} of {n_regional} regional runs completed" in summary
@@ -68,4 +69,4 @@ def test_project_notebooks_run_for_two_regions_and_the_summary(tmp_path, synthet
         == (outcome.run_dir / jobs["04_mixed_methods"]["report"]).resolve()
     )
     index = lxml.html.parse(str(outcome.run_dir / "index.html")).getroot()
-    assert [r.get("data-status") for r in index.xpath("//tbody/tr")] == ["ok"] * len(jobs)
+    assert [r.get("data-status") for r in index.xpath(JOB_ROWS)] == ["ok"] * len(jobs)

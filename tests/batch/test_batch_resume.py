@@ -11,7 +11,7 @@ from pathlib import Path
 
 import lxml.html
 import pytest
-from batch_helpers import FAST_PRELOAD, jobs_by_id, read_manifest, write_parameters
+from batch_helpers import FAST_PRELOAD, JOB_ROWS, jobs_by_id, read_manifest, write_parameters
 
 pytestmark = pytest.mark.slow
 
@@ -88,7 +88,7 @@ def test_sigkill_mid_batch_then_resume(tmp_path, tiny_data, notebooks_dir):
             index_path = out / "latest" / "index.html"
             if not (done and sleeping and index_path.exists()):
                 return None
-            rows = lxml.html.parse(str(index_path)).getroot().xpath("//tbody/tr")
+            rows = lxml.html.parse(str(index_path)).getroot().xpath(JOB_ROWS)
             shown = {r.get("id"): r.get("data-status") for r in rows}
             indexed = (
                 shown.get("job-10_tiny_region--hovedstaden") == "ok"
@@ -118,13 +118,13 @@ def test_sigkill_mid_batch_then_resume(tmp_path, tiny_data, notebooks_dir):
     for report in (run_dir / "reports").iterdir():
         assert report.read_text(encoding="utf-8").rstrip().endswith("</html>")
     index = lxml.html.parse(str(run_dir / "index.html")).getroot()
-    assert {r.get("id"): r.get("data-status") for r in index.xpath("//tbody/tr")} == {
+    assert {r.get("id"): r.get("data-status") for r in index.xpath(JOB_ROWS)} == {
         "job-10_tiny_region--hovedstaden": "ok",
         "job-10_tiny_region--sjaelland": "failed",
         "job-10_tiny_region--syddanmark": "pending",
         "job-00_tiny_summary": "pending",
     }
-    assert "interrupted" in index.xpath("//p[@class='banner']")[0].text_content()
+    assert "interrupted" in index.xpath("//p[contains(@class, 'wb-banner')]")[0].text_content()
     kept_report = run_dir / "reports" / "10_tiny_region--hovedstaden.html"
     kept_mtime = kept_report.stat().st_mtime_ns
 

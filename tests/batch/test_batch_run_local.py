@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 
 import lxml.html
 import nbformat
 import pytest
-from batch_helpers import jobs_by_id, read_manifest, write_parameters
+from batch_helpers import JOB_ROWS, jobs_by_id, read_manifest, write_parameters
 
 from evaluation.batch.record import read_estimates, read_notebook_records
 from evaluation.batch.runner import run_batch
@@ -39,7 +41,7 @@ def test_grid_writes_reports_index_manifest_and_latest(grid_run):
 
     # the index links every report with its status
     index = lxml.html.parse(str(run_dir / "index.html")).getroot()
-    assert [r.get("data-status") for r in index.xpath("//tbody/tr")] == ["ok", "ok", "failed", "ok"]
+    assert [r.get("data-status") for r in index.xpath(JOB_ROWS)] == ["ok", "ok", "failed", "ok"]
     assert {a.get("href") for a in index.xpath("//a")} >= {job["report"] for job in jobs.values()}
     assert "deliberate failure in syddanmark" in index.text_content()
 
@@ -92,13 +94,15 @@ def test_report_hides_code_and_has_contents_metadata_and_alt_text(grid_run):
     )
     page = lxml.html.fromstring(html)
     assert "suppress_small_counts" not in page.text_content(), "code is hidden by default"
+    assert page.xpath("//h1[@class='wb-title']")[0].text == "Tiny region report"
     assert [a.text for a in page.xpath("//nav//a")] == [
-        "Tiny region report",
         "A fresh kernel",
         "Patients per cluster",
         "The estimate",
+        "Run details",
     ]
-    details = page.xpath("//details[@class='wb-meta']")[0].text_content()
+    assert "run all cells to try another region" not in html, "notebook-only cells stay out"
+    details = page.xpath("//details[@id='run-details']")[0].text_content()
     for expected in (
         "sjaelland",
         "clusters.csv",
@@ -108,10 +112,15 @@ def test_report_hides_code_and_has_contents_metadata_and_alt_text(grid_run):
         "disclosure threshold",
     ):
         assert expected in details
-    assert [img.get("alt") for img in page.iter("img")] == [
+    (figure,) = page.iter("img")
+    assert figure.get("alt") == (
         "Figure: Patients per cluster in sjaelland (Klynge Nord); y axis: number of patients. "
-        "Values labelled: <5, 40, 125."
-    ]
+        "3 values labelled, from 40 to 125 (1 shown as <5)."
+    )
+    assert json.loads(figure.get("data-value-labels")) == ["<5", "40", "125"]
+    # drawn at 2x (use_report_style's retina PNG) and shown at its size: sharp in print
+    png = base64.b64decode(figure.get("src").split(",", 1)[1])
+    assert int.from_bytes(png[16:20], "big") // 2 == int(figure.get("width"))
     assert not page.xpath("//script[@src] | //link[@rel='stylesheet']"), "self-contained"
     assert "<5" in page.text_content() and find_small_counts(html) == []
     assert "recorded kernel_pid" not in html, "record outputs are left out of reports"
@@ -160,7 +169,7 @@ def test_a_dying_kernel_and_a_leaking_table_do_not_stop_the_others(tmp_path, set
 
     leaked = jobs["10_tiny_region--sjaelland"]
     assert leaked["status"] == "blocked"
-    assert "column 'n_patients', row '0': shows 3" in leaked["error"]
+    assert "column 'Number of patients', row 'Klynge Nord': shows 3" in leaked["error"]
     assert "suppress_small_counts" in leaked["error"]
     assert (
         leaked["report"] is None
@@ -171,7 +180,7 @@ def test_a_dying_kernel_and_a_leaking_table_do_not_stop_the_others(tmp_path, set
     )
 
     index = lxml.html.parse(str(run_dir / "index.html")).getroot()
-    statuses = {r.get("id"): r.get("data-status") for r in index.xpath("//tbody/tr")}
+    statuses = {r.get("id"): r.get("data-status") for r in index.xpath(JOB_ROWS)}
     assert statuses == {
         "job-10_tiny_region--hovedstaden": "failed",
         "job-10_tiny_region--sjaelland": "blocked",

@@ -36,7 +36,7 @@ ALLOWED = {
     "methods": {"bottom", "data"},
     "qualitative": {"bottom", "data"},
     "mixed": {"bottom", "data", "methods", "qualitative"},
-    "reports": {"bottom"},
+    "reports": {"bottom", "data"},  # region names and labels from data.catalogue
     "batch": {"bottom", "data", "reports"},
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -92,10 +94,10 @@ def test_check_finds_small_counts_in_rendered_dataframes():
 
 
 def test_check_reads_figure_labels_and_raises_a_clear_error():
+    # reports rendered before figures carried data-value-labels listed them in the alt text
     html = (
-        '<img alt="Figure: Attendance; y axis: number of GPs. '
-        'Values labelled: 12, 3, 40." src="x.png">'
-        '<img alt="Figure: Rates; y axis: DDD per 1,000 patients per day. '
+        '<img alt="Figure: Attendance; y axis: number of GPs. Values labelled: 12, 3, 40." '
+        'src="x.png"><img alt="Figure: Rates; y axis: DDD per 1,000 patients per day. '
         'Values labelled: 1.5, 2." src="y.png">'
     )
     with pytest.raises(DisclosureError) as caught:
@@ -105,3 +107,27 @@ def test_check_reads_figure_labels_and_raises_a_clear_error():
     assert "figure 1" in message and "shows 3" in message
     assert "suppress_count()" in message
     check_html(html.replace("12, 3, 40", "12, &lt;5, 40"))  # suppressed: passes
+
+
+def test_check_reads_the_value_labels_a_figure_carries_beside_its_short_alt_text():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from evaluation.reports.figures import describe
+
+    fig, ax = plt.subplots()
+    bars = ax.bar(["C1", "C2", "C3"], [12, 3, 40])
+    ax.bar_label(bars)
+    ax.set(title="Attendance", ylabel="number of GPs")
+    metadata = describe(fig)
+    plt.close(fig)
+    assert "3" not in metadata["alt"].split("labelled")[1].split(",")[0]
+    img = (
+        f'<img alt="{metadata["alt"]}" src="x.png" '
+        f"data-value-labels='{json.dumps(metadata['value_labels'])}'>"
+    )
+    leaks = find_small_counts(img)
+    assert [(leak.where, leak.value) for leak in leaks] == [("figure 1", "3")]
+    assert find_small_counts(img.replace('"3"', '"&lt;5"')) == []

@@ -150,6 +150,15 @@ from evaluation.paths import (
     help="Coding store (coding.sqlite) for the notebooks that read one (03 interview themes, "
     f"04 mixed methods) [default: theirs, {DEMO_STORE}, built from --data if absent].",
 )
+@click.option(
+    "--format",
+    "formats",
+    default="html",
+    show_default=True,
+    metavar="html|html,pdf",
+    help="Report formats: html, or html,pdf to also print every report to an A4 PDF beside it "
+    "(needs Chromium: Debian/Ubuntu package 'chromium', or $EVALUATION_CHROMIUM).",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs).")
 def run(
     data_dir,
@@ -174,6 +183,7 @@ def run(
     timeout,
     preload,
     qualitative_store,
+    formats,
     no_progress,
 ):
     """Evaluate every region and render HTML reports.
@@ -181,14 +191,22 @@ def run(
     Runs each notebook in --notebooks once per parameter file in --parameters (one per region),
     each in a fresh Jupyter kernel, then the national summary (notebooks that declare
     results_dir). Parameters are checked against the notebooks before anything runs. Results go
-    to OUT/<run-id>/: index.html, one HTML report per run, the executed notebooks and
-    manifest.json. Exit status 1 if any notebook failed or a report was blocked.
+    to OUT/<run-id>/: index.html, one HTML report per run (and with --format html,pdf an A4 PDF
+    of each), the executed notebooks and manifest.json. Exit status 1 if any notebook failed or a
+    report was blocked.
 
     On a cluster: --executor dask --scheduler ADDRESS, or --executor slurm (settings from the
     --slurm-* options over parameters/cluster.yml); see the README's "Running on a cluster".
     """
     from evaluation.batch.runner import BatchSettings, run_batch
 
+    wanted = tuple(dict.fromkeys(f.strip().lower() for f in formats.split(",") if f.strip()))
+    unknown = [f for f in wanted if f not in ("html", "pdf")]
+    if unknown or not wanted:
+        raise click.BadParameter(
+            f"{formats!r}: the formats are html and pdf; give html or html,pdf.",
+            param_hint="--format",
+        )
     settings = BatchSettings(
         data_dir=data_dir,
         out_dir=out_dir,
@@ -215,6 +233,7 @@ def run(
         if preload is None
         else tuple(m.strip() for m in preload.split(",") if m.strip()),
         qualitative_store=qualitative_store,
+        formats=tuple(dict.fromkeys(("html", *wanted))),  # the PDF is printed from the HTML
     )
     outcome = run_batch(settings)
     counts = outcome.counts

@@ -10,7 +10,8 @@ dicts, so they travel through pickling unchanged.
 It never raises for a notebook's own failure: a cell that raises, a kernel that dies, data the
 worker cannot see or a report that fails the disclosure check come back as a result with
 ``status`` ``failed`` or ``blocked`` and a message naming what to fix, and the executed notebook
-is kept with the failing cell marked.
+is kept with the failing cell marked. A PDF of an earlier run of the job is removed: the runner
+prints a new one after the run when asked to.
 """
 
 from __future__ import annotations
@@ -222,7 +223,7 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     from evaluation.batch.kernels import kernel_source
     from evaluation.batch.record import records_in_notebook
     from evaluation.reports.disclosure import THRESHOLD_ENV, DisclosureError, check_html
-    from evaluation.reports.html import render_report
+    from evaluation.reports.html import describe_parameters, headline, render_report
 
     started_wall = _now()
     started = time.monotonic()
@@ -319,9 +320,13 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
 
     duration = time.monotonic() - started
     result["timings"]["released"] = round(duration, 2)
+    # a PDF of an earlier run of this job no longer matches its report
+    (run_dir / "reports" / f"{job_id}.pdf").unlink(missing_ok=True)
     if nb is not None:
+        subtitle = describe_parameters(job["parameters"])
         meta = {
-            "title": f"{Path(notebook_name).stem.replace('_', ' ')} · {job.get('label', '')}",
+            "title": job.get("title") or None,  # None: the notebook's first heading
+            "subtitle": subtitle or ("All regions" if job.get("kind") == "summary" else ""),
             "status": result["status"],
             "error": result["error"],
             "run_id": run["run_id"],
@@ -331,6 +336,9 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
             "notebook": notebook_name,
             "parameters": job["parameters"],
             "data_checksums": run.get("data_checksums"),
+            "data_name": run.get("data_name"),
+            "synthetic": run.get("synthetic"),
+            "path_names": run.get("path_names"),
             "versions": run.get("versions"),
             "git_commit": run.get("git_commit"),
             "threshold": run["threshold"],
@@ -343,6 +351,7 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
             check_html(html, run["threshold"], report=f"reports/{job_id}.html")
             result["report_html"] = html
             result["report"] = f"reports/{job_id}.html"
+            result["headline"] = headline(html)  # for the index
         except DisclosureError as exc:
             result["status"] = "blocked"
             result["error"] = str(exc)

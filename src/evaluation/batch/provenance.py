@@ -37,6 +37,8 @@ TRACKED_PACKAGES = (
     "ipykernel",
 )
 _CHUNK = 1 << 20
+#: what truth.json of the synthetic set names as its generator (evaluation.data.synth)
+SYNTHETIC_GENERATOR = "evaluation.data.synth"
 
 
 def file_sha256(path: Path) -> str:
@@ -74,6 +76,25 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def synthetic_data(data_dir: Path) -> dict[str, Any] | None:
+    """{"seed", "scale"} if ``data_dir`` is the workbench's synthetic set, else None.
+
+    The set is recognised by the ``truth.json`` that :func:`evaluation.data.synth.write_synthetic`
+    writes beside the tables, naming its generator; reports then carry a "synthetic demo data"
+    banner.
+    """
+    truth = Path(data_dir) / "truth.json"
+    if not truth.is_file():
+        return None
+    try:
+        content = json.loads(truth.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(content, dict) or content.get("generator") != SYNTHETIC_GENERATOR:
+        return None
+    return {"seed": content.get("seed"), "scale": content.get("scale")}
 
 
 def git_commit(folder: Path | None = None) -> dict[str, Any]:

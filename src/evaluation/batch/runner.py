@@ -17,13 +17,16 @@
    records come back, and this process writes every output file itself. After each job,
    ``manifest.json`` and ``index.html`` are rewritten atomically, so an interrupted run shows
    what finished.
+5. With ``formats`` including ``pdf``, print every report to A4 PDF beside it, with one headless
+   Chromium for the whole run (:mod:`evaluation.reports.pdf`).
 
 Manifest (``manifest.json``) fields: schema, run_id, status (running | finished), started,
-finished, data_dir, data_checksums, versions, git {commit, dirty}, settings, counts {status: n},
-workers_refused [messages], jobs [{job_id, notebook, parameters, kind, label, source,
-fingerprint, status (pending | ok | failed | blocked), error, failed_cell, duration_s, report,
-notebook_out, records, reused, worker_host, worker, worker_pid, slurm_job_id, lost_attempts
-[{worker, worker_host, slurm_job_id}]}].
+finished, data_dir, data_name (the data folder as reports name it), synthetic (None or {seed,
+scale}), path_names ({absolute path: shown name}), data_checksums, versions, git {commit, dirty},
+settings, counts {status: n}, workers_refused [messages], jobs [{job_id, notebook, title,
+parameters, kind, label, source, fingerprint, status (pending | ok | failed | blocked), error,
+failed_cell, duration_s, report, pdf, headline, notebook_out, records, reused, worker_host,
+worker, worker_pid, slurm_job_id, lost_attempts [{worker, worker_host, slurm_job_id}]}].
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from evaluation.paths import (
     DEFAULT_PARAMETERS_DIR,
     DEMO_STORE,
 )
+from evaluation.reports.html import notebook_title
 from evaluation.reports.index import render_index
 
 MANIFEST = "manifest.json"
@@ -97,6 +101,7 @@ class BatchSettings:
     qualitative_store: Path | None = (
         None  # the coding store for notebooks that read one; None = their default
     )
+    formats: tuple[str, ...] = ("html",)  # add "pdf" for an A4 PDF of every report
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -215,6 +220,58 @@ class _Publisher:
 
     def job(self, job_id: str) -> dict[str, Any]:
         return next(j for j in self.manifest["jobs"] if j["job_id"] == job_id)
+
+
+def _report_names(data_dir: Path, run_dir: Path, store: Path | None, kernel_cwd: str):
+    """How reports and the index name the run's folders: relative to the project, never as
+    absolute local paths (see :mod:`evaluation.reports.redact`)."""
+    from evaluation.paths import project_root
+    from evaluation.reports.redact import path_names, shown_path
+
+    root = project_root(kernel_cwd) or Path(kernel_cwd)
+    names = path_names({"data": data_dir, "store": store, "run": run_dir}, root)
+    return shown_path(data_dir, root), names
+
+
+def _check_formats(formats: tuple[str, ...]) -> None:
+    unknown = sorted(set(formats) - {"html", "pdf"})
+    if unknown:
+        raise BatchError(f"Unknown report format(s) {', '.join(unknown)}; use html or html,pdf.")
+    if "pdf" in formats:
+        from evaluation.reports.pdf import ChromiumMissingError, find_chromium
+
+        try:
+            find_chromium()
+        except ChromiumMissingError as exc:
+            raise BatchError(str(exc)) from None
+
+
+def _print_pdfs(run_dir: Path, publisher: _Publisher, bar) -> None:
+    """An A4 PDF beside every report that lacks a current one, with one browser for the run."""
+    from evaluation.reports.pdf import Chromium, print_to_pdf
+
+    targets = []
+    for entry in publisher.manifest["jobs"]:
+        if not entry.get("report") or entry["status"] not in ("ok", "failed"):
+            continue
+        pdf = Path(entry["report"]).with_suffix(".pdf").as_posix()
+        if entry.get("reused") and entry.get("pdf") == pdf and (run_dir / pdf).is_file():
+            continue
+        targets.append((entry, pdf))
+    if not targets:
+        return
+    with Chromium() as browser:
+        for entry, pdf in targets:
+            try:
+                print_to_pdf(browser, run_dir / entry["report"], run_dir / pdf)
+                entry["pdf"] = pdf
+            except Exception as exc:  # one report that will not print fails that job, not the run
+                entry["status"] = "failed"
+                entry["pdf"] = None
+                entry["error"] = f"printing the PDF failed: {type(exc).__name__}: {exc}"
+            publisher.publish()
+            if bar is not None:
+                bar.write(f"pdf    {entry['job_id']}" + (" FAILED" if not entry["pdf"] else ""))
 
 
 def _files_present(run_dir: Path, entry: dict[str, Any]) -> bool:
@@ -421,6 +478,7 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
     from tqdm.auto import tqdm
 
     jobs, _ = plan(settings)
+    _check_formats(tuple(settings.formats))
     slurm = _check_executor(settings)  # before any folder is made: bad options change nothing
     data_dir = Path(settings.data_dir).resolve()
     data_sums = provenance.data_checksums(data_dir)
@@ -479,6 +537,7 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
         entries.append(
             {
                 **job.to_dict(),
+                "title": notebook_title(job.notebook),
                 "parameters": parameters,
                 "fingerprint": fingerprint,
                 "status": "pending",
@@ -486,6 +545,8 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
                 "failed_cell": None,
                 "duration_s": None,
                 "report": None,
+                "pdf": None,
+                "headline": None,
                 "notebook_out": None,
                 "records": {},
                 "reused": False,
@@ -517,6 +578,8 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
                         "failed_cell",
                         "duration_s",
                         "report",
+                        "pdf",
+                        "headline",
                         "notebook_out",
                         "records",
                         "started",
@@ -529,6 +592,9 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
         else:
             to_run.append(entry)
 
+    kernel_cwd = str(Path(settings.cwd or os.getcwd()).resolve())
+    data_name, names = _report_names(data_dir, run_dir, store, kernel_cwd)
+    synthetic = provenance.synthetic_data(data_dir)
     manifest = {
         "schema": SCHEMA,
         "run_id": run_id,
@@ -536,6 +602,9 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
         "started": _now(),
         "finished": None,
         "data_dir": str(data_dir),
+        "data_name": data_name,
+        "synthetic": synthetic,
+        "path_names": names,
         "data_checksums": data_sums,
         "versions": versions,
         "git": git,
@@ -545,6 +614,7 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
             **({"slurm": slurm} if slurm is not None else {}),
             "kernel": settings.kernel_name,
             "sweeps": list(settings.sweeps),
+            "formats": list(settings.formats),
             **report_settings,
         },
         "counts": {},
@@ -552,7 +622,6 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
         "jobs": entries,
     }
     preload = _preload(settings, sorted({Path(e["notebook"]) for e in to_run}))
-    kernel_cwd = str(Path(settings.cwd or os.getcwd()).resolve())
     region_jobs = [e for e in to_run if e["kind"] == "region"]
     summary_jobs = [e for e in to_run if e["kind"] == "summary"]
     # connect before the first write: an unreachable scheduler or a Slurm that refuses the jobs
@@ -590,6 +659,9 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
         "timeout": settings.timeout,
         "preload": list(preload),
         "data_checksums": data_sums,
+        "data_name": data_name,
+        "synthetic": synthetic,
+        "path_names": names,
         "versions": versions,
         "git_commit": (git.get("commit") or "unknown")
         + (" (uncommitted changes)" if git.get("dirty") else ""),
@@ -624,6 +696,11 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
                 for e in summary_jobs
             }
             _execute_wave(executor, summary_jobs, payloads, run_info, publisher, bar)
+        if executor is not None:
+            executor.close()
+            executor = None
+        if "pdf" in settings.formats:
+            _print_pdfs(run_dir, publisher, bar)
     finally:
         if executor is not None:
             executor.close()

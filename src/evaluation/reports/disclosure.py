@@ -40,6 +40,7 @@ Example
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -338,37 +339,59 @@ def _table_leaks(table, number: int, threshold: int) -> list[Leak]:
     for c in range(width):
         parts = [grid[h][c] for h in range(n_header) if c < len(grid[h]) and grid[h][c]]
         labels.append(" ".join(dict.fromkeys(parts)))
-    # the row label: the leading <th> cells of a body row (a DataFrame's index)
+    # the row label: the leading <th> cells of a body row (a DataFrame's index); a reader
+    # table has none, and is named by its first cell (or the row's number)
     leaks = []
-    for row_cells, row in zip(
-        grid[n_header:], table.xpath("./thead/tr | ./tbody/tr | ./tr")[n_header:]
-    ):
+    rows = table.xpath("./thead/tr | ./tbody/tr | ./tr")[n_header:]
+    for position, (row_cells, row) in enumerate(zip(grid[n_header:], rows), start=1):
         n_index = len(row.xpath("./th"))
-        row_label = " / ".join(row_cells[:n_index]) or "?"
+        row_label = " / ".join(row_cells[:n_index])
         for c, text in enumerate(row_cells):
             if c < n_index or c >= len(labels) or not is_count_column(labels[c]):
                 continue
             value = _as_count(text)
             if value is not None and 0 < value < threshold:
-                leaks.append(Leak(f"table {number}", labels[c], row_label, text))
+                name = row_label or (row_cells[0] if c > 0 and row_cells[0] else f"row {position}")
+                leaks.append(Leak(f"table {number}", labels[c], name, text))
     return leaks
 
 
 _ALT_LABELS = re.compile(r"Values labelled: (.*?)(?:\.$|\. |$)")
+#: the <img> attribute holding a figure's value labels as a JSON list (see reports.figures)
+LABELS_ATTRIBUTE = "data-value-labels"
+
+
+def _figure_labels(img) -> tuple[str, list[str]] | None:
+    """(what the figure is described as, its value labels), or None if it has no labels.
+
+    The labels come from the image's ``data-value-labels`` attribute; reports rendered before
+    figures carried it listed them in the alt text after "Values labelled:".
+    """
+    alt = img.get("alt") or ""
+    stored = img.get(LABELS_ATTRIBUTE)
+    if stored:
+        try:
+            labels = [str(label) for label in json.loads(stored)]
+        except (ValueError, TypeError):
+            labels = [stored]  # unreadable: judge the raw text rather than skip the figure
+        return alt, labels
+    match = _ALT_LABELS.search(alt)
+    if not match:
+        return None
+    return alt[: match.start()], match.group(1).split(",")
 
 
 def _figure_leaks(img, number: int, threshold: int) -> list[Leak]:
     """A figure whose axis or title names a count and whose labels show a small number."""
-    alt = img.get("alt") or ""
-    match = _ALT_LABELS.search(alt)
-    if not match:
+    found = _figure_labels(img)
+    if found is None:
         return []
-    described = alt[: match.start()]
+    described, labels = found
     # the title, axis labels and legend, each judged like a column name
     if not any(is_count_column(part) for part in re.split(r"[;:.]|, (?!\d)", described)):
         return []
     leaks = []
-    for label in match.group(1).split(","):
+    for label in labels:
         value = _as_count(label)
         if value is not None and 0 < value < threshold:
             leaks.append(Leak(f"figure {number}", "labels", described.strip()[:60], label.strip()))

@@ -1,10 +1,27 @@
-"""Render an executed notebook as one self-contained HTML report.
+"""Render an executed notebook as one self-contained HTML report, findings first.
 
-The report is what a cluster coordinator opens from an e-mail, offline: JupyterLab's styling
-with everything inline (figures as data URIs, CSS in the page, no script or font fetched from
-the network), code hidden by default, a table of contents built from the notebook's headings,
-alt text on every figure (see :mod:`evaluation.reports.figures`), and a "Run details" section
-with the parameters, data checksums, git commit, package versions and duration.
+The report is what a cluster coordinator opens from an e-mail, offline, or prints: everything
+inline (figures as data URIs, CSS in the page, no script or font fetched from the network), code
+hidden by default, and laid out for its reader in this order:
+
+1. a "synthetic demo data" banner when the data are the workbench's synthetic set;
+2. the title (the notebook's first heading) and what it covers (region, indicator, topic);
+3. **Key findings**: the notebook's ``<section class="key-findings">`` (made by
+   :func:`evaluation.reports.present.key_findings`), moved here from wherever the notebook
+   computes it;
+4. a table of contents, then the notebook's sections: evidence and method;
+5. **Run details** at the end: parameters, the data folder (named relative to the project, never
+   as an absolute local path) with its checksums, git commit, package versions and duration.
+
+What stays in the notebook but out of the report: the parameters cell, and any cell tagged
+:data:`NOTEBOOK_ONLY_TAG` (``notebook-only``: instructions for the notebook's user, such as
+"change the parameters above and run all cells"). A single output can be kept out the same way
+by displaying it with ``metadata={"tags": ["notebook-only"]}``. ``remove-cell`` (Jupyter Book's
+tag) is honoured too.
+
+Print and PDF: the stylesheet (``templates/evaluation/report.css``) sets A4 pages, wraps wide
+tables inside the printable width, keeps headings with what follows them and figures and table
+rows whole; :mod:`evaluation.reports.pdf` prints it with headless Chromium.
 
 :func:`render_report` returns the HTML text; writing it (atomically) and the disclosure check are
 the batch runner's job. The nbconvert exporter is built once per process and reused, which is
@@ -23,13 +40,39 @@ from __future__ import annotations
 
 import copy
 import html as html_lib
+import re
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from evaluation.reports.redact import redact_tree
+
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+STYLESHEET = TEMPLATE_DIR / "evaluation" / "report.css"
 DEFAULT_ALT = "No description has been provided for this image"
-REMOVED_TAGS = ("injected-parameters", "parameters", "remove-cell")
+#: cells with this tag are for the notebook's user only and never appear in a report
+NOTEBOOK_ONLY_TAG = "notebook-only"
+#: cells left out of every report (unless it is the cell that failed)
+ALWAYS_REMOVED_TAGS = ("parameters", NOTEBOOK_ONLY_TAG, "remove-cell")
+#: cells left out unless the report shows code (``--show-code``)
+REMOVED_WITHOUT_CODE = ("injected-parameters",)
+#: attribute marking tables of machine facts (versions, checksums, parameters, the job log):
+#: raw values are right there, and the reader checks of the browser tests skip them
+RAW_VALUES_ATTRIBUTE = "data-raw-values"
+KEY_FINDINGS_CLASS = "key-findings"
+# On A4 (180 mm printable) table text of 8.5 pt fits about 105 average characters in a line;
+# a table whose columns' longest words add up to more must break words to fit (see report.css).
+PRINT_WIDTH_CHARS = 95
+PRINT_CELL_PADDING_CHARS = 2
+STATUS_WORDS = {"ok": "Completed", "failed": "Failed", "blocked": "Blocked", "pending": "Not run"}
+_NUMERIC_CELL = re.compile(r"^[<>≤≥]?\s*[-+\u2212]?[\d.,\u00a0 ]+\s*%?(\s*\(.*\))?$|^\u2013$")
+
+
+@lru_cache(maxsize=1)
+def stylesheet() -> str:
+    """The CSS every report and the index inline (screen and A4 print)."""
+    return STYLESHEET.read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)
@@ -43,24 +86,95 @@ def _exporter():
     return exporter
 
 
+def _plain_heading(markdown_line: str) -> str:
+    text = re.sub(r"^#+\s*", "", markdown_line).strip()
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # [words](link) -> words
+    return re.sub(r"[*_`]", "", text).strip()
+
+
+def notebook_title(nb_or_path) -> str | None:
+    """The notebook's title: its first level-1 heading (else its first heading), as plain text.
+
+    >>> from nbformat.v4 import new_notebook, new_markdown_cell
+    >>> notebook_title(new_notebook(cells=[new_markdown_cell("# Meeting *attendance*\\n\\nText")]))
+    'Meeting attendance'
+    """
+    if isinstance(nb_or_path, str | Path):
+        import nbformat
+
+        try:
+            nb = nbformat.read(str(nb_or_path), as_version=4)
+        except (OSError, ValueError):
+            return None
+    else:
+        nb = nb_or_path
+    first_any = None
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        if NOTEBOOK_ONLY_TAG in cell.metadata.get("tags", []):
+            continue
+        for line in cell.source.splitlines():
+            if re.match(r"^#\s", line):
+                return _plain_heading(line) or None
+            if first_any is None and re.match(r"^#{2,6}\s", line):
+                first_any = _plain_heading(line) or None
+    return first_any
+
+
+def describe_parameters(parameters: dict[str, Any] | None) -> str:
+    """What a run covers, in words: "Hovedstaden · NSAID prescribing" (the topic is named only
+    when it is not the indicator's own).
+
+    >>> describe_parameters({"region": "sjaelland", "indicator": "eye_antibiotics",
+    ...                      "topic": "conjunctivitis"})
+    'Sjælland · eye antibiotic prescribing'
+    >>> describe_parameters({"region": "midtjylland", "indicator": "nsaid", "topic": "copd"})
+    'Midtjylland · NSAID prescribing · meetings on COPD'
+    """
+    from evaluation.data.catalogue import INDICATOR_BY_KEY, REGION_NAMES, TOPICS
+
+    parameters = parameters or {}
+    parts = []
+    if parameters.get("region"):
+        parts.append(REGION_NAMES.get(parameters["region"], str(parameters["region"])))
+    indicator = INDICATOR_BY_KEY.get(str(parameters.get("indicator")))
+    if indicator is not None:
+        parts.append(f"{indicator.label} prescribing")
+    topic = parameters.get("topic")
+    if topic and (indicator is None or indicator.topic != topic):
+        name = TOPICS.get(topic, str(topic))
+        # "Diabetes" reads "diabetes" mid-sentence; an acronym ("COPD") stays as it is
+        parts.append(f"meetings on {name if name[:2].isupper() else name[:1].lower() + name[1:]}")
+    return " · ".join(parts)
+
+
 def _prepare(nb, show_code: bool, failed_cell: int | None):
-    """A copy of ``nb`` as the report shows it: records and parameter cells out, code hidden."""
+    """A copy of ``nb`` as the report shows it: records, parameters and notebook-only cells out,
+    code hidden."""
     from evaluation.records import RECORD_MIME
 
     nb = copy.deepcopy(nb)
     cells = []
     for index, cell in enumerate(nb.cells):
         tags = set(cell.metadata.get("tags", []))
+        keep_anyway = index == failed_cell
+        if tags & set(ALWAYS_REMOVED_TAGS) and not keep_anyway:
+            continue
         if cell.cell_type == "code":
             cell.outputs = [
-                o for o in cell.get("outputs", []) if RECORD_MIME not in o.get("data", {})
+                o
+                for o in cell.get("outputs", [])
+                if RECORD_MIME not in o.get("data", {})
+                and NOTEBOOK_ONLY_TAG not in (o.get("metadata") or {}).get("tags", [])
             ]
-            if tags & set(REMOVED_TAGS) and not show_code and index != failed_cell:
+            hide_code = not show_code and not keep_anyway
+            if tags & set(REMOVED_WITHOUT_CODE) and hide_code:
                 continue
-            if not show_code and index != failed_cell:
+            if hide_code:
                 cell.metadata.setdefault("transient", {})["remove_source"] = True
-            if not show_code and index != failed_cell and not cell.outputs:
-                continue
+                if not cell.outputs:
+                    continue
         cells.append(cell)
     nb.cells = cells
     return nb
@@ -68,6 +182,7 @@ def _prepare(nb, show_code: bool, failed_cell: int | None):
 
 def _slug(text: str, used: set[str]) -> str:
     base = "".join(c.lower() if c.isalnum() else "-" for c in text).strip("-") or "section"
+    base = re.sub(r"-{2,}", "-", base)
     slug, n = base, 1
     while slug in used:
         n += 1
@@ -79,103 +194,256 @@ def _slug(text: str, used: set[str]) -> str:
 def _el(tag: str, text: str | None = None, **attrs: str):
     from lxml import html as lh
 
-    element = lh.Element(tag, **{k.rstrip("_"): v for k, v in attrs.items()})
+    element = lh.Element(tag, **{k.rstrip("_").replace("_", "-"): v for k, v in attrs.items()})
     if text is not None:
         element.text = text  # lxml escapes: data never becomes markup
     return element
 
 
-def _table(rows: list[tuple[str, Any]], header: tuple[str, str] | None = None):
-    table = _el("table")
+def _text(element) -> str:
+    return " ".join(element.text_content().replace("¶", "").split())
+
+
+def facts_table(rows: list[tuple[str, Any]], header: tuple[str, ...] | None = None):
+    """A small table of machine facts (exempt from the disclosure and reader checks)."""
+    table = _el("table", class_="wb-facts")
     table.set("data-disclosure", "exempt")  # checksums and versions are not counts of persons
+    table.set(RAW_VALUES_ATTRIBUTE, "allowed")
     if header:
         tr = _el("tr")
         for h in header:
-            tr.append(_el("th", h))
-        table.append(tr)
+            tr.append(_el("th", h, scope="col"))
+        table.append(_el("thead"))
+        table[-1].append(tr)
+    body = _el("tbody")
     for key, value in rows:
         tr = _el("tr")
-        tr.append(_el("th", str(key)))
+        tr.append(_el("th", str(key), scope="row"))
         td = _el("td")
         td.append(_el("code", "" if value is None else str(value)))
         tr.append(td)
-        table.append(tr)
+        body.append(tr)
+    table.append(body)
     return table
 
 
-def _header(meta: dict[str, Any], headings: list[tuple[int, str, str]]):
-    """The report's top: title, status, contents, and the run details."""
-    header = _el("header", class_="wb-header")
-    if meta.get("index_href"):
-        back = _el("p")
-        back.append(_el("a", "← All reports of this run", href=meta["index_href"]))
-        header.append(back)
-    header.append(_el("h1", meta.get("title", "Report"), class_="wb-title"))
-    status = meta.get("status", "ok")
-    line = _el("p")
-    line.append(
+def reader_time(stamp: str | None) -> str:
+    """An ISO time stamp as a reader writes it: "30 Nov 2026, 20:25"."""
+    if not stamp:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return str(stamp)
+    return f"{moment.day} {moment:%b %Y, %H:%M}"
+
+
+def synthetic_banner(synthetic: Any, what: str = "report"):
+    """The "synthetic demo data" banner (``synthetic``: True or a dict with seed/scale)."""
+    banner = _el("div", class_="wb-banner", role="note")
+    banner.set("aria-label", "Synthetic demo data")
+    banner.append(_el("strong", "Synthetic demo data"))
+    seed = synthetic.get("seed") if isinstance(synthetic, dict) else None
+    made = "made up by the workbench's own generator" + (f" (seed {seed})" if seed else "")
+    banner.append(
         _el(
             "span",
-            {"ok": "Completed", "failed": "Failed", "blocked": "Blocked"}.get(status, status),
-            class_=f"wb-status wb-status-{status}",
+            f"Every number in this {what} comes from data {made}, not from real clinics, GPs, "
+            "patients or interviews. It shows what the analysis looks like; do not quote it as a "
+            "result.",
         )
     )
-    line[-1].tail = f"  Run {meta.get('run_id', '')}, {meta.get('finished', '')}"
+    return banner
+
+
+def _header(meta: dict[str, Any], title: str):
+    """The report's top: back link, banner, title, what it covers, status, error."""
+    header = _el("header", class_="wb-header")
+    if meta.get("index_href"):
+        back = _el("p", class_="wb-back")
+        back.append(_el("a", "← All reports of this run", href=meta["index_href"]))
+        header.append(back)
+    if meta.get("synthetic"):
+        header.append(synthetic_banner(meta["synthetic"]))
+    header.append(_el("h1", title, class_="wb-title"))
+    subtitle = meta.get("subtitle")
+    if subtitle is None:
+        subtitle = describe_parameters(meta.get("parameters"))
+    if subtitle:
+        header.append(_el("p", subtitle, class_="wb-subtitle"))
+    status = meta.get("status", "ok")
+    line = _el("p", class_="wb-runline")
+    if status != "ok":
+        line.append(
+            _el("span", STATUS_WORDS.get(status, status), class_=f"wb-status wb-status-{status}")
+        )
+        line[-1].tail = " "
+    when = reader_time(meta.get("finished"))
+    line.append(_el("span", f"Run {meta.get('run_id', '')}" + (f", {when}" if when else "")))
     header.append(line)
     if meta.get("error"):
         header.append(_el("div", meta["error"], class_="wb-error", role="alert"))
-    if headings:
-        nav = _el("nav", class_="wb-toc")
-        nav.set("aria-label", "Contents")
-        nav.append(_el("strong", "Contents"))
-        stack = [_el("ul")]
-        nav.append(stack[0])
-        levels = [headings[0][0]]
-        for level, text, anchor in headings:
-            while level > levels[-1] and len(stack) < 3:
-                sub = _el("ul")
-                (stack[-1][-1] if len(stack[-1]) else stack[-1]).append(sub)
-                stack.append(sub)
-                levels.append(level)
-            while level < levels[-1] and len(stack) > 1:
-                stack.pop()
-                levels.pop()
-            item = _el("li")
-            item.append(_el("a", text, href=f"#{anchor}"))
-            stack[-1].append(item)
-        header.append(nav)
-    details = _el("details", class_="wb-meta")
-    details.append(_el("summary", "Run details: parameters, data, software"))
-    details.append(_el("h2", "Parameters", id="run-parameters"))
-    details.append(_table(sorted((meta.get("parameters") or {}).items())))
-    run_rows = [
-        ("notebook", meta.get("notebook")),
-        ("git commit", meta.get("git_commit")),
-        ("started", meta.get("started")),
-        ("duration", meta.get("duration")),
-        ("disclosure threshold", meta.get("threshold")),
-    ]
-    details.append(_el("h2", "Run", id="run-facts"))
-    details.append(_table([r for r in run_rows if r[1] is not None]))
-    details.append(_el("h2", "Data checksums (sha256)", id="run-data"))
-    details.append(_table(sorted((meta.get("data_checksums") or {}).items())))
-    details.append(_el("h2", "Package versions", id="run-packages"))
-    details.append(_table(sorted((meta.get("versions") or {}).items())))
-    header.append(details)
     return header
 
 
-def _postprocess(html: str, meta: dict[str, Any]) -> str:
+def _contents(headings: list[tuple[int, str, str]]):
+    nav = _el("nav", class_="wb-toc")
+    nav.set("aria-label", "Contents")
+    nav.append(_el("strong", "Contents"))
+    stack = [_el("ul")]
+    nav.append(stack[0])
+    levels = [headings[0][0]]
+    for level, text, anchor in headings:
+        while level > levels[-1] and len(stack) < 3:
+            sub = _el("ul")
+            (stack[-1][-1] if len(stack[-1]) else stack[-1]).append(sub)
+            stack.append(sub)
+            levels.append(level)
+        while level < levels[-1] and len(stack) > 1:
+            stack.pop()
+            levels.pop()
+        item = _el("li")
+        item.append(_el("a", text, href=f"#{anchor}"))
+        stack[-1].append(item)
+    return nav
+
+
+def _data_rows(meta: dict[str, Any]) -> list[tuple[str, Any]]:
+    rows = []
+    if meta.get("data_name"):
+        rows.append(("data folder", meta["data_name"]))
+    if meta.get("synthetic"):
+        synthetic = meta["synthetic"]
+        detail = (
+            ", ".join(f"{k} {v}" for k, v in synthetic.items() if k in ("scale", "seed"))
+            if isinstance(synthetic, dict)
+            else ""
+        )
+        rows.append(("synthetic demo data", detail or "yes"))
+    return rows
+
+
+def run_details(meta: dict[str, Any]):
+    """The "Run details" block at the end: machine facts for whoever reproduces the report."""
+    details = _el("details", class_="wb-run-details", id="run-details")
+    summary = _el("summary")
+    summary.append(_el("h2", "Run details"))
+    summary[-1].tail = " parameters, data, software"
+    details.append(summary)
+    details.append(_el("h3", "Parameters", id="run-parameters"))
+    details.append(facts_table(sorted((meta.get("parameters") or {}).items())))
+    run_rows = [
+        ("notebook", meta.get("notebook")),
+        ("run", meta.get("run_id")),
+        ("git commit", meta.get("git_commit")),
+        ("started", meta.get("started")),
+        ("finished", meta.get("finished")),
+        ("duration", meta.get("duration")),
+        ("disclosure threshold", meta.get("threshold")),
+    ]
+    details.append(_el("h3", "Run", id="run-facts"))
+    details.append(facts_table([r for r in run_rows if r[1] is not None]))
+    details.append(_el("h3", "Data", id="run-data"))
+    data_rows = _data_rows(meta)
+    if data_rows:
+        details.append(facts_table(data_rows))
+    details.append(_el("p", "Checksums (sha256) of every file in the data folder:"))
+    details.append(facts_table(sorted((meta.get("data_checksums") or {}).items())))
+    details.append(_el("h3", "Package versions", id="run-packages"))
+    details.append(facts_table(sorted((meta.get("versions") or {}).items())))
+    return details
+
+
+def _is_blank(element) -> bool:
+    return not _text(element) and not element.xpath(".//img | .//svg | .//table | .//canvas")
+
+
+def _move_key_findings(main, anchor) -> bool:
+    """Move the notebook's first key-findings box to just after ``anchor`` (True if found)."""
+    found = main.xpath(f".//section[contains(concat(' ', @class, ' '), ' {KEY_FINDINGS_CLASS} ')]")
+    if not found:
+        return False
+    box = found[0]
+
+    def ancestor(css_class: str):
+        return next(
+            (a for a in box.iterancestors() if css_class in (a.get("class") or "").split()), None
+        )
+
+    child, cell = ancestor("jp-OutputArea-child"), ancestor("jp-Cell")
+    box.getparent().remove(box)
+    for wrapper in (child, cell):
+        if wrapper is not None and wrapper.getparent() is not None and _is_blank(wrapper):
+            wrapper.getparent().remove(wrapper)
+    box.tail = None
+    anchor.addnext(box)
+    heading = box.find(".//h2")
+    if heading is not None and not heading.get("id"):
+        heading.set("id", "key-findings")
+    return True
+
+
+def _longest_words(table) -> int:
+    """About how many characters wide ``table`` is at its narrowest: per column, the longest
+    word in any of its cells (plus padding), summed."""
+    widths: dict[int, int] = {}
+    for row in table.xpath("./thead/tr | ./tbody/tr | ./tr | ./tfoot/tr"):
+        for position, cell in enumerate(row.xpath("./th | ./td")):
+            if int(cell.get("colspan", "1") or 1) > 1:
+                continue
+            longest = max((len(word) for word in cell.text_content().split()), default=0)
+            widths[position] = max(widths.get(position, 0), longest + PRINT_CELL_PADDING_CHARS)
+    return sum(widths.values())
+
+
+def _tidy_tables(main) -> None:
+    """Wide tables scroll inside their own box on screen; on paper, a table whose longest words
+    alone would not fit the printable width is marked to break words anywhere (class
+    ``wb-wide-table``), the others wrap between words only. Reader tables align numbers right."""
+    for table in main.iter("table"):
+        if _longest_words(table) > PRINT_WIDTH_CHARS:
+            table.set("class", ((table.get("class") or "") + " wb-wide-table").strip())
+        parent = table.getparent()
+        classes = (parent.get("class") or "").split() if parent is not None else []
+        if "reader-table-wrap" not in classes and "wb-table-scroll" not in classes:
+            wrap = _el("div", class_="wb-table-scroll")
+            table.addprevious(wrap)
+            wrap.append(table)
+        if "reader-table" in (table.get("class") or "").split():
+            for row in table.xpath("./tbody/tr"):
+                for cell in row.xpath("./td"):
+                    if _NUMERIC_CELL.match(_text(cell)) and _text(cell):
+                        cell.set("class", ((cell.get("class") or "") + " num").strip())
+
+
+def _mark_heading_ends(main) -> None:
+    """A markdown cell that ends with a heading must not end a page (CSS break-after)."""
+    for cell in main.xpath(".//div[contains(@class, 'jp-MarkdownCell')]"):
+        content = cell.xpath(".//div[contains(@class, 'jp-RenderedMarkdown')]")
+        if content and len(content[0]) and content[0][-1].tag in ("h1", "h2", "h3", "h4"):
+            cell.set("class", cell.get("class") + " wb-ends-with-heading")
+
+
+def _postprocess(html: str, meta: dict[str, Any], notebook_heading: str | None) -> str:
     from lxml import html as lh
 
     document = lh.document_fromstring(html)
     main = document.find(".//main")
     if main is None:
         main = document.body
-    used: set[str] = set()
+    main.set("class", ((main.get("class") or "") + " wb-report").strip())
+    title = meta.get("title") or notebook_heading or "Report"
+    # the notebook's own title becomes the report's title, not a second one below it
+    for heading in main.iter("h1"):
+        if _text(heading) == title:
+            heading.getparent().remove(heading)
+        break
+    used: set[str] = {"key-findings", "run-details"}
     headings = []
     for heading in main.iter("h1", "h2", "h3"):
-        text = " ".join(heading.text_content().replace("¶", "").split())
+        if heading.xpath(f"ancestor::section[contains(@class, '{KEY_FINDINGS_CLASS}')]"):
+            continue
+        text = _text(heading)
         if not text:
             continue
         anchor = heading.get("id") or _slug(text, used)
@@ -183,16 +451,36 @@ def _postprocess(html: str, meta: dict[str, Any]) -> str:
         heading.set("id", anchor)
         headings.append((int(heading.tag[1]), text, anchor))
     # a figure without its own description is described by the section it sits in
-    section = meta.get("title", "the report")
+    section = title
     for element in main.iter("h1", "h2", "h3", "img"):
         if element.tag != "img":
-            section = " ".join(element.text_content().replace("¶", "").split()) or section
+            section = _text(element) or section
         elif not element.get("alt") or element.get("alt") == DEFAULT_ALT:
             element.set("alt", f"Figure in the section '{section}'")
-    main.insert(0, _header(meta, headings))
-    title = document.find(".//title")
-    if title is not None:
-        title.text = meta.get("title", title.text)
+    _tidy_tables(main)
+    _mark_heading_ends(main)
+    header = _header(meta, title)
+    main.insert(0, header)
+    last = header
+    if _move_key_findings(main, header):
+        last = header.getnext()
+    if headings:
+        contents = _contents([*headings, (headings[0][0], "Run details", "run-details")])
+        last.addnext(contents)
+    main.append(run_details(meta))
+    head = document.find(".//head")
+    if head is not None:
+        style = _el("style", stylesheet())
+        head.append(style)
+        page_title = document.find(".//title")
+        if page_title is None:
+            page_title = _el("title")
+            head.append(page_title)
+        subtitle = meta.get("subtitle") or describe_parameters(meta.get("parameters"))
+        page_title.text = f"{title} · {subtitle}" if subtitle else title
+    html_element = document if document.tag == "html" else document.getroottree().getroot()
+    html_element.set("lang", meta.get("lang", "en"))
+    redact_tree(document, meta.get("path_names") or {})
     return "<!DOCTYPE html>\n" + lh.tostring(document, encoding="unicode", method="html")
 
 
@@ -201,15 +489,44 @@ def render_report(
 ) -> str:
     """The report's HTML for the executed notebook node ``nb``.
 
-    ``meta`` holds what the header shows: title, status, error, run_id, finished, started,
-    duration, notebook, parameters, data_checksums, versions, git_commit, threshold, index_href.
+    ``meta`` holds what the report shows around the notebook: title (default: the notebook's
+    first heading), subtitle (default: from parameters, e.g. "Hovedstaden · NSAID
+    prescribing"), status, error, run_id, started, finished, duration, notebook, parameters,
+    data_name, data_checksums, synthetic (True or {seed, scale}: shows the banner), versions,
+    git_commit, threshold, index_href, lang, and path_names ({absolute path: shown name}, see
+    :mod:`evaluation.reports.redact`; any other local path is shortened too).
     ``failed_cell`` (index) keeps that cell's code visible so the reader sees what failed.
     """
     prepared = _prepare(nb, show_code, failed_cell)
+    heading = notebook_title(nb)
     body, _ = _exporter().from_notebook_node(
-        prepared, resources={"metadata": {"name": meta.get("title", "report")}}
+        prepared, resources={"metadata": {"name": meta.get("title") or heading or "report"}}
     )
-    return _postprocess(body, meta)
+    return _postprocess(body, meta, heading)
+
+
+def headline(html: str) -> str | None:
+    """The first sentence of a report's key-findings box, or None if it has none.
+
+    >>> headline('<main><section class="key-findings"><h2>Key findings</h2><ul>'
+    ...          '<li>Prescribing fell by 2.0 DDD (95% CI 0.9 to 3.0). More text.</li>'
+    ...          '</ul></section></main>')
+    'Prescribing fell by 2.0 DDD (95% CI 0.9 to 3.0).'
+    """
+    from lxml import html as lh
+
+    document = lh.fromstring(html)
+    boxes = document.xpath(
+        f"//section[contains(concat(' ', @class, ' '), ' {KEY_FINDINGS_CLASS} ')]"
+    )
+    if not boxes:
+        return None
+    items = boxes[0].xpath(".//li | .//p")
+    text = _text(items[0]) if items else ""
+    if not text:
+        return None
+    first = re.split(r"(?<=[.!?])\s+(?=[A-ZÆØÅ])", text, maxsplit=1)[0]
+    return first
 
 
 def escape(text: str) -> str:
