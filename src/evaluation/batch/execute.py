@@ -10,8 +10,7 @@ dicts, so they travel through pickling unchanged.
 It never raises for a notebook's own failure: a cell that raises, a kernel that dies, data the
 worker cannot see or a report that fails the disclosure check come back as a result with
 ``status`` ``failed`` or ``blocked`` and a message naming what to fix, and the executed notebook
-is kept with the failing cell marked. A PDF of an earlier run of the job is removed: the runner
-prints a new one after the run when asked to.
+is kept with the failing cell marked.
 """
 
 from __future__ import annotations
@@ -320,8 +319,6 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
 
     duration = time.monotonic() - started
     result["timings"]["released"] = round(duration, 2)
-    # a PDF of an earlier run of this job no longer matches its report
-    (run_dir / "reports" / f"{job_id}.pdf").unlink(missing_ok=True)
     if nb is not None:
         subtitle = describe_parameters(job["parameters"])
         meta = {

@@ -343,6 +343,9 @@ def _write_outputs(run_dir: Path, result: dict[str, Any]) -> dict[str, Any]:
     notebook_text = result.pop("notebook_text", None)
     report_html = result.pop("report_html", None)
     job_id = result["job_id"]
+    # a PDF of an earlier run of this job no longer matches its report; a new one is printed
+    # after the run when asked to
+    (run_dir / "reports" / f"{job_id}.pdf").unlink(missing_ok=True)
     if notebook_text is not None and result.get("notebook_out"):
         atomic_write_text(run_dir / result["notebook_out"], notebook_text)
     report = run_dir / "reports" / f"{job_id}.html"
@@ -419,6 +422,7 @@ def _payload(
     return {
         "job_id": entry["job_id"],
         "label": entry["label"],
+        "title": entry.get("title"),
         "kind": entry["kind"],
         "notebook": entry["notebook"],
         "notebook_source": source,
