@@ -64,18 +64,19 @@ def main() -> None:
     workbench data check       validate a data folder, listing every problem
     workbench data aggregate   prescription records -> clinic-month indicators (DuckDB)
     workbench run              evaluate every region and render HTML reports
+    workbench compare-runs     every recorded number that moved between two runs
     workbench qual ...         code interview themes (the qualitative module, Taguette)
     workbench mixed            interview themes beside each cluster's effect (Excel workbook)
     """
 
 
 def _register() -> None:
-    from evaluation.batch.cli import run
+    from evaluation.batch.cli import compare_runs_command, run
     from evaluation.data.cli import data
     from evaluation.mixed.cli import mixed
     from evaluation.qualitative.cli import qual
 
-    for command in (data, run, qual, mixed):
+    for command in (data, run, compare_runs_command, qual, mixed):
         main.add_command(command)
 
 

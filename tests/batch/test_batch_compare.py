@@ -48,3 +48,24 @@ def test_tolerance(tmp_path):
 def test_a_folder_without_manifest_is_named(tmp_path):
     with pytest.raises(EvaluationError, match="no manifest.json"):
         compare_runs(tmp_path, tmp_path)
+
+
+def test_test_named_p_values_match_their_new_names(tmp_path):
+    old = pd.DataFrame({"welch_p": [0.02], "mwu_p_adjusted": [0.04]})
+    new = pd.DataFrame({"welch_p_value": [0.02], "mwu_p_value_adjusted": [0.04]})
+    before = _write_run(tmp_path / "a", {"t": encode("t", old)})
+    after = _write_run(tmp_path / "b", {"t": encode("t", new)})
+    assert compare_runs(before, after).empty
+
+
+def test_the_command_exits_1_when_a_number_moved(tmp_path):
+    from click.testing import CliRunner
+
+    from evaluation.cli import main
+
+    before = _write_run(tmp_path / "a", {"x": encode("x", 1.0)})
+    same = _write_run(tmp_path / "b", {"x": encode("x", 1.0)})
+    moved = _write_run(tmp_path / "c", {"x": encode("x", 2.0)})
+    assert CliRunner().invoke(main, ["compare-runs", str(before), str(same)]).exit_code == 0
+    result = CliRunner().invoke(main, ["compare-runs", str(before), str(moved)])
+    assert result.exit_code == 1 and "changed" in result.output

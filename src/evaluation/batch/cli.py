@@ -250,3 +250,33 @@ def run(
             )
     if not outcome.ok:
         sys.exit(1)
+
+
+@click.command("compare-runs")
+@click.argument("before", type=click.Path(path_type=Path))
+@click.argument("after", type=click.Path(path_type=Path))
+@click.option(
+    "--rtol",
+    type=float,
+    default=1e-9,
+    show_default=True,
+    help="Numbers within this relative difference count as equal.",
+)
+def compare_runs_command(before: Path, after: Path, rtol: float) -> None:
+    """List every recorded number that differs between two runs (run folders of `workbench run`).
+
+    Columns renamed by the result vocabulary (ci_lower -> ci_low, p -> p_value, ...) are matched.
+    Exit status 1 when a number, a record or a job's status changed.
+    """
+    import pandas as pd
+
+    from evaluation.batch.compare import compare_runs
+
+    differences = compare_runs(before, after, rtol=rtol)
+    if differences.empty:
+        click.echo(f"No recorded number differs between {before} and {after} (rtol {rtol:g}).")
+        return
+    with pd.option_context("display.width", 160, "display.max_colwidth", 50):
+        click.echo(differences.to_string(index=False))
+    click.echo(f"{len(differences)} difference(s).", err=True)
+    sys.exit(1)

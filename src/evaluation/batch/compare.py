@@ -71,6 +71,8 @@ def _canonical(name: str) -> str:
     name = str(name)
     if name in COLUMN_SYNONYMS:
         return COLUMN_SYNONYMS[name]
+    # a test's p-value named by its test: welch_p -> welch_p_value, mwu_p_adjusted -> ...
+    name = re.sub(r"_p($|_adjusted$)", r"_p_value\1", name)
     for old, new in COLUMN_SYNONYMS.items():
         if "_" in old:
             name = re.sub(rf"(^|_){re.escape(old)}($|_)", rf"\g<1>{new}\g<2>", name)
