@@ -23,7 +23,7 @@ import pandas as pd
 
 from evaluation.data.catalogue import readable_code
 from evaluation.methods.checks import require_columns, require_frame
-from evaluation.reports.present import OKABE_ITO
+from evaluation.palette import OKABE_ITO
 
 # the typology's four types: Okabe-Ito colours that differ in hue and in lightness
 TYPE_COLOURS = [

@@ -31,7 +31,7 @@ from scipy import stats
 
 from evaluation.errors import InputError
 from evaluation.methods.checks import require_columns
-from evaluation.reports.present import OKABE_ITO
+from evaluation.palette import OKABE_ITO
 
 __all__ = ["cluster_effects", "cluster_attendance", "ClusterEffectsResult", "EffectsError"]
 

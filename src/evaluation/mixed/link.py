@@ -38,7 +38,7 @@ import pandas as pd
 
 from evaluation.errors import InputError
 from evaluation.methods.checks import require_columns
-from evaluation.reports.present import OKABE_ITO
+from evaluation.palette import OKABE_ITO
 
 __all__ = ["link_cases", "CaseLinksResult", "LinkError"]
 
