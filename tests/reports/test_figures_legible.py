@@ -121,3 +121,12 @@ def test_cooccurrence_heat_map_labels_stay_inside_the_figure():
         extent = text.get_window_extent(renderer)
         assert box.x0 - 0.5 <= extent.x0 and extent.x1 <= box.x1 + 0.5, text.get_text()
         assert box.y0 - 0.5 <= extent.y0 and extent.y1 <= box.y1 + 0.5, text.get_text()
+
+
+def test_a_methods_figure_leaves_the_okabe_ito_colour_cycle_in_place():
+    # new_axes applies the seaborn theme; it must not bring back seaborn's red-green cycle
+    from evaluation.methods._plotting import new_axes
+
+    ax = new_axes()
+    cycle = {mcolors.to_hex(c).lower() for c in plt.rcParams["axes.prop_cycle"].by_key()["color"]}
+    assert cycle <= OKABE_HEX and ax is not None
