@@ -124,15 +124,15 @@ def _display(document: dict[str, Any], text: str) -> None:
     display({RECORD_MIME: document, "text/plain": text}, raw=True)
 
 
-def record(name: str, value: Any) -> Any:
-    """Record ``value`` under ``name`` in the running notebook's outputs; returns ``value``.
+def record(name: str, value: Any) -> None:
+    """Record ``value`` under ``name`` in the running notebook's outputs; returns None.
 
-    Outside a kernel (plain Python) nothing is displayed and the value is returned unchanged.
+    Returning nothing is deliberate: a ``record(...)`` call as a cell's last line would otherwise
+    have its value echoed as a stray bare number in the report (the "146" of issue 12).
     """
     document = encode(name, value)
     shown = value if not isinstance(value, (pd.DataFrame, pd.Series)) else f"table {value.shape}"
     _display(document, f"recorded {name} = {shown!r}"[:200])
-    return value
 
 
 def record_estimate(

@@ -60,6 +60,18 @@ def test_project_notebooks_run_for_two_regions_and_the_summary(tmp_path, synthet
     n_regional = sum(1 for j in jobs.values() if j["kind"] == "region")
     assert f"{n_regional} of {n_regional} regional runs completed" in summary
     assert summary.count("<img") >= 1, "a forest plot of the recorded estimates"
+    # issue 12: every report opens with key findings and shows tables only as reader tables;
+    # the national ITS pooling is shown as % change, with the few-estimates warning
+    for job in jobs.values():
+        html = (outcome.run_dir / job["report"]).read_text(encoding="utf-8")
+        assert 'class="key-findings"' in html, job["job_id"]
+        raw = lxml.html.fromstring(html).xpath(
+            "//table[not(contains(@class, 'reader-table'))]"
+            "[not(ancestor::details[@class='wb-meta'])]"
+        )
+        assert not raw, f"{job['job_id']}: a table not shown through reader_table"
+    assert "Change, %" in summary and "may be too narrow" in summary
+    assert ">None<" not in summary and "why (if not completed)" not in summary
     # the national report links the mixed-methods joint display, and the link resolves
     links = lxml.html.fromstring(summary).xpath("//a[contains(., 'Joint display')]/@href")
     report_dir = (outcome.run_dir / jobs["00_national_summary"]["report"]).parent

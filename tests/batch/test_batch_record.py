@@ -119,3 +119,11 @@ def test_readers_turn_a_manifest_into_tidy_frames(tmp_path):
     }
     with pytest.raises(FileNotFoundError, match="no manifest"):
         read_estimates(tmp_path / "elsewhere")
+
+
+def test_record_returns_nothing_so_a_cell_ending_with_it_echoes_no_bare_value():
+    # issue 12: `record("persistent_absentees", 146)` as a cell's last line showed "146"
+    from evaluation.batch.record import record
+
+    assert record("persistent_absentees", 146) is None
+    assert record("a_table", pd.DataFrame({"x": [1]})) is None

@@ -261,3 +261,23 @@ def test_trend_per_region_and_its_errors():
         attendance_trend(PRESENT, MEETINGS, GPS, by="region")
     with pytest.raises(ValueError, match="by must be"):
         attendance_trend(PRESENT, MEETINGS, GPS, by="gp")
+
+
+def test_the_odds_ratio_per_year_has_its_interval_on_the_odds_ratio_scale(national_tables):
+    # issue 12: notebook 02 showed "0.752 (-0.379 to -0.191)": the log-odds limits beside the OR
+    t = national_tables
+    trend = attendance_trend(t["attendance"], t["meetings"], t["gps"])
+    estimable = trend[trend["engagement"] != "not estimable"]
+    odds_ratio = estimable["odds_ratio_per_year"]
+    low, high = estimable["odds_ratio_per_year_ci_low"], estimable["odds_ratio_per_year_ci_high"]
+    assert (low > 0).all() and (low < odds_ratio).all() and (odds_ratio < high).all()
+    assert np.allclose(np.log(low), estimable["ci_low"]) and np.allclose(
+        np.log(high), estimable["ci_high"]
+    )
+    # and the reader table puts the OR-scale limits, not the slope's, in the estimate's cell
+    from evaluation.reports.present import reader_table
+
+    row = estimable.iloc[[0]]
+    cell = reader_table(row, ["odds_ratio_per_year"], estimate="odds_ratio_per_year").frame
+    expected = f"({low.iloc[0]:.2f} to {high.iloc[0]:.2f})"
+    assert cell.iloc[0, 0].endswith(expected)

@@ -4,6 +4,7 @@ parameters are checked with every notebook's in tests/project)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "02_meeting_atten
 
 
 @pytest.mark.slow
-def test_notebook_runs_for_a_region_on_the_national_synthetic_data(synthetic_national, tmp_path):
+def test_notebook_runs_for_a_region_on_the_national_synthetic_data(
+    synthetic_national, tmp_path, report_ready
+):
     import papermill
 
     out = tmp_path / "02_nordjylland.ipynb"
@@ -34,8 +37,21 @@ def test_notebook_runs_for_a_region_on_the_national_synthetic_data(synthetic_nat
     assert not [o for o in outputs if o["output_type"] == "error"]
     figures = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(figures) >= 5
-    text = "".join("".join(o.get("text", "")) for o in outputs if o["output_type"] == "stream")
+    text = "".join(
+        "".join(o["data"]["text/markdown"]) for o in outputs if "text/markdown" in o.get("data", {})
+    )
     assert "Nordjylland: 13 clusters" in text and "Expected change with all GPs present" in text
+    # issue 12: a report fit to send (reader tables, key findings, no stray "146")
+    report_ready(executed)
+    html_text = "".join(
+        "".join(o["data"]["text/html"]) for o in outputs if "text/html" in o.get("data", {})
+    )
+    # the odds ratio per year with its interval on the OR scale: "0.75 (0.68 to 0.83)"
+    for match in re.finditer(
+        r"<td[^>]*>(\d\.\d\d) \((-?\d\.\d\d) to (-?\d\.\d\d)\)</td>", html_text
+    ):
+        odds_ratio, low, high = map(float, match.groups())
+        assert 0 <= low <= odds_ratio <= high
     # what the national summary pools
     from evaluation.batch.record import read_notebook_records
 

@@ -3,6 +3,7 @@ check for every region file, and run top to bottom under papermill on a demo pro
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -20,7 +21,12 @@ def _outputs(notebook) -> list[dict]:
 
 
 def _stream_text(notebook) -> str:
-    return "".join(o.get("text", "") for o in _outputs(notebook) if o["output_type"] == "stream")
+    """The notebook's prose outputs: console text and the Markdown the report shows."""
+    return "".join(
+        o.get("text", "") if o["output_type"] == "stream" else o["data"]["text/markdown"]
+        for o in _outputs(notebook)
+        if o["output_type"] == "stream" or "text/markdown" in o.get("data", {})
+    )
 
 
 def _run(tmp_path: Path, cwd: Path, **parameters):
@@ -72,7 +78,7 @@ def test_every_region_file_passes_the_batch_parameter_check(tmp_path):
 
 @pytest.mark.slow
 def test_notebook_shows_themes_cooccurrence_agreement_and_quotes(
-    synthetic_small, small_demo_project, tmp_path
+    synthetic_small, small_demo_project, tmp_path, report_ready
 ):
     from evaluation.batch.record import read_notebook_records
     from evaluation.qualitative.store import Store
@@ -97,6 +103,7 @@ def test_notebook_shows_themes_cooccurrence_agreement_and_quotes(
     assert "Syddanmark: 4 coordinator interviews, coded by anna and bo." in text
     assert "built the demo project" not in text  # the given store was used
     assert "Most often together:" in text and "Over all themes:" in text
+    report_ready(json.loads(path.read_text(encoding="utf-8")))  # issue 12: fit to send
 
     # the recorded figures equal the package's own computation on the same store
     records = read_notebook_records(path)

@@ -27,7 +27,7 @@ def test_notebook_is_a_summary_run_once_per_batch(tmp_path):
 
 @pytest.mark.slow
 def test_report_shows_unlinked_interviews_clusters_without_interviews_and_the_joint_display(
-    national_demo, synthetic_national, tmp_path
+    national_demo, synthetic_national, tmp_path, report_ready
 ):
     import papermill
 
@@ -62,6 +62,7 @@ def test_report_shows_unlinked_interviews_clusters_without_interviews_and_the_jo
     outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o["output_type"] == "error"]
     assert len([o for o in outputs if "image/png" in o.get("data", {})]) == 4
+    report_ready(executed)  # issue 12: reader tables, key findings, no console text
 
     records = read_notebook_records(out)
     assert records["links_summary"] == (
@@ -82,13 +83,16 @@ def test_report_shows_unlinked_interviews_clusters_without_interviews_and_the_jo
     assert "no 'cluster_id' attribute, and the case name is not a cluster id" in text
     assert "Clusters without an interview" in text and "C002" in text  # C002 was not interviewed
     page = lxml.html.fromstring(html)
-    joint = page.xpath("//table[contains(@class, 'joint-display')]")
+    joint = page.xpath(
+        "//table[contains(@class, 'reader-table')][caption[contains(., 'Joint display')"
+        " or contains(., 'beside qualitative finding')]]"
+    )
     assert len(joint) == 2  # the joint display and the side-by-side display
     assert (
-        len(page.xpath("//th[contains(., 'which (effect')]")) == 1
+        len(page.xpath("//th[contains(., 'Which (effect')]")) == 1
     )  # shown once, as the escaped table
     headers = [th.text_content() for th in joint[0].xpath(".//th")]
-    assert headers[:3] == ["theme", "clusters raising it", "which (effect, 95% CI; attendance)"]
+    assert headers[:3] == ["Theme", "Clusters raising it", "Which (effect, 95% CI; attendance)"]
     assert "Interview 01:" in joint[0].text_content() and "% attendance" in joint[0].text_content()
     assert "What the registers show" in joint[1].text_content()
     # interviews are named by number: no interviewed cluster's id appears anywhere in the report

@@ -25,6 +25,7 @@ BOTTOM = frozenset(
         "evaluation.errors",
         "evaluation.files",
         "evaluation.i18n",
+        "evaluation.palette",  # the Okabe-Ito colours every wing's figures share
         "evaluation.paths",
         "evaluation.records",
     }

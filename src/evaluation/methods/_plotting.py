@@ -23,7 +23,17 @@ def set_style() -> None:
     """Apply the workbench's seaborn theme (white grid, readable font sizes)."""
     import seaborn as sns
 
-    sns.set_theme(style="whitegrid", context="notebook", font_scale=1.0)
+    from evaluation.palette import OKABE_ITO
+
+    # the Okabe-Ito colours, so a figure drawn after a method's plot keeps the report palette
+    # (seaborn's default cycle puts red beside green)
+    colours = ["blue", "orange", "bluish_green", "vermillion", "sky_blue", "reddish_purple"]
+    sns.set_theme(
+        style="whitegrid",
+        context="notebook",
+        font_scale=1.0,
+        palette=[OKABE_ITO[name] for name in colours],
+    )
 
 
 def new_axes(ax: Axes | None = None, figsize: tuple[float, float] = (8.0, 4.5)) -> Axes:

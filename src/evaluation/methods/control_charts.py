@@ -294,7 +294,8 @@ class SPCResult:
         (ax_mr or ax).set_xlabel(x_label or self.labels.get("x") or "")
         if title or self.labels.get("title"):
             ax.set_title(title or self.labels["title"])
-        ax.legend(fontsize=8, loc="best")
+        # beside the axes, never over them: "best" still covered points of a long series
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
         if ax_mr is not None:
             ax_mr.plot(frame["x"], frame["moving_range"], color="#7f7f7f", marker="o", ms=3, lw=1)
             ax_mr.plot(frame["x"], frame["mr_centre"], color="black", lw=1)

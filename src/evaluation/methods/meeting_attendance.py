@@ -293,8 +293,11 @@ def attendance_trend(
     Returns
     -------
     DataFrame with the group key, ``meetings``, ``invited``, ``rate``, ``first_year_rate``,
-    ``last_year_rate``, ``slope_logit_per_year``, ``se``, ``ci_low``, ``ci_high``, ``p_value``,
-    ``odds_ratio_per_year``, ``engagement`` (words), ``note``.
+    ``last_year_rate``, ``slope_logit_per_year``, ``se``, ``ci_low``, ``ci_high``, ``p_value``
+    (the slope on the log-odds scale), ``odds_ratio_per_year`` with its interval on the odds-ratio
+    scale, ``odds_ratio_per_year_ci_low`` and ``odds_ratio_per_year_ci_high`` (the exponentiated
+    limits: a reader of the odds ratio must never meet log-scale limits beside it),
+    ``engagement`` (words), ``note``.
 
     References
     ----------
@@ -360,6 +363,8 @@ def attendance_trend(
                 "ci_high": slope + z * se,
                 "p_value": 2 * stats.norm.sf(abs(slope / se)) if se and np.isfinite(se) else np.nan,
                 "odds_ratio_per_year": np.exp(slope),
+                "odds_ratio_per_year_ci_low": np.exp(slope - z * se),
+                "odds_ratio_per_year_ci_high": np.exp(slope + z * se),
                 "engagement": engagement,
                 "note": fit["note"],
             }

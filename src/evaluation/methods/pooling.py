@@ -191,7 +191,18 @@ class PoolResult:
         )
         ax.set_title(title or self.labels.get("title") or heterogeneity, fontsize=10)
         if title or self.labels.get("title"):
-            ax.text(0.0, -0.18, heterogeneity, transform=ax.transAxes, fontsize=8)
+            # anchored below the axis label (not at a fixed axes fraction, which a two-line or
+            # large label overprinted): x from the axes' left edge, y from the label's bottom
+            ax.annotate(
+                heterogeneity,
+                xy=(0.0, 0.0),
+                xycoords=("axes fraction", ax.xaxis.label),
+                xytext=(0, -4),
+                textcoords="offset points",
+                va="top",
+                ha="left",
+                fontsize=8,
+            )
         ax.legend(fontsize=8, loc="upper right")
         return ax
 

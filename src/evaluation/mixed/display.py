@@ -23,6 +23,12 @@ import pandas as pd
 
 from evaluation.data.catalogue import readable_code
 from evaluation.methods.checks import require_columns, require_frame
+from evaluation.palette import OKABE_ITO
+
+# the typology's four types: Okabe-Ito colours that differ in hue and in lightness
+TYPE_COLOURS = [
+    OKABE_ITO[name] for name in ("blue", "orange", "reddish_purple", "sky_blue", "black", "yellow")
+]
 
 __all__ = [
     "pick_quotes",
@@ -372,7 +378,7 @@ def theme_effect_plot(
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 0.9 + 0.8 * len(codes)))
     order = [readable_code(c) for c in codes]
-    palette = {"raised it": "#c0392b", "did not": "#7f8c8d"}
+    palette = {"raised it": OKABE_ITO["blue"], "did not": OKABE_ITO["grey"]}
     hue_order = ["raised it", "did not"]
     sns.stripplot(
         data=frame,
@@ -449,7 +455,13 @@ def typology_plot(
     )
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 6))
-    sns.scatterplot(data=members, x="effect", y="engagement", hue="type", s=60, ax=ax)
+    # Okabe-Ito colours, one per type in a fixed order (seaborn's default puts green beside red,
+    # which a red-green colour-blind reader cannot tell apart)
+    types = sorted(members["type"].dropna().unique())
+    palette = dict(zip(types, TYPE_COLOURS * (1 + len(types) // len(TYPE_COLOURS)), strict=False))
+    sns.scatterplot(
+        data=members, x="effect", y="engagement", hue="type", palette=palette, s=60, ax=ax
+    )
     for row in members.itertuples():
         ax.annotate(
             labels.get(row.cluster_id, row.cluster_id).replace("Interview ", "I"),

@@ -31,6 +31,7 @@ from scipy import stats
 
 from evaluation.errors import InputError
 from evaluation.methods.checks import require_columns
+from evaluation.palette import OKABE_ITO
 
 __all__ = ["cluster_effects", "cluster_attendance", "ClusterEffectsResult", "EffectsError"]
 
@@ -143,8 +144,10 @@ class ClusterEffectsResult:
             alpha=0.7,
             ax=ax,
             legend=False,
-            palette={INTERVIEWED: "#c0392b", NOT_INTERVIEWED: "#7f8c8d"} if y else None,
-            color=None if y else "#7f8c8d",
+            palette={INTERVIEWED: OKABE_ITO["blue"], NOT_INTERVIEWED: OKABE_ITO["grey"]}
+            if y
+            else None,
+            color=None if y else OKABE_ITO["grey"],
         )
         ax.axvline(0, color="#333333", linewidth=0.8)
         ax.set_xlabel(

@@ -38,6 +38,7 @@ import pandas as pd
 
 from evaluation.errors import InputError
 from evaluation.methods.checks import require_columns
+from evaluation.palette import OKABE_ITO
 
 __all__ = ["link_cases", "CaseLinksResult", "LinkError"]
 
@@ -102,7 +103,9 @@ class CaseLinksResult:
             _, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * max(len(self.summary()), 1)))
         table = self.summary()[["interviewed clusters", "clusters without an interview"]]
         table.index = table.index.map(lambda r: "no region" if pd.isna(r) else str(r))
-        table.plot.barh(stacked=True, ax=ax, color=["#c0392b", "#bdc3c7"], width=0.7)
+        table.plot.barh(
+            stacked=True, ax=ax, color=[OKABE_ITO["blue"], OKABE_ITO["grey"]], width=0.7
+        )
         ax.set_xlabel("Clusters")
         ax.set_ylabel("")
         ax.legend(frameon=False, fontsize="small")

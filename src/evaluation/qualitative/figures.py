@@ -41,7 +41,8 @@ def cooccurrence_heatmap(matrix: pd.DataFrame, *, ax=None, title: str | None = N
 
     if ax is None:
         size = max(5, 0.45 * len(matrix))
-        _, ax = plt.subplots(figsize=(size + 2, size))
+        # constrained layout makes room for every label inside the figure (they were clipped)
+        _, ax = plt.subplots(figsize=(size + 2, size), layout="constrained")
     mask = np.eye(len(matrix), dtype=bool)
     readable = matrix.rename(index=readable_code, columns=readable_code)
     sns.heatmap(
@@ -57,4 +58,6 @@ def cooccurrence_heatmap(matrix: pd.DataFrame, *, ax=None, title: str | None = N
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.set_title(title or "Themes that were talked about together")
+    # long theme names ("Enablers: data and feedback") ran off the figure's edge: slant them
+    plt.setp(ax.get_xticklabels(), rotation=40, ha="right", rotation_mode="anchor")
     return ax

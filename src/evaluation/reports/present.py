@@ -42,6 +42,7 @@ import pandas as pd
 
 from evaluation.errors import InputError
 from evaluation.i18n import N_, check_lang, locale_for, translate
+from evaluation.palette import OKABE_ITO
 
 __all__ = [
     "COLUMN_LABELS",
@@ -67,19 +68,7 @@ __all__ = [
 
 MISSING = "\u2013"  # an en dash: "no value here", explained in the table's footnote
 
-# Okabe & Ito (2008), "Color universal design": distinguishable with every common colour-vision
-# deficiency and in greyscale print (ordered so the first colours differ most in lightness).
-OKABE_ITO = {
-    "blue": "#0072B2",
-    "orange": "#E69F00",
-    "bluish_green": "#009E73",
-    "vermillion": "#D55E00",
-    "sky_blue": "#56B4E9",
-    "reddish_purple": "#CC79A7",
-    "yellow": "#F0E442",
-    "black": "#000000",
-    "grey": "#999999",
-}
+# the palette lives with the methods' figures, so that every wing can draw with it
 PALETTE = [
     OKABE_ITO[name]
     for name in (
