@@ -15,11 +15,29 @@ One module per step, each a set of functions of DataFrames:
   notebooks/04_mixed_methods.ipynb uses it.
 """
 
-from evaluation.mixed.compare import compare_by_theme, correlate_frequency, typology
-from evaluation.mixed.effects import ClusterEffects, cluster_attendance, cluster_effects
-from evaluation.mixed.join import MixedMethods, interview_labels, mixed_methods
-from evaluation.mixed.link import CaseLinks, link_cases
-from evaluation.mixed.quantitize import choose_segments, quantitize, quantitize_store, theme_matrix
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+# Public API, imported lazily so that `workbench mixed --help` does not pay for pandas and scipy.
+_EXPORTS = {
+    "compare_by_theme": "evaluation.mixed.compare",
+    "correlate_frequency": "evaluation.mixed.compare",
+    "typology": "evaluation.mixed.compare",
+    "ClusterEffects": "evaluation.mixed.effects",
+    "cluster_attendance": "evaluation.mixed.effects",
+    "cluster_effects": "evaluation.mixed.effects",
+    "MixedMethods": "evaluation.mixed.join",
+    "interview_labels": "evaluation.mixed.join",
+    "mixed_methods": "evaluation.mixed.join",
+    "CaseLinks": "evaluation.mixed.link",
+    "link_cases": "evaluation.mixed.link",
+    "choose_segments": "evaluation.mixed.quantitize",
+    "quantitize": "evaluation.mixed.quantitize",
+    "quantitize_store": "evaluation.mixed.quantitize",
+    "theme_matrix": "evaluation.mixed.quantitize",
+}
 
 __all__ = [
     "CaseLinks",
@@ -38,3 +56,27 @@ __all__ = [
     "theme_matrix",
     "typology",
 ]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from evaluation.mixed.compare import compare_by_theme, correlate_frequency, typology
+    from evaluation.mixed.effects import ClusterEffects, cluster_attendance, cluster_effects
+    from evaluation.mixed.join import MixedMethods, interview_labels, mixed_methods
+    from evaluation.mixed.link import CaseLinks, link_cases
+    from evaluation.mixed.quantitize import (
+        choose_segments,
+        quantitize,
+        quantitize_store,
+        theme_matrix,
+    )
+
+
+def __getattr__(name: str):
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'evaluation.mixed' has no attribute {name!r}") from None
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)
