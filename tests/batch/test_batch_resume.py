@@ -17,7 +17,9 @@ pytestmark = pytest.mark.slow
 
 
 def workbench(*args: str, **popen) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "evaluation.cli", "run", *args], **popen)
+    # tiny_data is one CSV, not a canonical data folder: no data check
+    command = [sys.executable, "-m", "evaluation.cli", "run", "--no-data-check", *args]
+    return subprocess.Popen(command, **popen)
 
 
 def alive(pid: int) -> bool:
@@ -38,10 +40,16 @@ def wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def the_run(out: Path) -> Path | None:
+    """The one run folder under ``out`` (``latest`` points at a run only once it finished)."""
+    runs = [p for p in out.glob("*") if p.is_dir() and not p.is_symlink()] if out.exists() else []
+    return runs[0] if len(runs) == 1 else None
+
+
 def manifest_or_none(out: Path):
     try:
-        return read_manifest(out / "latest")
-    except (FileNotFoundError, json.JSONDecodeError):
+        return read_manifest(the_run(out))
+    except (FileNotFoundError, TypeError, json.JSONDecodeError):
         return None
 
 
@@ -82,10 +90,10 @@ def test_sigkill_mid_batch_then_resume(tmp_path, tiny_data, notebooks_dir):
                 jobs["10_tiny_region--hovedstaden"]["status"] == "ok"
                 and jobs["10_tiny_region--sjaelland"]["status"] == "failed"
             )
-            sleeping = list((out / "latest" / "notebooks").glob(".10_tiny_region--syddanmark*"))
+            sleeping = list((the_run(out) / "notebooks").glob(".10_tiny_region--syddanmark*"))
             # index.html is rewritten just after manifest.json: wait for it too, so the kill lands
             # mid-batch with both published (a kill between the two leaves an older, complete index)
-            index_path = out / "latest" / "index.html"
+            index_path = the_run(out) / "index.html"
             if not (done and sleeping and index_path.exists()):
                 return None
             rows = lxml.html.parse(str(index_path)).getroot().xpath("//tbody/tr")
@@ -99,10 +107,19 @@ def test_sigkill_mid_batch_then_resume(tmp_path, tiny_data, notebooks_dir):
         manifest = wait_for(
             two_finished_one_sleeping, 180, "two notebooks to finish and the third to start"
         )
+        # a run in progress is found under its run id, not as latest
+        assert not (out / "latest").exists()
+        # a second --resume of the running run stops at once, naming the pid that holds it
+        second = workbench(*common, "--resume", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        output, _ = second.communicate(timeout=120)
+        output = output.decode()
+        assert second.returncode == 1, output
+        assert f"already running (pid {runner.pid}" in output and "Traceback" not in output
     finally:
         runner.send_signal(signal.SIGKILL)
         runner.wait()
-    run_dir = (out / "latest").resolve()
+    run_dir = the_run(out)
+    assert not (out / "latest").exists(), "latest never points at an interrupted run"
     worker_pids = {job["worker_pid"] for job in manifest["jobs"] if job.get("worker_pid")}
     wait_for(lambda: not any(alive(pid) for pid in worker_pids), 30, "the orphaned workers to exit")
 
@@ -175,6 +192,7 @@ def test_resume_without_a_run_says_so(tmp_path, tiny_data, notebooks_dir):
             "-m",
             "evaluation.cli",
             "run",
+            "--no-data-check",
             "--data",
             str(tiny_data),
             "--out",

@@ -150,6 +150,12 @@ from evaluation.paths import (
     help="Coding store (coding.sqlite) for the notebooks that read one (03 interview themes, "
     f"04 mixed methods) [default: theirs, {DEMO_STORE}, built from --data if absent].",
 )
+@click.option(
+    "--no-data-check",
+    is_flag=True,
+    help="Do not validate --data as `workbench data check` does before running (only for "
+    "notebooks of your own that read no canonical tables).",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs).")
 def run(
     data_dir,
@@ -174,6 +180,7 @@ def run(
     timeout,
     preload,
     qualitative_store,
+    no_data_check,
     no_progress,
 ):
     """Evaluate every region and render HTML reports.
@@ -215,6 +222,7 @@ def run(
         if preload is None
         else tuple(m.strip() for m in preload.split(",") if m.strip()),
         qualitative_store=qualitative_store,
+        check_data=not no_data_check,
     )
     outcome = run_batch(settings)
     counts = outcome.counts
