@@ -10,9 +10,9 @@
 2. Checksum the data folder, note package versions and the git commit, and fingerprint each job.
 3. Create ``<out>/<run-id>/`` (or, with ``resume``, reopen the newest run) and hold its lock
    (``.lock``, the writer's pid: a second ``--resume`` of the run stops at once). ``<out>/latest``
-   points at the run only once it has finished. With ``resume`` a job is run again only if it did not finish with
-   status ``ok`` or its fingerprint (notebook, parameters, data, package versions, report settings)
-   changed; a summary also re-runs when any region run did.
+   points at the run only once it has finished. With ``resume`` a job is run again only if it
+   did not finish with status ``ok`` or its fingerprint (notebook, parameters, data, package
+   versions, report settings) changed; a summary also re-runs when any region run did.
 4. Run region jobs in parallel, then the summaries, on a local process pool or on Dask workers
    anywhere (:mod:`evaluation.batch.cluster`: a scheduler's address, or Slurm through
    dask-jobqueue). Each job carries the notebook's text, its parameters (absolute paths) and, for
