@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -209,3 +210,65 @@ def test_resume_without_a_run_says_so(tmp_path, tiny_data, notebooks_dir):
     )
     assert result.returncode == 1
     assert "Nothing to resume" in result.stderr and "Run without --resume first" in result.stderr
+
+
+def test_hostile_ctrl_c_stops_workers_quietly_with_one_line(tmp_path, tiny_data, notebooks_dir):
+    """Issue 14: Ctrl-C printed ~88 lines of worker tracebacks. The terminal sends SIGINT to the
+    whole foreground group (runner and pool workers): here, too, via killpg."""
+    params = write_parameters(
+        tmp_path / "parameters",
+        ["hovedstaden", "sjaelland"],
+        hovedstaden={"behaviour": "sleep", "sleep_s": 300.0},
+        sjaelland={"behaviour": "sleep", "sleep_s": 300.0},
+    )
+    out = tmp_path / "outputs"
+    runner = workbench(
+        "--data",
+        str(tiny_data),
+        "--out",
+        str(out),
+        "--notebooks",
+        str(notebooks_dir),
+        "--parameters",
+        str(params),
+        "--workers",
+        "2",
+        "--no-progress",
+        "--preload",
+        ",".join(FAST_PRELOAD),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_for(
+            lambda: the_run(out) and list((the_run(out) / "notebooks").glob(".10_tiny_region*")),
+            180,
+            "both notebooks to start",
+        )
+        os.killpg(runner.pid, signal.SIGINT)
+        output, _ = runner.communicate(timeout=120)
+    finally:
+        if runner.poll() is None:
+            os.killpg(runner.pid, signal.SIGKILL)
+            runner.wait()
+    output = output.decode(errors="replace")
+    assert runner.returncode == 130, output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--resume" in lines[0], output
+    assert read_manifest(the_run(out))["status"] == "running", "the run stays resumable"
+    assert not (the_run(out) / ".lock").exists(), "the lock is released"
+
+    def processes_of_the_run() -> list[int]:
+        # pool workers are forks of the runner: their command line names this test's data folder
+        found = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                if str(tiny_data).encode() in cmdline.read_bytes():
+                    found.append(int(cmdline.parent.name))
+            except OSError:
+                continue
+        return [pid for pid in found if alive(pid)]
+
+    wait_for(lambda: not processes_of_the_run(), 30, "the workers to exit")

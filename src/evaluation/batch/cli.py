@@ -224,7 +224,16 @@ def run(
         qualitative_store=qualitative_store,
         check_data=not no_data_check,
     )
-    outcome = run_batch(settings)
+    try:
+        outcome = run_batch(settings)
+    except KeyboardInterrupt:
+        # one line instead of every worker's traceback; the run folder keeps what finished
+        click.echo(
+            "Stopped (Ctrl-C). Finished notebooks are kept; continue with the same command "
+            "and --resume.",
+            err=True,
+        )
+        sys.exit(130)
     counts = outcome.counts
     index = outcome.run_dir / "index.html"
     click.echo(
