@@ -16,7 +16,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from evaluation.batch import parameters as params_mod
 from evaluation.batch.errors import BatchError
@@ -25,8 +25,9 @@ from evaluation.data.catalogue import REGIONS
 from evaluation.errors import EvaluationError
 from evaluation.files import check_output_folder
 
-if TYPE_CHECKING:  # pragma: no cover
-    from evaluation.batch.runner import BatchSettings
+# ``settings`` below is an evaluation.batch.runner.BatchSettings; not imported, as the runner
+# imports this module
+BatchSettings = Any
 
 __all__ = ["RunCheckError", "check_before_run", "region_slug", "suggest"]
 

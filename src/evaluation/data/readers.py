@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evaluation.archives import ArchiveError, ArchiveLimits, check_archive
 from evaluation.errors import InputError
 from evaluation.files import atomic_write_bytes
 
@@ -299,8 +300,17 @@ def read_stata(path: str | os.PathLike) -> pd.DataFrame:
         raise ReadError(path, f"not a readable Stata file: {err}") from None
 
 
+# A workbook is a zip that openpyxl opens trusting its headers: checked member by member in
+# bounded memory first (a sheet of a million rows is a few hundred MB of XML).
+XLSX_LIMITS = ArchiveLimits(members=10_000, total_bytes=1_000_000_000, member_bytes=800_000_000)
+
+
 def read_excel(path: str | os.PathLike, sheet: str | int | None = None) -> pd.DataFrame:
     """Read a sheet of an .xlsx workbook: the one named ``sheet``, else the first."""
+    try:
+        check_archive(path, XLSX_LIMITS, kind="an Excel workbook")
+    except ArchiveError as err:
+        raise ReadError(path, str(err).removeprefix(f"{path}: ")) from None
     try:
         frame = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, engine="openpyxl")
     except ValueError as err:
