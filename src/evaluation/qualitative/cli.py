@@ -42,7 +42,8 @@ def _checked_out_file(ctx: click.Context, param: click.Parameter, value: Path | 
     if value is not None:
         from evaluation.files import check_output_file
 
-        check_output_file(value, option=f"--{param.name}")
+        option = f"--{param.name}" if isinstance(param, click.Option) else param.name.upper()
+        check_output_file(value, option=option)
     return value
 
 
@@ -215,7 +216,7 @@ def import_qdpx_command(file: Path, store_path: Path, positions: str) -> None:
 
 
 @qual.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), callback=_checked_out_file)
 @store_option
 @click.option(
     "--target",
@@ -310,7 +311,7 @@ def codebook_show(store_path: Path) -> None:
 
 
 @codebook.command(name="export")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), callback=_checked_out_file)
 @store_option
 def codebook_export(file: Path, store_path: Path) -> None:
     """Write the store's codebook as codebook.yml (e.g. after importing a .qdpx)."""
