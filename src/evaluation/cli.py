@@ -5,12 +5,18 @@ Each wing owns its command group (``evaluation.data.cli``, ``evaluation.batch.cl
 is the one place where an error becomes a message: every :class:`~evaluation.errors.EvaluationError`
 raised by any command is shown as ``Error: <message>`` without a traceback, with exit status 1
 (click's usage errors keep their status 2). The wings' commands therefore raise the package's
-errors as they are, and never wrap them in click's exceptions. Heavy imports stay inside the
-commands so that ``workbench --help`` answers at once.
+errors as they are, and never wrap them in click's exceptions.
+
+The wings load lazily: :data:`WINGS` names each top-level command, the module that defines it
+and its one-line help, so ``workbench --help`` lists them without importing any wing, and a
+wing's module is imported only when its command (or its ``--help``) runs. Heavy imports (pandas,
+scipy, papermill) stay inside the commands, so every ``--help`` answers at once
+(benchmarks/bench_cli_help.py).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -34,13 +40,71 @@ def error_message(error: EvaluationError) -> str:
     return "\n".join([str(error), *getattr(error, "__notes__", ())])
 
 
+#: top-level command -> (module defining it, attribute, one-line help shown by ``--help``)
+WINGS: dict[str, tuple[str, str, str]] = {
+    "data": (
+        "evaluation.data.cli",
+        "data",
+        "Generate, validate and aggregate data folders.",
+    ),
+    "run": (
+        "evaluation.batch.cli",
+        "run",
+        "Run every notebook for every region and render the HTML reports.",
+    ),
+    "compare-runs": (
+        "evaluation.batch.cli",
+        "compare_runs_command",
+        "List every recorded number that moved between two runs.",
+    ),
+    "qual": (
+        "evaluation.qualitative.cli",
+        "qual",
+        "Code interview themes: store, import, coding, queries, Taguette.",
+    ),
+    "mixed": (
+        "evaluation.mixed.cli",
+        "mixed",
+        "Interview themes beside each cluster's effect, as an Excel workbook.",
+    ),
+}
+
+
 class WorkbenchGroup(click.Group):
-    """A click group that turns the package's errors into click's one-line ``Error: ...``.
+    """A click group that loads its wings lazily and turns the package's errors into click's
+    one-line ``Error: ...``.
 
     Subcommands (and their subgroups) run inside :meth:`invoke`, so an
     :class:`~evaluation.errors.EvaluationError` from any depth passes through here. Click then
     prints it to stderr and exits with the error's ``exit_code`` (1).
+
+    >>> sorted(main.list_commands(click.Context(main)))
+    ['data', 'mixed', 'qual', 'run']
     """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(WINGS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in WINGS:
+            module, attribute, _ = WINGS[name]
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # click's own version asks every command for its short help, which would import every
+        # wing; an unloaded wing's help comes from WINGS instead.
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                command = self.commands[name]
+                if not command.hidden:
+                    rows.append((name, command.get_short_help_str(formatter.width - 16)))
+            else:
+                rows.append((name, WINGS[name][2]))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -69,18 +133,6 @@ def main() -> None:
     workbench mixed            interview themes beside each cluster's effect (Excel workbook)
     """
 
-
-def _register() -> None:
-    from evaluation.batch.cli import compare_runs_command, run
-    from evaluation.data.cli import data
-    from evaluation.mixed.cli import mixed
-    from evaluation.qualitative.cli import qual
-
-    for command in (data, run, compare_runs_command, qual, mixed):
-        main.add_command(command)
-
-
-_register()
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -20,7 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["EvaluationError", "InputError", "MissingColumnsError", "MissingFileError"]
+__all__ = [
+    "EvaluationError",
+    "InputError",
+    "MissingColumnsError",
+    "MissingFileError",
+    "OutputTargetError",
+]
 
 
 class EvaluationError(Exception):
@@ -40,6 +46,13 @@ class MissingFileError(EvaluationError, FileNotFoundError):
 
     def __str__(self) -> str:  # OSError would otherwise show "[Errno ...]" for two arguments
         return str(self.args[0]) if self.args else ""
+
+
+class OutputTargetError(InputError):
+    """A place the user asked a command to write (``--out``) cannot take what it would write: it
+    is a file where a folder is needed (or the other way round), it is not writable, or it holds
+    files the command did not make. Checked before anything is computed or written; the message
+    names the place and says what to do."""
 
 
 class MissingColumnsError(InputError, KeyError):

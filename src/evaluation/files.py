@@ -28,9 +28,11 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+from evaluation.errors import OutputTargetError
 
 __all__ = [
     "TMP_MARK",
@@ -41,6 +43,9 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "check_output_file",
+    "check_output_folder",
+    "move_entries_into",
     "remove_stale_temporaries",
 ]
 
@@ -163,6 +168,43 @@ def atomic_folder(target: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+def move_entries_into(
+    source: str | os.PathLike,
+    target: str | os.PathLike,
+    *,
+    replacing: Iterable[str] = (),
+    last: str | None = None,
+) -> None:
+    """Move every entry of the folder ``source`` (written complete and fsynced by the caller)
+    into the existing folder ``target`` by rename, after deleting ``target``'s entries named in
+    ``replacing``; the entry named ``last`` (a marker saying the set is complete) moves last.
+
+    For writing a set of files beside a user's own ones (``workbench data synth --force``),
+    where :func:`atomic_folder` would replace the user's files too. Each entry arrives whole;
+    the set as a whole is complete once ``last`` is in place.
+
+    >>> import tempfile, pathlib
+    >>> source, target = pathlib.Path(tempfile.mkdtemp()), pathlib.Path(tempfile.mkdtemp())
+    >>> for name in ("mine.txt", "old.parquet"):
+    ...     _ = (target / name).write_text(name)
+    >>> for name in ("new.parquet", "marker.json"):
+    ...     _ = (source / name).write_text(name)
+    >>> move_entries_into(source, target, replacing=["old.parquet"], last="marker.json")
+    >>> sorted(p.name for p in target.iterdir())
+    ['marker.json', 'mine.txt', 'new.parquet']
+    """
+    source, target = Path(source), Path(target)
+    for name in sorted(replacing):
+        old = target / name
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old)
+        else:
+            old.unlink(missing_ok=True)
+    for entry in sorted(source.iterdir(), key=lambda entry: entry.name == last):
+        os.replace(entry, target / entry.name)
+    _fsync_folder(target)
+
+
 def atomic_symlink(link: str | os.PathLike, points_to: str | os.PathLike) -> Path:
     """Make ``link`` a symbolic link to ``points_to`` (e.g. ``outputs/latest`` -> the newest run),
     replacing whatever ``link`` was in one rename, so a reader always finds a working link.
@@ -195,3 +237,88 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
             stray.unlink(missing_ok=True)
             removed.append(stray)
     return removed
+
+
+def _nearest_existing(path: Path) -> Path:
+    """``path`` itself or the closest of its parents that exists (what ``mkdir -p`` starts from)."""
+    path = Path(os.path.abspath(path))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Whether a file can be made in ``folder``, tried for real: permission bits say nothing on
+    a read-only mount, nor for root."""
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".write-check{TMP_MARK}", dir=folder)
+    except OSError:
+        return False
+    os.close(handle)
+    os.unlink(name)
+    return True
+
+
+def check_output_folder(folder: str | os.PathLike, option: str = "--out") -> Path:
+    """Check, before anything is computed, that ``folder`` can be made (or is) a folder the user
+    may write in; raise :class:`~evaluation.errors.OutputTargetError` saying what to do if not.
+
+    Nothing is created: a missing ``folder`` is fine when its nearest existing parent is a
+    writable folder.
+
+    >>> import tempfile, pathlib
+    >>> base = pathlib.Path(tempfile.mkdtemp())
+    >>> check_output_folder(base / "new" / "run") == base / "new" / "run"
+    True
+    >>> _ = (base / "report.txt").write_text("mine")
+    >>> try:
+    ...     check_output_folder(base / "report.txt")
+    ... except OutputTargetError as error:
+    ...     print(str(error).split(";")[0].replace(str(base), "BASE"))
+    --out BASE/report.txt is a file, not a folder
+    """
+    folder = Path(folder)
+    existing = _nearest_existing(folder)
+    if not existing.is_dir():
+        where = (
+            "is a file"
+            if existing == Path(os.path.abspath(folder))
+            else f"is inside a file: {existing} is a file"
+        )
+        raise OutputTargetError(
+            f"{option} {folder} {where}, not a folder; name a folder (a new one, or one the "
+            "command may write in)."
+        )
+    if not _can_create_in(existing):
+        what = (
+            "folder" if existing == Path(os.path.abspath(folder)) else f"parent folder {existing}"
+        )
+        raise OutputTargetError(
+            f"{option} {folder}: cannot write in the {what} (read-only or no permission); choose "
+            f"another {option} or make it writable (e.g. chmod u+w)."
+        )
+    return folder
+
+
+def check_output_file(path: str | os.PathLike, option: str = "--out") -> Path:
+    """Check, before anything is computed, that the file ``path`` can be written (replaced
+    atomically if it exists); raise :class:`~evaluation.errors.OutputTargetError` if not.
+
+    >>> import tempfile, pathlib
+    >>> base = pathlib.Path(tempfile.mkdtemp())
+    >>> check_output_file(base / "tables.xlsx") == base / "tables.xlsx"
+    True
+    >>> try:
+    ...     check_output_file(base)
+    ... except OutputTargetError as error:
+    ...     print(str(error).split(";")[0].replace(str(base), "BASE"))
+    --out BASE is a folder, not a file
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise OutputTargetError(
+            f"{option} {path} is a folder, not a file; name a file inside it, e.g. "
+            f"{path / 'tables.xlsx'}."
+        )
+    check_output_folder(path.parent, option=f"{option} {path}: its folder")
+    return path

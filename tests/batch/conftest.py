@@ -45,6 +45,7 @@ def settings_for(tmp_path, tiny_data, notebooks_dir):
             progress=False,
             preload=FAST_PRELOAD,
             timeout=120,
+            check_data=False,  # tiny_data is one CSV, not a canonical data folder
         )
         values.update(overrides)
         return BatchSettings(**values)
@@ -71,6 +72,7 @@ def grid_run(tmp_path_factory):
         syddanmark={"behaviour": "raise"},
     )
     settings = BatchSettings(
+        check_data=False,  # a one-CSV folder, not a canonical data folder
         data_dir=data,
         out_dir=root / "outputs",
         notebooks_dir=NOTEBOOKS,
@@ -102,6 +104,7 @@ def ok_grid_run(tmp_path_factory):
         hovedstaden={"cluster_label": EVIL_LABEL, "behaviour": "sleep", "sleep_s": 6.0},
     )
     settings = BatchSettings(
+        check_data=False,  # a one-CSV folder, not a canonical data folder
         data_dir=data,
         out_dir=root / "local",
         notebooks_dir=NOTEBOOKS,

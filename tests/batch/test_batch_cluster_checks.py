@@ -50,6 +50,7 @@ def test_bad_slurm_options_stop_the_run_before_anything_is_written(
             "-m",
             "evaluation.cli",
             "run",
+            "--no-data-check",
             "--data",
             str(tiny_data),
             "--out",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -17,7 +18,9 @@ pytestmark = pytest.mark.slow
 
 
 def workbench(*args: str, **popen) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "evaluation.cli", "run", *args], **popen)
+    # tiny_data is one CSV, not a canonical data folder: no data check
+    command = [sys.executable, "-m", "evaluation.cli", "run", "--no-data-check", *args]
+    return subprocess.Popen(command, **popen)
 
 
 def alive(pid: int) -> bool:
@@ -38,10 +41,16 @@ def wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def the_run(out: Path) -> Path | None:
+    """The one run folder under ``out`` (``latest`` points at a run only once it finished)."""
+    runs = [p for p in out.glob("*") if p.is_dir() and not p.is_symlink()] if out.exists() else []
+    return runs[0] if len(runs) == 1 else None
+
+
 def manifest_or_none(out: Path):
     try:
-        return read_manifest(out / "latest")
-    except (FileNotFoundError, json.JSONDecodeError):
+        return read_manifest(the_run(out))
+    except (FileNotFoundError, TypeError, json.JSONDecodeError):
         return None
 
 
@@ -82,10 +91,10 @@ def test_sigkill_mid_batch_then_resume(tmp_path, tiny_data, notebooks_dir):
                 jobs["10_tiny_region--hovedstaden"]["status"] == "ok"
                 and jobs["10_tiny_region--sjaelland"]["status"] == "failed"
             )
-            sleeping = list((out / "latest" / "notebooks").glob(".10_tiny_region--syddanmark*"))
+            sleeping = list((the_run(out) / "notebooks").glob(".10_tiny_region--syddanmark*"))
             # index.html is rewritten just after manifest.json: wait for it too, so the kill lands
             # mid-batch with both published (a kill between the two leaves an older, complete index)
-            index_path = out / "latest" / "index.html"
+            index_path = the_run(out) / "index.html"
             if not (done and sleeping and index_path.exists()):
                 return None
             rows = lxml.html.parse(str(index_path)).getroot().xpath(JOB_ROWS)
@@ -99,10 +108,19 @@ def test_sigkill_mid_batch_then_resume(tmp_path, tiny_data, notebooks_dir):
         manifest = wait_for(
             two_finished_one_sleeping, 180, "two notebooks to finish and the third to start"
         )
+        # a run in progress is found under its run id, not as latest
+        assert not (out / "latest").exists()
+        # a second --resume of the running run stops at once, naming the pid that holds it
+        second = workbench(*common, "--resume", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        output, _ = second.communicate(timeout=120)
+        output = output.decode()
+        assert second.returncode == 1, output
+        assert f"already running (pid {runner.pid}" in output and "Traceback" not in output
     finally:
         runner.send_signal(signal.SIGKILL)
         runner.wait()
-    run_dir = (out / "latest").resolve()
+    run_dir = the_run(out)
+    assert not (out / "latest").exists(), "latest never points at an interrupted run"
     worker_pids = {job["worker_pid"] for job in manifest["jobs"] if job.get("worker_pid")}
     wait_for(lambda: not any(alive(pid) for pid in worker_pids), 30, "the orphaned workers to exit")
 
@@ -175,6 +193,7 @@ def test_resume_without_a_run_says_so(tmp_path, tiny_data, notebooks_dir):
             "-m",
             "evaluation.cli",
             "run",
+            "--no-data-check",
             "--data",
             str(tiny_data),
             "--out",
@@ -191,3 +210,65 @@ def test_resume_without_a_run_says_so(tmp_path, tiny_data, notebooks_dir):
     )
     assert result.returncode == 1
     assert "Nothing to resume" in result.stderr and "Run without --resume first" in result.stderr
+
+
+def test_hostile_ctrl_c_stops_workers_quietly_with_one_line(tmp_path, tiny_data, notebooks_dir):
+    """Issue 14: Ctrl-C printed ~88 lines of worker tracebacks. The terminal sends SIGINT to the
+    whole foreground group (runner and pool workers): here, too, via killpg."""
+    params = write_parameters(
+        tmp_path / "parameters",
+        ["hovedstaden", "sjaelland"],
+        hovedstaden={"behaviour": "sleep", "sleep_s": 300.0},
+        sjaelland={"behaviour": "sleep", "sleep_s": 300.0},
+    )
+    out = tmp_path / "outputs"
+    runner = workbench(
+        "--data",
+        str(tiny_data),
+        "--out",
+        str(out),
+        "--notebooks",
+        str(notebooks_dir),
+        "--parameters",
+        str(params),
+        "--workers",
+        "2",
+        "--no-progress",
+        "--preload",
+        ",".join(FAST_PRELOAD),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_for(
+            lambda: the_run(out) and list((the_run(out) / "notebooks").glob(".10_tiny_region*")),
+            180,
+            "both notebooks to start",
+        )
+        os.killpg(runner.pid, signal.SIGINT)
+        output, _ = runner.communicate(timeout=120)
+    finally:
+        if runner.poll() is None:
+            os.killpg(runner.pid, signal.SIGKILL)
+            runner.wait()
+    output = output.decode(errors="replace")
+    assert runner.returncode == 130, output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--resume" in lines[0], output
+    assert read_manifest(the_run(out))["status"] == "running", "the run stays resumable"
+    assert not (the_run(out) / ".lock").exists(), "the lock is released"
+
+    def processes_of_the_run() -> list[int]:
+        # pool workers are forks of the runner: their command line names this test's data folder
+        found = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                if str(tiny_data).encode() in cmdline.read_bytes():
+                    found.append(int(cmdline.parent.name))
+            except OSError:
+                continue
+        return [pid for pid in found if alive(pid)]
+
+    wait_for(lambda: not processes_of_the_run(), 30, "the workers to exit")

@@ -205,6 +205,7 @@ def test_cli_reports_every_parameter_problem_and_runs_nothing(tmp_path, tiny_dat
         main,
         [
             "run",
+            "--no-data-check",
             "--data",
             str(tiny_data),
             "--out",

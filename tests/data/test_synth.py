@@ -11,7 +11,14 @@ from click.testing import CliRunner
 
 from evaluation.cli import main
 from evaluation.data.catalogue import INDICATORS, REGIONS, TOPICS
-from evaluation.data.synth import TABLES, generate_tables, write_register
+from evaluation.data.synth import (
+    SYNTHETIC_MARKER,
+    TABLES,
+    generate_tables,
+    write_register,
+    write_synthetic,
+)
+from evaluation.errors import OutputTargetError
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +143,7 @@ def test_same_seed_gives_identical_files_and_another_seed_does_not(tmp_path):
         )
         assert result.exit_code == 0, result.output
     files = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert files == sorted([f"{t}.parquet" for t in TABLES] + ["truth.json"])
+    assert files == sorted([f"{t}.parquet" for t in TABLES] + ["truth.json", SYNTHETIC_MARKER])
     for f in files:
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
     assert (tmp_path / "a" / "prescribing.parquet").read_bytes() != (
@@ -144,24 +151,71 @@ def test_same_seed_gives_identical_files_and_another_seed_does_not(tmp_path):
     ).read_bytes()
 
 
-def test_rewriting_replaces_the_folder_atomically(tmp_path):
+def _synth(out, *extra: str):
+    return CliRunner().invoke(
+        main, ["data", "synth", "--scale", "small", "--out", str(out), "--quiet", *extra]
+    )
+
+
+def _snapshot(folder) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_rewriting_its_own_folder_replaces_it_atomically(tmp_path):
     out = tmp_path / "synthetic"
-    runner = CliRunner()
-    assert (
-        runner.invoke(
-            main, ["data", "synth", "--scale", "small", "--seed", "1", "--out", str(out), "--quiet"]
-        ).exit_code
-        == 0
-    )
-    (out / "stale.txt").write_text("from an earlier run")
-    assert (
-        runner.invoke(
-            main, ["data", "synth", "--scale", "small", "--seed", "1", "--out", str(out), "--quiet"]
-        ).exit_code
-        == 0
-    )
-    assert not (out / "stale.txt").exists()
+    assert _synth(out, "--seed", "1").exit_code == 0
+    first = (out / "prescribing.parquet").read_bytes()
+    assert _synth(out, "--seed", "2").exit_code == 0
+    assert (out / "prescribing.parquet").read_bytes() != first
+    assert json.loads((out / SYNTHETIC_MARKER).read_text())["seed"] == 2
     assert [p.name for p in tmp_path.iterdir()] == ["synthetic"]  # no temporary folders left
+
+
+def test_hostile_synth_onto_the_users_folder_loses_nothing(tmp_path):
+    """Issue 14: `data synth --out DIR` onto a folder with the user's files deleted them, exit 0."""
+    out = tmp_path / "my-analysis"
+    out.mkdir()
+    (out / "thesis.docx").write_bytes(b"three years of work")
+    (out / "notes").mkdir()
+    (out / "notes" / "n.txt").write_text("keep me")
+    before = _snapshot(out)
+    refused = _synth(out)
+    assert refused.exit_code == 1, refused.output
+    assert "thesis.docx" in refused.output and "--force" in refused.output
+    assert "Traceback" not in refused.output
+    assert _snapshot(out) == before and [p.name for p in tmp_path.iterdir()] == ["my-analysis"]
+
+    # --force writes beside them, and a second --force replaces only synth's own files
+    assert _synth(out, "--force", "--seed", "3").exit_code == 0
+    assert (out / "thesis.docx").read_bytes() == b"three years of work"
+    assert (out / "notes" / "n.txt").read_text() == "keep me"
+    assert (out / "clinics.parquet").exists() and (out / SYNTHETIC_MARKER).exists()
+    assert _synth(out, "--force", "--seed", "4").exit_code == 0
+    assert json.loads((out / "truth.json").read_text())["seed"] == 4
+    assert {k: v for k, v in _snapshot(out).items() if k in before} == before
+    assert not any(".tmp-" in p.name for p in tmp_path.iterdir())
+
+
+def test_hostile_synth_never_overwrites_a_users_file_of_the_same_name(tmp_path):
+    out = tmp_path / "data"
+    out.mkdir()
+    (out / "clinics.parquet").write_bytes(b"the user's real clinics")
+    for extra in ((), ("--force",)):
+        result = _synth(out, *extra)
+        assert result.exit_code == 1 and "clinics.parquet" in result.output, result.output
+        assert (out / "clinics.parquet").read_bytes() == b"the user's real clinics"
+        assert sorted(p.name for p in out.iterdir()) == ["clinics.parquet"]
+
+
+def test_hostile_synth_targets_a_file_or_a_path_through_a_file(tmp_path):
+    a_file = tmp_path / "results.csv"
+    a_file.write_text("x\n1\n")
+    for out in (a_file, a_file / "synthetic"):
+        result = _synth(out)
+        assert result.exit_code != 0 and "is a file" in result.output, result.output
+        assert a_file.read_text() == "x\n1\n"
+    with pytest.raises(OutputTargetError):
+        write_synthetic(a_file, scale="small", progress=False)
 
 
 def test_unknown_scale_is_refused():

@@ -59,7 +59,11 @@ def test_failing_commands_print_one_clean_line_and_exit_1(tmp_path):
 
     (tmp_path / "notebooks").mkdir()
     ran = workbench("run", "--notebooks", "notebooks", "--out", "outputs", cwd=tmp_path)
-    _assert_one_clean_line(ran, "No notebooks to run in notebooks")
+    # the checks before a run list every problem, grouped by file: one message, several lines
+    assert ran.returncode == 1 and "Traceback" not in ran.stderr + ran.stdout
+    assert ran.stderr.startswith("Error: ") and "nothing was written" in ran.stderr
+    assert "--notebooks notebooks: no notebooks to run." in ran.stderr, ran.stderr
+    assert "parameters: no such folder" in ran.stderr, ran.stderr
     assert not (tmp_path / "outputs").exists()
 
 

@@ -22,6 +22,7 @@ PACKAGE = "evaluation"
 BOTTOM = frozenset(
     {
         "evaluation",
+        "evaluation.archives",
         "evaluation.errors",
         "evaluation.files",
         "evaluation.i18n",

@@ -159,6 +159,12 @@ from evaluation.paths import (
     help="Report formats: html, or html,pdf to also print every report to an A4 PDF beside it "
     "(needs Chromium: Debian/Ubuntu package 'chromium', or $EVALUATION_CHROMIUM).",
 )
+@click.option(
+    "--no-data-check",
+    is_flag=True,
+    help="Do not validate --data as `workbench data check` does before running (only for "
+    "notebooks of your own that read no canonical tables).",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs).")
 def run(
     data_dir,
@@ -184,6 +190,7 @@ def run(
     preload,
     qualitative_store,
     formats,
+    no_data_check,
     no_progress,
 ):
     """Evaluate every region and render HTML reports.
@@ -234,8 +241,18 @@ def run(
         else tuple(m.strip() for m in preload.split(",") if m.strip()),
         qualitative_store=qualitative_store,
         formats=tuple(dict.fromkeys(("html", *wanted))),  # the PDF is printed from the HTML
+        check_data=not no_data_check,
     )
-    outcome = run_batch(settings)
+    try:
+        outcome = run_batch(settings)
+    except KeyboardInterrupt:
+        # one line instead of every worker's traceback; the run folder keeps what finished
+        click.echo(
+            "Stopped (Ctrl-C). Finished notebooks are kept; continue with the same command "
+            "and --resume.",
+            err=True,
+        )
+        sys.exit(130)
     counts = outcome.counts
     index = outcome.run_dir / "index.html"
     click.echo(

@@ -148,22 +148,31 @@ def _check_flat_mapping(path: Path, data: Any, problems: list[str]) -> dict[str,
 
 
 def load_parameter_sets(folder: Path, sweeps: tuple[str, ...] = ()) -> list[ParameterSet]:
-    """Read ``folder/*.yml`` (one per region) and expand the named sweeps from ``folder/sweeps``."""
+    """Read ``folder/*.yml`` (one per region) and expand the named sweeps from ``folder/sweeps``;
+    raise one :class:`ParameterError` listing every problem."""
+    sets, problems = read_parameter_sets(folder, sweeps)
+    if problems:
+        raise ParameterError(problems)
+    return sets
+
+
+def read_parameter_sets(
+    folder: Path, sweeps: tuple[str, ...] = ()
+) -> tuple[list[ParameterSet], list[str]]:
+    """The parameter sets of every well-formed file in ``folder`` (and the named sweeps), and the
+    problems of the others: one malformed file must not hide what is wrong in the rest, so the
+    good files still go on to be checked against the notebooks (``workbench run``)."""
     folder = Path(folder)
     problems: list[str] = []
     if not folder.is_dir():
-        raise ParameterError(
-            [f"{folder}: no such folder; expected one YAML file per region there."]
-        )
+        return [], [f"{folder}: no such folder; expected one YAML file per region there."]
     files = sorted(
         path
         for path in list(folder.glob("*.yml")) + list(folder.glob("*.yaml"))
         if path.name != "cluster.yml"  # the Slurm settings (evaluation.batch.cluster), no region
     )
     if not files:
-        raise ParameterError(
-            [f"{folder}: no .yml files; expected one per region, e.g. hovedstaden.yml."]
-        )
+        return [], [f"{folder}: no .yml files; expected one per region, e.g. hovedstaden.yml."]
     base: list[ParameterSet] = []
     for path in files:
         values = _check_flat_mapping(path, _read_yaml(path, problems), problems)
@@ -216,9 +225,7 @@ def load_parameter_sets(folder: Path, sweeps: tuple[str, ...] = ()) -> list[Para
                         tuple(notebooks) if notebooks else None,
                     )
                 )
-    if problems:
-        raise ParameterError(problems)
-    return sets
+    return sets, problems
 
 
 def declared_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
@@ -404,56 +411,93 @@ def _catalogue_problems(values: dict[str, Any]) -> list[str]:
     return problems
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One problem of the grid: the parameter file it is in, the notebook it was checked against
+    (None when it is about the file's values alone) and what is wrong."""
+
+    file: str
+    notebook: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.file} -> {self.notebook}: {self.message}"
+            if self.notebook
+            else (f"{self.file}: {self.message}")
+        )
+
+
 def check_grid(
     jobs: list[Job], declared: dict[Path, dict[str, dict[str, Any]]] | None = None
 ) -> None:
     """Raise one :class:`ParameterError` listing every problem in the grid, or return quietly."""
+    findings = grid_findings(jobs, declared)
+    if findings:
+        raise ParameterError([str(finding) for finding in findings])
+
+
+def grid_findings(
+    jobs: list[Job], declared: dict[Path, dict[str, dict[str, Any]]] | None = None
+) -> list[Finding]:
+    """Every problem of the grid, each once: a value checked against several notebooks is
+    named per notebook only where the notebooks disagree (unknown, ill-typed, missing), and a
+    value no notebook accepts (an unknown region, topic or month) once for its file."""
     declared = declared if declared is not None else {}
-    problems: list[str] = []
-    seen: set[tuple[str, str]] = set()
+    findings: list[Finding] = []
     for job in jobs:
         if job.notebook not in declared:
             declared[job.notebook] = declared_parameters(job.notebook)
         params = declared[job.notebook]
-        where = f"{job.source} -> {job.notebook.name}"
+        source, notebook = job.source, job.notebook.name
         if not params:
-            key = ("noparams", str(job.notebook))
-            if key not in seen:
-                seen.add(key)
-                problems.append(
-                    f"{job.notebook}: has no cell tagged 'parameters'; tag the cell that sets "
-                    "region, indicator, ... (JupyterLab: property inspector -> cell tags)."
+            findings.append(
+                Finding(
+                    str(job.notebook),
+                    None,
+                    "has no cell tagged 'parameters'; tag the cell that sets region, indicator, "
+                    "... (JupyterLab: property inspector -> cell tags).",
                 )
+            )
             continue
         for name, value in job.parameters.items():
             if name not in params:
                 close = difflib.get_close_matches(name, list(params), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
-                key = (where, f"unknown:{name}")
-                if key not in seen:
-                    seen.add(key)
-                    problems.append(
-                        f"{where}: unknown parameter '{name}'{hint} The notebook declares: "
-                        f"{', '.join(params)}."
+                findings.append(
+                    Finding(
+                        source,
+                        notebook,
+                        f"unknown parameter '{name}'{hint} The notebook declares: "
+                        f"{', '.join(params)}.",
                     )
+                )
                 continue
             expected, _ = _type_of_default(params[name])
             if value is None:
-                problems.append(f"{where}: parameter '{name}' has no value; give one.")
+                findings.append(
+                    Finding(source, notebook, f"parameter '{name}' has no value; give one.")
+                )
             elif expected and not _type_ok(value, expected):
-                problems.append(
-                    f"{where}: parameter '{name}' should be {expected} (the notebook's default is "
-                    f"{params[name].get('default')}), got {type(value).__name__} {value!r}."
+                findings.append(
+                    Finding(
+                        source,
+                        notebook,
+                        f"parameter '{name}' should be {expected} (the notebook's default is "
+                        f"{params[name].get('default')}), got {type(value).__name__} {value!r}.",
+                    )
                 )
         for name, info in params.items():
             _, required = _type_of_default(info)
             if required and name not in job.parameters:
-                problems.append(
-                    f"{where}: parameter '{name}' is required (its default is None) but not given; "
-                    "add it to the parameter file."
+                findings.append(
+                    Finding(
+                        source,
+                        notebook,
+                        f"parameter '{name}' is required (its default is None) but not given; "
+                        "add it to the parameter file.",
+                    )
                 )
         for problem in _catalogue_problems(job.parameters):
-            problems.append(f"{where}: {problem}.")
-    if problems:
-        # the same problem reached through several notebooks is listed once per notebook only
-        raise ParameterError(list(dict.fromkeys(problems)))
+            findings.append(Finding(source, None, f"{problem}."))
+    return list(dict.fromkeys(findings))

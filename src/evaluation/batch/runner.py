@@ -2,14 +2,17 @@
 
 :func:`run_batch` is ``workbench run`` without the command line. Its steps:
 
-1. Read notebooks/ and parameters/, build the grid (region notebooks x parameter sets, then the
-   summary notebooks) and check every value against the notebooks' parameters cells. Any problem
-   stops everything before a kernel starts (:class:`~evaluation.batch.parameters.ParameterError`).
+1. Check everything first (:mod:`evaluation.batch.prerun`): the output folder, the notebooks,
+   the regions, the data folder (as ``workbench data check``) and every parameter file against
+   the notebooks' parameters cells, building the grid (region notebooks x parameter sets, then
+   the summary notebooks). Every problem is listed in one
+   :class:`~evaluation.batch.prerun.RunCheckError` before anything is written.
 2. Checksum the data folder, note package versions and the git commit, and fingerprint each job.
-3. Create ``<out>/<run-id>/`` (or, with ``resume``, reopen the latest run) and point
-   ``<out>/latest`` at it. With ``resume`` a job is run again only if it did not finish with
-   status ``ok`` or its fingerprint (notebook, parameters, data, package versions, report settings)
-   changed; a summary also re-runs when any region run did.
+3. Create ``<out>/<run-id>/`` (or, with ``resume``, reopen the newest run) and hold its lock
+   (``.lock``, the writer's pid: a second ``--resume`` of the run stops at once). ``<out>/latest``
+   points at the run only once it has finished. With ``resume`` a job is run again only if it
+   did not finish with status ``ok`` or its fingerprint (notebook, parameters, data, package
+   versions, report settings) changed; a summary also re-runs when any region run did.
 4. Run region jobs in parallel, then the summaries, on a local process pool or on Dask workers
    anywhere (:mod:`evaluation.batch.cluster`: a scheduler's address, or Slurm through
    dask-jobqueue). Each job carries the notebook's text, its parameters (absolute paths) and, for
@@ -31,7 +34,7 @@ worker, worker_pid, slurm_job_id, lost_attempts [{worker, worker_host, slurm_job
 
 from __future__ import annotations
 
-import fnmatch
+import contextlib
 import hashlib
 import os
 import shutil
@@ -65,6 +68,7 @@ from evaluation.reports.html import notebook_title
 from evaluation.reports.index import render_index
 
 MANIFEST = "manifest.json"
+LOCK = ".lock"  # the pid of the process writing the run (run_lock)
 SCHEMA = 1
 
 
@@ -102,6 +106,9 @@ class BatchSettings:
         None  # the coding store for notebooks that read one; None = their default
     )
     formats: tuple[str, ...] = ("html",)  # add "pdf" for an A4 PDF of every report
+    # validate the data folder as `workbench data check` does before running (off only for
+    # notebooks of your own that read no canonical tables)
+    check_data: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -133,7 +140,73 @@ def _new_run_id(out_dir: Path) -> str:
 
 
 def _point_latest(out_dir: Path, run_id: str) -> None:
+    """``<out>/latest`` -> the run, once it has finished: a run in progress (or killed) is found
+    under its run id, never as latest."""
     atomic_symlink(out_dir / "latest", run_id)
+
+
+def _run_to_resume(out_dir: Path) -> str:
+    """The run ``--resume`` continues without ``--run-id``: the newest run folder with a
+    manifest, finished or not (an interrupted run is newer than ``latest``)."""
+    import json
+
+    started = {}
+    for folder in out_dir.iterdir() if out_dir.is_dir() else ():
+        manifest = folder / MANIFEST
+        if folder.is_symlink() or not manifest.is_file():
+            continue
+        try:
+            started[folder.name] = datetime.fromisoformat(
+                json.loads(manifest.read_text(encoding="utf-8"))["started"]
+            ).timestamp()
+        except (OSError, ValueError, KeyError, TypeError):
+            started[folder.name] = manifest.stat().st_mtime
+    if not started:
+        raise BatchError(
+            f"Nothing to resume: no run folder with a {MANIFEST} in {out_dir}. "
+            "Run without --resume first."
+        )
+    return max(started, key=started.__getitem__)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path):
+    """Hold ``<run>/.lock`` (the pid of this process) while the run is written, so a second
+    ``workbench run --resume`` of the same run stops at once with a clear message. A lock left
+    by a process that no longer exists (killed) is taken over."""
+    lock = run_dir / LOCK
+    while True:
+        try:
+            handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text(encoding="utf-8").split()[0])
+            except (OSError, ValueError, IndexError):
+                pid = None
+            if pid is not None and pid != os.getpid() and _alive(pid):
+                raise BatchError(
+                    f"Run {run_dir.name} is already running (pid {pid}; lock {lock}). Wait for it "
+                    f"to finish, or stop it (kill {pid}) and then resume it with --resume."
+                ) from None
+            lock.unlink(missing_ok=True)  # left by a run that was killed
+            continue
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(f"{os.getpid()}\n")
+        break
+    try:
+        yield lock
+    finally:
+        lock.unlink(missing_ok=True)
 
 
 def _coding_store(settings: BatchSettings) -> Path | None:
@@ -149,43 +222,12 @@ def _coding_store(settings: BatchSettings) -> Path | None:
 
 
 def plan(settings: BatchSettings) -> tuple[list[params_mod.Job], dict[Path, dict]]:
-    """The checked grid for ``settings`` (raises ParameterError with every problem)."""
-    notebooks = params_mod.find_notebooks(settings.notebooks_dir)
-    if settings.notebooks:
-        notebooks = [
-            nb
-            for nb in notebooks
-            if any(
-                fnmatch.fnmatch(nb.stem, p) or fnmatch.fnmatch(nb.name, p)
-                for p in settings.notebooks
-            )
-        ]
-    if not notebooks:
-        raise BatchError(
-            f"No notebooks to run in {settings.notebooks_dir}"
-            + (f" matching {', '.join(settings.notebooks)}" if settings.notebooks else "")
-            + "."
-        )
-    sets = params_mod.load_parameter_sets(settings.parameters_dir, settings.sweeps)
-    if settings.regions:
-        wanted = set(settings.regions)
-        sets = [s for s in sets if s.name in wanted or s.values.get("region") in wanted]
-        if not sets:
-            raise BatchError(
-                f"No parameter file in {settings.parameters_dir} matches region(s) "
-                f"{', '.join(wanted)}."
-            )
-    declared = {nb: params_mod.declared_parameters(nb) for nb in notebooks}
-    jobs = params_mod.build_grid(
-        notebooks,
-        sets,
-        data_dir=Path(settings.data_dir).resolve(),
-        results_dir=Path(settings.out_dir).resolve() / "RUN_DIR",
-        declared=declared,
-        qualitative_store=_coding_store(settings),
-    )
-    params_mod.check_grid(jobs, declared)
-    return jobs, declared
+    """The checked grid for ``settings``; raises one
+    :class:`~evaluation.batch.prerun.RunCheckError` with every problem (output folder, notebooks,
+    regions, data folder, parameter files) before anything is written."""
+    from evaluation.batch.prerun import check_before_run
+
+    return check_before_run(settings)
 
 
 def _preload(settings: BatchSettings, notebooks: list[Path] = ()) -> tuple[str, ...]:
@@ -479,6 +521,11 @@ def _make_executor(settings: BatchSettings, slurm, run_dir: Path, region_jobs, k
 
 def run_batch(settings: BatchSettings) -> BatchOutcome:
     """Run the grid; see the module docstring. Returns the run folder and final manifest."""
+    with contextlib.ExitStack() as locks:
+        return _run_batch(settings, locks)
+
+
+def _run_batch(settings: BatchSettings, locks: contextlib.ExitStack) -> BatchOutcome:
     from tqdm.auto import tqdm
 
     jobs, _ = plan(settings)
@@ -497,18 +544,12 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
 
     previous: dict[str, Any] = {}
     if settings.resume:
-        run_id = settings.run_id
-        if run_id is None:
-            latest = out_dir / "latest"
-            if not latest.exists():
-                raise BatchError(
-                    f"Nothing to resume: {latest} does not exist. Run without --resume first."
-                )
-            run_id = os.readlink(latest) if latest.is_symlink() else latest.resolve().name
+        run_id = settings.run_id or _run_to_resume(out_dir)
         run_dir = out_dir / run_id
         manifest_path = run_dir / MANIFEST
         if not manifest_path.exists():
             raise BatchError(f"Nothing to resume in {run_dir}: it has no {MANIFEST}.")
+        locks.enter_context(run_lock(run_dir))
         import json
 
         previous = {
@@ -642,9 +683,10 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
         manifest["workers_refused"] = getattr(executor, "refused", [])
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
+        if not settings.resume:
+            locks.enter_context(run_lock(run_dir))
         publisher = _Publisher(run_dir, manifest)
         publisher.publish()
-        _point_latest(out_dir, run_id)
     except BaseException:
         if executor is not None:
             executor.close()
@@ -713,6 +755,7 @@ def run_batch(settings: BatchSettings) -> BatchOutcome:
     manifest["status"] = "finished"
     manifest["finished"] = _now()
     publisher.publish()
+    _point_latest(out_dir, run_id)
     return BatchOutcome(run_dir, manifest)
 
 

@@ -7,6 +7,7 @@ kill their kernels and exit, so no orphan keeps writing into the run folder.
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 
@@ -21,9 +22,19 @@ def _watch_parent(parent_pid: int) -> None:
             os._exit(1)
 
 
+def _stop_quietly(signum, frame) -> None:  # pragma: no cover - runs in the pool worker
+    """Ctrl-C reaches every process of the terminal's group: a worker stops its kernels and
+    exits at once, without a traceback; the runner says, once, what happened and how to resume."""
+    from evaluation.batch.kernels import kernel_source
+
+    kernel_source().kill_all_now()
+    os._exit(1)
+
+
 def initialize(
     parent_pid: int, kernel_name: str, cwd: str, preload: tuple[str, ...], threshold: int
 ) -> None:
+    signal.signal(signal.SIGINT, _stop_quietly)
     threading.Thread(
         target=_watch_parent, args=(parent_pid,), daemon=True, name="watch-runner"
     ).start()

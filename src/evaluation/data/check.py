@@ -32,6 +32,7 @@ class CheckResult:
     rows: dict[str, int] = field(default_factory=dict)
     register_records: int | None = None
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -39,7 +40,7 @@ class CheckResult:
 
     def summary(self) -> str:
         """A short report: what was checked and, if any, every problem grouped by file."""
-        lines = []
+        lines = [f"Warning: {warning}" for warning in self.warnings]
         if self.ok:
             tables = ", ".join(f"{name} ({self.rows[name]:,} rows)" for name in self.files)
             lines.append(
@@ -80,7 +81,13 @@ def check_folder(
     """
     data_dir = Path(data_dir)
     reading = read_folder(data_dir, window=window, progress=progress)
-    result = CheckResult(data_dir, window, dict(reading.files), problems=list(reading.problems))
+    result = CheckResult(
+        data_dir,
+        window,
+        dict(reading.files),
+        problems=list(reading.problems),
+        warnings=list(reading.warnings),
+    )
     result.rows = {name: len(frame) for name, frame in reading.tables.items()}
     register_dir = data_dir / "register"
     if register and register_dir.is_dir():

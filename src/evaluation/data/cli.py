@@ -31,21 +31,28 @@ def data() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=DEFAULT_DATA_DIR,
     show_default=True,
-    help="Folder to write (replaced atomically if it exists).",
+    help="Folder to write: new, empty, or one synth wrote before (replaced atomically).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write into a folder holding other files too; only synth's own files are replaced.",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def synth(scale: str, seed: int, out: Path, quiet: bool) -> None:
+def synth(scale: str, seed: int, out: Path, force: bool, quiet: bool) -> None:
     """Generate the synthetic national dataset (no real patient data).
 
     Writes clusters, clinics, gps, meetings, attendance and prescribing as Parquet, plus
-    truth.json with every injected effect.
+    truth.json with every injected effect and a marker (.workbench-synthetic.json) naming what
+    it wrote. A folder holding files synth did not write is refused (nothing is lost) unless
+    --force, which keeps those files and replaces only synth's own.
     """
     import time
 
     from evaluation.data.synth import write_synthetic
 
     started = time.perf_counter()
-    write_synthetic(out, seed=seed, scale=scale, progress=not quiet)
+    write_synthetic(out, seed=seed, scale=scale, progress=not quiet, force=force)
     seconds = time.perf_counter() - started
     click.echo(f"wrote {scale} synthetic data (seed {seed}) to {out} in {seconds:.1f} s")
 
@@ -180,10 +187,12 @@ def aggregate(
     from evaluation.data.io import write_table
     from evaluation.data.readers import read_table
     from evaluation.data.schemas import normalise_column_name
+    from evaluation.files import check_output_file
 
     window = _window(start, end)
     if out.suffix.lower() not in (".parquet", ".csv"):
         raise click.BadParameter("expected a .parquet or .csv file name", param_hint="--out")
+    check_output_file(out)
     register_dir = register_dir or data_dir / "register"
     report: list = []
     if list_sizes is not None:

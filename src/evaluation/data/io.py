@@ -131,6 +131,49 @@ class FolderReading:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    #: files the folder holds that are no canonical table (ignored, but a user should know)
+    warnings: list[str] = field(default_factory=list)
+
+
+# What a data folder may hold besides the canonical tables without a warning.
+_KNOWN_EXTRAS = {"truth.json", "register", "readme.md", "readme.txt"}
+
+
+def unknown_files(data_dir: Path) -> list[str]:
+    """A warning for each file of ``data_dir`` that is no canonical table, so that a table saved
+    under another name (``clinic.csv``, ``Klinikker.xlsx``) does not pass silently.
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "clinic.csv").write_text("clinic_id\\n")
+    >>> print(unknown_files(folder)[0])
+    clinic.csv: not a canonical table, ignored; did you mean clinics?
+    """
+    import difflib
+
+    warnings = []
+    for path in sorted(Path(data_dir).iterdir()):
+        name = path.name
+        if name.startswith(".") or name.casefold() in _KNOWN_EXTRAS:
+            continue
+        if path.stem.casefold() in CANONICAL_TABLES:
+            continue  # a canonical table (an unsupported format is a problem, named there)
+        close = difflib.get_close_matches(path.stem.casefold(), CANONICAL_TABLES, n=1)
+        hint = (
+            f"did you mean {close[0]}?"
+            if close
+            else (f"the tables are {', '.join(CANONICAL_TABLES)}")
+        )
+        warnings.append(f"{name}: not a canonical table, ignored; {hint}")
+    return warnings
+
+
+def _unsupported_file(data_dir: Path, table: str) -> Path | None:
+    """A file named like ``table`` in a format the workbench does not read (``clinics.feather``)."""
+    for path in sorted(data_dir.iterdir()):
+        if path.is_file() and path.stem.casefold() == table and path.suffix.lower() not in SUFFIXES:
+            return path
+    return None
 
 
 def read_folder(
@@ -158,6 +201,7 @@ def read_folder(
     wanted = list(CANONICAL_TABLES if tables is None else tables)
     for name in wanted:
         spec_for(name)
+    reading.warnings = unknown_files(data_dir)
     try:
         from tqdm.auto import tqdm
     except ImportError:  # pragma: no cover - tqdm is a dependency
@@ -172,7 +216,18 @@ def read_folder(
             reading.problems += err.problems
             continue
         if path is None:
-            if required:
+            unsupported = _unsupported_file(data_dir, name)
+            if unsupported is not None:
+                reading.problems.append(
+                    Problem(
+                        name,
+                        f"{unsupported.name} is table {name} in a format the workbench does not "
+                        f"read ({unsupported.suffix}); save it as {name}.parquet (or .csv, .dta, "
+                        ".sas7bdat, .xlsx)",
+                        str(unsupported),
+                    )
+                )
+            elif required:
                 reading.problems.append(
                     Problem(
                         name,

@@ -26,6 +26,7 @@ import csv
 import io
 import os
 import re
+import warnings
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evaluation.archives import ArchiveError, ArchiveLimits, check_archive
 from evaluation.errors import InputError
 from evaluation.files import atomic_write_bytes
 
@@ -232,17 +234,28 @@ def read_csv(
     the schema)."""
     dialect = sniff_csv(path, encoding, sep, decimal, thousands)
     try:
-        frame = pd.read_csv(
+        with warnings.catch_warnings():
+            # a row longer than the header would silently lose its last fields: an error
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                path,
+                sep=dialect.sep,
+                encoding=dialect.encoding,
+                dtype=str,
+                keep_default_na=False,
+                na_values=["", "NA", "N/A", "NaN", "nan", "NULL", "null", "."],
+                skipinitialspace=True,
+                quotechar='"',
+                engine="c",
+                # rows longer than the header must not turn the first fields into an index
+                index_col=False,
+            )
+    except pd.errors.ParserWarning as err:
+        raise ReadError(
             path,
-            sep=dialect.sep,
-            encoding=dialect.encoding,
-            dtype=str,
-            keep_default_na=False,
-            na_values=["", "NA", "N/A", "NaN", "nan", "NULL", "null", "."],
-            skipinitialspace=True,
-            quotechar='"',
-            engine="c",
-        )
+            f"some rows have more fields than the header with separator {dialect.sep!r} ({err}); "
+            "every row needs as many fields as the header; pass --sep if it was guessed wrong",
+        ) from None
     except pd.errors.EmptyDataError:
         raise EmptyFileError(
             path, "the file is empty: expected a header row and data rows"
@@ -257,7 +270,16 @@ def read_csv(
         raise ReadError(
             path, f"cannot decode as {dialect.encoding} ({err}); pass the encoding"
         ) from None
+    except (ValueError, IndexError) as err:  # pandas' other complaints about malformed input
+        raise ReadError(path, f"not a readable CSV with separator {dialect.sep!r}: {err}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
+    duplicates = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    if duplicates:
+        raise ReadError(
+            path,
+            f"the header names column(s) {', '.join(map(repr, duplicates))} more than once; "
+            "give every column its own name",
+        )
     frame.attrs["dialect"] = dialect
     return _parse_numeric_columns(frame, dialect, text_columns)
 
@@ -299,8 +321,17 @@ def read_stata(path: str | os.PathLike) -> pd.DataFrame:
         raise ReadError(path, f"not a readable Stata file: {err}") from None
 
 
+# A workbook is a zip that openpyxl opens trusting its headers: checked member by member in
+# bounded memory first (a sheet of a million rows is a few hundred MB of XML).
+XLSX_LIMITS = ArchiveLimits(members=10_000, total_bytes=1_000_000_000, member_bytes=800_000_000)
+
+
 def read_excel(path: str | os.PathLike, sheet: str | int | None = None) -> pd.DataFrame:
     """Read a sheet of an .xlsx workbook: the one named ``sheet``, else the first."""
+    try:
+        check_archive(path, XLSX_LIMITS, kind="an Excel workbook")
+    except ArchiveError as err:
+        raise ReadError(path, str(err).removeprefix(f"{path}: ")) from None
     try:
         frame = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, engine="openpyxl")
     except ValueError as err:

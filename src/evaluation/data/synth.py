@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +36,8 @@ from evaluation.data.catalogue import (
     STUDY_START,
     TOPIC_INDICATOR,
 )
-from evaluation.errors import InputError
-from evaluation.files import atomic_folder
+from evaluation.errors import InputError, OutputTargetError
+from evaluation.files import TMP_MARK, atomic_folder, check_output_folder, move_entries_into
 
 GENERATOR_VERSION = "1"
 SCALES = ("small", "national", "register")
@@ -676,16 +678,101 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
 
 
+#: the file that marks a folder as written by :func:`write_synthetic`, listing what it wrote
+SYNTHETIC_MARKER = ".workbench-synthetic.json"
+# What a folder written before the marker existed holds; with truth.json it counts as ours.
+_LEGACY_ENTRIES = frozenset({f"{name}.parquet" for name in TABLES} | {"truth.json", "register"})
+
+
+def synthetic_entries(folder: Path) -> set[str] | None:
+    """The names (top-level files and folders) :func:`write_synthetic` wrote in ``folder``, or
+    None if it did not write the folder.
+
+    >>> import tempfile
+    >>> folder = write_synthetic(tempfile.mkdtemp() + "/small", scale="small", progress=False)
+    >>> sorted(synthetic_entries(folder))[:3]
+    ['.workbench-synthetic.json', 'attendance.parquet', 'clinics.parquet']
+    """
+    marker = folder / SYNTHETIC_MARKER
+    if marker.is_file():
+        try:
+            entries = json.loads(marker.read_text(encoding="utf-8"))["entries"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return {str(name) for name in entries} | {SYNTHETIC_MARKER}
+    present = {entry.name for entry in folder.iterdir()}
+    if "truth.json" in present and present <= _LEGACY_ENTRIES:
+        return present
+    return None
+
+
+def _foreign_entries(folder: Path) -> list[str]:
+    """The entries of an existing ``folder`` that :func:`write_synthetic` did not write
+    (temporaries of an interrupted write are not counted)."""
+    present = {e.name for e in folder.iterdir() if TMP_MARK not in e.name}
+    ours = synthetic_entries(folder) if present else set()
+    return sorted(present - (ours or set()))
+
+
+def _check_synthetic_target(out: Path, force: bool) -> list[str]:
+    """Refuse, before anything is generated, to write where the user's own files would be lost;
+    return the user's entries that an allowed ``force`` write leaves in place."""
+    check_output_folder(out)
+    if not out.exists():
+        return []
+    foreign = _foreign_entries(out)
+    if not foreign:
+        return []
+    shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+    if not force:
+        raise OutputTargetError(
+            f"--out {out} holds files that `workbench data synth` did not write ({shown}); "
+            "nothing was changed. Choose an empty or new folder, or add --force to write the "
+            "synthetic tables beside them (your files are kept)."
+        )
+    clashes = sorted(set(foreign) & (_LEGACY_ENTRIES | {SYNTHETIC_MARKER}))
+    if clashes:
+        raise OutputTargetError(
+            f"--out {out} holds {', '.join(clashes)}, which `workbench data synth` would "
+            "write but did not write there; nothing was changed, even with --force. Move those "
+            "files away or choose another folder."
+        )
+    return foreign
+
+
+def _write_into(out: Path, tmp: Path) -> None:
+    """Move the freshly written entries of ``tmp`` into the existing ``out`` beside the user's
+    files: the old marker goes first (so an interrupted move reads as not ours), then the
+    entries we wrote before, then each new entry by rename, and the new marker last."""
+    old_entries = synthetic_entries(out) or set()
+    (out / SYNTHETIC_MARKER).unlink(missing_ok=True)
+    move_entries_into(tmp, out, replacing=old_entries - {SYNTHETIC_MARKER}, last=SYNTHETIC_MARKER)
+
+
 def write_synthetic(
-    out: str | os.PathLike, seed: int = 2026, scale: str = "national", progress: bool = True
+    out: str | os.PathLike,
+    seed: int = 2026,
+    scale: str = "national",
+    progress: bool = True,
+    force: bool = False,
 ) -> Path:
-    """Generate the synthetic dataset into ``out`` atomically.
+    """Generate the synthetic dataset into ``out`` atomically, never losing the user's files.
 
     Everything is written into a temporary sibling folder first and moved into place at the end,
-    so an interrupted run never leaves a half-written data folder that looks complete."""
+    so an interrupted run never leaves a half-written data folder that looks complete. The
+    folder is marked (:data:`SYNTHETIC_MARKER`, listing what was written beside truth.json).
+    ``out`` may be new, empty, or a folder this function wrote before (then it is replaced as a
+    whole); a folder holding anything else is refused before anything is generated, unless
+    ``force``, and even then only the files this function wrote are replaced: the user's own
+    files stay where they are.
+
+    Raises :class:`~evaluation.errors.OutputTargetError` for a target that is a file, not
+    writable, or holds files it did not write (without ``force``)."""
     out = Path(out)
+    kept = _check_synthetic_target(out, force)
     tables, truth, clinics = generate_tables(seed, scale)
-    with atomic_folder(out) as tmp:
+
+    def write(tmp: Path) -> None:
         for name, frame in tables.items():
             _write_parquet(frame, tmp / f"{name}.parquet")
         if scale == "register":
@@ -695,4 +782,20 @@ def write_synthetic(
         (tmp / "truth.json").write_text(
             json.dumps(truth, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
         )
+        entries = sorted(entry.name for entry in tmp.iterdir())
+        marker = {"written_by": "workbench data synth", "seed": seed, "scale": scale}
+        (tmp / SYNTHETIC_MARKER).write_text(
+            json.dumps({**marker, "entries": entries}, indent=1) + "\n", encoding="utf-8"
+        )
+
+    if not kept:
+        with atomic_folder(out) as tmp:
+            write(tmp)
+        return out
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{TMP_MARK}", dir=out.parent))
+    try:
+        write(tmp)
+        _write_into(out, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return out

@@ -100,7 +100,7 @@ def mixed(
     import pandas as pd
 
     from evaluation.errors import InputError, MissingFileError
-    from evaluation.files import atomic_write_bytes
+    from evaluation.files import atomic_write_bytes, check_output_file
     from evaluation.mixed import mixed_methods
     from evaluation.qualitative.store import Store
 
@@ -111,6 +111,7 @@ def mixed(
         )
     if out_path.suffix.lower() != ".xlsx":
         raise InputError(f"--out {out_path}: expected a .xlsx file name")
+    check_output_file(out_path)
     with Store.open(store_path) as store:
         result = mixed_methods(
             store,

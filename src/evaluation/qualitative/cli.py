@@ -36,6 +36,17 @@ def _open(store_path: Path):
     return Store.open(store_path)
 
 
+def _checked_out_file(ctx: click.Context, param: click.Parameter, value: Path | None):
+    """``--out FILE``, checked before the command runs: a folder or an unwritable place is
+    refused with a message saying what to do, not a traceback after the work is done."""
+    if value is not None:
+        from evaluation.files import check_output_file
+
+        option = f"--{param.name}" if isinstance(param, click.Option) else param.name.upper()
+        check_output_file(value, option=option)
+    return value
+
+
 def _show(frame, out: Path | None, *, index: bool = True) -> None:
     """Print a table, or write it as CSV/XLSX when --out is given."""
     import pandas as pd
@@ -205,7 +216,7 @@ def import_qdpx_command(file: Path, store_path: Path, positions: str) -> None:
 
 
 @qual.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), callback=_checked_out_file)
 @store_option
 @click.option(
     "--target",
@@ -300,7 +311,7 @@ def codebook_show(store_path: Path) -> None:
 
 
 @codebook.command(name="export")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), callback=_checked_out_file)
 @store_option
 def codebook_export(file: Path, store_path: Path) -> None:
     """Write the store's codebook as codebook.yml (e.g. after importing a .qdpx)."""
@@ -429,6 +440,7 @@ def code_pattern_command(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
+    callback=_checked_out_file,
     help="Write suggestions to CSV.",
 )
 def suggest(store_path, coder, unit, threshold, accept_as, out) -> None:
@@ -473,7 +485,11 @@ def _attributes(values: tuple[str, ...]) -> dict[str, str]:
     "--context", type=int, default=80, show_default=True, help="Characters of context either side."
 )
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="CSV or XLSX file."
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    callback=_checked_out_file,
+    help="CSV or XLSX file.",
 )
 def query_segments(store_path, code_key, case_name, attribute, coder, context, out) -> None:
     """Coded segments with context, filtered by code, case, attribute and coder."""
@@ -502,7 +518,12 @@ def query_segments(store_path, code_key, case_name, attribute, coder, context, o
     show_default=True,
 )
 @click.option("--coder", default=None)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    callback=_checked_out_file,
+)
 def query_frequencies(store_path, by, count, coder, out) -> None:
     """Code frequencies by case or by a case attribute."""
     from evaluation.qualitative.queries import code_frequencies
@@ -519,7 +540,12 @@ def query_frequencies(store_path, by, count, coder, out) -> None:
     help="Count codes within this many characters (default: overlap).",
 )
 @click.option("--coder", default=None)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    callback=_checked_out_file,
+)
 def query_cooccurrence(store_path, distance, coder, out) -> None:
     """Co-occurrence matrix of codes (overlapping or within a distance)."""
     from evaluation.qualitative.queries import cooccurrence
@@ -531,7 +557,12 @@ def query_cooccurrence(store_path, distance, coder, out) -> None:
 @store_option
 @click.option("--coder", default=None)
 @click.option("--quotes", type=int, default=2, show_default=True, help="Quotes per cell.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    callback=_checked_out_file,
+)
 def query_framework(store_path, coder, quotes, out) -> None:
     """Framework matrix: cases x themes with counts and quotes."""
     from evaluation.qualitative.queries import framework_matrix
@@ -555,7 +586,12 @@ def query_framework(store_path, coder, quotes, out) -> None:
     default=None,
     help="With or without text neither coder coded (default: both).",
 )
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    callback=_checked_out_file,
+)
 def agreement(coder_a, coder_b, store_path, level, uncoded, out) -> None:
     """Cohen's kappa, Krippendorff's alpha and percent agreement, per code and overall."""
     import pandas as pd
@@ -590,6 +626,7 @@ def agreement(coder_a, coder_b, store_path, level, uncoded, out) -> None:
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
+    callback=_checked_out_file,
     help="CSV/XLSX to work through; add a 'keep' column and pass it to `qual consensus --keep`.",
 )
 def disagreements(coder_a, coder_b, store_path, out) -> None:
@@ -731,6 +768,7 @@ def pseudonyms() -> None:
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
+    callback=_checked_out_file,
     help="Mapping file to write (keep it out of git); review it and set reviewed_by.",
 )
 def pseudonyms_propose(files, out) -> None:

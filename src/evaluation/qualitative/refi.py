@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from lxml import etree
 
+from evaluation.archives import ArchiveLimits, SafeArchive, check_member_name
 from evaluation.errors import EvaluationError
 from evaluation.files import atomic_path, atomic_write_bytes
 from evaluation.qualitative.store import Store, StoreError, new_guid, now_iso
@@ -40,11 +41,11 @@ CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 TARGETS = ("nvivo", "atlas", "standard")
 
-# limits for untrusted archives; generous for real projects (NVivo exports with media are big)
-MAX_MEMBERS = 100_000
-MAX_TOTAL_BYTES = 2_000_000_000
-MAX_RATIO = 200  # a member expanding more than this factor (and > 1 MB) is a zip bomb
-MAX_XML_BYTES = 1_000_000_000
+# limits for untrusted archives: generous for real projects (NVivo exports with media are big,
+# but media are never read); the project XML and each source text are read into memory, and
+# parsed, so they stay small enough that an import keeps within a few hundred MB
+QDPX_LIMITS = ArchiveLimits(members=100_000, total_bytes=2_000_000_000, member_bytes=50_000_000)
+MAX_XML_BYTES = QDPX_LIMITS.member_bytes
 
 _GUID = re.compile(
     r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$"
@@ -57,73 +58,13 @@ class RefiError(EvaluationError, ValueError):
 
 # ---------------------------------------------------------------------- safe reading
 def _check_member_name(path: Path, name: str) -> None:
-    normalised = name.replace("\\", "/")
-    parts = normalised.split("/")
-    if (
-        normalised.startswith("/")
-        or re.match(r"^[A-Za-z]:", normalised)
-        or ".." in parts
-        or "\x00" in normalised
-    ):
-        raise RefiError(
-            f"{path}: the archive entry {name!r} points outside the project folder (path "
-            "traversal); refusing the whole file"
-        )
+    check_member_name(str(path), name, RefiError)
 
 
-class _SafeZip:
-    """A zip opened for reading with every entry checked before any is used."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            self.archive = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as error:
-            raise RefiError(
-                f"{path}: not a REFI-QDA project (not a zip archive: {error})"
-            ) from None
-        infos = self.archive.infolist()
-        if len(infos) > MAX_MEMBERS:
-            raise RefiError(f"{path}: {len(infos):,} entries; refusing more than {MAX_MEMBERS:,}")
-        total = 0
-        for info in infos:
-            _check_member_name(path, info.filename)
-            total += info.file_size
-            ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > 1_000_000 and ratio > MAX_RATIO:
-                raise RefiError(
-                    f"{path}: entry {info.filename!r} expands {ratio:,.0f}-fold to "
-                    f"{info.file_size:,} bytes; refusing a likely zip bomb"
-                )
-        if total > MAX_TOTAL_BYTES:
-            raise RefiError(
-                f"{path}: expands to {total:,} bytes (limit {MAX_TOTAL_BYTES:,}); refusing a "
-                "likely zip bomb"
-            )
-        self.names = {info.filename.replace("\\", "/"): info for info in infos}
-        self.lower = {name.lower(): name for name in self.names}
-
-    def find(self, name: str) -> str | None:
-        name = name.replace("\\", "/")
-        if name in self.names:
-            return name
-        return self.lower.get(name.lower())
-
-    def read(self, name: str, limit: int = MAX_XML_BYTES) -> bytes:
-        info = self.names[name]
-        if info.file_size > limit:
-            raise RefiError(
-                f"{self.path}: entry {name!r} is {info.file_size:,} bytes (limit {limit:,})"
-            )
-        # ZipExtFile stops at the declared size, so a lying header cannot make us read more
-        with self.archive.open(info) as handle:
-            data = handle.read(limit + 1)
-        if len(data) > limit:
-            raise RefiError(f"{self.path}: entry {name!r} is larger than it declares; refusing")
-        return data
-
-    def close(self) -> None:
-        self.archive.close()
+def _open_project(path: Path) -> SafeArchive:
+    """The project archive at ``path``, every member read in bounded memory
+    (:mod:`evaluation.archives`); problems raise :class:`RefiError`."""
+    return SafeArchive(path, QDPX_LIMITS, kind="a REFI-QDA project", error=RefiError)
 
 
 def parse_xml_safely(data: bytes, where: str) -> etree._Element:
@@ -252,7 +193,7 @@ def _parse_codes(
         _parse_codes(element, ns, parsed, guid, where)
 
 
-def _source_text(archive: _SafeZip, source: etree._Element, where: str) -> str:
+def _source_text(archive: SafeArchive, source: etree._Element, where: str) -> str:
     inline = source.find(_q("PlainTextContent"))
     if inline is not None and inline.text is not None:
         return inline.text
@@ -284,7 +225,7 @@ def _source_text(archive: _SafeZip, source: etree._Element, where: str) -> str:
         raise RefiError(f"{where}: {member} is not UTF-8 text") from None
 
 
-def _parse_project(archive: _SafeZip, positions: str) -> _Parsed:
+def _parse_project(archive: SafeArchive, positions: str) -> _Parsed:
     member = next(
         (n for n in archive.names if n.lower().endswith(".qde") and "/" not in n.strip("/")), None
     )
@@ -431,7 +372,7 @@ def import_qdpx(
     code paths. Documents whose name is already in the store are refused.
     """
     path = Path(path)
-    archive = _SafeZip(path)
+    archive = _open_project(path)
     try:
         parsed = _parse_project(archive, positions)
     finally:
@@ -871,7 +812,7 @@ def export_qdc(store: Store, path: str | os.PathLike) -> Path:
 
 def read_project_xml(path: str | os.PathLike) -> etree._Element:
     """The (safely parsed) project.qde of a .qdpx, e.g. to validate an export in a test."""
-    archive = _SafeZip(Path(path))
+    archive = _open_project(Path(path))
     try:
         member = next(n for n in archive.names if n.lower().endswith(".qde"))
         return parse_xml_safely(archive.read(member), f"{path}:{member}")
