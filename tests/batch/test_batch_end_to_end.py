@@ -8,6 +8,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 from batch_helpers import JOB_ROWS, jobs_by_id, read_manifest
+from report_checks import require_chromium, run_problems
 
 from evaluation.batch.runner import BatchSettings, run_batch
 from evaluation.reports.disclosure import find_small_counts
@@ -27,6 +28,7 @@ def test_project_notebooks_run_for_two_regions_and_the_summary(tmp_path, synthet
             workers=2,
             progress=False,
             timeout=600,
+            formats=("html", "pdf"),
         )
     )
     jobs = jobs_by_id(read_manifest(outcome.run_dir))
@@ -82,3 +84,18 @@ def test_project_notebooks_run_for_two_regions_and_the_summary(tmp_path, synthet
     )
     index = lxml.html.parse(str(outcome.run_dir / "index.html")).getroot()
     assert [r.get("data-status") for r in index.xpath(JOB_ROWS)] == ["ok"] * len(jobs)
+    # issue 12's reader checks over every real report, the index and every PDF, in Chromium: no
+    # sideways overflow at 1280 px, no raw value in a table, key findings first, short alt text,
+    # no local path, A4 pages with the key findings on page 1, no table wider than the page
+    require_chromium()
+    from evaluation.reports.pdf import Chromium
+
+    with Chromium() as browser:
+        problems = run_problems(
+            outcome.run_dir,
+            browser,
+            forbidden=[str(PROJECT), str(synthetic_national)],
+            require_key_findings=True,
+            pdfs=True,
+        )
+    assert not problems, problems
