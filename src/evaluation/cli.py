@@ -79,7 +79,7 @@ class WorkbenchGroup(click.Group):
     prints it to stderr and exits with the error's ``exit_code`` (1).
 
     >>> sorted(main.list_commands(click.Context(main)))
-    ['data', 'mixed', 'qual', 'run']
+    ['compare-runs', 'data', 'mixed', 'qual', 'run']
     """
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -74,6 +74,8 @@ def comparable_report(path: Path, run_dir: Path) -> str:
     text = text.replace(str(run_dir), "RUN_DIR").replace(run_dir.name, "RUN_ID")
     text = re.sub(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}", "TIME", text)
     text = re.sub(r"duration ?\d+(\.\d+)? s", "duration N s", text)
+    # the report's header names the run's time in words ("30 Nov 2026, 22:39")
+    text = re.sub(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}", "TIME", text)
     return re.sub(r"kernel process \d+", "kernel process (pid)", text)
 
 

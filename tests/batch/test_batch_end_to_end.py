@@ -69,7 +69,7 @@ def test_project_notebooks_run_for_two_regions_and_the_summary(tmp_path, synthet
         assert 'class="key-findings"' in html, job["job_id"]
         raw = lxml.html.fromstring(html).xpath(
             "//table[not(contains(@class, 'reader-table'))]"
-            "[not(ancestor::details[@class='wb-meta'])]"
+            "[not(ancestor::details[@id='run-details'])]"
         )
         assert not raw, f"{job['job_id']}: a table not shown through reader_table"
     assert "Change, %" in summary and "may be too narrow" in summary

@@ -9,12 +9,12 @@ import pytest
 
 MODULES = [
     "event_study",
-    "honest_did",
+    "parallel_trends_sensitivity",
     "pretrends",
-    "sun_abraham",
-    "imputation_did",
+    "interaction_weighted",
+    "imputation",
     "bacon",
-    "event_study_comparison",
+    "event_study_estimators",
 ]
 
 

@@ -99,5 +99,5 @@ def test_one_cohort_and_no_never_treated_is_refused(mpdta):
 
 
 def test_missing_column_is_refused(mpdta):
-    with pytest.raises(ValueError, match="not in the data"):
+    with pytest.raises(ValueError, match="missing column"):
         sun_abraham(mpdta, "employment", "countyreal", "year", "first.treat")

@@ -8,14 +8,17 @@ import socket
 from click.testing import CliRunner
 from taguette_helpers import Coder, make_store, store_state, token_client
 
+from evaluation.cli import main
 from evaluation.qualitative.store import Store
-from evaluation.qualitative.taguette.cli import taguette
 
 NORD = "Koordinator Nordjylland"
 
 
 def _run(arguments, env):
-    return CliRunner().invoke(taguette, arguments, env=env, catch_exceptions=False)
+    # through `workbench`, whose one error handler turns the package's errors into messages
+    return CliRunner().invoke(
+        main, ["qual", "taguette", *arguments], env=env, catch_exceptions=False
+    )
 
 
 def test_push_then_pull_from_the_command_line(tmp_path, taguette_server):
