@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evaluation.qualitative.summary import readable_code
+from evaluation.data.catalogue import readable_code
 
 
 def theme_frequency_plot(frequencies: pd.DataFrame, *, ax=None, title: str | None = None):

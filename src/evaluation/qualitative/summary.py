@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from evaluation.data.catalogue import readable_code  # one helper for the whole package
 from evaluation.qualitative.agreement import ALL_CODES, agreement_table
 from evaluation.qualitative.queries import code_frequencies, cooccurrence_matrix
 from evaluation.qualitative.store import Store, StoreError
@@ -43,37 +44,6 @@ KAPPA_READINGS = ["poor", "slight", "fair", "moderate", "substantial", "almost p
 NOT_USED = "not used by either"
 ALL_THEMES = "All themes"
 NO_SHARED_QUOTE = "*No passage in this region was marked with the same theme by both researchers.*"
-
-
-def readable_code(path: str) -> str:
-    """A codebook path in the words of a report: the theme, then each sub-code after a colon
-    with its first letter in lower case (an acronym such as "ICPC" keeps its capitals).
-
-    Parameters
-    ----------
-    path : a code's path in the coding store, parts separated by "/".
-
-    Returns
-    -------
-    The path as a label for tables, axes and sentences.
-
-    Examples
-    --------
-    >>> readable_code("Obtaining data/Challenges")
-    'Obtaining data: challenges'
-    >>> readable_code("Funding")
-    'Funding'
-    >>> readable_code("Data/ICPC codes/Missing")
-    'Data: ICPC codes: missing'
-    """
-    theme, *aspects = str(path).split("/")
-
-    def lowered(part: str) -> str:
-        if not part or part[:2].isupper():
-            return part
-        return part[0].lower() + part[1:]
-
-    return theme + "".join(f": {lowered(part)}" for part in aspects)
 
 
 def kappa_reading(kappa: Iterable[float]) -> list[str]:
