@@ -62,14 +62,18 @@ def comparable_outputs(path: Path) -> list:
     return cells
 
 
-def comparable_report(path: Path, run_dir: Path) -> str:
+def comparable_report(path: Path, run_dir: Path, run_details: bool = True) -> str:
     """A report's visible text without what differs between two runs of the same grid: the
-    run folder's path, times, durations and kernel process ids."""
+    run folder's path, times, durations and kernel process ids (and, with ``run_details=False``,
+    the Run details section, which names the data folder relative to where the run started)."""
     import lxml.html
 
     root = lxml.html.parse(str(path)).getroot()
     for element in root.xpath("//style | //script"):
         element.drop_tree()
+    if not run_details:
+        for element in root.xpath("//details[@id='run-details']"):
+            element.drop_tree()
     text = " ".join(root.text_content().split())
     text = text.replace(str(run_dir), "RUN_DIR").replace(run_dir.name, "RUN_ID")
     text = re.sub(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}", "TIME", text)
@@ -83,7 +87,7 @@ def comparable_report(path: Path, run_dir: Path) -> str:
 RUN_SPECIFIC_RECORDS = ("kernel_pid",)
 
 
-def assert_same_outputs(local, remote) -> None:
+def assert_same_outputs(local, remote, run_details: bool = True) -> None:
     """Two outcomes of the same grid (same run id, different --out) agree: jobs, statuses,
     errors, fingerprints, records, the executed notebooks' outputs and the reports' text."""
     local_jobs = jobs_by_id(read_manifest(local.run_dir))
@@ -102,5 +106,7 @@ def assert_same_outputs(local, remote) -> None:
         assert (other["report"] is None) == (job["report"] is None), job_id
         if job["report"]:
             assert comparable_report(
-                remote.run_dir / other["report"], remote.run_dir
-            ) == comparable_report(local.run_dir / job["report"], local.run_dir), job_id
+                remote.run_dir / other["report"], remote.run_dir, run_details
+            ) == comparable_report(local.run_dir / job["report"], local.run_dir, run_details), (
+                job_id
+            )
