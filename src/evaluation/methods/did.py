@@ -34,6 +34,7 @@ from evaluation.methods.checks import (
     require_frame,
     require_unique,
 )
+from evaluation.methods.inference import normal_interval
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -378,7 +379,6 @@ class StaggeredDiDResult:
         n = self.n_units
         sums = inf
         se_analytic = np.sqrt((sums**2).sum(axis=0)) / n
-        z = stats.norm.ppf(1 - (1 - self.level) / 2)
         out = pd.DataFrame({"att": estimates})
         if self.bootstrap:
             draws = self._multipliers() @ sums / n  # B x K deviations of the estimates
@@ -394,9 +394,9 @@ class StaggeredDiDResult:
         # standard error (NA) rather than a zero that would read as infinite precision.
         out.loc[~(np.abs(inf).sum(axis=0) > 0), "se"] = np.nan
         # the vocabulary's order: estimate, se, ci_low, ci_high, p_value, then the extras
-        out["ci_low"] = out["att"] - z * out["se"]
-        out["ci_high"] = out["att"] + z * out["se"]
-        out["p_value"] = 2 * stats.norm.sf(np.abs(out["att"] / out["se"]))
+        out["ci_low"], out["ci_high"], out["p_value"] = normal_interval(
+            out["att"], out["se"], self.level
+        )
         if self.bootstrap:
             out["se_analytic"] = se_analytic
             out["band_low"] = out["att"] - crit * out["se"]
@@ -958,7 +958,6 @@ class TWFEEventStudyResult:
         covariance of the fit.
         """
         estimated = self.coefficients[~self.coefficients["reference"]].reset_index(drop=True)
-        z = stats.norm.ppf(1 - (1 - self.level) / 2)
         rows = []
         for term, chosen in (
             ("average before the meeting", estimated["event_time"] < -1),
@@ -970,15 +969,16 @@ class TWFEEventStudyResult:
             weights = chosen / chosen.sum()
             estimate = float(weights @ estimated["estimate"].to_numpy())
             se = float(np.sqrt(weights @ self._covariance @ weights))
+            ci_low, ci_high, p_value = normal_interval(estimate, se, self.level)
             rows.append(
                 {
                     "term": term,
                     "n_event_times": int(chosen.sum()),
                     "estimate": estimate,
                     "se": se,
-                    "ci_low": estimate - z * se,
-                    "ci_high": estimate + z * se,
-                    "p_value": float(2 * stats.norm.sf(abs(estimate / se))),
+                    "ci_low": ci_low,
+                    "ci_high": ci_high,
+                    "p_value": p_value,
                 }
             )
         return pd.DataFrame(

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from evaluation.errors import InputError
+from evaluation.methods.inference import normal_interval
 
 __all__ = ["EventStudyEstimates", "event_study_estimates", "event_study_frame"]
 
@@ -165,9 +165,6 @@ def event_study_frame(
     0          -1  0.0  NaN     NaN      NaN      NaN
     1           0  2.0  1.0    0.04     3.96     0.05
     """
-    if not 0 < level < 1:
-        raise InputError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
-    z = stats.norm.ppf(0.5 + level / 2)
     frame = pd.DataFrame(
         {
             "event_time": np.asarray(event_time, dtype=int),
@@ -175,10 +172,9 @@ def event_study_frame(
             "se": np.asarray(se, dtype=float),
         }
     )
-    frame["ci_low"] = frame["att"] - z * frame["se"]
-    frame["ci_high"] = frame["att"] + z * frame["se"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frame["p_value"] = 2 * stats.norm.sf(np.abs(frame["att"] / frame["se"]))
+    frame["ci_low"], frame["ci_high"], frame["p_value"] = normal_interval(
+        frame["att"], frame["se"], level
+    )
     return frame.sort_values("event_time", kind="stable").reset_index(drop=True)
 
 

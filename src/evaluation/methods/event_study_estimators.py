@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from evaluation.errors import InputError
+from evaluation.methods.inference import normal_interval
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -130,9 +130,7 @@ def event_study_comparison(
         part.loc[reference, ["att", "se"]] = [0.0, np.nan]
         parts.append(part[(part["event_time"] >= low) & (part["event_time"] <= high)])
     table = pd.concat(parts, ignore_index=True)
-    z = stats.norm.ppf(0.5 + level / 2)
-    table["ci_low"] = table["att"] - z * table["se"]
-    table["ci_high"] = table["att"] + z * table["se"]
+    table["ci_low"], table["ci_high"], _ = normal_interval(table["att"], table["se"], level)
     table["estimator"] = pd.Categorical(table["estimator"], categories=ESTIMATORS, ordered=True)
     table = table.sort_values(["estimator", "event_time"], kind="stable").reset_index(drop=True)
     table["estimator"] = table["estimator"].astype(str)

@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from evaluation.errors import InputError
 from evaluation.methods.event_study import event_study_frame
+from evaluation.methods.inference import normal_interval
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -78,15 +78,15 @@ class ImputationDiDResult:
     def summary(self) -> pd.DataFrame:
         """One row: the average effect over all treated observations (BJS's overall ATT)."""
         estimate, se = self._overall
-        z = stats.norm.ppf(0.5 + self.level / 2)
+        ci_low, ci_high, p_value = normal_interval(estimate, se, self.level)
         return pd.DataFrame(
             [
                 {
                     "estimate": estimate,
                     "se": se,
-                    "ci_low": estimate - z * se,
-                    "ci_high": estimate + z * se,
-                    "p_value": float(2 * stats.norm.sf(abs(estimate / se))) if se > 0 else np.nan,
+                    "ci_low": ci_low,
+                    "ci_high": ci_high,
+                    "p_value": p_value,
                     "n_treated_observations": self.n_treated_observations,
                     "n_clusters": self.n_clusters,
                 }

@@ -41,10 +41,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from evaluation.errors import InputError
 from evaluation.methods.event_study import EventStudyEstimates, event_study_frame
+from evaluation.methods.inference import normal_interval
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -101,15 +101,15 @@ class SunAbrahamResult:
     def summary(self) -> pd.DataFrame:
         """One row: the average of the post-treatment event-time estimates, with its interval."""
         estimate, se = self._post_average
-        z = stats.norm.ppf(0.5 + self.level / 2)
+        ci_low, ci_high, p_value = normal_interval(estimate, se, self.level)
         return pd.DataFrame(
             [
                 {
                     "estimate": estimate,
                     "se": se,
-                    "ci_low": estimate - z * se,
-                    "ci_high": estimate + z * se,
-                    "p_value": float(2 * stats.norm.sf(abs(estimate / se))) if se > 0 else np.nan,
+                    "ci_low": ci_low,
+                    "ci_high": ci_high,
+                    "p_value": p_value,
                     "n_units": self.n_units,
                     "n_clusters": self.n_clusters,
                     "comparison": self.comparison,
