@@ -47,6 +47,18 @@ def _checked_out_file(ctx: click.Context, param: click.Parameter, value: Path | 
     return value
 
 
+def out_file_option(help: str | None = None, required: bool = False):
+    """``--out FILE``: where a command writes its table or file, checked before it runs."""
+    return click.option(
+        "--out",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        required=required,
+        callback=_checked_out_file,
+        help=help,
+    )
+
+
 def _show(frame, out: Path | None, *, index: bool = True) -> None:
     """Print a table, or write it as CSV/XLSX when --out is given."""
     import pandas as pd
@@ -436,13 +448,7 @@ def code_pattern_command(
     help="Minimum probability to suggest.",
 )
 @click.option("--accept-as", default=None, help="Store every suggestion as segments of this coder.")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    callback=_checked_out_file,
-    help="Write suggestions to CSV.",
-)
+@out_file_option("Write suggestions to CSV.")
 def suggest(store_path, coder, unit, threshold, accept_as, out) -> None:
     """Suggest codes for uncoded passages, with each code's held-out precision."""
     from evaluation.qualitative.coding import accept_suggestions, suggest_codes
@@ -484,13 +490,7 @@ def _attributes(values: tuple[str, ...]) -> dict[str, str]:
 @click.option(
     "--context", type=int, default=80, show_default=True, help="Characters of context either side."
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    callback=_checked_out_file,
-    help="CSV or XLSX file.",
-)
+@out_file_option("CSV or XLSX file.")
 def query_segments(store_path, code_key, case_name, attribute, coder, context, out) -> None:
     """Coded segments with context, filtered by code, case, attribute and coder."""
     from evaluation.qualitative.queries import retrieve
@@ -518,12 +518,7 @@ def query_segments(store_path, code_key, case_name, attribute, coder, context, o
     show_default=True,
 )
 @click.option("--coder", default=None)
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    callback=_checked_out_file,
-)
+@out_file_option()
 def query_frequencies(store_path, by, count, coder, out) -> None:
     """Code frequencies by case or by a case attribute."""
     from evaluation.qualitative.queries import code_frequencies
@@ -540,12 +535,7 @@ def query_frequencies(store_path, by, count, coder, out) -> None:
     help="Count codes within this many characters (default: overlap).",
 )
 @click.option("--coder", default=None)
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    callback=_checked_out_file,
-)
+@out_file_option()
 def query_cooccurrence(store_path, distance, coder, out) -> None:
     """Co-occurrence matrix of codes (overlapping or within a distance)."""
     from evaluation.qualitative.queries import cooccurrence
@@ -557,12 +547,7 @@ def query_cooccurrence(store_path, distance, coder, out) -> None:
 @store_option
 @click.option("--coder", default=None)
 @click.option("--quotes", type=int, default=2, show_default=True, help="Quotes per cell.")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    callback=_checked_out_file,
-)
+@out_file_option()
 def query_framework(store_path, coder, quotes, out) -> None:
     """Framework matrix: cases x themes with counts and quotes."""
     from evaluation.qualitative.queries import framework_matrix
@@ -586,12 +571,7 @@ def query_framework(store_path, coder, quotes, out) -> None:
     default=None,
     help="With or without text neither coder coded (default: both).",
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    callback=_checked_out_file,
-)
+@out_file_option()
 def agreement(coder_a, coder_b, store_path, level, uncoded, out) -> None:
     """Cohen's kappa, Krippendorff's alpha and percent agreement, per code and overall."""
     import pandas as pd
@@ -622,12 +602,8 @@ def agreement(coder_a, coder_b, store_path, level, uncoded, out) -> None:
 @click.argument("coder_a")
 @click.argument("coder_b")
 @store_option
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    callback=_checked_out_file,
-    help="CSV/XLSX to work through; add a 'keep' column and pass it to `qual consensus --keep`.",
+@out_file_option(
+    "CSV/XLSX to work through; add a 'keep' column and pass it to `qual consensus --keep`."
 )
 def disagreements(coder_a, coder_b, store_path, out) -> None:
     """List the stretches one coder coded and the other did not."""
@@ -764,12 +740,8 @@ def pseudonyms() -> None:
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    callback=_checked_out_file,
-    help="Mapping file to write (keep it out of git); review it and set reviewed_by.",
+@out_file_option(
+    "Mapping file to write (keep it out of git); review it and set reviewed_by.", required=True
 )
 def pseudonyms_propose(files, out) -> None:
     """Draft a mapping from capitalised words in the transcripts (unreviewed until you sign it)."""
@@ -789,7 +761,7 @@ def pseudonyms_propose(files, out) -> None:
 @click.option(
     "--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
 )
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@out_file_option(required=True)
 def pseudonyms_reverse(file, mapping, out) -> None:
     """Put the real names back into a text file (needs the mapping)."""
     from evaluation.files import atomic_path
