@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from evaluation.errors import InputError
 from evaluation.methods.checks import (
@@ -702,7 +702,11 @@ def its(
             loglik = -0.5 * n_obs * (np.log(2 * np.pi * rss / n_obs) + 1)
             pearson_residuals = residual / np.sqrt(rss / (n_obs - n_par))
         else:
-            loglik = float(stats.poisson.logpmf(y_all, fitted_counts).sum())
+            # y log(mu) - mu - log(y!) with log(y!) = lgamma(y + 1): the Poisson log-likelihood,
+            # extended to non-integer outcomes (DDD sums), as statsmodels' GLM computes it
+            loglik = float(
+                np.sum(y_all * np.log(fitted_counts) - fitted_counts - special.gammaln(y_all + 1))
+            )
             pearson_residuals = residual / np.sqrt(fitted_counts)
         statistics = {
             "loglik": float(loglik),
@@ -964,6 +968,11 @@ def its_diagnostics(
         rows.append({"harmonics": k, "n_params": n_params, "loglik": loglik, "value": value})
     seasonality = pd.DataFrame(rows)
     seasonality.insert(3, "criterion", criterion)
+    if not np.isfinite(seasonality["value"]).all():
+        raise ITSInputError(
+            f"{where}: the {criterion} is not finite for every number of Fourier pairs; check "
+            f"the outcome {outcome!r} for zero fitted rates"
+        )
     seasonality["delta"] = seasonality["value"] - seasonality["value"].min()
     chosen = int(seasonality.loc[seasonality["value"].idxmin(), "harmonics"])
     seasonality["chosen"] = seasonality["harmonics"] == chosen
