@@ -312,3 +312,17 @@ def test_phase_labels_must_be_unbroken_and_baseline_excludes_part(cdi):
         spc(broken, y="n", x="month", chart="run", part="period")
     with pytest.raises(EvaluationError, match="not both"):
         spc(cdi, y="n", x="month", chart="run", part=24, baseline=12)
+
+
+def test_a_phase_can_start_at_a_date_as_the_meeting_month(cdi):
+    by_position = spc(cdi, x="month", chart="u", numerator="n", denominator="days", part=24)
+    by_date = spc(
+        cdi, x="month", chart="u", numerator="n", denominator="days",
+        part=pd.Timestamp("2014-11-01"),
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(by_position.to_frame(), by_date.to_frame())
+    periods = cdi.assign(month=cdi["month"].dt.to_period("M"))
+    by_period = spc(
+        periods, y="n", x="month", chart="run", part=[pd.Period("2014-11", "M")]
+    ).summary()
+    assert by_period["n_points"].tolist() == [24, 12]

@@ -373,8 +373,10 @@ def spc(
         Split the chart into phases at a known change (a topic meeting, a new way of counting)
         and recompute the centre line, limits and rules within each phase, as qicharts2's
         ``part``: the number of points before each new phase (``part=24`` makes points 1-24
-        phase 1 and the rest phase 2), or the name of a column of ``data`` labelling each
-        point's phase (each label one unbroken stretch of time). Every phase needs at least two
+        phase 1 and the rest phase 2), the time (a date or period of ``x``) at which each new
+        phase starts, e.g. the topic meeting's month, or the name of a column of ``data``
+        labelling each point's phase (each label one unbroken stretch of time). Every phase
+        needs at least two
         points. The ``phase`` column of the frame and ``.phases`` (one row per phase with its
         runs analysis) report them; ``.runs`` is the current (last) phase's.
     shift_length, trend_length : int
@@ -491,7 +493,7 @@ def spc(
         raise InputError(
             f"baseline must be between 2 and the number of points ({n}); got {baseline}"
         )
-    phases = _phases(part, frame, n)
+    phases = _phases(part, frame, n, x=out["x"])
     out["phase"] = phases
     y_values = out["y"].to_numpy()
     pieces = []
@@ -561,10 +563,25 @@ def spc(
     )
 
 
-def _phases(part, frame: pd.DataFrame, n: int, min_phase: int = 2):
+def _is_time(value) -> bool:
+    return isinstance(value, (pd.Timestamp, pd.Period, np.datetime64)) or hasattr(value, "year")
+
+
+def _phases(part, frame: pd.DataFrame, n: int, min_phase: int = 2, x: pd.Series | None = None):
     """Phase number (1, 2, ...) or label of each point of ``frame`` (in time order)."""
     if part is None:
         return np.ones(n, dtype=int)
+    starts = list(part) if isinstance(part, (list, tuple)) else [part]
+    if starts and all(_is_time(start) for start in starts):
+        # dates (or periods) where a new phase starts: the first point at or after each
+        times = pd.Series(x).reset_index(drop=True)
+        try:
+            part = [int((times < start).sum()) for start in starts]
+        except TypeError:
+            raise InputError(
+                f"spc: part={starts!r} are times, but they cannot be compared with the time "
+                "column's values; give them in the same type (dates, or periods)"
+            ) from None
     if isinstance(part, str):
         labels = frame[part]
         if labels.isna().any():
@@ -589,7 +606,8 @@ def _phases(part, frame: pd.DataFrame, n: int, min_phase: int = 2):
     ):
         raise InputError(
             "spc: part must be the number of points before each new phase (as qicharts2's "
-            f"part=24), a list of them, or the name of a phase column; got {part!r}"
+            "part=24), a list of them, the time(s) a new phase starts, or the name of a phase "
+            f"column; got {part!r}"
         )
     positions = np.unique(positions.astype(int))
     bounds = np.concatenate([[0], positions, [n]])
