@@ -3,13 +3,17 @@
 The panel, on the region's NSAID clinic-month outcomes (seed 2026), clustered by quality cluster:
 Callaway & Sant'Anna with a universal base period; honest_did with relative magnitudes and with
 smoothness on five bounds each, and both breakdown values (average effect over months 0-5, six
-pre-periods); pretrends_power at 50% and 80%; sun_abraham; imputation_did; bacon_decomposition.
+pre-periods); pretrends_power at 50% and 80%; sun_abraham; imputation_did; bacon_decomposition;
+and the interrupted time series' checks (its_diagnostics on the treated clinics' series 24 months
+either side of the meeting: 0-4 Fourier pairs by QAIC, Ljung-Box, placebo a year earlier).
 Goal: under 5 s on the project's 2-core machine.
 
 The baseline, in the same run, is the same checks with diff-diff's own estimators (CallawaySantAnna,
 HonestDiD sensitivity grids and breakdown values on the same event-study window, PreTrendsPower,
-SunAbraham, ImputationDiD, BaconDecomposition). The script prints the median time of each step and
-of the panel for both, their ratio, and where the two agree (they are cross-checks too).
+SunAbraham, ImputationDiD, BaconDecomposition). diff-diff has no interrupted time series, so the
+ratio is given for the DiD checks both run; the 5 s goal is for the whole panel with the ITS checks.
+The script prints the median time of each step and of the panel for both, their ratio, and where
+the two agree (they are cross-checks too).
 
     .venv/bin/python benchmarks/bench_robustness.py [--runs 5] [--baseline-runs 1]
         [--region Sjælland] [--data data/synthetic]
@@ -75,7 +79,7 @@ def timed(steps: dict, name: str, function, *args, **kwargs):
 
 
 def run_workbench(panel: pd.DataFrame) -> tuple[dict, dict]:
-    from evaluation.methods import staggered_did
+    from evaluation.methods import event_time_series, its_diagnostics, staggered_did
     from evaluation.methods.bacon import bacon_decomposition
     from evaluation.methods.imputation import imputation_did
     from evaluation.methods.interaction_weighted import sun_abraham
@@ -101,7 +105,21 @@ def run_workbench(panel: pd.DataFrame) -> tuple[dict, dict]:
         "bacon": timed(s, "bacon", bacon_decomposition, *args),
         "cs": cs.aggregate("dynamic"),
     }
+    out["its"] = timed(s, "its_diagnostics", _its_checks, panel, event_time_series, its_diagnostics)
     return s, out
+
+
+def _its_checks(panel: pd.DataFrame, event_time_series, its_diagnostics):
+    """Notebook 01's time-series checks: the series around the meeting, then its diagnostics."""
+    series = event_time_series(panel, months_before=24, months_after=24)
+    return its_diagnostics(
+        series,
+        "ddd",
+        "event_time",
+        intervention=0,
+        population="patient_days_thousands",
+        slope_change=True,
+    )
 
 
 def _window_container(event_study, low: int, high: int):
@@ -233,14 +251,21 @@ def main() -> None:
     print(f"\nmedian seconds (workbench: {options.runs} runs; diff-diff: {options.baseline_runs})")
     print(f"{'step':<20}{'workbench':>12}{'diff-diff':>12}{'ratio':>10}")
     for name in ours_m:
-        ratio = theirs_m.get(name, np.nan) / ours_m[name]
-        print(f"{name:<20}{ours_m[name]:>12.3f}{theirs_m.get(name, np.nan):>12.3f}{ratio:>9.1f}x")
+        if name not in theirs_m:  # the ITS checks: diff-diff has none to compare with
+            print(f"{name:<20}{ours_m[name]:>12.3f}{'-':>12}{'-':>10}")
+            continue
+        ratio = theirs_m[name] / ours_m[name]
+        print(f"{name:<20}{ours_m[name]:>12.3f}{theirs_m[name]:>12.3f}{ratio:>9.1f}x")
     total_ours = statistics.median(sum(run.values()) for run in ours_runs)
+    shared_ours = statistics.median(
+        sum(value for name, value in run.items() if name in theirs_m) for run in ours_runs
+    )
     total_theirs = statistics.median(sum(run.values()) for run in theirs_runs)
     print(
-        f"{'whole panel':<20}{total_ours:>12.3f}{total_theirs:>12.3f}"
-        f"{total_theirs / total_ours:>9.1f}x"
+        f"{'DiD checks (both)':<20}{shared_ours:>12.3f}{total_theirs:>12.3f}"
+        f"{total_theirs / shared_ours:>9.1f}x"
     )
+    print(f"{'whole panel':<20}{total_ours:>12.3f}{'':>12}{'':>10}")
     verdict = "met" if total_ours < 5 else "NOT met"
     print(f"goal: whole panel under 5 s - {verdict} ({total_ours:.2f} s)")
     print("\ncross-checks against diff-diff:")

@@ -169,6 +169,12 @@ CASES = {
         ),
         "pop",
     ),
+    "its_diagnostics": (
+        lambda: methods.its_diagnostics(
+            without(SERIES, "cases"), "cases", "time", intervention=7, population="pop"
+        ),
+        "cases",
+    ),
     "staggered_did": (
         lambda: methods.staggered_did(without(UNITS, "cohort"), "y", "unit", "year", "cohort"),
         "cohort",

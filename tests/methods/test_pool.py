@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import optimize, stats
 from statsmodels.stats.meta_analysis import combine_effects
 
+from evaluation.errors import InputError
 from evaluation.methods import pool
 
 REGIONS = pd.DataFrame(
@@ -20,7 +23,7 @@ REGIONS = pd.DataFrame(
 
 
 def test_dersimonian_laird_matches_statsmodels_to_1e_8():
-    result = pool(REGIONS, estimate="log_rr", se="se")
+    result = pool(REGIONS, estimate="log_rr", se="se", ci="normal")
     reference = combine_effects(
         REGIONS["log_rr"].to_numpy(), REGIONS["se"].to_numpy() ** 2, method_re="dl"
     )
@@ -104,8 +107,12 @@ def test_bad_input_gets_a_clear_error(data, message):
 
 def test_two_estimates_pool_but_warn_that_no_prediction_interval_exists():
     with pytest.warns(UserWarning, match="prediction interval is undefined"):
-        result = pool(REGIONS.head(2), estimate="log_rr", se="se")
+        result = pool(REGIONS.head(2), estimate="log_rr", se="se", ci="normal")
     assert np.isfinite(result.estimate) and np.isnan(result.prediction_low)
+    # Hartung-Knapp (the default for two): t on 1 df, finite and honestly wide
+    hk = pool(REGIONS.head(2), estimate="log_rr", se="se")
+    assert hk.ci == "hk" and hk.ci_high - hk.ci_low > result.ci_high - result.ci_low
+    assert np.isfinite(hk.prediction_low)
     with pytest.raises(ValueError, match="method must be"):
         pool(REGIONS, estimate="log_rr", se="se", method="PM")
 
@@ -193,3 +200,92 @@ def test_pool_estimates_pools_each_value_of_a_sweep_apart():
         "its (01), antibiotics",
         "its (01), nsaid",
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# pinned to R metafor on the BCG vaccine data (tests/fixtures/pool/README.md)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bcg():
+    """dat.bcg with metafor's escalc(measure="RR") log risk ratios and sampling variances."""
+    data = pd.read_csv(Path(__file__).resolve().parents[1] / "fixtures" / "pool" / "dat_bcg.csv")
+    vaccinated = data["tpos"] + data["tneg"]
+    controls = data["cpos"] + data["cneg"]
+    data["yi"] = np.log((data["tpos"] / vaccinated) / (data["cpos"] / controls))
+    data["vi"] = 1 / data["tpos"] - 1 / vaccinated + 1 / data["cpos"] - 1 / controls
+    data["sei"] = np.sqrt(data["vi"])
+    data["study"] = data["author"] + ", " + data["year"].astype(str)
+    return data
+
+
+def test_bcg_log_risk_ratios_match_metafor_escalc(bcg):
+    printed_yi = [-0.8893, -1.5854, -1.3481, -1.4416, -0.2175, -0.7861, -1.6209, 0.0120,
+                  -0.4694, -1.3713, -0.3394, 0.4459, -0.0173]  # fmt: skip
+    printed_vi = [0.3256, 0.1946, 0.4154, 0.0200, 0.0512, 0.0069, 0.2230, 0.0040, 0.0564,
+                  0.0730, 0.0124, 0.5325, 0.0714]  # fmt: skip
+    np.testing.assert_allclose(bcg["yi"], printed_yi, atol=5e-5)
+    np.testing.assert_allclose(bcg["vi"], printed_vi, atol=5e-5)
+
+
+def test_reml_with_knapp_hartung_matches_metafor_readme(bcg):
+    # rma(yi, vi, data=dat, test="knha"), metafor README: printed to 4 decimals
+    result = pool(bcg, estimate="yi", se="sei", label="study", method="REML", ci="hk")
+    summary = result.summary().iloc[0]
+    assert summary["tau2"] == pytest.approx(0.3132, abs=5e-5)
+    # metafor prints I^2 = 92.22% from tau^2 (100 tau^2 / (tau^2 + typical v)); ours is Higgins
+    # and Thompson's from Q, equal to metafor's under DL (checked below) and printed there too
+    assert summary["q"] == pytest.approx(152.2330, abs=5e-5)
+    assert summary["estimate"] == pytest.approx(-0.7145, abs=5e-5)
+    assert summary["se"] == pytest.approx(0.1808, abs=5e-5)
+    assert summary["z"] == pytest.approx(-3.9522, abs=5e-5)  # metafor's tval
+    assert summary["df"] == 12
+    assert summary["p_value"] == pytest.approx(0.0019, abs=5e-5)
+    assert summary["ci_low"] == pytest.approx(-1.1084, abs=5e-5)
+    assert summary["ci_high"] == pytest.approx(-0.3206, abs=5e-5)
+    # predict(res, transf=exp, digits=2): 0.49 (0.33, 0.73), prediction interval 0.14 to 1.76
+    columns = ["estimate", "ci_low", "ci_high", "prediction_low", "prediction_high"]
+    back = np.exp(summary[columns].astype(float))
+    np.testing.assert_allclose(back.astype(float), [0.49, 0.33, 0.73, 0.14, 1.76], atol=5e-3)
+    # the same as % change: a risk ratio of 0.49 is a 51% reduction
+    change = result.percent_change().iloc[0]
+    assert change["percent_change"] == pytest.approx(100 * (np.exp(-0.7145) - 1), abs=0.01)
+    assert change["ci_high"] == pytest.approx(100 * (np.exp(-0.3206) - 1), abs=0.01)
+
+
+def test_dersimonian_laird_normal_matches_metafor_tests(bcg):
+    # rma(yi, vi, data=dat, method="DL"), metafor tests/testthat (compared there with Stata metan)
+    result = pool(bcg, estimate="yi", se="sei", label="study", method="DL", ci="normal")
+    summary = result.summary().iloc[0]
+    assert summary["estimate"] == pytest.approx(-0.7141, abs=5e-5)
+    assert summary["ci_low"] == pytest.approx(-1.0644, abs=5e-5)
+    assert summary["ci_high"] == pytest.approx(-0.3638, abs=5e-5)
+    assert summary["z"] == pytest.approx(-3.9952, abs=5e-5)
+    assert summary["tau2"] == pytest.approx(0.3088, abs=5e-5)
+    assert summary["i2"] * 100 == pytest.approx(92.1173, abs=5e-5)
+    back = np.exp(summary[["estimate", "ci_low", "ci_high"]].astype(float))
+    np.testing.assert_allclose(back, [0.4896, 0.3449, 0.6950], atol=5e-5)
+
+
+def test_reml_normal_matches_metafor_reference_page(bcg):
+    result = pool(bcg, estimate="yi", se="sei", label="study", method="REML", ci="normal")
+    summary = result.summary().iloc[0]
+    expected = {"estimate": -0.7145, "se": 0.1798, "z": -3.9744, "ci_low": -1.0669,
+                "ci_high": -0.3622}  # fmt: skip
+    for column, value in expected.items():
+        assert summary[column] == pytest.approx(value, abs=5e-5), column
+
+
+def test_hartung_knapp_is_the_default_below_ten_estimates(bcg):
+    assert pool(REGIONS, estimate="log_rr", se="se").ci == "hk"
+    assert pool(bcg, estimate="yi", se="sei", label="study").ci == "normal"  # k = 13
+    five = pool(REGIONS, estimate="log_rr", se="se")
+    normal = pool(REGIONS, estimate="log_rr", se="se", ci="normal")
+    assert five.estimate == pytest.approx(normal.estimate)
+    assert five.summary()["df"].iloc[0] == 4
+
+
+def test_unknown_interval_method_is_refused():
+    with pytest.raises(InputError, match="ci must be one of"):
+        pool(REGIONS, estimate="log_rr", se="se", ci="knha")

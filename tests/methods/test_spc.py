@@ -192,3 +192,137 @@ def test_repeated_times_are_refused_rather_than_charted():
     rows = pd.DataFrame({"month": list(range(12)) + [11], "v": np.arange(13.0)})
     with pytest.raises(ValueError, match="sum the counts"):
         spc(rows, y="v", x="month")
+
+
+# ---------------------------------------------------------------------------------------------
+# phases (part=): pinned to qicharts2's vignette on its cdi data (tests/fixtures/spc/README.md)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cdi():
+    data = pd.read_csv(SPC_DATA / "cdi.csv", parse_dates=["month"])
+    data["one"] = 1.0  # a C chart is a u chart with every denominator 1
+    return data
+
+
+def test_frozen_baseline_run_chart_matches_the_qicharts2_vignette(cdi):
+    # qic(month, n, data = cdi, freeze = 24): median 19, a run of 15 points below it
+    chart = spc(cdi, y="n", x="month", chart="run", baseline=24)
+    assert chart.to_frame()["centre"].iloc[0] == 19
+    assert chart.runs["longest_run"] == 15 and chart.runs["runs_signal"]
+
+
+def test_run_chart_split_at_the_intervention_shows_random_variation_in_each_phase(cdi):
+    # qic(month, n, data = cdi, part = 24): "both periods show only random variation"
+    chart = spc(cdi, y="n", x="month", chart="run", part=24)
+    summary = chart.summary()
+    assert summary["phase"].tolist() == [1, 2]
+    assert summary["n_points"].tolist() == [24, 12]
+    assert summary["centre"].tolist() == [19, np.median(cdi["n"].iloc[24:])]
+    assert not summary["runs_signal"].any()
+    # each phase is judged against its own median with its own Anhøj limits
+    for (_, phase), rows in zip(chart.to_frame().groupby("phase"), (slice(0, 24), slice(24, 36))):
+        expected = anhoej_rules(cdi["n"].iloc[rows], np.median(cdi["n"].iloc[rows]))
+        assert phase["longest_run"].iloc[0] == expected["longest_run"]
+        assert phase["crossings"].iloc[0] == expected["crossings"]
+    assert chart.phases["runs_signal"].tolist() == [False, False]
+
+
+def test_c_chart_split_at_the_intervention_matches_the_qicharts2_vignette(cdi):
+    # qic(month, n, data = cdi, chart = 'c', part = 24): average 19 -> 7, limits 0 to 15
+    chart = spc(cdi, x="month", chart="u", numerator="n", denominator="one", part=24)
+    frame = chart.to_frame()
+    before, after = frame[frame["phase"] == 1], frame[frame["phase"] == 2]
+    assert round(before["centre"].iloc[0]) == 19 and round(after["centre"].iloc[0]) == 7
+    assert round(after["lower"].iloc[0]) == 0 and round(after["upper"].iloc[0]) == 15
+    for phase, rows in ((before, slice(0, 24)), (after, slice(24, 36))):
+        mean = cdi["n"].iloc[rows].mean()
+        np.testing.assert_allclose(phase["centre"], mean, rtol=1e-12)
+        np.testing.assert_allclose(phase["upper"], mean + 3 * np.sqrt(mean), rtol=1e-12)
+        np.testing.assert_allclose(phase["lower"], max(mean - 3 * np.sqrt(mean), 0), atol=1e-12)
+    # one baseline across the change flags the whole after-period; split, the rules are quiet
+    unsplit = spc(cdi, x="month", chart="u", numerator="n", denominator="one")
+    assert unsplit.to_frame()["special_cause"].iloc[24:].sum() >= 10
+    assert frame["beyond_limits"].sum() == 0
+
+
+def test_a_phase_column_gives_the_same_chart_as_positions(cdi):
+    by_position = spc(cdi, x="month", chart="u", numerator="n", denominator="days", part=24)
+    by_label = spc(cdi, x="month", chart="u", numerator="n", denominator="days", part="period")
+    columns = ["centre", "upper", "lower", "runs_signal", "special_cause"]
+    pd.testing.assert_frame_equal(by_position.to_frame()[columns], by_label.to_frame()[columns])
+    assert by_label.to_frame()["phase"].iloc[[0, -1]].tolist() == ["pre", "post"]
+    # shuffled rows are put back in time order with their labels
+    shuffled = cdi.sample(frac=1, random_state=3)
+    again = spc(shuffled, x="month", chart="u", numerator="n", denominator="days", part="period")
+    pd.testing.assert_frame_equal(again.to_frame()[columns], by_label.to_frame()[columns])
+
+
+def test_xmr_and_laney_charts_recompute_their_sigma_within_each_phase(cdi):
+    chart = spc(cdi, y="n", x="month", chart="xmr", part=[12, 24])
+    frame = chart.to_frame()
+    assert frame["phase"].tolist() == [1] * 12 + [2] * 12 + [3] * 12
+    for number in (1, 2, 3):
+        values = cdi["n"].iloc[(number - 1) * 12 : number * 12].to_numpy(dtype=float)
+        mr_bar = np.mean(np.abs(np.diff(values)))  # moving ranges never cross a phase boundary
+        phase = frame[frame["phase"] == number]
+        assert np.isnan(phase["moving_range"].iloc[0])
+        assert phase["upper"].iloc[0] == pytest.approx(values.mean() + 3 * mr_bar / 1.128)
+    laney = spc(cdi, x="month", chart="up", numerator="n", denominator="days", part=24)
+    assert laney.to_frame().groupby("phase")["centre"].nunique().tolist() == [1, 1]
+
+
+def test_a_shift_across_the_boundary_is_the_change_not_a_signal():
+    values = [10.0, 11, 9, 10, 11, 9, 10, 11, 9, 10, 20, 21, 19, 20, 21, 19, 20, 21, 19, 20]
+    chart = spc(pd.DataFrame({"v": values}), y="v", chart="xmr", part=10)
+    assert not chart.to_frame()["special_cause"].any()
+    assert chart.summary()["centre"].tolist() == [10, 20]
+
+
+def test_a_split_chart_plots_each_phase_apart(cdi):
+    import matplotlib.pyplot as plt
+
+    chart = spc(cdi, x="month", chart="u", numerator="n", denominator="days", part=24)
+    ax = chart.plot(title="CDI")
+    labels = ax.get_legend_handles_labels()[1]
+    assert "Limits recomputed (new phase)" in labels
+    assert labels.count("Average (centre line)") == 1
+    plt.close("all")
+
+
+@pytest.mark.parametrize(
+    "part, message",
+    [
+        (1, "phases of at least 2"),
+        (35, "phases of at least 2"),
+        ([0, 24], "phases of at least 2"),
+        (2.5, "number of points before each new phase"),
+        ("no_such_column", "no_such_column"),
+    ],
+)
+def test_a_part_that_cannot_split_the_chart_gets_a_clear_error(cdi, part, message):
+    with pytest.raises(EvaluationError, match=message):
+        spc(cdi, y="n", x="month", chart="run", part=part)
+
+
+def test_phase_labels_must_be_unbroken_and_baseline_excludes_part(cdi):
+    broken = cdi.assign(period=["a"] * 10 + ["b"] * 10 + ["a"] * 16)
+    with pytest.raises(EvaluationError, match="one unbroken stretch"):
+        spc(broken, y="n", x="month", chart="run", part="period")
+    with pytest.raises(EvaluationError, match="not both"):
+        spc(cdi, y="n", x="month", chart="run", part=24, baseline=12)
+
+
+def test_a_phase_can_start_at_a_date_as_the_meeting_month(cdi):
+    by_position = spc(cdi, x="month", chart="u", numerator="n", denominator="days", part=24)
+    by_date = spc(
+        cdi, x="month", chart="u", numerator="n", denominator="days",
+        part=pd.Timestamp("2014-11-01"),
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(by_position.to_frame(), by_date.to_frame())
+    periods = cdi.assign(month=cdi["month"].dt.to_period("M"))
+    by_period = spc(
+        periods, y="n", x="month", chart="run", part=[pd.Period("2014-11", "M")]
+    ).summary()
+    assert by_period["n_points"].tolist() == [24, 12]

@@ -63,3 +63,11 @@ def test_notebook_runs_for_a_region_on_the_national_synthetic_data(
         and slope["n"] > 50
     )
     assert 0.5 < records["attendance_rate"] < 1 and records["persistent_absentees"] > 0
+    # the cluster chart is split at the topic meeting (part=): each phase its own average, which
+    # falls with the planted reduction, and the same numbers spc gives on the cluster's months
+    centres = records["cluster_chart_centres"]
+    assert centres["after"] < centres["before"]
+    assert "each get their own average and limits" in "".join(
+        "".join(cell["source"]) for cell in executed["cells"] if cell["cell_type"] == "markdown"
+    )
+    assert f"The average rate moved from {centres['before']:.2f} to {centres['after']:.2f}" in text

@@ -49,7 +49,13 @@ from evaluation.methods.event_study_estimators import (
 from evaluation.methods.funnel_plots import FunnelResult, expected_counts, funnel
 from evaluation.methods.imputation import ImputationDiDResult, imputation_did
 from evaluation.methods.interaction_weighted import SunAbrahamResult, sun_abraham
-from evaluation.methods.interrupted_time_series import ITSInputError, ITSResult, its
+from evaluation.methods.interrupted_time_series import (
+    ITSDiagnosticsResult,
+    ITSInputError,
+    ITSResult,
+    its,
+    its_diagnostics,
+)
 from evaluation.methods.meeting_attendance import (
     AttendanceResult,
     DoseResponseResult,
@@ -73,7 +79,9 @@ from evaluation.methods.pretrends import pretrends_power
 __all__ = [
     # prescribing before and after the topic meeting
     "its",
+    "its_diagnostics",
     "ITSResult",
+    "ITSDiagnosticsResult",
     "ITSInputError",
     "staggered_did",
     "StaggeredDiDResult",

@@ -211,28 +211,33 @@ class SPCResult:
     runs: dict
     improvement: str | None
     labels: dict = field(default_factory=dict)
+    phases: pd.DataFrame | None = None  # phase, n_points and the runs analysis of each phase
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per point: x, y (and numerator/denominator), centre, limits (3 and 2 sigma,
-        not for run charts), the Making Data Count flags, ``variation`` in words, and the
-        Anhøj statistics (the same on every row, as qicharts2 reports them)."""
+        """One row per point: x, y (and numerator/denominator), phase, centre, limits (3 and 2
+        sigma, not for run charts), the Making Data Count flags, ``variation`` in words, and the
+        Anhøj statistics (the same on every row of a phase, as qicharts2 reports them)."""
         return self.points.copy()
 
     def summary(self) -> pd.DataFrame:
-        """The chart in one row: chart, n_points, centre (last point's), the runs analysis
+        """The chart in one row per phase (one row without ``part``, as qicharts2's summary):
+        chart, phase, n_points, centre (the phase's last point's), the runs analysis
         (n_useful, longest_run, longest_run_max, crossings, crossings_min, runs_signal) and the
         number of points flagged by each Making Data Count rule (``n_<rule>``)."""
-        frame = self.points
-        row = {
-            "chart": self.chart,
-            "n_points": len(frame),
-            "centre": float(frame["centre"].iloc[-1]),
-        }
-        row.update(self.runs)
-        for rule in ("beyond_limits", "shift", "trend", "two_of_three"):
-            if rule in frame:
-                row[f"n_{rule}"] = int(frame[rule].sum())
-        return pd.DataFrame([row])
+        rows = []
+        for phase, frame in self.points.groupby("phase", sort=False):
+            row = {
+                "chart": self.chart,
+                "phase": phase,
+                "n_points": len(frame),
+                "centre": float(frame["centre"].iloc[-1]),
+            }
+            row.update({key: frame[key].iloc[0] for key in self.runs})
+            for rule in ("beyond_limits", "shift", "trend", "two_of_three"):
+                if rule in frame:
+                    row[f"n_{rule}"] = int(frame[rule].sum())
+            rows.append(row)
+        return pd.DataFrame(rows)
 
     def plot(
         self,
@@ -258,24 +263,40 @@ class SPCResult:
             ax = new_axes(ax, figsize=(9, 4))
         palette = sns.color_palette("colorblind")
         ax.plot(frame["x"], frame["y"], color="#7f7f7f", lw=1.2, marker="o", ms=4, zorder=2)
-        ax.plot(
-            frame["x"],
-            frame["centre"],
-            color="black",
-            lw=1,
-            label="Median" if self.chart == "run" else "Average (centre line)",
-        )
-        if "upper" in frame:
+        groups = list(frame.groupby("phase", sort=False)) if "phase" in frame else [(1, frame)]
+        for number, (_, phase) in enumerate(groups):
+            # each phase its own lines, unjoined: the limits were recomputed at the change
+            first = number == 0
             ax.plot(
-                frame["x"],
-                frame["upper"],
-                "--",
-                color=palette[7],
+                phase["x"],
+                phase["centre"],
+                color="black",
                 lw=1,
-                drawstyle="steps-mid",
-                label="Process limits (3 sigma)",
+                label=("Median" if self.chart == "run" else "Average (centre line)")
+                if first
+                else None,
             )
-            ax.plot(frame["x"], frame["lower"], "--", color=palette[7], lw=1, drawstyle="steps-mid")
+            if "upper" in phase:
+                ax.plot(
+                    phase["x"],
+                    phase["upper"],
+                    "--",
+                    color=palette[7],
+                    lw=1,
+                    drawstyle="steps-mid",
+                    label="Process limits (3 sigma)" if first else None,
+                )
+                ax.plot(
+                    phase["x"], phase["lower"], "--", color=palette[7], lw=1, drawstyle="steps-mid"
+                )
+            if not first:
+                ax.axvline(
+                    phase["x"].iloc[0],
+                    color="#9a9a9a",
+                    lw=0.8,
+                    ls=":",
+                    label="Limits recomputed (new phase)" if number == 1 else None,
+                )
         colours = {"improvement": palette[0], "concern": palette[1], "special cause": palette[1]}
         for kind, colour in colours.items():
             chosen = frame["variation"].str.startswith(kind)
@@ -288,7 +309,12 @@ class SPCResult:
                     s=36,
                     label=f"Special cause: {kind}" if kind != "special cause" else "Special cause",
                 )
-        if self.runs["runs_signal"]:
+        signals = (
+            self.phases["runs_signal"].any()
+            if self.phases is not None
+            else self.runs["runs_signal"]
+        )
+        if signals:
             ax.plot([], [], " ", label="Runs analysis: a shift is likely (Anhøj rules)")
         ax.set_ylabel(y_label or self.labels.get("y") or "Value")
         (ax_mr or ax).set_xlabel(x_label or self.labels.get("x") or "")
@@ -313,6 +339,7 @@ def spc(
     denominator: str | None = None,
     multiplier: float = 1.0,
     baseline: int | None = None,
+    part=None,
     shift_length: int = 7,
     trend_length: int = 6,
     improvement: str | None = None,
@@ -342,6 +369,16 @@ def spc(
     baseline : int, optional
         Compute the centre and limits from the first ``baseline`` points only (e.g. the months
         before a cluster meeting), and judge the later points against them.
+    part : int, list of int or str, optional
+        Split the chart into phases at a known change (a topic meeting, a new way of counting)
+        and recompute the centre line, limits and rules within each phase, as qicharts2's
+        ``part``: the number of points before each new phase (``part=24`` makes points 1-24
+        phase 1 and the rest phase 2), the time (a date or period of ``x``) at which each new
+        phase starts, e.g. the topic meeting's month, or the name of a column of ``data``
+        labelling each point's phase (each label one unbroken stretch of time). Every phase
+        needs at least two
+        points. The ``phase`` column of the frame and ``.phases`` (one row per phase with its
+        runs analysis) report them; ``.runs`` is the current (last) phase's.
     shift_length, trend_length : int
         Making Data Count rule lengths (7 and 6 by default).
     improvement : {"up", "down", None}
@@ -356,7 +393,8 @@ def spc(
     Raises
     ------
     MissingColumnsError for a column not in ``data``; InputError (a ValueError) for too few
-    points, repeated times, missing values, denominators <= 0, proportions above 1.
+    points, repeated times, missing values, denominators <= 0, proportions above 1, a ``part``
+    that leaves a phase with fewer than two points, or both ``baseline`` and ``part``.
 
     References
     ----------
@@ -397,6 +435,8 @@ def spc(
             f"a {chart} chart needs y= (a value column) or numerator= and denominator="
         )
     needed = [c for c in (y, x, numerator, denominator) if c is not None]
+    if isinstance(part, str) and part not in needed:
+        needed.append(part)  # a phase column, sorted with the points below
     require_columns(data, needed, where)
     frame = data[needed].copy()
     if x is not None:
@@ -444,14 +484,150 @@ def spc(
     else:
         out["y"] = frame[y].to_numpy()
     n = len(out)
+    if baseline is not None and part is not None:
+        raise InputError(
+            "spc: give baseline= (limits frozen on the first points) or part= (limits "
+            "recomputed per phase), not both; qicharts2 likewise ignores freeze when part is given"
+        )
     if baseline is not None and not 2 <= baseline <= n:
         raise InputError(
             f"baseline must be between 2 and the number of points ({n}); got {baseline}"
         )
-    base = slice(0, baseline if baseline is not None else n)
-
+    phases = _phases(part, frame, n, x=out["x"])
+    out["phase"] = phases
     y_values = out["y"].to_numpy()
+    pieces = []
+    runs_by_phase = []
+    for label in pd.unique(phases):
+        rows = np.flatnonzero(phases == label)
+        piece = out.iloc[rows].reset_index(drop=True)
+        limits = _phase_limits(piece, chart, baseline)
+        piece = pd.concat([piece, limits], axis=1)
+        bands = (
+            {k: piece[k] for k in ("lower", "upper", "lower_2sigma", "upper_2sigma")}
+            if "upper" in piece
+            else {}
+        )
+        # the Making Data Count and Anhøj rules look within a phase: a shift that spans the
+        # known change is the change itself, not a signal
+        rules = making_data_count_rules(
+            y_values[rows],
+            piece["centre"],
+            shift_length=shift_length,
+            trend_length=trend_length,
+            **bands,
+        )
+        if "upper" not in piece:
+            rules = rules.drop(columns=["beyond_limits", "two_of_three"])
+        piece = pd.concat([piece, rules], axis=1)
+        runs = anhoej_rules(y_values[rows], piece["centre"])
+        for key, value in runs.items():
+            piece[key] = value
+        runs_by_phase.append({"phase": label, "n_points": len(rows), **runs})
+        pieces.append(piece)
+    out = pd.concat(pieces, ignore_index=True)
+    if improvement is None:
+        out["variation"] = np.where(
+            out["special_cause"], "special cause (" + out["direction"] + ")", "common cause"
+        )
+    else:
+        good = "higher" if improvement == "up" else "lower"
+        out["variation"] = np.select(
+            [out["special_cause"] & (out["direction"] == good), out["special_cause"]],
+            ["improvement (" + out["direction"] + ")", "concern (" + out["direction"] + ")"],
+            "common cause",
+        )
+    if multiplier != 1:
+        for column in (
+            "y",
+            "centre",
+            "upper",
+            "lower",
+            "upper_2sigma",
+            "lower_2sigma",
+            "moving_range",
+            "mr_centre",
+            "mr_upper",
+        ):
+            if column in out:
+                out[column] = out[column] * multiplier
+    phase_runs = pd.DataFrame(runs_by_phase)
+    current = {k: v for k, v in runs_by_phase[-1].items() if k not in ("phase", "n_points")}
+    return SPCResult(
+        out,
+        chart,
+        current,
+        improvement,
+        labels={"x": x_label, "y": y_label, "title": title},
+        phases=phase_runs,
+    )
+
+
+def _is_time(value) -> bool:
+    return isinstance(value, (pd.Timestamp, pd.Period, np.datetime64)) or hasattr(value, "year")
+
+
+def _phases(part, frame: pd.DataFrame, n: int, min_phase: int = 2, x: pd.Series | None = None):
+    """Phase number (1, 2, ...) or label of each point of ``frame`` (in time order)."""
+    if part is None:
+        return np.ones(n, dtype=int)
+    starts = list(part) if isinstance(part, (list, tuple)) else [part]
+    if starts and all(_is_time(start) for start in starts):
+        # dates (or periods) where a new phase starts: the first point at or after each
+        times = pd.Series(x).reset_index(drop=True)
+        try:
+            part = [int((times < start).sum()) for start in starts]
+        except TypeError:
+            raise InputError(
+                f"spc: part={starts!r} are times, but they cannot be compared with the time "
+                "column's values; give them in the same type (dates, or periods)"
+            ) from None
+    if isinstance(part, str):
+        labels = frame[part]
+        if labels.isna().any():
+            raise InputError(f"spc: the phase column {part!r} is missing for some points")
+        changes = np.flatnonzero(labels.to_numpy()[1:] != labels.to_numpy()[:-1]) + 1
+        if len(set(labels)) != len(changes) + 1:
+            raise InputError(
+                f"spc: each phase in {part!r} must be one unbroken stretch of time; a label "
+                "comes back after another phase"
+            )
+        sizes = np.diff(np.concatenate([[0], changes, [n]]))
+        if sizes.min() < min_phase:
+            raise InputError(
+                f"spc: every phase needs at least {min_phase} points; phase "
+                f"{labels.iloc[np.concatenate([[0], changes])[sizes.argmin()]]!r} has "
+                f"{sizes.min()}"
+            )
+        return labels.to_numpy()
+    positions = np.atleast_1d(np.asarray(part))
+    if positions.dtype.kind not in "iu" and not (
+        positions.dtype.kind == "f" and np.all(positions == np.round(positions))
+    ):
+        raise InputError(
+            "spc: part must be the number of points before each new phase (as qicharts2's "
+            "part=24), a list of them, the time(s) a new phase starts, or the name of a phase "
+            f"column; got {part!r}"
+        )
+    positions = np.unique(positions.astype(int))
+    bounds = np.concatenate([[0], positions, [n]])
+    if positions.min() < min_phase or positions.max() > n - min_phase:
+        raise InputError(
+            f"spc: part={part!r} must split the {n} points into phases of at least {min_phase} "
+            f"points each (positions between {min_phase} and {n - min_phase})"
+        )
+    phases = np.repeat(np.arange(1, len(bounds)), np.diff(bounds))
+    return phases
+
+
+def _phase_limits(piece: pd.DataFrame, chart: str, baseline: int | None) -> pd.DataFrame:
+    """Centre line, limits and (XmR) moving ranges of one phase, from its own points (or its
+    first ``baseline`` points)."""
+    n = len(piece)
+    base = slice(0, baseline if baseline is not None else n)
+    y_values = piece["y"].to_numpy()
     sigma = None
+    extra = {}
     if chart == "run":
         centre = np.full(n, np.median(y_values[base]))
     elif chart == "xmr":
@@ -459,12 +635,12 @@ def spc(
         moving_range = np.abs(np.diff(y_values))
         mr_bar = moving_range[: (baseline - 1 if baseline else n - 1)].mean()
         sigma = np.full(n, mr_bar / _D2)
-        out["moving_range"] = np.concatenate([[np.nan], moving_range])
-        out["mr_centre"] = mr_bar
-        out["mr_upper"] = _D4 * mr_bar
+        extra["moving_range"] = np.concatenate([[np.nan], moving_range])
+        extra["mr_centre"] = np.full(n, mr_bar)
+        extra["mr_upper"] = np.full(n, _D4 * mr_bar)
     else:
-        size = out["denominator"].to_numpy()
-        pooled = out["numerator"].to_numpy()[base].sum() / size[base].sum()
+        size = piece["denominator"].to_numpy()
+        pooled = piece["numerator"].to_numpy()[base].sum() / size[base].sum()
         centre = np.full(n, pooled)
         if chart in ("u", "up"):
             sigma = np.sqrt(pooled / size)
@@ -483,13 +659,12 @@ def spc(
         raise InputError(
             "spc: the series does not vary (zero estimated sigma), so it has no control limits"
         )
-
-    out["centre"] = centre
+    limits = pd.DataFrame({"centre": centre, **extra})
     if sigma is not None:
-        out["upper"] = centre + 3 * sigma
-        out["lower"] = centre - 3 * sigma
-        out["upper_2sigma"] = centre + 2 * sigma
-        out["lower_2sigma"] = centre - 2 * sigma
+        limits["upper"] = centre + 3 * sigma
+        limits["lower"] = centre - 3 * sigma
+        limits["upper_2sigma"] = centre + 2 * sigma
+        limits["lower_2sigma"] = centre - 2 * sigma
         floor, ceiling = {
             "u": (0.0, None),
             "up": (0.0, None),
@@ -497,46 +672,5 @@ def spc(
             "pp": (0.0, 1.0),
         }.get(chart, (None, None))
         for column in ("upper", "lower", "upper_2sigma", "lower_2sigma"):
-            out[column] = out[column].clip(lower=floor, upper=ceiling)
-    limits = (
-        {k: out[k] for k in ("lower", "upper", "lower_2sigma", "upper_2sigma")}
-        if sigma is not None
-        else {}
-    )
-    rules = making_data_count_rules(
-        y_values, centre, shift_length=shift_length, trend_length=trend_length, **limits
-    )
-    if sigma is None:
-        rules = rules.drop(columns=["beyond_limits", "two_of_three"])
-    out = pd.concat([out, rules], axis=1)
-    if improvement is None:
-        out["variation"] = np.where(
-            out["special_cause"], "special cause (" + out["direction"] + ")", "common cause"
-        )
-    else:
-        good = "higher" if improvement == "up" else "lower"
-        out["variation"] = np.select(
-            [out["special_cause"] & (out["direction"] == good), out["special_cause"]],
-            ["improvement (" + out["direction"] + ")", "concern (" + out["direction"] + ")"],
-            "common cause",
-        )
-    runs = anhoej_rules(y_values, centre)
-    for key, value in runs.items():
-        out[key] = value
-    if multiplier != 1:
-        for column in (
-            "y",
-            "centre",
-            "upper",
-            "lower",
-            "upper_2sigma",
-            "lower_2sigma",
-            "moving_range",
-            "mr_centre",
-            "mr_upper",
-        ):
-            if column in out:
-                out[column] = out[column] * multiplier
-    return SPCResult(
-        out, chart, runs, improvement, labels={"x": x_label, "y": y_label, "title": title}
-    )
+            limits[column] = limits[column].clip(lower=floor, upper=ceiling)
+    return limits

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from evaluation.errors import InputError
 from evaluation.methods.checks import (
@@ -30,7 +30,7 @@ from evaluation.methods.checks import (
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["its", "ITSResult", "ITSInputError"]
+__all__ = ["its", "its_diagnostics", "ITSResult", "ITSDiagnosticsResult", "ITSInputError"]
 
 _MODELS = ("poisson", "quasipoisson", "ols")
 
@@ -219,6 +219,9 @@ class ITSResult:
     time: str
     level: float
     skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["unit", "reason"]))
+    #: one series only: log-likelihood, n_params, n_periods and the Pearson residuals in time
+    #: order (what :func:`its_diagnostics` compares and tests); empty for a panel
+    fit_statistics: dict = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy estimates: one row per (unit and) term (level_change, slope_change)."""
@@ -335,6 +338,7 @@ def its(
     lag: int | None = None,
     level: float = 0.95,
     progress: bool = False,
+    newey_west: bool = False,
 ) -> ITSResult:
     """Interrupted time series by segmented regression.
 
@@ -363,9 +367,13 @@ def its(
     model : "quasipoisson" (default), "poisson" or "ols".
     harmonics : number of Fourier pairs for seasonality (0 = none); ``period`` their period (12).
     slope_change : also estimate a change in trend after the intervention.
-    lag : Newey-West lag for OLS; default floor(4 (n/100)^(2/9)), reported in the result.
+    lag : Newey-West lag for OLS (and for a GLM with ``newey_west``); default
+        floor(4 (n/100)^(2/9)), reported in the result.
     level : confidence level of the intervals (0.95).
     progress : show a progress bar while fitting panel series by OLS.
+    newey_west : one series with a (quasi-)Poisson model: Newey-West (HAC, Bartlett kernel)
+        standard errors instead of the model's, for residuals that are autocorrelated (see
+        :func:`its_diagnostics`); the sandwich also absorbs overdispersion. OLS always uses them.
 
     Returns
     -------
@@ -402,6 +410,11 @@ def its(
     if not 0 < level < 1:
         raise InputError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
     require_frame(data, where)
+    if newey_west and unit is not None:
+        raise InputError(
+            "newey_west=True is for one series; a panel's clinics are fitted by a batched IRLS "
+            "with model-based standard errors. Aggregate the panel to one series first."
+        )
     needed = [outcome, time, population, unit]
     if isinstance(intervention, str) and intervention in data.columns:
         needed.append(intervention)
@@ -567,13 +580,16 @@ def its(
         # against.
         import statsmodels.api as sm
 
-        fit = sm.GLM(y_all, x_all, family=sm.families.Poisson(), offset=off_all).fit(
-            scale="X2" if model == "quasipoisson" else None
-        )
+        glm = sm.GLM(y_all, x_all, family=sm.families.Poisson(), offset=off_all)
+        fit = glm.fit(scale="X2" if model == "quasipoisson" else None)
         beta[0], se[0] = np.asarray(fit.params), np.asarray(fit.bse)
         pearson[0] = float(fit.pearson_chi2 / fit.df_resid)
         dispersion[0] = float(fit.scale)
         fitted_row = np.asarray(fit.fittedvalues)
+        if newey_west:
+            lags[0] = _newey_west_lag(len(y_all)) if lag is None else int(lag)
+            robust = glm.fit(cov_type="HAC", cov_kwds={"maxlags": int(lags[0])})
+            se[0] = np.asarray(robust.bse)
     else:
         # A panel: one batched IRLS per series length (all clinics usually share one length).
         for length in np.unique(lengths[valid]):
@@ -628,9 +644,9 @@ def its(
         part = pd.DataFrame(
             {"unit": keys_[valid], "term": term, "estimate": beta[valid, i], "se": se[valid, i]}
         )
-        if model == "ols":
+        if model == "ols" or newey_west:
             part["lag"] = lags[valid]
-        else:
+        if model != "ols":
             part["dispersion"] = dispersion[valid]
             part["pearson_dispersion"] = pearson[valid]
         part["n_periods"] = lengths[valid]
@@ -676,6 +692,29 @@ def its(
         "p_value",
     ]
     est = est[first_cols + [c for c in est.columns if c not in first_cols]]
+    statistics = {}
+    if unit is None:
+        fitted_counts = fitted_row * (np.exp(off_all) if model != "ols" else 1.0)
+        residual = y_all - fitted_counts
+        if model == "ols":
+            n_obs = len(y_all)
+            rss = float(np.sum(residual**2))
+            loglik = -0.5 * n_obs * (np.log(2 * np.pi * rss / n_obs) + 1)
+            pearson_residuals = residual / np.sqrt(rss / (n_obs - n_par))
+        else:
+            # y log(mu) - mu - log(y!) with log(y!) = lgamma(y + 1): the Poisson log-likelihood,
+            # extended to non-integer outcomes (DDD sums), as statsmodels' GLM computes it
+            loglik = float(
+                np.sum(y_all * np.log(fitted_counts) - fitted_counts - special.gammaln(y_all + 1))
+            )
+            pearson_residuals = residual / np.sqrt(fitted_counts)
+        statistics = {
+            "loglik": float(loglik),
+            "n_params": int(n_par),
+            "n_periods": int(len(y_all)),
+            "dispersion": float(dispersion[0]),
+            "residuals": pearson_residuals,
+        }
     return ITSResult(
         est,
         fitted,
@@ -685,4 +724,338 @@ def its(
         time,
         level,
         pd.DataFrame(skipped, columns=["unit", "reason"]),
+        statistics,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# diagnostics: seasonality chosen by a criterion, residual autocorrelation, placebo in time
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ITSDiagnosticsResult:
+    """The checks a referee asks of an interrupted time series. Build with
+    :func:`its_diagnostics`.
+
+    ``seasonality`` the criterion for 0..K Fourier pairs (``harmonics`` the chosen number);
+    ``autocorrelation`` the Ljung-Box test of the chosen model's residuals; ``effect`` the
+    chosen model (Newey-West standard errors where autocorrelation was found); ``placebo`` the
+    same model on the pre-intervention data with a fake intervention ``placebo_shift`` periods
+    earlier. ``.to_frame()`` the effect and the placebo side by side, ``.summary()`` everything
+    in one row, ``.plot()`` the criterion and the residual autocorrelation.
+    """
+
+    seasonality: pd.DataFrame  # harmonics, n_params, loglik, criterion, value, delta, chosen
+    harmonics: int
+    criterion: str
+    autocorrelation: pd.DataFrame  # test, lags, statistic, p_value, autocorrelated
+    residual_acf: pd.DataFrame  # lag, acf
+    effect: ITSResult
+    placebo: ITSResult
+    intervention: object  # the first period of the real intervention
+    placebo_intervention: object  # the fake one, placebo_shift periods earlier
+    standard_errors: str  # "model" or "Newey-West"
+    term: str = "level_change"
+
+    def _row(self, result: ITSResult) -> pd.Series:
+        frame = result.to_frame()
+        return frame[frame["term"] == self.term].iloc[0]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Two rows, ``analysis`` "effect" and "placebo": term, estimate, se, ci_low, ci_high,
+        p_value (and the rate ratio columns for a GLM), intervention, n_periods."""
+        rows = []
+        for name, result, start in (
+            ("effect", self.effect, self.intervention),
+            ("placebo", self.placebo, self.placebo_intervention),
+        ):
+            rows.append({"analysis": name, **self._row(result).to_dict(), "intervention": start})
+        return pd.DataFrame(rows)
+
+    def summary(self) -> pd.DataFrame:
+        """One row: harmonics (chosen), criterion, ljung_box_lags, ljung_box_statistic,
+        ljung_box_p_value, autocorrelated, standard_errors ("model" or "Newey-West"), the
+        effect's estimate, ci_low, ci_high, p_value and the placebo's (``placebo_`` prefix),
+        and whether the placebo interval includes no change (``placebo_includes_zero``)."""
+        test = self.autocorrelation.iloc[0]
+        effect, placebo = self._row(self.effect), self._row(self.placebo)
+        row = {
+            "harmonics": self.harmonics,
+            "criterion": self.criterion,
+            "ljung_box_lags": int(test["lags"]),
+            "ljung_box_statistic": float(test["statistic"]),
+            "ljung_box_p_value": float(test["p_value"]),
+            "autocorrelated": bool(test["autocorrelated"]),
+            "standard_errors": self.standard_errors,
+        }
+        for prefix, values in (("", effect), ("placebo_", placebo)):
+            for column in ("estimate", "ci_low", "ci_high", "p_value"):
+                row[prefix + column] = float(values[column])
+        row["placebo_includes_zero"] = bool(placebo["ci_low"] <= 0 <= placebo["ci_high"])
+        return pd.DataFrame([row])
+
+    def plot(self, axes=None):
+        """Two panels: the criterion by number of Fourier pairs (the chosen one marked), and the
+        autocorrelation of the residuals by lag with the approximate 95% band
+        :math:`\\pm 1.96/\\sqrt{n}`."""
+        import matplotlib.pyplot as plt
+
+        from evaluation.methods import _plotting as P
+
+        if axes is None:
+            P.set_style()
+            _, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+        left, right = axes
+        table = self.seasonality
+        left.plot(table["harmonics"], table["value"], marker="o", color=P.BEFORE_COLOUR)
+        chosen = table[table["chosen"]]
+        left.scatter(
+            chosen["harmonics"],
+            chosen["value"],
+            s=90,
+            facecolors="none",
+            edgecolors=P.AFTER_COLOUR,
+            label=f"Chosen: {self.harmonics} pair(s)",
+            zorder=3,
+        )
+        left.set_xticks(table["harmonics"])
+        left.set_xlabel("Fourier pairs for the season")
+        left.set_ylabel(f"{self.criterion} (lower is better)")
+        left.legend(frameon=False, fontsize="small")
+        acf = self.residual_acf
+        band = 1.96 / np.sqrt(self.effect.fit_statistics["n_periods"])
+        right.vlines(acf["lag"], 0, acf["acf"], color=P.BEFORE_COLOUR)
+        right.scatter(acf["lag"], acf["acf"], s=14, color=P.BEFORE_COLOUR)
+        right.axhspan(-band, band, color="#dddddd", zorder=0, label="95% band for no correlation")
+        right.axhline(0, color="black", lw=0.8)
+        test = self.autocorrelation.iloc[0]
+        right.set_title(
+            f"Ljung-Box, {int(test['lags'])} lags: p = {test['p_value']:.2g}", fontsize=10
+        )
+        right.set_xlabel("Lag (periods)")
+        right.set_ylabel("Residual autocorrelation")
+        right.legend(frameon=False, fontsize="small")
+        return axes
+
+
+def _shift_back(start, periods: int, times: pd.Series):
+    """The intervention moved ``periods`` periods earlier (months for dates)."""
+    if pd.api.types.is_datetime64_any_dtype(times):
+        return pd.Timestamp(start) - pd.DateOffset(months=periods)
+    return start - periods
+
+
+def its_diagnostics(
+    data: pd.DataFrame,
+    outcome: str,
+    time: str,
+    intervention,
+    population: str | None = None,
+    model: Literal["quasipoisson", "poisson", "ols"] = "quasipoisson",
+    max_harmonics: int = 4,
+    period: float = 12,
+    slope_change: bool = False,
+    autocorrelation_lags: int | None = None,
+    alpha: float = 0.05,
+    placebo_shift: int = 12,
+    lag: int | None = None,
+    level: float = 0.95,
+) -> ITSDiagnosticsResult:
+    """Seasonality chosen by a criterion, residual autocorrelation and a placebo in time for one
+    interrupted time series (the checks of Bhaskaran et al. 2013 and Lopez Bernal et al. 2017).
+
+    1. **Seasonality.** The segmented regression of :func:`its` is fitted with 0, 1, ...,
+       ``max_harmonics`` Fourier pairs (period ``period``) and the number with the smallest
+       criterion is chosen: for quasi-Poisson the QAIC,
+       :math:`-2\\log L/\\hat c + 2(p + 1)`, with the Poisson log-likelihood and the
+       dispersion :math:`\\hat c` of the largest model (Burnham & Anderson 2002, sec. 2.5);
+       for Poisson and OLS the AIC, :math:`-2\\log L + 2p`. Pairs the series is too short
+       for (fewer periods than ``period``, or fewer than p + 2) are not tried.
+    2. **Autocorrelation.** The Ljung-Box test of the chosen model's Pearson residuals at
+       ``autocorrelation_lags`` lags (default ``period`` or n/4, whichever is smaller):
+       :math:`Q = n(n+2)\\sum_{k=1}^{h} r_k^2/(n-k)` on h df. Where it rejects at ``alpha``,
+       the effect is refitted with Newey-West (HAC) standard errors at ``lag``
+       (default floor(4 (n/100)^(2/9))); OLS always has them.
+    3. **Placebo in time.** The chosen model on the periods before the real intervention only,
+       with a fake intervention ``placebo_shift`` periods (months for dates) earlier. An effect
+       found there is not the intervention's: its interval should include no change.
+
+    Parameters
+    ----------
+    data, outcome, time, population, model, period, slope_change, lag, level : as :func:`its`
+        (one series; ``intervention`` a value of ``time`` or a 0/1 indicator column).
+    max_harmonics : most Fourier pairs tried (the default 4; at most period/2).
+    autocorrelation_lags : lags of the Ljung-Box test.
+    alpha : significance level at which autocorrelation switches to Newey-West errors.
+    placebo_shift : how many periods before the real intervention the fake one is put.
+
+    Returns
+    -------
+    :class:`ITSDiagnosticsResult`: ``.seasonality``, ``.harmonics``, ``.autocorrelation``,
+    ``.effect`` and ``.placebo`` (:class:`ITSResult`), ``.summary()`` (one row),
+    ``.to_frame()``, ``.plot()``.
+
+    Raises
+    ------
+    ITSInputError as :func:`its`, and when the periods before the intervention are too few for
+    the placebo (it needs at least two periods on each side of the fake date).
+
+    References
+    ----------
+    Bhaskaran K, Gasparrini A, Hajat S, Smeeth L, Armstrong B. Time series regression studies in
+    environmental epidemiology. Int J Epidemiol 2013;42:1187-1195.
+    Lopez Bernal J, Cummins S, Gasparrini A. Int J Epidemiol 2017;46:348-355.
+    Burnham KP, Anderson DR. Model Selection and Multimodel Inference. 2nd ed. Springer; 2002.
+    Ljung GM, Box GEP. On a measure of lack of fit in time series models. Biometrika
+    1978;65:297-303.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from evaluation.methods import its_diagnostics
+    >>> rng = np.random.default_rng(7)
+    >>> t = np.arange(1, 73)
+    >>> rate = 0.002 * np.exp(0.002 * t + 0.15 * np.sin(2 * np.pi * t / 12) - 0.2 * (t >= 49))
+    >>> series = pd.DataFrame({"time": t, "cases": rng.poisson(rate * 1e5), "pop": 1e5})
+    >>> checks = its_diagnostics(series, "cases", "time", intervention=49, population="pop")
+    >>> checks.criterion, checks.harmonics >= 1  # the planted season is found
+    ('QAIC', True)
+    >>> row = checks.summary().iloc[0]
+    >>> bool(row["ci_high"] < 0), bool(row["placebo_includes_zero"])
+    (True, True)
+    """
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+    from statsmodels.tsa.stattools import acf as autocorrelation_function
+
+    where = "its_diagnostics: data"
+    if max_harmonics < 0 or int(max_harmonics) != max_harmonics:
+        raise ITSInputError(f"max_harmonics must be a non-negative integer, got {max_harmonics!r}")
+    if not 0 < alpha < 1:
+        raise InputError(f"alpha must be between 0 and 1, got {alpha!r}")
+    if placebo_shift < 1 or int(placebo_shift) != placebo_shift:
+        raise ITSInputError(f"placebo_shift must be a positive integer, got {placebo_shift!r}")
+    common = dict(
+        outcome=outcome,
+        time=time,
+        population=population,
+        model=model,
+        period=period,
+        slope_change=slope_change,
+        level=level,
+        lag=lag,
+    )
+    # the first fit checks the input and gives its() warnings once; the others are quiet
+    fits = {0: its(data, intervention=intervention, **common)}
+    n_obs = fits[0].fit_statistics["n_periods"]
+    largest = min(int(max_harmonics), int(period // 2))
+    for k in range(1, largest + 1):
+        n_params = fits[0].fit_statistics["n_params"] + 2 * k
+        if n_obs < period or n_obs < n_params + 2:
+            break
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits[k] = its(data, intervention=intervention, harmonics=k, **common)
+    criterion = "QAIC" if model == "quasipoisson" else "AIC"
+    c_hat = max(fits[max(fits)].fit_statistics["dispersion"], 1.0) if criterion == "QAIC" else 1
+    rows = []
+    for k, fit in fits.items():
+        loglik, n_params = fit.fit_statistics["loglik"], fit.fit_statistics["n_params"]
+        if criterion == "QAIC":
+            value = -2 * loglik / c_hat + 2 * (n_params + 1)
+        else:
+            value = -2 * loglik + 2 * (n_params + (1 if model == "ols" else 0))
+        rows.append({"harmonics": k, "n_params": n_params, "loglik": loglik, "value": value})
+    seasonality = pd.DataFrame(rows)
+    seasonality.insert(3, "criterion", criterion)
+    if not np.isfinite(seasonality["value"]).all():
+        raise ITSInputError(
+            f"{where}: the {criterion} is not finite for every number of Fourier pairs; check "
+            f"the outcome {outcome!r} for zero fitted rates"
+        )
+    seasonality["delta"] = seasonality["value"] - seasonality["value"].min()
+    chosen = int(seasonality.loc[seasonality["value"].idxmin(), "harmonics"])
+    seasonality["chosen"] = seasonality["harmonics"] == chosen
+    if criterion == "QAIC":
+        seasonality["c_hat"] = c_hat
+
+    residuals = np.asarray(fits[chosen].fit_statistics["residuals"], dtype=float)
+    lags_tested = (
+        int(autocorrelation_lags)
+        if autocorrelation_lags is not None
+        else int(max(1, min(period, n_obs // 4)))
+    )
+    if not 1 <= lags_tested < n_obs:
+        raise ITSInputError(
+            f"autocorrelation_lags must be between 1 and {n_obs - 1} for {n_obs} periods, "
+            f"got {autocorrelation_lags!r}"
+        )
+    box = acorr_ljungbox(residuals, lags=[lags_tested])
+    statistic, p_value = float(box["lb_stat"].iloc[0]), float(box["lb_pvalue"].iloc[0])
+    autocorrelated = p_value < alpha
+    autocorrelation = pd.DataFrame(
+        [
+            {
+                "test": "Ljung-Box",
+                "lags": lags_tested,
+                "statistic": statistic,
+                "p_value": p_value,
+                "autocorrelated": autocorrelated,
+            }
+        ]
+    )
+    values = autocorrelation_function(residuals, nlags=lags_tested, fft=False)
+    residual_acf = pd.DataFrame({"lag": np.arange(1, lags_tested + 1), "acf": values[1:]})
+
+    robust = autocorrelated and model != "ols"
+    effect = fits[chosen]
+    if robust:
+        effect = its(data, intervention=intervention, harmonics=chosen, newey_west=True, **common)
+    standard_errors = "Newey-West" if (robust or model == "ols") else "model"
+
+    # placebo: only the periods before the real intervention, a fake one placebo_shift earlier
+    frame = data.copy()
+    times = frame[time]
+    if not pd.api.types.is_numeric_dtype(times):
+        times = pd.to_datetime(times)
+        frame[time] = times
+    if isinstance(intervention, str) and intervention in data.columns:
+        on = pd.to_numeric(frame[intervention], errors="coerce") == 1
+        start = times[on].min()
+        frame = frame.drop(columns=intervention)
+    else:
+        numeric = pd.api.types.is_numeric_dtype(times)
+        start = intervention if numeric else pd.Timestamp(intervention)
+    before = frame[times < start]
+    fake = _shift_back(start, int(placebo_shift), times)
+    n_fake_pre = int((before[time] < fake).sum())
+    n_fake_post = len(before) - n_fake_pre
+    if n_fake_pre < 2 or n_fake_post < 2:
+        raise ITSInputError(
+            f"{where}: a placebo {placebo_shift} periods before the intervention needs at least "
+            f"two periods on each side of the fake date within the {len(before)} periods before "
+            f"the real one; found {n_fake_pre} and {n_fake_post}. Use a smaller placebo_shift or "
+            "a longer series."
+        )
+    placebo_harmonics = chosen if len(before) >= period else 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        placebo = its(
+            before,
+            intervention=fake,
+            harmonics=placebo_harmonics,
+            newey_west=robust,
+            **common,
+        )
+    return ITSDiagnosticsResult(
+        seasonality=seasonality,
+        harmonics=chosen,
+        criterion=criterion,
+        autocorrelation=autocorrelation,
+        residual_acf=residual_acf,
+        effect=effect,
+        placebo=placebo,
+        intervention=start,
+        placebo_intervention=fake,
+        standard_errors=standard_errors,
     )

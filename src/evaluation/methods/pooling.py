@@ -19,8 +19,17 @@ Model: :math:`y_i = \\mu + u_i + e_i`, :math:`u_i \\sim N(0, \\tau^2)`, :math:`e
   by fixed-point iteration (:math:`w^*_i = 1/(v_i+\\tau^2)`);
 - :math:`\\hat\\mu = \\sum w^*_i y_i / \\sum w^*_i`, :math:`SE = 1/\\sqrt{\\sum w^*_i}`;
 - :math:`I^2 = \\max(0, (Q - (k-1))/Q)`;
+- Hartung-Knapp(-Sidik-Jonkman) interval (``ci="hk"``, the default when fewer than 10
+  estimates are pooled): :math:`SE_{HK} = SE\\sqrt{q}`,
+  :math:`q = \\sum w^*_i (y_i - \\hat\\mu)^2 / (k-1)`, and
+  :math:`\\hat\\mu \\pm t_{k-1, 0.975} SE_{HK}` with a t test on :math:`k-1` df (not truncated at
+  :math:`q \\geq 1`, as metafor's ``test="knha"``). With few estimates the normal interval is
+  too narrow: it ignores that :math:`\\tau^2` is itself estimated from a handful of numbers;
 - prediction interval :math:`\\hat\\mu \\pm t_{k-2, 0.975}\\sqrt{\\hat\\tau^2 + SE^2}`
-  (needs k >= 3).
+  with the normal interval (Higgins 2009; needs k >= 3), and with :math:`t_{k-1}` and the HK
+  standard error with ``ci="hk"`` (as metafor's ``predict`` after ``test="knha"``);
+- for log ratios, :meth:`PoolResult.percent_change` back-transforms to
+  :math:`100(e^{x} - 1)` % change.
 
 References
 ----------
@@ -28,6 +37,12 @@ DerSimonian R, Laird N. Meta-analysis in clinical trials. Control Clin Trials 19
 Higgins JPT, Thompson SG. Quantifying heterogeneity in a meta-analysis. Stat Med 2002;21:1539-1558.
 Higgins JPT, Thompson SG, Spiegelhalter DJ. A re-evaluation of random-effects meta-analysis.
 JRSS A 2009;172:137-159 (the prediction interval).
+Hartung J, Knapp G. A refined method for the meta-analysis of controlled clinical trials with
+binary outcome. Stat Med 2001;20:3875-3889.
+IntHout J, Ioannidis JPA, Borm GF. The Hartung-Knapp-Sidik-Jonkman method for random effects
+meta-analysis is straightforward and considerably outperforms the standard DerSimonian-Laird
+method. BMC Med Res Methodol 2014;14:25.
+Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw 2010;36(3).
 Viechtbauer W. Bias and efficiency of meta-analytic variance estimators in the random-effects
 model. J Educ Behav Stat 2005;30:261-293 (REML).
 """
@@ -55,6 +70,9 @@ from evaluation.errors import EvaluationError, InputError
 from evaluation.methods.checks import require_columns
 
 METHODS = ("DL", "REML")
+CI_METHODS = ("normal", "hk")
+#: below this many estimates the Hartung-Knapp interval is the default (IntHout et al. 2014)
+HK_BELOW = 10
 
 
 class REMLConvergenceError(EvaluationError, RuntimeError):
@@ -87,6 +105,8 @@ class PoolResult:
     level: float
     fixed_estimate: float
     fixed_se: float
+    ci: str = "normal"
+    df: float = np.inf
     labels: dict = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
@@ -95,7 +115,7 @@ class PoolResult:
         pooled = pd.DataFrame(
             [
                 {
-                    "label": f"Pooled (random effects, {self.method})",
+                    "label": f"Pooled (random effects, {self.method}, {self._ci_name})",
                     "estimate": self.estimate,
                     "se": self.se,
                     "ci_low": self.ci_low,
@@ -109,18 +129,25 @@ class PoolResult:
         )
         return pd.concat([self.studies, pooled], ignore_index=True)
 
+    @property
+    def _ci_name(self) -> str:
+        return "Hartung-Knapp" if self.ci == "hk" else "normal"
+
     def summary(self) -> pd.DataFrame:
-        """The pooled estimate and the heterogeneity in one row: method, k, estimate, se,
-        ci_low, ci_high, z, p_value, tau2, tau, i2, q, q_df, q_p_value, prediction_low,
-        prediction_high, fixed_estimate, fixed_se."""
+        """The pooled estimate and the heterogeneity in one row: method, ci (``"normal"`` or
+        ``"hk"``), k, estimate, se, ci_low, ci_high, z (a t statistic on ``df`` degrees of
+        freedom with ``ci="hk"``), df (infinite for the normal interval), p_value, tau2, tau,
+        i2, q, q_df, q_p_value, prediction_low, prediction_high, fixed_estimate, fixed_se."""
         row = {
             "method": self.method,
+            "ci": self.ci,
             "k": len(self.studies),
             "estimate": self.estimate,
             "se": self.se,
             "ci_low": float(self.ci_low),
             "ci_high": float(self.ci_high),
             "z": self.z,
+            "df": self.df,
             "p_value": self.p_value,
             "tau2": self.tau2,
             "tau": float(np.sqrt(self.tau2)),
@@ -134,6 +161,20 @@ class PoolResult:
             "fixed_se": self.fixed_se,
         }
         return pd.DataFrame([row])
+
+    def percent_change(self) -> pd.DataFrame:
+        """The pooled estimate, its interval and the prediction interval as % change, for
+        estimates pooled on the log scale (log rate ratios, log odds ratios):
+        :math:`100(e^{x} - 1)`. One row: percent_change, ci_low, ci_high, prediction_low,
+        prediction_high (a rate ratio of 0.90 is -10%)."""
+        values = {
+            "percent_change": self.estimate,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "prediction_low": self.prediction_low,
+            "prediction_high": self.prediction_high,
+        }
+        return pd.DataFrame([{k: 100 * float(np.expm1(v)) for k, v in values.items()}])
 
     def plot(
         self,
@@ -181,7 +222,7 @@ class PoolResult:
             label=f"Prediction interval for a new region ({self.level * 100:g}%)",
         )
         ax.axvline(null, color="#9a9a9a", lw=1, ls="--")
-        labels = list(rows["label"].astype(str)) + [f"Pooled ({self.method})"]
+        labels = list(rows["label"].astype(str)) + [f"Pooled ({self.method}, {self._ci_name})"]
         ax.set_yticks(list(positions) + [0.5], labels)
         ax.set_ylim(-0.2, k + 1.8)
         ax.set_xlabel(x_label or self.labels.get("x") or "Estimate")
@@ -230,6 +271,7 @@ def pool(
     level: float = 0.95,
     x_label: str | None = None,
     title: str | None = None,
+    ci: str | None = None,
 ) -> PoolResult:
     """Random-effects meta-analysis of k estimates (e.g. the five regions' log rate ratios).
 
@@ -247,16 +289,29 @@ def pool(
         likelihood.
     level : float
         Coverage of the confidence and prediction intervals.
+    ci : {"normal", "hk", None}
+        Interval for the pooled estimate: normal (z) or Hartung-Knapp(-Sidik-Jonkman), a t
+        interval on k - 1 df with a variance rescaled by the spread of the estimates. Default
+        (None): ``"hk"`` when fewer than 10 estimates are pooled, else ``"normal"``; with five
+        regions the normal interval is too narrow because it treats the estimated tau^2 as
+        known.
 
     Returns
     -------
-    :class:`PoolResult` with ``.to_frame()``, ``.summary()`` (tau2, I2, Q, prediction interval) and
-    ``.plot()`` (forest plot).
+    :class:`PoolResult` with ``.to_frame()``, ``.summary()`` (tau2, I2, Q, prediction interval),
+    ``.percent_change()`` (for log ratios) and ``.plot()`` (forest plot).
+
+    Raises
+    ------
+    InputError for fewer than 2 estimates, a missing or non-finite value, a standard error <= 0,
+    or an unknown method/ci.
 
     References
     ----------
     DerSimonian R, Laird N. Control Clin Trials 1986;7:177-188.
+    Hartung J, Knapp G. Stat Med 2001;20:3875-3889.
     Higgins JPT, Thompson SG, Spiegelhalter DJ. JRSS A 2009;172:137-159.
+    Viechtbauer W. J Stat Softw 2010;36(3) (metafor; ``rma(..., test="knha")``).
 
     Examples
     --------
@@ -267,13 +322,18 @@ def pool(
     ...                         "log_rr": [-0.12, -0.05, -0.10, -0.16, -0.02],
     ...                         "se": [0.03, 0.05, 0.04, 0.04, 0.06]})
     >>> result = pool(regions, estimate="log_rr", se="se")
-    >>> result.summary()[["estimate", "tau2", "i2"]].round(4)
-       estimate    tau2      i2
-    0   -0.1026  0.0006  0.2553
+    >>> result.summary()[["ci", "estimate", "ci_low", "ci_high", "tau2", "i2"]].round(4)
+       ci  estimate  ci_low  ci_high    tau2      i2
+    0  hk   -0.1026 -0.1642  -0.0409  0.0006  0.2553
+    >>> result.percent_change()[["percent_change", "ci_low", "ci_high"]].round(1)
+       percent_change  ci_low  ci_high
+    0            -9.7   -15.1     -4.0
     """
     method = str(method).upper()
     if method not in METHODS:
         raise InputError(f"method must be one of {METHODS}; got {method!r}")
+    if ci is not None and ci not in CI_METHODS:
+        raise InputError(f"ci must be one of {CI_METHODS} or None (automatic); got {ci!r}")
     if not 0 < level < 1:
         raise InputError(f"level must be between 0 and 1; got {level!r}")
     require_columns(data, [estimate, se], "pool: data")
@@ -305,8 +365,19 @@ def pool(
     mu = float(np.sum(w_random * y) / np.sum(w_random))
     se_mu = float(1 / np.sqrt(np.sum(w_random)))
     z_crit = stats.norm.ppf(1 - (1 - level) / 2)
-    if k >= 3:
-        half = stats.t.ppf(1 - (1 - level) / 2, k - 2) * np.sqrt(tau2 + se_mu**2)
+    if ci is None:
+        ci = "hk" if k < HK_BELOW else "normal"
+    if ci == "hk":
+        # not truncated at 1 (metafor's test="knha"): a small spread narrows the interval too
+        spread = float(np.sum(w_random * (y - mu) ** 2) / (k - 1))
+        se_pooled = se_mu * np.sqrt(spread)
+        df = float(k - 1)
+        crit = stats.t.ppf(1 - (1 - level) / 2, df)
+        prediction_df = k - 1
+    else:
+        se_pooled, df, crit, prediction_df = se_mu, np.inf, z_crit, k - 2
+    if prediction_df >= 1:
+        half = stats.t.ppf(1 - (1 - level) / 2, prediction_df) * np.sqrt(tau2 + se_pooled**2)
         prediction = (mu - half, mu + half)
     else:
         # t on k - 2 = 0 df: a new region could be anywhere; say so rather than print a number
@@ -326,15 +397,16 @@ def pool(
             "weight_random": 100 * w_random / w_random.sum(),
         }
     )
-    z = mu / se_mu
+    z = mu / se_pooled
+    p_value = stats.norm.sf(abs(z)) if ci == "normal" else stats.t.sf(abs(z), df)
     return PoolResult(
         studies=studies,
         estimate=mu,
-        se=se_mu,
-        ci_low=float(mu - z_crit * se_mu),
-        ci_high=float(mu + z_crit * se_mu),
+        se=float(se_pooled),
+        ci_low=float(mu - crit * se_pooled),
+        ci_high=float(mu + crit * se_pooled),
         z=float(z),
-        p_value=float(2 * stats.norm.sf(abs(z))),
+        p_value=float(2 * p_value),
         tau2=float(tau2),
         i2=float(max(0.0, (q - (k - 1)) / q)) if q > 0 else 0.0,
         q=q,
@@ -346,6 +418,8 @@ def pool(
         level=level,
         fixed_estimate=fixed,
         fixed_se=float(1 / np.sqrt(w.sum())),
+        ci=ci,
+        df=df,
         labels={"x": x_label, "title": title},
     )
 
@@ -447,6 +521,7 @@ def pool_estimates(
     min_regions: int = 2,
     method: str = "DL",
     level: float = 0.95,
+    ci: str | None = None,
 ) -> RegionalPoolingResult:
     """Pool every estimate the region notebooks of a run recorded, one pooling per estimate.
 
@@ -461,7 +536,7 @@ def pool_estimates(
     notebooks : keep only these notebooks' rows (e.g. the region notebooks of the run).
     region_names : region slug -> name for the tables (default the catalogue's names).
     min_regions : fewest regions to pool; a group with fewer is listed with a note.
-    method, level : as :func:`pool`.
+    method, level, ci : as :func:`pool` (Hartung-Knapp by default below 10 regions).
 
     Returns
     -------
@@ -478,7 +553,7 @@ def pool_estimates(
     >>> national = pool_estimates(recorded)
     >>> national.to_frame()[["name", "k", "estimate", "ci_low", "ci_high"]].round(3)
       name  k  estimate  ci_low  ci_high
-    0  att  3    -0.327  -0.441   -0.212
+    0  att  3    -0.327  -0.503    -0.15
     >>> national.estimates[0].title
     'Change in DDD (01_prescribing_impact)'
     """
@@ -527,6 +602,7 @@ def pool_estimates(
                     label="region",
                     method=method,
                     level=level,
+                    ci=ci,
                 )
             else:
                 note = (
