@@ -54,6 +54,7 @@ from scipy import stats
 
 from evaluation.errors import InputError
 from evaluation.methods.checks import require_columns, require_frame, require_unique
+from evaluation.palette import OKABE_ITO
 
 CHARTS = ("run", "xmr", "i", "u", "p", "up", "pp")
 _D2 = 1.128  # bias constant of the moving range of two points
@@ -249,7 +250,6 @@ class SPCResult:
         """The series with centre line and limits; special-cause points coloured (orange for a
         concern, blue for an improvement when ``improvement`` was given, as Making Data Count)."""
         import matplotlib.pyplot as plt
-        import seaborn as sns
 
         from evaluation.methods._plotting import new_axes, set_style
 
@@ -261,7 +261,6 @@ class SPCResult:
             _, (ax, ax_mr) = plt.subplots(2, 1, figsize=(9, 6), sharex=True, height_ratios=[3, 1.3])
         else:
             ax = new_axes(ax, figsize=(9, 4))
-        palette = sns.color_palette("colorblind")
         ax.plot(frame["x"], frame["y"], color="#7f7f7f", lw=1.2, marker="o", ms=4, zorder=2)
         groups = list(frame.groupby("phase", sort=False)) if "phase" in frame else [(1, frame)]
         for number, (_, phase) in enumerate(groups):
@@ -281,13 +280,18 @@ class SPCResult:
                     phase["x"],
                     phase["upper"],
                     "--",
-                    color=palette[7],
+                    color=OKABE_ITO["grey"],
                     lw=1,
                     drawstyle="steps-mid",
                     label="Process limits (3 sigma)" if first else None,
                 )
                 ax.plot(
-                    phase["x"], phase["lower"], "--", color=palette[7], lw=1, drawstyle="steps-mid"
+                    phase["x"],
+                    phase["lower"],
+                    "--",
+                    color=OKABE_ITO["grey"],
+                    lw=1,
+                    drawstyle="steps-mid",
                 )
             if not first:
                 ax.axvline(
@@ -297,7 +301,11 @@ class SPCResult:
                     ls=":",
                     label="Limits recomputed (new phase)" if number == 1 else None,
                 )
-        colours = {"improvement": palette[0], "concern": palette[1], "special cause": palette[1]}
+        colours = {
+            "improvement": OKABE_ITO["blue"],
+            "concern": OKABE_ITO["orange"],
+            "special cause": OKABE_ITO["orange"],
+        }
         for kind, colour in colours.items():
             chosen = frame["variation"].str.startswith(kind)
             if chosen.any():
@@ -325,7 +333,7 @@ class SPCResult:
         if ax_mr is not None:
             ax_mr.plot(frame["x"], frame["moving_range"], color="#7f7f7f", marker="o", ms=3, lw=1)
             ax_mr.plot(frame["x"], frame["mr_centre"], color="black", lw=1)
-            ax_mr.plot(frame["x"], frame["mr_upper"], "--", color=palette[7], lw=1)
+            ax_mr.plot(frame["x"], frame["mr_upper"], "--", color=OKABE_ITO["grey"], lw=1)
             ax_mr.set_ylabel("Month-to-month\nchange")
         return ax
 

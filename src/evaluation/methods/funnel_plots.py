@@ -43,6 +43,7 @@ from scipy import stats
 
 from evaluation.errors import InputError
 from evaluation.methods.checks import require_columns, require_frame, require_positive
+from evaluation.palette import OKABE_ITO
 
 KINDS = ("ratio", "proportion")
 OVERDISPERSION = ("none", "multiplicative", "additive")
@@ -430,8 +431,8 @@ class FunnelResult:
 
         ax = new_axes(ax, figsize=(8, 5))
         curves = self.limits()
-        palette = sns.color_palette("colorblind")
-        styles = {0: ("--", palette[0]), 1: ("-", palette[3])}
+        palette = list(OKABE_ITO.values())
+        styles = {0: ("--", OKABE_ITO["blue"]), 1: ("-", OKABE_ITO["vermillion"])}
         for i, level in enumerate(sorted(self.levels)):
             tag = _level_tag(level)
             line, colour = styles.get(i, ("-.", palette[i % len(palette)]))
@@ -462,8 +463,8 @@ class FunnelResult:
             ax=ax,
             s=30,
             palette={
-                "higher than expected": palette[3],
-                "lower than expected": palette[0],
+                "higher than expected": OKABE_ITO["vermillion"],
+                "lower than expected": OKABE_ITO["blue"],
                 "within expected variation": "#7f7f7f",
             },
             hue_order=[

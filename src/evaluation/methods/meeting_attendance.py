@@ -43,6 +43,7 @@ from scipy import stats
 
 from evaluation.errors import InputError, MissingColumnsError
 from evaluation.methods.checks import require_columns, require_positive, require_unique
+from evaluation.palette import OKABE_ITO
 
 LEVELS = ("meeting", "gp", "clinic", "cluster", "region")
 
@@ -683,12 +684,10 @@ class DoseResponseResult:
         """Each clinic's percent change against the share of its GPs at the meeting, with the
         fitted line and its confidence band."""
         import matplotlib.pyplot as plt
-        import seaborn as sns
 
         from evaluation.methods._plotting import new_axes
 
         ax = new_axes(ax, figsize=(7, 4.5))
-        palette = sns.color_palette("colorblind")
         rng = np.random.default_rng(0)  # jitter only: solo clinics sit at exactly 0 or 1
         share = self.clinics["share_attended"].to_numpy()
         jitter = rng.uniform(-0.012, 0.012, len(share))
@@ -706,12 +705,16 @@ class DoseResponseResult:
             line["share_attended"],
             line["percent_ci_low"],
             line["percent_ci_high"],
-            color=palette[0],
+            color=OKABE_ITO["blue"],
             alpha=0.25,
             label=f"{self.level * 100:g}% confidence band",
         )
         ax.plot(
-            line["share_attended"], line["percent_change"], color=palette[0], lw=2, label="Fitted"
+            line["share_attended"],
+            line["percent_change"],
+            color=OKABE_ITO["blue"],
+            lw=2,
+            label="Fitted",
         )
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xlabel("Share of the clinic's GPs at the cluster's topic meeting")
@@ -1065,8 +1068,8 @@ class AttendanceResult:
         trend = self.trend.set_index("cluster_id")["engagement"]
         per_year["engagement"] = per_year["cluster_id"].map(trend)
         palette = {
-            "fading": sns.color_palette("colorblind")[3],
-            "rising": sns.color_palette("colorblind")[2],
+            "fading": OKABE_ITO["vermillion"],
+            "rising": OKABE_ITO["bluish_green"],
             "sustained": "#b0b0b0",
             "not estimable": "#d9d9d9",
         }

@@ -68,6 +68,7 @@ from scipy import stats
 
 from evaluation.errors import EvaluationError, InputError
 from evaluation.methods.checks import require_columns
+from evaluation.palette import OKABE_ITO
 
 METHODS = ("DL", "REML")
 CI_METHODS = ("normal", "hk")
@@ -190,7 +191,6 @@ class PoolResult:
         ``transform`` maps estimates for display, e.g. ``numpy.exp`` to show rate ratios from
         log rate ratios (then the reference line is at 1).
         """
-        import seaborn as sns
 
         from evaluation.methods._plotting import new_axes
 
@@ -200,7 +200,7 @@ class PoolResult:
         rows = self.studies
         k = len(rows)
         ax = new_axes(ax, figsize=(8, 1.2 + 0.45 * (k + 2)))
-        colour = sns.color_palette("colorblind")[0]
+        colour = OKABE_ITO["blue"]
         positions = np.arange(k, 0, -1) + 1
         sizes = 40 + 260 * rows["weight_random"].to_numpy() / 100
         ax.hlines(positions, show(rows["ci_low"]), show(rows["ci_high"]), color="#4d4d4d", lw=1.2)
