@@ -28,6 +28,7 @@ __all__ = [
     "MIN_CLINICS_FOR_FUNNEL",
     "MIN_CLUSTER_CLINICS_FOR_FUNNEL",
     "MIN_PHASE_POINTS",
+    "MIN_REGION_CLINICS",
     "cluster_change",
     "practice_variation",
     "region_change",
@@ -146,6 +147,10 @@ def cluster_change(monthly: pd.DataFrame, first_treated_month) -> dict | None:
     return {**_level_step(fit), "months_before": n_before, "months_after": n_after}
 
 
+#: a region's comparison resting on fewer clinics says little, and points at who they are
+MIN_REGION_CLINICS = 5
+
+
 def region_change(panel: pd.DataFrame, months: int = 24) -> dict | None:
     """The step at the topic meeting for the region's clinics whose cluster took it up.
 
@@ -158,11 +163,12 @@ def region_change(panel: pd.DataFrame, months: int = 24) -> dict | None:
 
     Returns
     -------
-    dict with ``rate_ratio``, ``ci_low``, ``ci_high``, ``p_value`` and ``n_clinics``; None if no
-    clinic has ``months`` months of data on both sides of its meeting.
+    dict with ``rate_ratio``, ``ci_low``, ``ci_high``, ``p_value`` and ``n_clinics``; None if
+    fewer than :data:`MIN_REGION_CLINICS` clinics have ``months`` months of data on both sides
+    of their meeting.
     """
     series = event_time_series(panel, months_before=months, months_after=months)
-    if series.empty:
+    if series.empty or int(series["n_clinics"].iloc[0]) < MIN_REGION_CLINICS:
         return None
     fit = its(
         series,
