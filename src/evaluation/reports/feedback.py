@@ -475,18 +475,19 @@ def plot_practice_variation(
         label=_(N_("Your cluster's clinics"), lang),
         zorder=3,
     )
-    for row in mine.itertuples(index=False):
+    # a log scale spreads the many small clinics that would otherwise crowd the left edge
+    ax.set_xscale("log")
+    points = [(letters[r.group], r.denominator, r.value) for r in mine.itertuples(index=False)]
+    for (letter, x, y), offset in zip(points, _label_offsets(ax, points), strict=True):
         ax.annotate(
-            letters[row.group],
-            (row.denominator, row.value),
-            xytext=(4, 3),
+            letter,
+            (x, y),
+            xytext=offset,
             textcoords="offset points",
             fontsize=9,
             fontweight="bold",
             color=OKABE_ITO["blue"],
         )
-    # a log scale spreads the many small clinics that would otherwise crowd the left edge
-    ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(_(N_("Clinic size: prescriptions expected in the last 12 months"), lang))
@@ -497,6 +498,33 @@ def plot_practice_variation(
     _number_axis(ax, lang, digits=0, axis="x")
     ax.legend(loc="upper right", fontsize=8.5)
     return fig
+
+
+#: where a clinic's letter may sit around its dot (points): right-up, right-down, left-up, ...
+_OFFSETS = ((4, 3), (4, -10), (-11, 3), (-11, -10), (4, 11), (-11, 11))
+
+
+def _label_offsets(ax, points: Sequence[tuple[str, float, float]]) -> list[tuple[int, int]]:
+    """An offset for each letter, chosen so that letters of nearby dots do not overprint each
+    other: greedily, the first candidate at least 12 points from every letter already placed,
+    else the one farthest from them."""
+    ax.autoscale_view()
+    to_points = 72 / ax.figure.dpi
+    placed: list[tuple[float, float]] = []
+    offsets = []
+    for _letter, x, y in points:
+        px, py = (v * to_points for v in ax.transData.transform((x, y)))
+
+        def clearance(offset, px=px, py=py):
+            cx, cy = px + offset[0], py + offset[1]
+            return min((abs(cx - qx) + abs(cy - qy) for qx, qy in placed), default=1e9)
+
+        # the usual place (right, above) unless a letter is already near it
+        free = [o for o in _OFFSETS if clearance(o) >= 12]
+        best = free[0] if free else max(_OFFSETS, key=clearance)
+        offsets.append(best)
+        placed.append((px + best[0], py + best[1]))
+    return offsets
 
 
 def funnel_sentence(units: pd.DataFrame, letters: Mapping[str, str], lang: str = "en") -> str:
