@@ -550,11 +550,13 @@ def funnel_sentence(units: pd.DataFrame, letters: Mapping[str, str], lang: str =
     above = mine.loc[mine["value"] > mine["upper_998"], "letter"].tolist()
     below = mine.loc[mine["value"] < mine["lower_998"], "letter"].tolist()
     inside = len(mine) - len(above) - len(below)
+    message = (
+        N_("All {n} of the cluster's clinics lie inside the funnel.")
+        if inside == len(mine)
+        else N_("{inside} of the cluster's {n} clinics lie inside the funnel.")
+    )
     parts = [
-        _(
-            N_("{inside} of the cluster's {n} clinics lie inside the funnel."),
-            lang,
-        ).format(inside=format_count(inside, lang), n=format_count(len(mine), lang))
+        _(message, lang).format(inside=format_count(inside, lang), n=format_count(len(mine), lang))
     ]
     if above:
         parts.append(
