@@ -50,6 +50,8 @@ def test_project_parameter_files_fit_the_project_notebooks(tmp_path):
     assert sum(1 for j in jobs if j.notebook.stem == "01_prescribing_impact") == 5 * 4, (
         "5 regions x (own + 3 sweeps)"
     )
+    # the cluster feedback report runs per cluster, not once per region file
+    assert not [j for j in jobs if j.notebook.stem == "05_cluster_feedback"]
 
 
 def test_every_problem_is_reported_together(tmp_path):

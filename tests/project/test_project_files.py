@@ -103,3 +103,19 @@ def test_generated_folders_are_ignored_by_git():
     ignored = (ROOT / ".gitignore").read_text()
     for folder in ("/data/", "/outputs/*", "/.venv/"):
         assert folder in ignored
+
+
+#: the parameters of the cluster feedback report, shared with `workbench run --per-cluster`
+CLUSTER_REPORT_PARAMETERS = {
+    "data_dir": "data/synthetic",
+    "region": "hovedstaden",
+    "cluster_id": "C001",
+    "indicators": None,
+    "lang": "da",
+    "study_start": "2016-01",
+    "study_end": "2023-12",
+}
+
+
+def test_the_cluster_report_declares_the_agreed_parameters():
+    assert notebook_parameters("05_cluster_feedback.ipynb") == CLUSTER_REPORT_PARAMETERS

@@ -55,6 +55,9 @@ from evaluation.errors import InputError
 
 INJECTED = ("data_dir", "results_dir")
 SUMMARY_MARKER = "results_dir"
+#: a notebook declaring this parameter reports on one cluster (notebook 05): it is not run once
+#: per region file, only per cluster (``workbench run --per-cluster``)
+CLUSTER_MARKER = "cluster_id"
 STORE_PARAMETER = (
     "qualitative_store"  # set for every notebook by `workbench run --qualitative-store`
 )
@@ -312,7 +315,8 @@ def build_grid(
     declared: dict[Path, dict[str, dict[str, Any]]] | None = None,
     qualitative_store: Path | None = None,
 ) -> list[Job]:
-    """Region notebooks x parameter sets, then one run per summary notebook.
+    """Region notebooks x parameter sets, then one run per summary notebook. Cluster notebooks
+    (declaring :data:`CLUSTER_MARKER`) are not part of this grid.
 
     ``qualitative_store`` (``workbench run --qualitative-store``) is given to every notebook that
     declares a ``qualitative_store`` parameter, in place of its default."""
@@ -337,6 +341,8 @@ def build_grid(
                     "national summary",
                 )
             )
+            continue
+        if CLUSTER_MARKER in params:  # a cluster report: the region grid leaves it out
             continue
         for pset in parameter_sets:
             if pset.notebooks is not None and notebook.stem not in pset.notebooks:

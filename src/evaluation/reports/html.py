@@ -46,6 +46,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from evaluation.i18n import LANGUAGES, N_, translate
 from evaluation.reports.redact import redact_tree
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -65,7 +66,12 @@ KEY_FINDINGS_CLASS = "key-findings"
 # a table whose columns' longest words add up to more must break words to fit (see report.css).
 PRINT_WIDTH_CHARS = 95
 PRINT_CELL_PADDING_CHARS = 2
-STATUS_WORDS = {"ok": "Completed", "failed": "Failed", "blocked": "Blocked", "pending": "Not run"}
+STATUS_WORDS = {
+    "ok": N_("Completed"),
+    "failed": N_("Failed"),
+    "blocked": N_("Blocked"),
+    "pending": N_("Not run"),
+}
 _NUMERIC_CELL = re.compile(r"^[<>≤≥]?\s*[-+\u2212]?[\d.,\u00a0 ]+\s*%?(\s*\(.*\))?$|^\u2013$")
 
 
@@ -122,7 +128,7 @@ def notebook_title(nb_or_path) -> str | None:
     return first_any
 
 
-def describe_parameters(parameters: dict[str, Any] | None) -> str:
+def describe_parameters(parameters: dict[str, Any] | None, lang: str | None = None) -> str:
     """What a run covers, in words: "Hovedstaden · NSAID prescribing" (the topic is named only
     when it is not the indicator's own).
 
@@ -131,13 +137,19 @@ def describe_parameters(parameters: dict[str, Any] | None) -> str:
     'Sjælland · eye antibiotic prescribing'
     >>> describe_parameters({"region": "midtjylland", "indicator": "nsaid", "topic": "copd"})
     'Midtjylland · NSAID prescribing · meetings on COPD'
+    >>> describe_parameters({"region": "sjaelland", "cluster_id": "C021", "lang": "da"})
+    'Sjælland · klynge C021'
     """
     from evaluation.data.catalogue import INDICATOR_BY_KEY, REGION_NAMES, TOPICS
 
     parameters = parameters or {}
+    lang = lang or report_lang({"parameters": parameters})
     parts = []
     if parameters.get("region"):
         parts.append(REGION_NAMES.get(parameters["region"], str(parameters["region"])))
+    if parameters.get("cluster_id"):  # a cluster's feedback report (notebook 05)
+        cluster_word = translate(N_("cluster"), lang)
+        parts.append(f"{cluster_word} {parameters['cluster_id']}")
     indicator = INDICATOR_BY_KEY.get(str(parameters.get("indicator")))
     if indicator is not None:
         parts.append(f"{indicator.label} prescribing")
@@ -238,58 +250,89 @@ def reader_time(stamp: str | None) -> str:
     return f"{moment.day} {moment:%b %Y, %H:%M}"
 
 
-def synthetic_banner(synthetic: Any, what: str = "report"):
+def report_lang(meta: dict[str, Any]) -> str:
+    """The report's language: ``meta["lang"]``, else the notebook's ``lang`` parameter, else
+    English (a language the reports are not written in falls back to English too).
+
+    >>> report_lang({"parameters": {"lang": "da"}}), report_lang({})
+    ('da', 'en')
+    """
+    lang = meta.get("lang") or (meta.get("parameters") or {}).get("lang") or "en"
+    return lang if lang in LANGUAGES else "en"
+
+
+def synthetic_banner(synthetic: Any, what: str = "report", lang: str = "en"):
     """The "synthetic demo data" banner (``synthetic``: True or a dict with seed/scale)."""
     banner = _el("div", class_="wb-banner", role="note")
-    banner.set("aria-label", "Synthetic demo data")
-    banner.append(_el("strong", "Synthetic demo data"))
+    title = translate(N_("Synthetic demo data"), lang)
+    banner.set("aria-label", title)
+    banner.append(_el("strong", title))
     seed = synthetic.get("seed") if isinstance(synthetic, dict) else None
-    made = "made up by the workbench's own generator" + (f" (seed {seed})" if seed else "")
-    banner.append(
-        _el(
-            "span",
+    if what == "report":
+        text = translate(
+            N_(
+                "Every number in this report comes from data made up by the workbench's own "
+                "generator, not from real clinics, GPs, patients or interviews. It shows what "
+                "the analysis looks like; do not quote it as a result."
+            ),
+            lang,
+        )
+    else:
+        made = "made up by the workbench's own generator"
+        text = (
             f"Every number in this {what} comes from data {made}, not from real clinics, GPs, "
             "patients or interviews. It shows what the analysis looks like; do not quote it as a "
-            "result.",
+            "result."
         )
-    )
+    if seed:
+        seed_word = translate(N_("seed"), lang)
+        text += f" ({seed_word} {seed})"
+    banner.append(_el("span", text))
     return banner
 
 
 def _header(meta: dict[str, Any], title: str):
     """The report's top: back link, banner, title, what it covers, status, error."""
+    lang = report_lang(meta)
     header = _el("header", class_="wb-header")
     if meta.get("index_href"):
         back = _el("p", class_="wb-back")
-        back.append(_el("a", "← All reports of this run", href=meta["index_href"]))
+        words = translate(N_("All reports of this run"), lang)
+        back.append(_el("a", f"← {words}", href=meta["index_href"]))
         header.append(back)
     if meta.get("synthetic"):
-        header.append(synthetic_banner(meta["synthetic"]))
+        header.append(synthetic_banner(meta["synthetic"], lang=lang))
     header.append(_el("h1", title, class_="wb-title"))
     subtitle = meta.get("subtitle")
     if subtitle is None:
-        subtitle = describe_parameters(meta.get("parameters"))
+        subtitle = describe_parameters(meta.get("parameters"), lang=lang)
     if subtitle:
         header.append(_el("p", subtitle, class_="wb-subtitle"))
     status = meta.get("status", "ok")
     line = _el("p", class_="wb-runline")
     if status != "ok":
         line.append(
-            _el("span", STATUS_WORDS.get(status, status), class_=f"wb-status wb-status-{status}")
+            _el(
+                "span",
+                translate(STATUS_WORDS[status], lang) if status in STATUS_WORDS else status,
+                class_=f"wb-status wb-status-{status}",
+            )
         )
         line[-1].tail = " "
     when = reader_time(meta.get("finished"))
-    line.append(_el("span", f"Run {meta.get('run_id', '')}" + (f", {when}" if when else "")))
+    run_word = translate(N_("Run"), lang)
+    line.append(_el("span", f"{run_word} {meta.get('run_id', '')}" + (f", {when}" if when else "")))
     header.append(line)
     if meta.get("error"):
         header.append(_el("div", meta["error"], class_="wb-error", role="alert"))
     return header
 
 
-def _contents(headings: list[tuple[int, str, str]]):
+def _contents(headings: list[tuple[int, str, str]], lang: str = "en"):
     nav = _el("nav", class_="wb-toc")
-    nav.set("aria-label", "Contents")
-    nav.append(_el("strong", "Contents"))
+    words = translate(N_("Contents"), lang)
+    nav.set("aria-label", words)
+    nav.append(_el("strong", words))
     stack = [_el("ul")]
     nav.append(stack[0])
     levels = [headings[0][0]]
@@ -325,12 +368,17 @@ def _data_rows(meta: dict[str, Any]) -> list[tuple[str, Any]]:
 
 def run_details(meta: dict[str, Any]):
     """The "Run details" block at the end: machine facts for whoever reproduces the report."""
+    lang = report_lang(meta)
+
+    def _(message: str) -> str:
+        return translate(message, lang)
+
     details = _el("details", class_="wb-run-details", id="run-details")
     summary = _el("summary")
-    summary.append(_el("h2", "Run details"))
-    summary[-1].tail = " parameters, data, software"
+    summary.append(_el("h2", _(N_("Run details"))))
+    summary[-1].tail = " " + _(N_("parameters, data, software"))
     details.append(summary)
-    details.append(_el("h3", "Parameters", id="run-parameters"))
+    details.append(_el("h3", _(N_("Parameters")), id="run-parameters"))
     details.append(facts_table(sorted((meta.get("parameters") or {}).items())))
     run_rows = [
         ("notebook", meta.get("notebook")),
@@ -341,15 +389,15 @@ def run_details(meta: dict[str, Any]):
         ("duration", meta.get("duration")),
         ("disclosure threshold", meta.get("threshold")),
     ]
-    details.append(_el("h3", "Run", id="run-facts"))
+    details.append(_el("h3", _(N_("Run")), id="run-facts"))
     details.append(facts_table([r for r in run_rows if r[1] is not None]))
-    details.append(_el("h3", "Data", id="run-data"))
+    details.append(_el("h3", _(N_("Data")), id="run-data"))
     data_rows = _data_rows(meta)
     if data_rows:
         details.append(facts_table(data_rows))
-    details.append(_el("p", "Checksums (sha256) of every file in the data folder:"))
+    details.append(_el("p", _(N_("Checksums (sha256) of every file in the data folder:"))))
     details.append(facts_table(sorted((meta.get("data_checksums") or {}).items())))
-    details.append(_el("h3", "Package versions", id="run-packages"))
+    details.append(_el("h3", _(N_("Package versions")), id="run-packages"))
     details.append(facts_table(sorted((meta.get("versions") or {}).items())))
     return details
 
@@ -432,7 +480,11 @@ def _postprocess(html: str, meta: dict[str, Any], notebook_heading: str | None) 
     if main is None:
         main = document.body
     main.set("class", ((main.get("class") or "") + " wb-report").strip())
-    title = meta.get("title") or notebook_heading or "Report"
+    lang = report_lang(meta)
+    # a notebook that writes its title from code (in the report's language) has no markdown
+    # title: its first level-1 heading among the outputs is the title then
+    first_h1 = next((_text(h) for h in main.iter("h1") if _text(h)), None)
+    title = meta.get("title") or notebook_heading or first_h1 or translate(N_("Report"), lang)
     # the notebook's own title becomes the report's title, not a second one below it
     for heading in main.iter("h1"):
         if _text(heading) == title:
@@ -456,7 +508,8 @@ def _postprocess(html: str, meta: dict[str, Any], notebook_heading: str | None) 
         if element.tag != "img":
             section = _text(element) or section
         elif not element.get("alt") or element.get("alt") == DEFAULT_ALT:
-            element.set("alt", f"Figure in the section '{section}'")
+            words = translate(N_("Figure in the section"), lang)
+            element.set("alt", f"{words} '{section}'")
     _tidy_tables(main)
     _mark_heading_ends(main)
     header = _header(meta, title)
@@ -465,7 +518,8 @@ def _postprocess(html: str, meta: dict[str, Any], notebook_heading: str | None) 
     if _move_key_findings(main, header):
         last = header.getnext()
     if headings:
-        contents = _contents([*headings, (headings[0][0], "Run details", "run-details")])
+        details_words = translate(N_("Run details"), lang)
+        contents = _contents([*headings, (headings[0][0], details_words, "run-details")], lang)
         last.addnext(contents)
     main.append(run_details(meta))
     head = document.find(".//head")
@@ -476,10 +530,10 @@ def _postprocess(html: str, meta: dict[str, Any], notebook_heading: str | None) 
         if page_title is None:
             page_title = _el("title")
             head.append(page_title)
-        subtitle = meta.get("subtitle") or describe_parameters(meta.get("parameters"))
+        subtitle = meta.get("subtitle") or describe_parameters(meta.get("parameters"), lang=lang)
         page_title.text = f"{title} · {subtitle}" if subtitle else title
     html_element = document if document.tag == "html" else document.getroottree().getroot()
-    html_element.set("lang", meta.get("lang", "en"))
+    html_element.set("lang", lang)
     redact_tree(document, meta.get("path_names") or {})
     return "<!DOCTYPE html>\n" + lh.tostring(document, encoding="unicode", method="html")
 
