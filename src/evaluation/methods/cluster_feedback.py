@@ -57,8 +57,8 @@ def spc_in_phases(
     new centre, not as a run of signals. A phase with fewer than :data:`MIN_PHASE_POINTS`
     points is not charted on its own: the whole series is then one phase.
 
-    This calls :func:`evaluation.methods.spc` once per phase; it is the one place to switch to
-    ``spc(..., part=...)`` once that argument exists.
+    The phases are drawn by :func:`evaluation.methods.spc` with ``part=`` (a phase column), so
+    moving ranges, limits and runs rules never reach across the meeting.
 
     Parameters
     ----------
@@ -80,22 +80,19 @@ def spc_in_phases(
     >>> chart.groupby("phase", sort=False)["centre"].first().round(2).to_dict()
     {'before': 10.04, 'after': 8.1}
     """
-    frame = series.sort_values(x, kind="stable").reset_index(drop=True)
-    phases = [("all", frame)]
-    if split is not None:
-        before, after = frame[frame[x] < split], frame[frame[x] >= split]
-        if len(before) >= MIN_PHASE_POINTS and len(after) >= MIN_PHASE_POINTS:
-            phases = [("before", before), ("after", after)]
+    frame = series[[x, y]].sort_values(x, kind="stable").reset_index(drop=True)
     if len(frame) < MIN_PHASE_POINTS:
         raise InputError(
             f"spc_in_phases: a control chart needs at least {MIN_PHASE_POINTS} months; "
             f"the series has {len(frame)}."
         )
-    charts = [
-        spc(part, y=y, x=x, chart="xmr", improvement=improvement).to_frame().assign(phase=name)
-        for name, part in phases
-    ]
-    return pd.concat(charts, ignore_index=True)
+    frame["phase"] = "all"
+    if split is not None:
+        after = frame[x] >= split
+        if min(int((~after).sum()), int(after.sum())) >= MIN_PHASE_POINTS:
+            frame["phase"] = np.where(after, "after", "before")
+    chart = spc(frame, y=y, x=x, chart="xmr", improvement=improvement, part="phase")
+    return chart.to_frame()
 
 
 def _level_step(result) -> dict:
