@@ -75,3 +75,26 @@ def test_national_findings_translate_the_known_estimates():
     assert translate("Nationally, prescribing at the topic meeting", "da") in danish[2]
     assert not _english_left(" ".join(danish))
     assert national_findings(0, 5, []) == ["0 of 5 regional runs completed."]
+
+
+def test_breakdown_and_hartung_knapp_sentences_in_both_languages():
+    args = ("nsaid", (-1.97, -3.0, -0.94), None, 0.41, 120, 0, 140, 300)
+    breakdown = {"value": 0.775, "months": 6, "ci_low": -2.1, "ci_high": -0.8}
+    english = prescribing_findings(*args, breakdown=breakdown)
+    assert len(english) == 4 and "at most 0.78 times" in english[2]
+    danish = prescribing_findings(*args, lang="da", breakdown=breakdown)
+    assert "højst glider 0,78 gange" in danish[2]
+    assert not _english_left(" ".join(danish))
+    none = prescribing_findings(*args, breakdown={**breakdown, "value": float("nan")})
+    assert "no breakdown value" in none[2] and "95% CI -2.10 to -0.80" in none[2]
+    always = prescribing_findings(*args, breakdown={**breakdown, "value": float("inf")})
+    assert "for every departure from parallel trends tried" in always[2]
+
+    pooled = [
+        {"name": "att_ddd_per_1000_per_day", "estimate": -1.2, "ci_low": -2.0, "ci_high": -0.4}
+    ]
+    assert national_findings(5, 5, pooled, hartung_knapp=True)[-1].startswith(
+        "With fewer than 10 regions, the national intervals are Hartung-Knapp intervals"
+    )
+    danish = national_findings(5, 5, pooled, lang="da", hartung_knapp=True)
+    assert "Hartung-Knapp" in danish[-1] and not _english_left(" ".join(danish))

@@ -23,11 +23,19 @@ from collections.abc import Mapping, Sequence
 
 from evaluation.i18n import N_, check_lang, translate
 from evaluation.reports.feedback import indicator_name, rate_label, topic_name
-from evaluation.reports.present import describe_change, format_count, format_p_value, format_percent
+from evaluation.reports.present import (
+    describe_change,
+    format_count,
+    format_interval,
+    format_number,
+    format_p_value,
+    format_percent,
+)
 
 __all__ = [
     "ESTIMATE_WORDS",
     "attendance_findings",
+    "breakdown_finding",
     "national_findings",
     "prescribing_findings",
 ]
@@ -53,6 +61,7 @@ def prescribing_findings(
     n_before_after: int,
     n_clinics: int,
     lang: str = "en",
+    breakdown: Mapping | None = None,
 ) -> list[str]:
     """Notebook 01's key findings.
 
@@ -63,6 +72,10 @@ def prescribing_findings(
     its : (rate_ratio, ci_low, ci_high) of the step in the time series, or None.
     pretrend_p : p-value of the joint pre-trend test.
     n_treated, n_series, n_before_after, n_clinics : clinics in each analysis and in all.
+    breakdown : the sensitivity analysis, if run: ``value`` (the breakdown value of the
+        relative-magnitude bounds, NaN when there is none, inf when none of the bounds tried
+        breaks it), ``months`` (the post-meeting months averaged) and ``ci_low``/``ci_high``
+        (the average's interval under parallel trends); see :func:`breakdown_finding`.
     """
     lang = check_lang(lang)
     label = rate_label(indicator, lang)
@@ -88,6 +101,15 @@ def prescribing_findings(
         _(verdict, lang).format(p=format_p_value(pretrend_p, lang))
         + _(N_("; it has little power, so this is no proof of parallel trends."), lang)
     )
+    if breakdown is not None:
+        findings.append(
+            breakdown_finding(
+                breakdown["value"],
+                breakdown["months"],
+                (breakdown["ci_low"], breakdown["ci_high"]),
+                lang=lang,
+            )
+        )
     findings.append(
         _(
             N_(
@@ -103,6 +125,49 @@ def prescribing_findings(
         )
     )
     return findings
+
+
+def breakdown_finding(
+    value: float, months: int, interval: Sequence[float], lang: str = "en"
+) -> str:
+    """What the breakdown value of Rambachan & Roth's relative-magnitude bounds means, in words.
+
+    ``value`` is NaN when the average post-meeting change is not clear of zero even under exact
+    parallel trends, inf when it stays clear for every bound tried; ``interval`` is that
+    average's confidence interval under parallel trends.
+
+    >>> breakdown_finding(0.775, 6, (-2.0, -1.0)).split(" by at most ")[1]
+    '0.78 times the largest month-to-month drift before it (the breakdown value).'
+    >>> breakdown_finding(float("nan"), 3, (-1.0, 0.5), lang="da")[:40]
+    'Selv hvis udviklingen var helt parallel,'
+    """
+    lang = check_lang(lang)
+    months = format_count(months, lang)
+    if value != value:  # NaN: no breakdown value
+        return _(
+            N_(
+                "Even if the trends were exactly parallel, the average change over the first "
+                "{months} months after the meeting is not clearly different from no change "
+                "(95% CI {interval}), so there is no breakdown value."
+            ),
+            lang,
+        ).format(months=months, interval=format_interval(*interval, lang=lang))
+    if value == float("inf"):
+        return _(
+            N_(
+                "The average change over the first {months} months after the meeting stays "
+                "clear of no change for every departure from parallel trends tried."
+            ),
+            lang,
+        ).format(months=months)
+    return _(
+        N_(
+            "The average change over the first {months} months after the meeting stays clear "
+            "of no change as long as the trends after the meeting drift apart by at most "
+            "{value} times the largest month-to-month drift before it (the breakdown value)."
+        ),
+        lang,
+    ).format(months=months, value=format_number(value, 2, lang))
 
 
 def attendance_findings(
@@ -157,13 +222,17 @@ def national_findings(
     n_regional: int,
     pooled: Sequence[Mapping],
     lang: str = "en",
+    hartung_knapp: bool = False,
 ) -> list[str]:
     """Notebook 00's key findings: how many regional runs completed, then up to three pooled
     estimates and the caveat on pooling few regions.
 
     ``pooled``: dicts with ``name`` (the recorded estimate's name), ``estimate``, ``ci_low``,
     ``ci_high`` and ``ratio`` (True for a rate ratio, already back-transformed), and ``label``
-    for names not in :data:`ESTIMATE_WORDS`.
+    for names not in :data:`ESTIMATE_WORDS`. ``hartung_knapp``: the intervals are
+    Hartung-Knapp's (:func:`evaluation.methods.pool` with ``ci="hk"``, its default below 10
+    estimates); the caveat then says they allow for the few regions, not that they may be too
+    narrow.
     """
     lang = check_lang(lang)
     findings = [
@@ -185,7 +254,18 @@ def national_findings(
                 lang=lang,
             )
         )
-    if pooled:
+    if pooled and hartung_knapp:
+        findings.append(
+            _(
+                N_(
+                    "With fewer than 10 regions, the national intervals are Hartung-Knapp "
+                    "intervals, wide enough to allow for how little a handful of regions tells "
+                    "about their differences."
+                ),
+                lang,
+            )
+        )
+    elif pooled:
         findings.append(
             _(
                 N_(
