@@ -31,7 +31,6 @@ through the ``format_*`` functions here, so that a coordinator reads "0.90 (0.87
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -42,6 +41,7 @@ import pandas as pd
 
 from evaluation.errors import InputError
 from evaluation.i18n import N_, check_lang, locale_for, translate
+from evaluation.markup import escape_html, escape_markdown
 from evaluation.palette import OKABE_ITO
 
 __all__ = [
@@ -52,6 +52,8 @@ __all__ = [
     "KeyFindings",
     "ReaderTable",
     "describe_change",
+    "escape_markdown",
+    "escape_text",
     "format_count",
     "format_date",
     "format_estimate",
@@ -65,6 +67,10 @@ __all__ = [
     "reader_table",
     "use_report_style",
 ]
+
+#: the one escaping helper for text from data, a coding store or parameters (issue 14): use it
+#: for every name written into HTML; :func:`escape_markdown` for Markdown
+escape_text = escape_html
 
 MISSING = "\u2013"  # an en dash: "no value here", explained in the table's footnote
 
@@ -272,7 +278,7 @@ class ReaderTable:
         return self.frame.copy()
 
     def to_html(self) -> str:
-        escape = html.escape
+        escape = escape_html
         head = "".join(f'<th scope="col">{escape(str(c))}</th>' for c in self.frame.columns)
         rows = []
         for values in self.frame.itertuples(index=False):
@@ -516,10 +522,10 @@ class KeyFindings:
 
     def to_html(self) -> str:
         title = self.title or _word("key_findings", self.lang)
-        items = "".join(f"<li>{html.escape(s)}</li>" for s in self.sentences)
+        items = "".join(f"<li>{escape_html(s)}</li>" for s in self.sentences)
         return (
             f'<section class="key-findings" lang="{self.lang}">'
-            f"<h2>{html.escape(title)}</h2><ul>{items}</ul></section>"
+            f"<h2>{escape_html(title)}</h2><ul>{items}</ul></section>"
         )
 
     def _repr_html_(self) -> str:
@@ -568,6 +574,8 @@ def use_report_style() -> None:
             "axes.spines.right": False,
             "savefig.bbox": "tight",
             "figure.constrained_layout.use": True,
+            # names from data in titles and labels ("$x$") are text, never maths
+            "text.parse_math": False,
         }
     )
     try:  # in a kernel: inline figures as 2x PNG
