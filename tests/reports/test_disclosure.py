@@ -79,7 +79,8 @@ def test_count_column_names():
 def test_check_finds_small_counts_in_rendered_dataframes():
     plain = pd.DataFrame({"cluster": ["A", "B"], "n_patients": [3, 40]}).to_html()
     leaks = find_small_counts(plain)
-    assert [str(leak) for leak in leaks] == ["table 1, column 'n_patients', row '0': shows 3"]
+    assert [str(leak) for leak in leaks] == ["table 1, column 'n_patients', row '0'"]
+    assert [leak.value for leak in leaks] == ["3"]  # kept for the caller, never in the message
     assert (
         find_small_counts(
             suppress_small_counts(pd.read_html(__import__("io").StringIO(plain))[0]).to_html()
@@ -111,7 +112,7 @@ def test_check_reads_figure_labels_and_raises_a_clear_error():
         check_html(html, report="reports/x.html")
     message = str(caught.value)
     assert "Disclosure check failed for reports/x.html: 1 count(s) below 5" in message
-    assert "figure 1" in message and "shows 3" in message
+    assert "figure 1" in message and "3" not in message.split("would be shown")[1].split("Pass")[0]
     assert "suppress_count()" in message
     check_html(html.replace("12, 3, 40", "12, &lt;5, 40"))  # suppressed: passes
 

@@ -443,7 +443,9 @@ class Leak:
     value: str
 
     def __str__(self) -> str:
-        return f"{self.where}, column '{self.column}', row '{self.row}': shows {self.value}"
+        # where, never the value: this text goes into the run's manifest and index, which are
+        # shared; the analyst finds the number in the withheld notebook
+        return f"{self.where}, column '{self.column}', row '{self.row}'"
 
 
 class DisclosureError(EvaluationError, RuntimeError):
@@ -455,8 +457,8 @@ class DisclosureError(EvaluationError, RuntimeError):
         lines = "\n".join(f"  - {leak}" for leak in leaks[:20])
         more = f"\n  ... and {len(leaks) - 20} more" if len(leaks) > 20 else ""
         super().__init__(
-            f"Disclosure check failed for {report}: {len(leaks)} count(s) below {threshold} "
-            f"would be shown.\n{lines}{more}\nPass the table through "
+            f"Disclosure check failed for {report}: {len(leaks)} count(s) below "
+            f"{threshold} would be shown (persons), in\n{lines}{more}\nPass the table through "
             "evaluation.reports.disclosure.suppress_small_counts() (figure labels through "
             "suppress_count()) before displaying it, then run again."
         )
