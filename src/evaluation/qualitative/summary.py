@@ -35,6 +35,7 @@ import pandas as pd
 from evaluation.data.catalogue import readable_code  # one helper for the whole package
 from evaluation.markup import escape_markdown
 from evaluation.qualitative.agreement import ALL_CODES, agreement_table
+from evaluation.qualitative.cases import interview_numbers
 from evaluation.qualitative.queries import code_frequencies, cooccurrence_matrix
 from evaluation.qualitative.store import Store, StoreError
 
@@ -265,11 +266,17 @@ class RegionThemes:
     coder: str | None = None
     second_coder: str | None = None
     code_order: list[str] = field(default_factory=list)
+    #: each case's interview number in the store (random per project); orders the labels
+    case_numbers: dict[str, int] = field(default_factory=dict)
 
     def interview_labels(self) -> dict[str, str]:
-        """Each case as "Interview n", numbered within the region: a shared report names no
-        cluster next to a quote."""
-        return {case: f"Interview {n}" for n, case in enumerate(self.cases["case"], start=1)}
+        """Each case as "Interview n", numbered within the region in the order of the store's
+        random interview numbers: a shared report names no cluster next to a quote, and the
+        numbering does not follow the cluster ids either."""
+        order = sorted(
+            self.cases["case"], key=lambda case: (self.case_numbers.get(case, 0), str(case))
+        )
+        return {case: f"Interview {n}" for n, case in enumerate(order, start=1)}
 
     def theme_table(self) -> pd.DataFrame:
         """:func:`theme_table` of the first coder's frequencies."""
@@ -379,4 +386,5 @@ def region_themes(
         coder=coder,
         second_coder=second_coder,
         code_order=list(paths),
+        case_numbers=interview_numbers(store),
     )
