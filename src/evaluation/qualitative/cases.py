@@ -130,15 +130,20 @@ def interview_numbers(store: Store) -> dict[str, int]:
     import random
     import sqlite3
 
-    try:
-        with store.transaction() as cursor:  # BEGIN IMMEDIATE: parallel notebooks agree
-            cases = cursor.execute("SELECT name, guid FROM cases ORDER BY id").fetchall()
-            row = cursor.execute(
-                "SELECT value FROM project WHERE key = ?", (INTERVIEW_NUMBERS_KEY,)
-            ).fetchone()
-            kept = {str(guid): int(n) for guid, n in json.loads(row[0] if row else "{}").items()}
-            new = [guid for _, guid in cases if guid not in kept]
-            if new:
+    def read(cursor) -> tuple[list, dict[str, int]]:
+        cases = cursor.execute("SELECT name, guid FROM cases ORDER BY id").fetchall()
+        row = cursor.execute(
+            "SELECT value FROM project WHERE key = ?", (INTERVIEW_NUMBERS_KEY,)
+        ).fetchone()
+        kept = {str(guid): int(n) for guid, n in json.loads(row[0] if row else "{}").items()}
+        return cases, kept
+
+    cases, kept = read(store.connection.cursor())
+    if any(guid not in kept for _, guid in cases):  # a read-only store that is numbered works
+        try:
+            with store.transaction() as cursor:  # BEGIN IMMEDIATE: parallel notebooks agree
+                cases, kept = read(cursor)
+                new = [guid for _, guid in cases if guid not in kept]
                 used = set(kept.values())
                 free = [n for n in range(1, len(used) + len(new) + 1) if n not in used]
                 random.SystemRandom().shuffle(free)
@@ -148,12 +153,12 @@ def interview_numbers(store: Store) -> dict[str, int]:
                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                     (INTERVIEW_NUMBERS_KEY, json.dumps(kept, sort_keys=True)),
                 )
-    except sqlite3.OperationalError as exc:
-        raise StoreError(
-            f"Cannot keep the interview numbers in the coding store {store.path}: {exc}. "
-            "The store must be writable once, when its interviews are first numbered; "
-            "make the file writable (or work on a copy) and run again."
-        ) from None
+        except sqlite3.OperationalError as exc:
+            raise StoreError(
+                f"Cannot keep the interview numbers in the coding store {store.path} ({exc}). "
+                "The store must be writable once, when its interviews are first numbered: "
+                "make the file writable (or work on a copy) and run again."
+            ) from None
     return {name: kept[guid] for name, guid in cases}
 
 
