@@ -84,8 +84,9 @@ def test_escape_markdown_shows_every_hostile_string_as_text():
 
 
 def make_hostile(store_path: Path) -> dict[str, str]:
-    """Rename the store's themes, sub-codes, cases and coders to hostile strings (as an import
-    from another tool could name them); returns {old coder name: new} for the parameters."""
+    """Rename the store's themes, sub-codes, cases (and their cluster names) and coders to
+    hostile strings (as an import from another tool could name them); returns {old coder name:
+    new} for the parameters."""
     from evaluation.qualitative.demo import CODERS
     from evaluation.qualitative.store import Store
 
@@ -107,8 +108,10 @@ def make_hostile(store_path: Path) -> dict[str, str]:
             )
         cases = cursor.execute("SELECT id FROM cases ORDER BY id").fetchall()
         for n, (case_id,) in enumerate(cases):
+            # the case's description holds the cluster's name (qualitative.cases)
             cursor.execute(
-                "UPDATE cases SET name = ? WHERE id = ?", (f"{HOSTILE[n % 5]} #{n}", case_id)
+                "UPDATE cases SET name = ?, description = ? WHERE id = ?",
+                (f"{HOSTILE[n % 5]} #{n}", HOSTILE[(n + 2) % 5], case_id),
             )
         coders = {CODERS[0]: LINK, CODERS[1]: IMAGE}
         for old, new in coders.items():
