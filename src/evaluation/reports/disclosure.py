@@ -10,7 +10,7 @@ persons. Two halves enforce it here:
    report's HTML; if a small count slipped through, the batch runner refuses to publish the
    report (status ``blocked``) and says which table, column and row to fix.
 
-Which columns count persons? By meaning, not by how a name reads:
+Which columns count persons? By meaning, not by how a name reads (why: docs/decisions/0003):
 
 - the canonical schemas mark them (:data:`evaluation.data.schemas.PERSON_COLUMNS`: ``n_gps``,
   ``listed_patients``, ``users``, ``invited``, ``attended``, ...); a table whose columns keep
