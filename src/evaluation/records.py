@@ -12,6 +12,7 @@ In a notebook (any kernel; nothing to configure)::
 
     record("n_clinics", int(panel["clinic_id"].nunique()))     # a number, text, dict or list
     record("uptake", uptake_table)                             # a DataFrame (or Series)
+    record("turnout", turnout, persons=["came"])               # ... whose "came" counts persons
     record_estimate(                                           # what the national summary pools
         "att_ddd_per_1000_per_day", estimate=-0.84, se=0.21,
         label="Change in NSAID DDD per 1,000 patients per day", n=312,
@@ -95,8 +96,8 @@ def _plain(value: Any, name: str) -> Any:
     )
 
 
-def encode(name: str, value: Any) -> dict[str, Any]:
-    """The JSON document stored for ``record(name, value)``."""
+def encode(name: str, value: Any, persons: list[str] | None = None) -> dict[str, Any]:
+    """The JSON document stored for ``record(name, value, persons=...)``."""
     if not isinstance(name, str) or not name:
         raise InputError(
             "record(name, value): name must be a non-empty string such as 'att_nsaid'."
@@ -104,17 +105,33 @@ def encode(name: str, value: Any) -> dict[str, Any]:
     if isinstance(value, pd.Series):
         value = value.to_frame()
     if isinstance(value, pd.DataFrame):
+        declared = list(value.attrs.get("persons") or []) + list(persons or [])
+        missing = [c for c in declared if c not in value.columns]
+        if missing:
+            raise InputError(
+                f"record({name!r}, table, persons=...): {missing} are not columns of the table "
+                f"(its columns: {[str(c) for c in value.columns]})."
+            )
         table = json.loads(value.to_json(orient="table", date_format="iso", default_handler=str))
-        return {"name": name, "kind": "frame", "value": table}
+        document = {"name": name, "kind": "frame", "value": table}
+        if declared:
+            document["persons"] = [str(c) for c in dict.fromkeys(declared)]
+        return document
+    if persons:
+        raise InputError(f"record({name!r}, value, persons=...): persons is for tables only.")
     return {"name": name, "kind": "value", "value": _plain(value, name)}
 
 
 def decode(document: dict[str, Any]) -> Any:
-    """The Python value of a stored record (a DataFrame for recorded tables)."""
+    """The Python value of a stored record (a DataFrame for recorded tables, carrying its
+    declared person columns in ``attrs["persons"]``)."""
     if document.get("kind") == "frame":
         from io import StringIO
 
-        return pd.read_json(StringIO(json.dumps(document["value"])), orient="table")
+        frame = pd.read_json(StringIO(json.dumps(document["value"])), orient="table")
+        if document.get("persons"):
+            frame.attrs["persons"] = list(document["persons"])
+        return frame
     return document.get("value")
 
 
@@ -124,13 +141,19 @@ def _display(document: dict[str, Any], text: str) -> None:
     display({RECORD_MIME: document, "text/plain": text}, raw=True)
 
 
-def record(name: str, value: Any) -> None:
+def record(name: str, value: Any, persons: list[str] | None = None) -> None:
     """Record ``value`` under ``name`` in the running notebook's outputs; returns None.
+
+    ``persons`` declares which columns of a recorded table count persons (GPs, patients,
+    invited, attending...), besides the canonical names the schemas mark and what the table
+    already declares (``table.attrs["persons"]``, set by ``suppress_small_counts`` or
+    ``declare_persons``). The declaration is stored with the record and comes back on the table
+    :func:`read_records` returns, so whoever shows it again suppresses the same columns.
 
     Returning nothing is deliberate: a ``record(...)`` call as a cell's last line would otherwise
     have its value echoed as a stray bare number in the report (the "146" of issue 12).
     """
-    document = encode(name, value)
+    document = encode(name, value, persons)
     shown = value if not isinstance(value, (pd.DataFrame, pd.Series)) else f"table {value.shape}"
     _display(document, f"recorded {name} = {shown!r}"[:200])
 

@@ -87,6 +87,14 @@ def comparable_report(path: Path, run_dir: Path, run_details: bool = True) -> st
 RUN_SPECIFIC_RECORDS = ("kernel_pid",)
 
 
+def executed_notebook(run_dir: Path, job: dict) -> Path:
+    """A job's executed notebook: in the run folder, or, for a report the disclosure check
+    blocked, withheld beside it (outputs/withheld/<run-id>/)."""
+    if job.get("notebook_out"):
+        return run_dir / job["notebook_out"]
+    return run_dir.parent / job["withheld"]
+
+
 def assert_same_outputs(local, remote, run_details: bool = True) -> None:
     """Two outcomes of the same grid (same run id, different --out) agree: jobs, statuses,
     errors, fingerprints, records, the executed notebooks' outputs and the reports' text."""
@@ -100,8 +108,8 @@ def assert_same_outputs(local, remote, run_details: bool = True) -> None:
         mine = {k: v for k, v in job["records"].items() if k not in RUN_SPECIFIC_RECORDS}
         theirs = {k: v for k, v in other["records"].items() if k not in RUN_SPECIFIC_RECORDS}
         assert theirs == mine, job_id
-        assert comparable_outputs(remote.run_dir / other["notebook_out"]) == comparable_outputs(
-            local.run_dir / job["notebook_out"]
+        assert comparable_outputs(executed_notebook(remote.run_dir, other)) == comparable_outputs(
+            executed_notebook(local.run_dir, job)
         ), job_id
         assert (other["report"] is None) == (job["report"] is None), job_id
         if job["report"]:

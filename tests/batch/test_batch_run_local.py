@@ -169,15 +169,24 @@ def test_a_dying_kernel_and_a_leaking_table_do_not_stop_the_others(tmp_path, set
 
     leaked = jobs["10_tiny_region--sjaelland"]
     assert leaked["status"] == "blocked"
-    assert "column 'Number of patients', row 'Klynge Nord': shows 3" in leaked["error"]
+    assert "column 'Number of patients', row 'Klynge Nord'" in leaked["error"]
     assert "suppress_small_counts" in leaked["error"]
+    assert "shows 3" not in leaked["error"], "where the small count is, never the number"
     assert (
         leaked["report"] is None
         and not (run_dir / "reports" / "10_tiny_region--sjaelland.html").exists()
     )
-    assert (run_dir / leaked["notebook_out"]).is_file(), (
-        "the executed notebook is kept for the analyst"
+    # issue 14: the executed notebook (with the unsuppressed table) is kept for the analyst,
+    # outside the shareable run folder, and the manifest keeps none of its recorded tables
+    assert leaked["notebook_out"] is None
+    assert not list(run_dir.rglob("10_tiny_region--sjaelland*"))
+    withheld = run_dir.parent / leaked["withheld"]
+    assert (
+        withheld == run_dir.parent / "withheld" / run_dir.name / "10_tiny_region--sjaelland.ipynb"
     )
+    assert withheld.is_file() and "withheld" in leaked["error"]
+    assert "table" not in leaked["records"] and "kernel_pid" in leaked["records"]
+    assert "table" in jobs["10_tiny_region--syddanmark"]["records"]
 
     index = lxml.html.parse(str(run_dir / "index.html")).getroot()
     statuses = {r.get("id"): r.get("data-status") for r in index.xpath(JOB_ROWS)}

@@ -26,6 +26,7 @@ BOTTOM = frozenset(
         "evaluation.errors",
         "evaluation.files",
         "evaluation.i18n",
+        "evaluation.markup",  # the one escaping helper for text from data (issue 14)
         "evaluation.palette",  # the Okabe-Ito colours every wing's figures share
         "evaluation.paths",
         "evaluation.records",

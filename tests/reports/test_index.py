@@ -72,6 +72,8 @@ def manifest():
                 "sjaelland",
                 status="blocked",
                 report=None,
+                notebook_out=None,
+                withheld="withheld/r1/02_meeting_attendance--sjaelland.ipynb",
                 error="Disclosure check failed for reports/x.html: table 1 ...",
             ),
             job(
@@ -121,8 +123,9 @@ def test_a_blocked_report_and_its_executed_notebook_are_not_linked(manifest):
     page = lxml.html.fromstring(render_index(manifest))
     hrefs = page.xpath("//a/@href")
     assert not any("02_meeting_attendance--sjaelland" in href for href in hrefs)
+    assert not any("withheld" in href for href in hrefs), "the withheld notebook is never linked"
     card = page.xpath("//article[@id='report-02_meeting_attendance--sjaelland']")[0]
-    assert "Held back" in card.text_content()
+    assert "Withheld" in card.text_content() and "executed notebook" in card.text_content()
     row = page.xpath("//tr[@id='job-02_meeting_attendance--sjaelland']")[0]
     assert row.get("data-status") == "blocked" and "Disclosure check failed" in row.text_content()
     failed = page.xpath("//tr[@id='job-02_meeting_attendance--hovedstaden']")[0]

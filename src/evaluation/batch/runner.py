@@ -28,8 +28,9 @@ finished, data_dir, data_name (the data folder as reports name it), synthetic (N
 scale}), path_names ({absolute path: shown name}), data_checksums, versions, git {commit, dirty},
 settings, counts {status: n}, workers_refused [messages], jobs [{job_id, notebook, title,
 parameters, kind, label, source, fingerprint, status (pending | ok | failed | blocked), error,
-failed_cell, duration_s, report, pdf, headline, notebook_out, records, reused, worker_host,
-worker, worker_pid, slurm_job_id, lost_attempts [{worker, worker_host, slurm_job_id}]}].
+failed_cell, duration_s, report, pdf, headline, notebook_out, withheld (a blocked job's executed
+notebook, relative to the outputs folder), records, reused, worker_host, worker, worker_pid,
+slurm_job_id, lost_attempts [{worker, worker_host, slurm_job_id}]}].
 """
 
 from __future__ import annotations
@@ -377,6 +378,16 @@ class _LocalPool:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
+#: the folder beside the run folders that keeps what must not be shared (issue 14): the
+#: executed notebooks of reports the disclosure check blocked, as withheld/<run-id>/<job>.ipynb
+WITHHELD_DIR = "withheld"
+
+
+def withheld_notebook(run_dir: Path, job_id: str) -> Path:
+    """Where a blocked job's executed notebook is kept: outside the shareable run folder."""
+    return run_dir.parent / WITHHELD_DIR / run_dir.name / f"{job_id}.ipynb"
+
+
 def _write_outputs(run_dir: Path, result: dict[str, Any]) -> dict[str, Any]:
     """Write the executed notebook and report that came back with ``result`` into the run
     folder (atomically; a report that failed the disclosure check never reaches the disk) and
@@ -388,8 +399,31 @@ def _write_outputs(run_dir: Path, result: dict[str, Any]) -> dict[str, Any]:
     # a PDF of an earlier run of this job no longer matches its report; a new one is printed
     # after the run when asked to
     (run_dir / "reports" / f"{job_id}.pdf").unlink(missing_ok=True)
-    if notebook_text is not None and result.get("notebook_out"):
-        atomic_write_text(run_dir / result["notebook_out"], notebook_text)
+    if result.get("status") == "blocked":
+        # the executed notebook holds the unsuppressed table: it goes outside the shareable run
+        # folder, for the analyst to fix (and an earlier run's copy of it leaves the folder)
+        if result.get("notebook_out"):
+            (run_dir / result["notebook_out"]).unlink(missing_ok=True)
+            result["notebook_out"] = None
+        if notebook_text is not None:
+            withheld = withheld_notebook(run_dir, job_id)
+            atomic_write_text(withheld, notebook_text)
+            result["withheld"] = withheld.relative_to(run_dir.parent).as_posix()
+            result["error"] = (
+                f"{result.get('error') or 'Blocked by the disclosure check.'}\n"
+                f"The executed notebook is withheld from this folder: it is in "
+                f"{WITHHELD_DIR}/{run_dir.name}/ next to it, not to be shared."
+            )
+        # recorded tables may hold the same counts; the manifest keeps the numbers and text
+        result["records"] = {
+            name: document
+            for name, document in (result.get("records") or {}).items()
+            if document.get("kind") != "frame"
+        }
+    else:
+        withheld_notebook(run_dir, job_id).unlink(missing_ok=True)  # fixed since it was blocked
+        if notebook_text is not None and result.get("notebook_out"):
+            atomic_write_text(run_dir / result["notebook_out"], notebook_text)
     report = run_dir / "reports" / f"{job_id}.html"
     if report_html is not None and result.get("report"):
         atomic_write_text(run_dir / result["report"], report_html)

@@ -14,6 +14,12 @@ Canonical dtypes after :func:`conform`: identifiers and labels are Python ``str`
 dtype), counts ``int64``, DDD ``float64``, ``attended`` ``bool``, dates and months
 ``datetime64[ns]`` (months are the first day of the month).
 
+Columns that count persons carry ``persons=True`` in their :class:`ColumnSpec` (GPs, listed
+patients, users); :data:`PERSON_COLUMNS` adds the canonical names of the counts the package
+derives from them (``invited``, ``attended``, ...). :func:`counts_persons` answers for one column
+name; the disclosure check (:mod:`evaluation.reports.disclosure`) goes by this mark, not by how a
+column's name reads.
+
 Row numbers in messages count data rows from 1 (the header is not a row; in a CSV file opened
 in a text editor, row N is on line N + 1).
 """
@@ -163,6 +169,7 @@ class ColumnSpec:
     pattern: str | None = None  # a regular expression an id or code must match in full
     required: bool = True
     in_window: bool = False  # dates and months must fall inside the study window
+    persons: bool = False  # a count of persons: never published below the disclosure threshold
 
 
 @dataclass(frozen=True)
@@ -201,8 +208,14 @@ TABLES: dict[str, TableSpec] = {
                 ColumnSpec("cluster_name", "text", "the cluster's name", required=False),
                 ColumnSpec("region", "category", "region", allowed=REGION_NAMES),
                 ColumnSpec("n_clinics", "int", "number of clinics", minimum=1),
-                ColumnSpec("n_gps", "int", "number of GPs", minimum=1),
-                ColumnSpec("listed_patients", "int", "patients listed with its clinics", minimum=1),
+                ColumnSpec("n_gps", "int", "number of GPs", minimum=1, persons=True),
+                ColumnSpec(
+                    "listed_patients",
+                    "int",
+                    "patients listed with its clinics",
+                    minimum=1,
+                    persons=True,
+                ),
             ),
             key=("cluster_id",),
         ),
@@ -213,8 +226,8 @@ TABLES: dict[str, TableSpec] = {
                 ColumnSpec("clinic_id", "id", "clinic identifier, e.g. K0001"),
                 ColumnSpec("cluster_id", "id", "the clinic's quality cluster"),
                 ColumnSpec("region", "category", "region", allowed=REGION_NAMES),
-                ColumnSpec("n_gps", "int", "number of GPs", minimum=1),
-                ColumnSpec("listed_patients", "int", "listed patients", minimum=1),
+                ColumnSpec("n_gps", "int", "number of GPs", minimum=1, persons=True),
+                ColumnSpec("listed_patients", "int", "listed patients", minimum=1, persons=True),
                 ColumnSpec("urbanicity", "category", "urban or rural", allowed=("urban", "rural")),
                 ColumnSpec(
                     "practice_type",
@@ -274,8 +287,12 @@ TABLES: dict[str, TableSpec] = {
                 ),
                 ColumnSpec("ddd", "float", "defined daily doses dispensed", minimum=0),
                 ColumnSpec("prescriptions", "int", "prescriptions dispensed", minimum=0),
-                ColumnSpec("users", "int", "distinct patients with a prescription", minimum=0),
-                ColumnSpec("listed_patients", "int", "patients listed that month", minimum=1),
+                ColumnSpec(
+                    "users", "int", "distinct patients with a prescription", minimum=0, persons=True
+                ),
+                ColumnSpec(
+                    "listed_patients", "int", "patients listed that month", minimum=1, persons=True
+                ),
             ),
             key=("clinic_id", "month", "indicator"),
             not_greater=(
@@ -297,6 +314,43 @@ TABLES: dict[str, TableSpec] = {
         ),
     )
 }
+
+#: counts of persons the package derives from the canonical tables, under the names its methods
+#: and notebooks give them (attendance: GPs invited to / attending meetings; coordinators
+#: interviewed). Tables whose columns keep these names, or the canonical ones, inherit the mark.
+DERIVED_PERSON_COLUMNS: tuple[str, ...] = (
+    "invited",
+    "attended",
+    "attending",
+    "absent",
+    "gps",
+    "flagged_gps",
+    "persistent_absentees",
+    "patients",
+    "n_patients",
+    "n_users",
+    "n_invited",
+    "n_attended",
+    "coordinators",
+    "n_coordinators",
+    "interviews",
+    "n_interviews",
+)
+#: every column name that counts persons: marked ``persons=True`` in :data:`TABLES`, or derived
+PERSON_COLUMNS: frozenset[str] = frozenset(
+    [c.name for spec in TABLES.values() for c in spec.columns if c.persons]
+    + list(DERIVED_PERSON_COLUMNS)
+)
+
+
+def counts_persons(column: object) -> bool:
+    """True if a column of this canonical name counts persons (see :data:`PERSON_COLUMNS`).
+
+    >>> [counts_persons(c) for c in ("listed_patients", "invited", "ddd", "n_clinics")]
+    [True, True, False, False]
+    """
+    return str(column) in PERSON_COLUMNS
+
 
 CANONICAL_TABLES: tuple[str, ...] = (
     "clusters",

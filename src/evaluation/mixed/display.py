@@ -12,6 +12,10 @@
 
 Clusters are named by their interview label ("Interview 07"), not their cluster id, so that a
 shared report does not tie a quote to a coordinator; quotes come pseudonymised from the store.
+A cluster's attendance is shown in bands (:func:`attendance_band`: under 50%, 50-75%, over 75%),
+never as its exact rate, and means over fewer than :data:`MIN_GROUP_FOR_MEANS` clusters are left
+out: report 02 shows every cluster's attendance by cluster id, and an exact rate here would pin
+an interview to its cluster.
 """
 
 from __future__ import annotations
@@ -43,7 +47,25 @@ __all__ = [
     "theme_share_plot",
     "theme_effect_plot",
     "typology_plot",
+    "attendance_band",
 ]
+
+#: the bands a cluster's attendance rate is shown in: (upper limit, words), lowest first
+ATTENDANCE_BANDS = ((0.50, "under 50%"), (0.75, "50-75%"), (float("inf"), "over 75%"))
+#: a mean of a group of fewer clusters is not shown: it would show one cluster's value
+MIN_GROUP_FOR_MEANS = 3
+
+
+def attendance_band(rate: float) -> str:
+    """The band a cluster's attendance rate (0-1) falls in, in words; "unknown" if missing.
+
+    >>> [attendance_band(r) for r in (0.42, 0.5, 0.749, 0.75, 0.93)]
+    ['under 50%', '50-75%', '50-75%', 'over 75%', 'over 75%']
+    """
+    if rate is None or pd.isna(rate):
+        return "unknown"
+    return next(words for upper, words in ATTENDANCE_BANDS if float(rate) < upper)
+
 
 #: what a join's outcome columns are called in a report (the effect's words come from the run)
 OUTCOME_WORDS = {"attendance_rate": "Attendance rate"}
@@ -104,7 +126,9 @@ def _interval(estimate: float, low: float, high: float, digits: int) -> str:
 
 def _rounded_mean(values: pd.Series, scale: float, digits: int) -> float:
     values = values.dropna()
-    return round(scale * values.mean(), digits) if len(values) else np.nan
+    if len(values) < MIN_GROUP_FOR_MEANS:  # one or two clusters' own values: not shown
+        return np.nan
+    return round(scale * values.mean(), digits)
 
 
 def joint_display(
@@ -122,9 +146,10 @@ def joint_display(
     """The joint display, one row per code of ``code_level`` ("code" or "theme").
 
     Columns: theme, clusters raising it, which (interview labels with effect and interval and
-    attendance), mean effect with / without, mean attendance with / without (percent), quote,
-    quoted from. ``outcomes`` has one row per interviewed cluster (cluster_id, the effect, its
-    interval, the attendance rate); ``labels`` maps cluster ids to interview labels.
+    attendance band), mean effect with / without, mean attendance with / without (percent; means
+    of fewer than 3 clusters are left out), quote, quoted from. ``outcomes`` has one row per
+    interviewed cluster (cluster_id, the effect, its interval, the attendance rate); ``labels``
+    maps cluster ids to interview labels.
 
     Examples
     --------
@@ -138,7 +163,7 @@ def joint_display(
     ...                        "text": ["We pay the facilitator ourselves."]})
     >>> row = joint_display(quantitized, outcomes, quotes, {"C1": "Interview 01"}).iloc[0]
     >>> row["which (effect, 95% CI; attendance)"]
-    'Interview 01: -8.0 (-12.0 to -4.0); 90% attendance'
+    'Interview 01: -8.0 (-12.0 to -4.0); attendance over 75%'
     """
     where = "joint_display"
     require_columns(
@@ -166,11 +191,7 @@ def joint_display(
             effect_text = _interval(item[effect], item[effect_ci[0]], item[effect_ci[1]], digits)
             if pd.isna(item[effect]):
                 effect_text = "no effect estimate"  # why is listed with the links
-            attend = (
-                f"{100 * item[attendance]:.0f}% attendance"
-                if not pd.isna(item[attendance])
-                else "attendance unknown"
-            )
+            attend = f"attendance {attendance_band(item[attendance])}"  # banded: see above
             members.append(f"{labels.get(cluster_id, cluster_id)}: {effect_text}; {attend}")
 
         quote = quote_of.loc[code] if code in quote_of.index else None
@@ -433,8 +454,9 @@ def typology_plot(
     ax=None,
 ):
     """Effect against attendance, one point per cluster coloured by its type, with the median
-    lines that split the quadrants. ``members`` is :func:`~evaluation.mixed.typology`'s first
-    table; returns the matplotlib Axes.
+    effect as a dotted line. Attendance is shown in its bands (:func:`attendance_band`), never as
+    a cluster's exact rate. ``members`` is :func:`~evaluation.mixed.typology`'s first table;
+    returns the matplotlib Axes.
 
     Examples
     --------
@@ -459,13 +481,18 @@ def typology_plot(
     # which a red-green colour-blind reader cannot tell apart)
     types = sorted(members["type"].dropna().unique())
     palette = dict(zip(types, TYPE_COLOURS * (1 + len(types) // len(TYPE_COLOURS)), strict=False))
-    sns.scatterplot(
-        data=members, x="effect", y="engagement", hue="type", palette=palette, s=60, ax=ax
-    )
-    for row in members.itertuples():
+    # attendance in bands, never a cluster's exact rate (report 02 shows those by cluster id):
+    # each band is a row, its points spread evenly within it in the order of their effect
+    bands = [words for _, words in ATTENDANCE_BANDS]
+    band = members["engagement"].map(attendance_band)
+    rank = members.groupby(band)["effect"].rank(method="first")
+    spread = rank / (band.map(band.value_counts()) + 1) - 0.5
+    shown = members.assign(band_row=band.map(bands.index).astype(float) + 0.6 * spread)
+    sns.scatterplot(data=shown, x="effect", y="band_row", hue="type", palette=palette, s=60, ax=ax)
+    for row in shown.itertuples():
         ax.annotate(
             labels.get(row.cluster_id, row.cluster_id).replace("Interview ", "I"),
-            (row.effect, row.engagement),
+            (row.effect, row.band_row),
             xytext=(4, 3),
             textcoords="offset points",
             fontsize=7,
@@ -473,9 +500,10 @@ def typology_plot(
         )
     if median_lines:
         ax.axvline(members["effect"].median(), color="#999999", linestyle=":")
-        ax.axhline(members["engagement"].median(), color="#999999", linestyle=":")
+    ax.set_yticks(range(len(bands)), bands)
+    ax.set_ylim(-0.5, len(bands) - 0.5)
     ax.set_xlabel(effect_label)
-    ax.set_ylabel(engagement_label)
+    ax.set_ylabel(f"{engagement_label} (band)")
     ax.legend(
         title="Type", frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1)
     )
@@ -685,6 +713,10 @@ def typology_table(types: pd.DataFrame, effect_label: str = "effect") -> pd.Data
             "mean attendance_rate": "mean attendance rate",
         }
     )
+    if "clusters" in table.columns and "mean attendance rate" in table.columns:
+        # a type of one or two clusters would show their own attendance (see attendance_band)
+        few = pd.to_numeric(table["clusters"], errors="coerce") < MIN_GROUP_FOR_MEANS
+        table["mean attendance rate"] = table["mean attendance rate"].mask(few)
     table["themes that mark the type"] = table["themes that mark the type"].map(
         lambda text: (
             "; ".join(readable_code(t) for t in text.split("; "))

@@ -132,8 +132,15 @@ class MixedMethodsResult:
         return rows.iloc[0]
 
 
-def interview_labels(links: CaseLinksResult) -> dict[str, str]:
-    """'Interview 01', 'Interview 02', ... in the store's case order, one per linked cluster.
+def interview_labels(
+    links: CaseLinksResult, numbers: Mapping[str, int] | None = None
+) -> dict[str, str]:
+    """'Interview 07', ... one per linked cluster: by the case's interview number, or, without
+    ``numbers``, in the store's case order.
+
+    A shared report must not number interviews in an order a reader can reconstruct (cluster id,
+    case name, import order): :func:`mixed_methods` passes the numbers the coding store keeps,
+    drawn at random per project (:func:`evaluation.qualitative.cases.interview_numbers`).
 
     Examples
     --------
@@ -143,11 +150,24 @@ def interview_labels(links: CaseLinksResult) -> dict[str, str]:
     ...                    pd.DataFrame({"cluster_id": ["C002", "C007"]}))
     >>> interview_labels(links)
     {'C007': 'Interview 01', 'C002': 'Interview 02'}
+    >>> interview_labels(links, {"C007": 2, "C002": 1})
+    {'C007': 'Interview 02', 'C002': 'Interview 01'}
     """
-    require_columns(links.linked, ["cluster_id"], "interview_labels: links.linked")
-    order = list(dict.fromkeys(links.linked["cluster_id"]))
-    width = max(2, len(str(len(order))))
-    return {cluster_id: f"Interview {n:0{width}d}" for n, cluster_id in enumerate(order, start=1)}
+    require_columns(links.linked, ["cluster_id", "case"], "interview_labels: links.linked")
+    first_case = links.linked.drop_duplicates("cluster_id").set_index("cluster_id")["case"]
+    if numbers is None:
+        numbers = {case: n for n, case in enumerate(first_case, start=1)}
+    missing = [case for case in first_case if case not in numbers]
+    if missing:
+        raise compare_mod.CompareError(
+            f"interview_labels: no interview number for case(s) {missing[:5]}; number the "
+            "store's cases with evaluation.qualitative.cases.interview_numbers(store)."
+        )
+    width = max(2, len(str(max(numbers[case] for case in first_case))))
+    return {
+        cluster_id: f"Interview {numbers[case]:0{width}d}"
+        for cluster_id, case in first_case.items()
+    }
 
 
 def _outcomes(
@@ -248,12 +268,15 @@ def mixed_methods(
     >>> result = mixed_methods(store, tables, coder="anna")
     >>> result.links.sentence()
     '4 interview case(s) linked to 4 of the 20 clusters; 16 cluster(s) have no interview.'
-    >>> result.to_frame()[["label", "effect"]].round(1)
-              label  effect
-    0  Interview 01   -13.7
-    1  Interview 02     0.4
-    2  Interview 03     NaN
-    3  Interview 04     NaN
+    >>> result.to_frame().set_index("cluster_id")["effect"].round(1)
+    cluster_id
+    C002   -13.7
+    C004     0.4
+    C006     NaN
+    C008     NaN
+    Name: effect, dtype: float64
+    >>> sorted(result.labels.values())  # numbered at random, kept in the store
+    ['Interview 01', 'Interview 02', 'Interview 03', 'Interview 04']
     """
     from evaluation.data import load
     from evaluation.data.catalogue import outcome_label
@@ -279,7 +302,10 @@ def mixed_methods(
             + links.sentence()
             + " Link cases first (`workbench qual cases link-clusters --data DIR`)."
         )
-    labels = interview_labels(links)
+    from evaluation.qualitative.cases import interview_numbers
+
+    # random per project, kept in the store: the order tells a reader nothing (issue 14)
+    labels = interview_labels(links, interview_numbers(store))
     if coder == CONSENSUS and coders is None:
         known = store.coders()
         coders = tuple(known[:2]) if len(known) >= 2 else None

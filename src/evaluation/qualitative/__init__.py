@@ -99,7 +99,7 @@ _PUBLIC = {
         "top_pairs",
     ],
     "figures": ["cooccurrence_heatmap", "theme_frequency_plot"],
-    "cases": ["cluster_attributes", "link_cluster_cases"],
+    "cases": ["cluster_attributes", "interview_label", "interview_numbers", "link_cluster_cases"],
     "demo": ["DemoDataMissing", "DemoError", "build_demo", "open_store"],
 }
 _MODULE_OF = {
@@ -148,6 +148,8 @@ __all__ = [
     "import_qdc",
     "import_qdpx",
     "import_transcripts",
+    "interview_label",
+    "interview_numbers",
     "kappa_reading",
     "krippendorff_alpha_from_table",
     "link_cluster_cases",

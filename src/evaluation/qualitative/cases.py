@@ -93,3 +93,75 @@ def link_cluster_cases(
                 description=str(row["cluster_name"]),
             )
     return pd.DataFrame([(n, c) for _, n, c in links], columns=["document", "case"])
+
+
+#: the project setting that keeps each case's interview number ({case guid: number}, JSON)
+INTERVIEW_NUMBERS_KEY = "interview_numbers"
+
+
+def interview_numbers(store: Store) -> dict[str, int]:
+    """Each case's interview number, as shared reports name the case ("Interview 07").
+
+    Numbers are drawn at random the first time a case needs one and kept in the store's project
+    settings, so that every run of the same store numbers its interviews alike, and no number
+    follows the order of the cluster ids, the case names or the order of import (any of which
+    would let a reader who knows the clusters link an interview, and its quotes, to its
+    cluster). A case added later gets a free number at random; a case keeps its number when it
+    is renamed (numbers are kept by the case's guid).
+
+    Parameters
+    ----------
+    store : an open, writable :class:`~evaluation.qualitative.store.Store`.
+
+    Returns
+    -------
+    {case name: number}, numbers 1..n for n cases (when no case was ever deleted).
+
+    Example
+    -------
+    >>> store = Store.create(":memory:")
+    >>> for name in ["C001", "C002", "C003"]:
+    ...     _ = store.add_case(name)
+    >>> numbers = interview_numbers(store)
+    >>> sorted(numbers.values()), numbers == interview_numbers(store)
+    ([1, 2, 3], True)
+    """
+    import json
+    import random
+    import sqlite3
+
+    def read(cursor) -> tuple[list, dict[str, int]]:
+        cases = cursor.execute("SELECT name, guid FROM cases ORDER BY id").fetchall()
+        row = cursor.execute(
+            "SELECT value FROM project WHERE key = ?", (INTERVIEW_NUMBERS_KEY,)
+        ).fetchone()
+        kept = {str(guid): int(n) for guid, n in json.loads(row[0] if row else "{}").items()}
+        return cases, kept
+
+    cases, kept = read(store.connection.cursor())
+    if any(guid not in kept for _, guid in cases):  # a read-only store that is numbered works
+        try:
+            with store.transaction() as cursor:  # BEGIN IMMEDIATE: parallel notebooks agree
+                cases, kept = read(cursor)
+                new = [guid for _, guid in cases if guid not in kept]
+                used = set(kept.values())
+                free = [n for n in range(1, len(used) + len(new) + 1) if n not in used]
+                random.SystemRandom().shuffle(free)
+                kept.update(zip(new, free, strict=False))
+                cursor.execute(
+                    "INSERT INTO project (key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (INTERVIEW_NUMBERS_KEY, json.dumps(kept, sort_keys=True)),
+                )
+        except sqlite3.OperationalError as exc:
+            raise StoreError(
+                f"Cannot keep the interview numbers in the coding store {store.path} ({exc}). "
+                "The store must be writable once, when its interviews are first numbered: "
+                "make the file writable (or work on a copy) and run again."
+            ) from None
+    return {name: kept[guid] for name, guid in cases}
+
+
+def interview_label(number: int, width: int = 2) -> str:
+    """How a report names an interview: ``interview_label(7) == 'Interview 07'``."""
+    return f"Interview {number:0{width}d}"

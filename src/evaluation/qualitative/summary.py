@@ -33,7 +33,9 @@ import numpy as np
 import pandas as pd
 
 from evaluation.data.catalogue import readable_code  # one helper for the whole package
+from evaluation.markup import escape_markdown
 from evaluation.qualitative.agreement import ALL_CODES, agreement_table
+from evaluation.qualitative.cases import interview_numbers
 from evaluation.qualitative.queries import code_frequencies, cooccurrence_matrix
 from evaluation.qualitative.store import Store, StoreError
 
@@ -209,13 +211,6 @@ def top_pairs(cooccurrence: pd.DataFrame, top: int = 3) -> pd.DataFrame:
     )
 
 
-def _as_markdown(text: str) -> str:
-    # a quote shown as Markdown: characters with a meaning there are shown literally
-    for character in "\\`*_<>#":
-        text = text.replace(character, "\\" + character)
-    return " ".join(text.split())
-
-
 def quotes_markdown(quotes: pd.DataFrame, labels: Mapping[str, str]) -> str:
     """Quotes as Markdown, one section per theme, each attributed to a numbered interview.
 
@@ -227,7 +222,8 @@ def quotes_markdown(quotes: pd.DataFrame, labels: Mapping[str, str]) -> str:
     Returns
     -------
     Markdown: "### theme", then each quote as a block quote ending in "— label (aspect)";
-    a line saying so when there is no quote.
+    a line saying so when there is no quote. Themes, quotes and labels come from a coding store
+    (perhaps imported from another tool) and are escaped: they show as text, never as markup.
 
     Example
     -------
@@ -236,17 +232,18 @@ def quotes_markdown(quotes: pd.DataFrame, labels: Mapping[str, str]) -> str:
     >>> print(quotes_markdown(quotes, {"C001": "Interview 1"}))
     ### Funding
     <BLANKLINE>
-    > Money \\*was\\* short.
+    > Money \\*was\\* short\\.
     >
     > — Interview 1 (challenges)
     <BLANKLINE>
     """
     lines = []
     for theme, group in quotes.groupby("theme", sort=False):
-        lines.append(f"### {theme}")
+        lines.append(f"### {escape_markdown(theme)}")
         for quote in group.itertuples():
-            aspect = readable_code(quote.code).split(": ")[-1]
-            lines.append(f"> {_as_markdown(quote.text)}\n>\n> — {labels[quote.case]} ({aspect})\n")
+            aspect = escape_markdown(readable_code(quote.code).split(": ")[-1])
+            label = escape_markdown(labels[quote.case])
+            lines.append(f"> {escape_markdown(quote.text)}\n>\n> — {label} ({aspect})\n")
     return "\n\n".join(lines) if lines else NO_SHARED_QUOTE
 
 
@@ -269,11 +266,17 @@ class RegionThemes:
     coder: str | None = None
     second_coder: str | None = None
     code_order: list[str] = field(default_factory=list)
+    #: each case's interview number in the store (random per project); orders the labels
+    case_numbers: dict[str, int] = field(default_factory=dict)
 
     def interview_labels(self) -> dict[str, str]:
-        """Each case as "Interview n", numbered within the region: a shared report names no
-        cluster next to a quote."""
-        return {case: f"Interview {n}" for n, case in enumerate(self.cases["case"], start=1)}
+        """Each case as "Interview n", numbered within the region in the order of the store's
+        random interview numbers: a shared report names no cluster next to a quote, and the
+        numbering does not follow the cluster ids either."""
+        order = sorted(
+            self.cases["case"], key=lambda case: (self.case_numbers.get(case, 0), str(case))
+        )
+        return {case: f"Interview {n}" for n, case in enumerate(order, start=1)}
 
     def theme_table(self) -> pd.DataFrame:
         """:func:`theme_table` of the first coder's frequencies."""
@@ -383,4 +386,5 @@ def region_themes(
         coder=coder,
         second_coder=second_coder,
         code_order=list(paths),
+        case_numbers=interview_numbers(store),
     )

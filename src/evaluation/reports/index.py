@@ -11,6 +11,8 @@ package versions follow in "Run details". No absolute local path appears: the da
 named relative to the project (see :mod:`evaluation.reports.redact`).
 
 A report held back by the disclosure check is not linked, and neither is its executed notebook
+(the runner keeps that outside the run folder, in ``withheld/<run-id>/``); the page says it was
+withheld, and where in the report (table, column, row), never the number
 (which holds the unsuppressed table).
 
 The page is rendered with Jinja2 autoescaping, so names that come from data or parameters
@@ -75,7 +77,10 @@ QUESTIONS: tuple[tuple[str, str, str, str], ...] = (
 
 _NO_HEADLINE = {
     "failed": "The notebook failed before it finished; the report shows where.",
-    "blocked": "Held back: the report would show a count below the disclosure threshold.",
+    "blocked": (
+        "Withheld: the report would show a count of persons below the disclosure threshold; "
+        "neither the report nor its executed notebook is in this folder."
+    ),
     "pending": "Not finished yet.",
     "running": "Not finished yet.",
 }

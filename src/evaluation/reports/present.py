@@ -31,7 +31,6 @@ through the ``format_*`` functions here, so that a coordinator reads "0.90 (0.87
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -42,6 +41,7 @@ import pandas as pd
 
 from evaluation.errors import InputError
 from evaluation.i18n import N_, check_lang, locale_for, translate
+from evaluation.markup import escape_html, escape_markdown
 from evaluation.palette import OKABE_ITO
 
 __all__ = [
@@ -52,6 +52,8 @@ __all__ = [
     "KeyFindings",
     "ReaderTable",
     "describe_change",
+    "escape_markdown",
+    "escape_text",
     "format_count",
     "format_date",
     "format_estimate",
@@ -65,6 +67,12 @@ __all__ = [
     "reader_table",
     "use_report_style",
 ]
+
+#: the one escaping helper for text from data, a coding store or parameters (issue 14): use it
+#: for every name written into HTML; :func:`escape_markdown` for Markdown
+escape_text = escape_html
+#: the mark a header cell of a person count carries (read by reports.disclosure.check_html)
+UNIT_MARK = ' data-unit="persons"'
 
 MISSING = "\u2013"  # an en dash: "no value here", explained in the table's footnote
 
@@ -267,13 +275,21 @@ class ReaderTable:
     caption: str | None = None
     notes: list[str] = field(default_factory=list)
     lang: str = "en"
+    #: headers of the columns that count persons, or None if the table declares no units (the
+    #: disclosure check then judges its headers by name); see reports.disclosure
+    persons: list[str] | None = None
 
     def to_frame(self) -> pd.DataFrame:
         return self.frame.copy()
 
     def to_html(self) -> str:
-        escape = html.escape
-        head = "".join(f'<th scope="col">{escape(str(c))}</th>' for c in self.frame.columns)
+        escape = escape_html
+        persons = set(self.persons or [])
+        head = "".join(
+            f'<th scope="col"{UNIT_MARK if c in persons else ""}>{escape(str(c))}</th>'
+            for c in self.frame.columns
+        )
+        units = "" if self.persons is None else ' data-units="declared"'
         rows = []
         for values in self.frame.itertuples(index=False):
             cells = "".join(
@@ -288,7 +304,7 @@ class ReaderTable:
             notes = "".join(f"<p>{escape(note)}</p>" for note in self.notes)
             foot = f'<tfoot><tr><td colspan="{width}">{notes}</td></tr></tfoot>'
         return (
-            f'<div class="reader-table-wrap"><table class="reader-table" lang="{self.lang}">'
+            f'<div class="reader-table-wrap"><table class="reader-table" lang="{self.lang}"{units}>'
             f"{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody>{foot}"
             "</table></div>"
         )
@@ -347,6 +363,7 @@ def reader_table(
     caption: str | None = None,
     notes: Iterable[str] = (),
     lang: str = "en",
+    persons: Iterable[str] | None = None,
 ) -> ReaderTable:
     """Turn a result frame into a table a reader can use.
 
@@ -371,6 +388,12 @@ def reader_table(
         A caption above and footnotes below. A footnote explaining the en dash is added when a
         cell is missing.
     lang : "en" or "da"
+    persons : list of str, optional
+        Columns that count persons, besides those the frame already declares (canonical names
+        such as ``n_gps`` or ``invited``, and ``frame.attrs["persons"]`` set by
+        :func:`~evaluation.reports.disclosure.suppress_small_counts` or
+        :func:`~evaluation.reports.disclosure.declare_persons`). Their headers carry
+        ``data-unit="persons"`` in the HTML, which the disclosure check goes by.
 
     Returns
     -------
@@ -389,6 +412,9 @@ def reader_table(
     lang = check_lang(lang)
     if not isinstance(frame, pd.DataFrame):
         raise InputError(f"reader_table: expected a DataFrame, got {type(frame).__name__}.")
+    from evaluation.reports.disclosure import declared_person_columns
+
+    declared = set(declared_person_columns(frame, list(persons or [])))
     data = frame.reset_index(drop=True) if not isinstance(frame.index, pd.RangeIndex) else frame
     headers = dict(labels or {})
     if isinstance(columns, Mapping):
@@ -423,6 +449,7 @@ def reader_table(
     digit_for = (lambda c: digits.get(c, 2)) if isinstance(digits, Mapping) else (lambda c: digits)
     percent = set(percent)
     shown: dict[str, list[str]] = {}
+    person_headers: list[str] = []
     any_missing = False
     for name in order:
         if name in interval_of:
@@ -438,11 +465,19 @@ def reader_table(
             header = headers.get(name) or label_column(str(name), lang=lang)
         any_missing = any_missing or any(cell == MISSING for cell in cells)
         shown[header] = cells
+        if name in declared and name not in interval_of:
+            person_headers.append(header)
     table = pd.DataFrame(shown, columns=list(shown))
     footnotes = list(notes)
     if any_missing:
         footnotes.append(f"{MISSING} {_word('missing_note', lang)}.")
-    return ReaderTable(table, caption=caption, notes=footnotes, lang=lang)
+    return ReaderTable(
+        table,
+        caption=caption,
+        notes=footnotes,
+        lang=lang,
+        persons=person_headers if declared else None,
+    )
 
 
 def describe_change(
@@ -516,10 +551,10 @@ class KeyFindings:
 
     def to_html(self) -> str:
         title = self.title or _word("key_findings", self.lang)
-        items = "".join(f"<li>{html.escape(s)}</li>" for s in self.sentences)
+        items = "".join(f"<li>{escape_html(s)}</li>" for s in self.sentences)
         return (
             f'<section class="key-findings" lang="{self.lang}">'
-            f"<h2>{html.escape(title)}</h2><ul>{items}</ul></section>"
+            f"<h2>{escape_html(title)}</h2><ul>{items}</ul></section>"
         )
 
     def _repr_html_(self) -> str:
@@ -568,6 +603,8 @@ def use_report_style() -> None:
             "axes.spines.right": False,
             "savefig.bbox": "tight",
             "figure.constrained_layout.use": True,
+            # names from data in titles and labels ("$x$") are text, never maths
+            "text.parse_math": False,
         }
     )
     try:  # in a kernel: inline figures as 2x PNG
