@@ -2,7 +2,7 @@
 
 A coding store (as it might arrive from another tool's .qdpx) whose theme names, sub-code names,
 case names and coder names are classic injection strings is run through the notebooks that show
-such names (03 and 04, under papermill on the small synthetic data, as tests/notebooks/ do) and
+such names (03, 04 and 05, under papermill on the small synthetic data, as tests/notebooks/ do) and
 the run's index; the HTML the reports renderer makes is parsed with lxml and searched for
 anything the template does not produce itself: a <script>, an on* attribute, a javascript: URL,
 an <img> that is not an inline data: figure, an iframe/object/embed/form. The hostile strings
@@ -197,6 +197,39 @@ def test_notebook_04_shows_hostile_names_as_text(hostile_project, synthetic_smal
     assert live_markup(html) == []
     text = lxml.html.document_fromstring(html).text_content()
     assert IMG in text and LINK in text  # the consensus coders and the themes, as text
+
+
+@pytest.mark.slow
+def test_notebook_05_shows_a_hostile_cluster_name_as_text(synthetic_small, tmp_path):
+    import pandas as pd
+
+    from evaluation.reports.feedback import report_title
+
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_small, data)
+    clusters = pd.read_parquet(data / "clusters.parquet")
+    clusters.loc[clusters["cluster_id"] == "C002", "cluster_name"] = f"{IMG} {LINK}"
+    clusters.to_parquet(data / "clusters.parquet", index=False)
+    (tmp_path / "notebooks").mkdir()
+    executed = _execute(
+        "05_cluster_feedback.ipynb",
+        tmp_path,
+        tmp_path / "05.ipynb",
+        {"data_dir": str(data), "region": "hovedstaden", "cluster_id": "C002", "lang": "en"},
+    )
+    html = _render(executed, "Feedback report")
+    assert live_markup(html) == []
+    text = lxml.html.document_fromstring(html).text_content()
+    assert IMG in text and LINK in text  # the cluster's name, shown at a glance as text
+    # an id that spells markup (the title is Markdown) is escaped as well
+    page = f"<html><body><main>{_markdown_html('# ' + report_title(IMG))}</main></body></html>"
+    assert live_markup(page) == [] and IMG in lxml.html.document_fromstring(page).text_content()
+
+
+def _markdown_html(text: str) -> str:
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    return markdown2html_mistune(text)
 
 
 def test_index_shows_hostile_titles_parameters_messages_and_headlines_as_text():

@@ -32,6 +32,7 @@ import pandas as pd
 
 from evaluation.data.catalogue import TOPIC_INDICATOR
 from evaluation.i18n import N_, check_lang, translate
+from evaluation.markup import escape_markdown
 from evaluation.palette import OKABE_ITO
 from evaluation.reports.disclosure import disclosure_threshold, suppress_mark
 from evaluation.reports.present import (
@@ -134,9 +135,13 @@ def heading(key: str, lang: str = "en") -> str:
 
 
 def report_title(cluster_id: str, lang: str = "en") -> str:
-    """The report's title: "Feedback report for cluster C002"."""
+    """The report's title as Markdown: "Feedback report for cluster C002".
+
+    The id comes from the data and the command line, so it is escaped: a cluster id that
+    spells markup shows as its characters.
+    """
     return _(N_("Feedback report for cluster {cluster}"), check_lang(lang)).format(
-        cluster=cluster_id
+        cluster=escape_markdown(cluster_id)
     )
 
 
