@@ -407,27 +407,32 @@ def _is_blank(element) -> bool:
 
 
 def _move_key_findings(main, anchor) -> bool:
-    """Move the notebook's first key-findings box to just after ``anchor`` (True if found)."""
+    """Move the notebook's key-findings boxes to just after ``anchor``, in their order (True if
+    there is one). A region report may carry its findings in both languages: the report's own
+    language first, then a box in the other (its ``lang`` attribute says which)."""
     found = main.xpath(f".//section[contains(concat(' ', @class, ' '), ' {KEY_FINDINGS_CLASS} ')]")
     if not found:
         return False
-    box = found[0]
+    for number, box in enumerate(found):
 
-    def ancestor(css_class: str):
-        return next(
-            (a for a in box.iterancestors() if css_class in (a.get("class") or "").split()), None
-        )
+        def ancestor(css_class: str, box=box):
+            return next(
+                (a for a in box.iterancestors() if css_class in (a.get("class") or "").split()),
+                None,
+            )
 
-    child, cell = ancestor("jp-OutputArea-child"), ancestor("jp-Cell")
-    box.getparent().remove(box)
-    for wrapper in (child, cell):
-        if wrapper is not None and wrapper.getparent() is not None and _is_blank(wrapper):
-            wrapper.getparent().remove(wrapper)
-    box.tail = None
-    anchor.addnext(box)
-    heading = box.find(".//h2")
-    if heading is not None and not heading.get("id"):
-        heading.set("id", "key-findings")
+        child, cell = ancestor("jp-OutputArea-child"), ancestor("jp-Cell")
+        box.getparent().remove(box)
+        for wrapper in (child, cell):
+            if wrapper is not None and wrapper.getparent() is not None and _is_blank(wrapper):
+                wrapper.getparent().remove(wrapper)
+        box.tail = None
+        anchor.addnext(box)
+        anchor = box
+        heading = box.find(".//h2")
+        if heading is not None and not heading.get("id"):
+            suffix = "" if number == 0 else f"-{box.get('lang') or number + 1}"
+            heading.set("id", f"key-findings{suffix}")
     return True
 
 
