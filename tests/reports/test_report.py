@@ -126,6 +126,25 @@ def test_key_findings_come_first_after_the_title():
     assert box.getnext().get("class") == "wb-toc", "then the contents"
 
 
+def test_key_findings_in_two_languages_come_first_in_their_order_then_the_contents():
+    nb = executed_notebook()
+    danish = key_findings(["Deltagelsen holdt sig høj."], lang="da").to_html()
+    nb.cells[-1].outputs.append(
+        new_output("display_data", data={"text/html": danish, "text/plain": "kf da"})
+    )
+    page = lxml.html.fromstring(render_report(nb, META))
+    english = page.xpath("//header[@class='wb-header']")[0].getnext()
+    second = english.getnext()
+    assert (english.get("lang"), second.get("lang")) == ("en", "da")
+    assert second.findtext("h2") == "Vigtigste resultater"
+    assert [h.get("id") for h in (english.find("h2"), second.find("h2"))] == [
+        "key-findings",
+        "key-findings-da",
+    ]
+    assert second.getnext().get("class") == "wb-toc", "the contents follow the last box"
+    assert headline(lxml.html.tostring(page, encoding="unicode")).startswith("NSAID prescribing")
+
+
 def test_a_notebook_without_key_findings_starts_with_its_contents():
     nb = executed_notebook()
     nb.cells = nb.cells[:-1]

@@ -406,13 +406,14 @@ def _is_blank(element) -> bool:
     return not _text(element) and not element.xpath(".//img | .//svg | .//table | .//canvas")
 
 
-def _move_key_findings(main, anchor) -> bool:
-    """Move the notebook's key-findings boxes to just after ``anchor``, in their order (True if
-    there is one). A region report may carry its findings in both languages: the report's own
-    language first, then a box in the other (its ``lang`` attribute says which)."""
+def _move_key_findings(main, anchor):
+    """Move the notebook's key-findings boxes to just after ``anchor``, in their order; the last
+    box moved, or None if there is none. A region report may carry its findings in both
+    languages: the report's own language first, then a box in the other (its ``lang`` attribute
+    says which)."""
     found = main.xpath(f".//section[contains(concat(' ', @class, ' '), ' {KEY_FINDINGS_CLASS} ')]")
     if not found:
-        return False
+        return None
     for number, box in enumerate(found):
 
         def ancestor(css_class: str, box=box):
@@ -433,7 +434,7 @@ def _move_key_findings(main, anchor) -> bool:
         if heading is not None and not heading.get("id"):
             suffix = "" if number == 0 else f"-{box.get('lang') or number + 1}"
             heading.set("id", f"key-findings{suffix}")
-    return True
+    return anchor
 
 
 def _longest_words(table) -> int:
@@ -519,9 +520,8 @@ def _postprocess(html: str, meta: dict[str, Any], notebook_heading: str | None) 
     _mark_heading_ends(main)
     header = _header(meta, title)
     main.insert(0, header)
-    last = header
-    if _move_key_findings(main, header):
-        last = header.getnext()
+    moved = _move_key_findings(main, header)  # (an lxml element's truth is its child count)
+    last = header if moved is None else moved
     if headings:
         details_words = translate(N_("Run details"), lang)
         contents = _contents([*headings, (headings[0][0], details_words, "run-details")], lang)
