@@ -17,6 +17,7 @@ from evaluation.reports.disclosure import (
     check_html,
     disclosure_threshold,
     find_small_counts,
+    publishable_count,
     suppress_count,
     suppress_small_counts,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "find_small_counts",
     "render_index",
     "render_report",
+    "publishable_count",
     "suppress_count",
     "suppress_small_counts",
 ]

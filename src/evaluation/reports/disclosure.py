@@ -282,6 +282,22 @@ def suppress_count(n: object, threshold: int | None = None, suppress_zero: bool 
     return f"{n:,}" if isinstance(n, int) else str(n)
 
 
+def publishable_count(n: object, threshold: int | None = None) -> object:
+    """A count of persons as it may be recorded in a shared run: the number itself, or the
+    suppression mark when it is below the threshold.
+
+    ``record()`` keeps its values in the executed notebook and the run's manifest, which are
+    shared with the reports, so a person count recorded there obeys the same rule as a table.
+
+    >>> publishable_count(3), publishable_count(12)
+    ('<5', 12)
+    """
+    limit = disclosure_threshold(threshold)
+    if _is_small(n, limit, suppress_zero=False):
+        return suppress_mark(limit)
+    return int(n) if isinstance(n, float) and n.is_integer() else n
+
+
 def suppress_small_counts(
     frame: pd.DataFrame | pd.Series,
     columns: list[str] | None = None,
