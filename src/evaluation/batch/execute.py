@@ -202,7 +202,9 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     """Execute one notebook job and return its outcome with the executed notebook and report.
 
     ``job``: job_id, label, kind, notebook (its path on the client, for names), notebook_source
-    (the notebook's text; read from ``notebook`` if absent), parameters (absolute paths),
+    (the notebook's text; read from ``notebook`` if absent), report_name and subtitle (optional:
+    the report's path in the run folder, default ``reports/<job_id>.html``, and the line under
+    its title, default from the parameters), parameters (absolute paths),
     check_paths ([name, path, "folder" | "file"] the worker must see) and results (for a summary
     run elsewhere: a copy of the run's manifest, read instead of the run folder; else None).
 
@@ -229,6 +231,8 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     job_id = job["job_id"]
     notebook_name = Path(job["notebook"]).name
     final_nb = f"notebooks/{job_id}.ipynb"
+    # a cluster report is named for mailing (hovedstaden/C001-da.html); the others by job id
+    report_name = job.get("report_name") or f"reports/{job_id}.html"
     os.environ[THRESHOLD_ENV] = str(
         run["threshold"]
     )  # the kernel inherits it: suppression == check
@@ -320,7 +324,7 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     duration = time.monotonic() - started
     result["timings"]["released"] = round(duration, 2)
     if nb is not None:
-        subtitle = describe_parameters(job["parameters"])
+        subtitle = job.get("subtitle") or describe_parameters(job["parameters"])
         meta = {
             "title": job.get("title") or None,  # None: the notebook's first heading
             "subtitle": subtitle or ("All regions" if job.get("kind") == "summary" else ""),
@@ -339,15 +343,17 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
             "versions": run.get("versions"),
             "git_commit": run.get("git_commit"),
             "threshold": run["threshold"],
-            "index_href": "../index.html",
+            "index_href": "../" * (len(Path(report_name).parts) - 1) + "index.html",
         }
+        if job["parameters"].get("lang") in ("da", "en"):  # <html lang> of a cluster report
+            meta["lang"] = job["parameters"]["lang"]
         try:
             html = render_report(
                 nb, meta, show_code=run.get("show_code", False), failed_cell=result["failed_cell"]
             )
-            check_html(html, run["threshold"], report=f"reports/{job_id}.html")
+            check_html(html, run["threshold"], report=report_name)
             result["report_html"] = html
-            result["report"] = f"reports/{job_id}.html"
+            result["report"] = report_name
             result["headline"] = headline(html)  # for the index
         except DisclosureError as exc:
             result["status"] = "blocked"

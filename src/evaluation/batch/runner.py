@@ -106,6 +106,10 @@ class BatchSettings:
         None  # the coding store for notebooks that read one; None = their default
     )
     formats: tuple[str, ...] = ("html",)  # add "pdf" for an A4 PDF of every report
+    # one report per cluster of the data (the notebooks declaring cluster_id) in each language,
+    # instead of the region reports
+    per_cluster: bool = False
+    langs: tuple[str, ...] = ("da",)  # --per-cluster: the reports' languages
     # validate the data folder as `workbench data check` does before running (off only for
     # notebooks of your own that read no canonical tables)
     check_data: bool = True
@@ -377,20 +381,29 @@ class _LocalPool:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _write_outputs(run_dir: Path, result: dict[str, Any]) -> dict[str, Any]:
+def report_name(entry: dict[str, Any]) -> str:
+    """Where a job's report goes in the run folder: a cluster report's mailable name
+    (``hovedstaden/C001-da.html``), else ``reports/<job_id>.html``."""
+    return entry.get("report_name") or f"reports/{entry['job_id']}.html"
+
+
+def _write_outputs(
+    run_dir: Path, result: dict[str, Any], name: str | None = None
+) -> dict[str, Any]:
     """Write the executed notebook and report that came back with ``result`` into the run
     folder (atomically; a report that failed the disclosure check never reaches the disk) and
-    return the result as the manifest keeps it."""
+    return the result as the manifest keeps it. ``name``: the report's path in the run folder
+    (default ``reports/<job_id>.html``)."""
     result = dict(result)
     notebook_text = result.pop("notebook_text", None)
     report_html = result.pop("report_html", None)
     job_id = result["job_id"]
+    report = run_dir / (name or f"reports/{job_id}.html")
     # a PDF of an earlier run of this job no longer matches its report; a new one is printed
     # after the run when asked to
-    (run_dir / "reports" / f"{job_id}.pdf").unlink(missing_ok=True)
+    report.with_suffix(".pdf").unlink(missing_ok=True)
     if notebook_text is not None and result.get("notebook_out"):
         atomic_write_text(run_dir / result["notebook_out"], notebook_text)
-    report = run_dir / "reports" / f"{job_id}.html"
     if report_html is not None and result.get("report"):
         atomic_write_text(run_dir / result["report"], report_html)
     else:
@@ -421,8 +434,8 @@ def _execute_wave(executor, jobs, payloads, run_info, publisher: _Publisher, bar
             if result["job_id"] not in remaining:
                 continue
             remaining.discard(result["job_id"])
-            result = _write_outputs(run_dir, result)
             entry = publisher.job(result["job_id"])
+            result = _write_outputs(run_dir, result, report_name(entry))
             entry.update({k: v for k, v in result.items() if k != "job_id"})
             entry["reused"] = False
             publisher.publish()
@@ -468,10 +481,25 @@ def _payload(
         "kind": entry["kind"],
         "notebook": entry["notebook"],
         "notebook_source": source,
+        "report_name": report_name(entry),
+        "subtitle": _cluster_subtitle(entry),
         "parameters": parameters,
         "check_paths": check,
         "results": results,
     }
+
+
+def _cluster_subtitle(entry: dict[str, Any]) -> str | None:
+    """What a cluster report covers, under its title: "Hovedstaden · Klynge Nord (C001)";
+    None for other reports (their parameters say it)."""
+    from evaluation.data.catalogue import REGION_NAMES
+
+    cluster = entry.get("cluster")
+    if not cluster:
+        return None
+    region = REGION_NAMES.get(cluster["region"], cluster["region"])
+    named = f"{cluster['name']} ({cluster['id']})" if cluster.get("name") else cluster["id"]
+    return f"{region} · {named}"
 
 
 def _results_copy(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -660,6 +688,8 @@ def _run_batch(settings: BatchSettings, locks: contextlib.ExitStack) -> BatchOut
             "kernel": settings.kernel_name,
             "sweeps": list(settings.sweeps),
             "formats": list(settings.formats),
+            "per_cluster": settings.per_cluster,
+            **({"langs": list(settings.langs)} if settings.per_cluster else {}),
             **report_settings,
         },
         "counts": {},
@@ -667,7 +697,8 @@ def _run_batch(settings: BatchSettings, locks: contextlib.ExitStack) -> BatchOut
         "jobs": entries,
     }
     preload = _preload(settings, sorted({Path(e["notebook"]) for e in to_run}))
-    region_jobs = [e for e in to_run if e["kind"] == "region"]
+    # cluster reports run in the same wave as region reports (a --per-cluster run has no other)
+    region_jobs = [e for e in to_run if e["kind"] in ("region", "cluster")]
     summary_jobs = [e for e in to_run if e["kind"] == "summary"]
     # connect before the first write: an unreachable scheduler or a Slurm that refuses the jobs
     # leaves no run folder behind (dask-jobqueue may have made its log folder in it)
