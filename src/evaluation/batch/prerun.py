@@ -225,9 +225,9 @@ def _select_cluster_regions(
             if slug is not None
             else "no region of that name"
         )
+        hint = suggest(requested, present) if slug is None else ""  # a real region: no guess
         problems.setdefault(OPTIONS, []).append(
-            f"-r {requested}: {why}{suggest(slug or requested, present)} "
-            f"Regions with clusters: {known}."
+            f"-r {requested}: {why}{hint} Regions with clusters: {known}."
         )
     return [c for c in clusters if c.region in wanted]
 
