@@ -331,7 +331,13 @@ class _LocalPool:
     remote = False
 
     def __init__(
-        self, workers: int, kernel_name: str, cwd: Path, preload: tuple[str, ...], threshold: int
+        self,
+        workers: int,
+        kernel_name: str,
+        cwd: Path,
+        preload: tuple[str, ...],
+        threshold: int,
+        data_dir: Path | None = None,
     ):
         import multiprocessing
 
@@ -342,7 +348,14 @@ class _LocalPool:
             max_workers=workers,
             mp_context=multiprocessing.get_context("fork"),
             initializer=worker.initialize,
-            initargs=(os.getpid(), kernel_name, str(cwd), preload, threshold),
+            initargs=(
+                os.getpid(),
+                kernel_name,
+                str(cwd),
+                preload,
+                threshold,
+                str(data_dir) if data_dir else None,
+            ),
         )
         self.futures: dict = {}
         self.messages: list[str] = []
@@ -537,7 +550,16 @@ def _check_executor(settings: BatchSettings) -> dict[str, Any] | None:
 def _make_executor(settings: BatchSettings, slurm, run_dir: Path, region_jobs, kernel_cwd, preload):
     if settings.executor == "local":
         workers = settings.workers or min(os.cpu_count() or 1, max(len(region_jobs), 1))
-        return _LocalPool(workers, settings.kernel_name, kernel_cwd, preload, settings.threshold)
+        # the kernels' zygote reads the data folder once (see evaluation.batch.zygote)
+        data_dir = Path(settings.data_dir).resolve()
+        return _LocalPool(
+            workers,
+            settings.kernel_name,
+            kernel_cwd,
+            preload,
+            settings.threshold,
+            data_dir if data_dir.is_dir() else None,
+        )
     from evaluation.batch import cluster
 
     if settings.executor == "dask":
