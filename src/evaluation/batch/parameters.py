@@ -61,6 +61,9 @@ SUMMARY_MARKER = "results_dir"
 CLUSTER_MARKER = "cluster_id"
 #: what ``--per-cluster`` sets itself for each cluster job (never taken from a region file)
 CLUSTER_INJECTED = ("region", "cluster_id", "lang")
+#: parameters of the cluster report whose default None means "the notebook chooses" (the shared
+#: contract of notebook 05: the cluster's topic indicators plus NSAIDs), not "must be given"
+CLUSTER_OPTIONAL = ("indicators",)
 STORE_PARAMETER = (
     "qualitative_store"  # set for every notebook by `workbench run --qualitative-store`
 )
@@ -606,6 +609,8 @@ def grid_findings(
                 )
         for name, info in params.items():
             _, required = _type_of_default(info)
+            if job.kind == "cluster" and name in CLUSTER_OPTIONAL:
+                required = False
             if required and name not in job.parameters:
                 findings.append(
                     Finding(

@@ -120,6 +120,40 @@ def _preload_data(data_dir: str | None) -> None:
         pass
 
 
+def _warm_caches() -> None:
+    """Fill, once, the caches every report fills on its first sentence and first figure: the
+    compiled message catalogues and Babel's locale data (immutable once built), and what
+    matplotlib loads when it first draws and saves a PNG (the Agg canvas, fonts, PIL's image
+    plugins). Drawn on a Figure of its own, outside pyplot: no figure, style or setting is left
+    for a kernel to find."""
+    try:
+        from datetime import date
+
+        from babel.dates import format_date
+        from babel.numbers import format_decimal
+
+        from evaluation.i18n import LANGUAGES, locale_for, translations
+
+        for lang in LANGUAGES:
+            translations(lang)
+            format_decimal(1234.5, locale=locale_for(lang))
+            format_date(date(2019, 4, 1), "MMM y", locale=locale_for(lang))
+    except Exception:  # only a cost: each kernel builds them itself
+        pass
+    try:
+        from io import BytesIO
+
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(2, 1), dpi=100)
+        axes = figure.add_subplot()
+        axes.plot([0, 1], [0, 1])
+        axes.set_title("Æ 1.234,5 %")
+        figure.savefig(BytesIO(), format="png")
+    except Exception:
+        pass
+
+
 def serve(socket_path: str, owner_pid: int, modules: list[str]) -> None:
     """The zygote's main loop:
     ``python -m evaluation.batch.zygote SOCKET OWNER_PID MODULES...``."""
@@ -131,6 +165,7 @@ def serve(socket_path: str, owner_pid: int, modules: list[str]) -> None:
             importlib.import_module(name)
         except Exception:
             pass
+    _warm_caches()
     _preload_data(os.environ.get(PRELOAD_DATA_ENV))
     signal.signal(signal.SIGCHLD, _reap)
     _watch(owner_pid)
