@@ -44,6 +44,63 @@ def _now() -> str:
     return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
+#: the papermill engine the batch runs notebooks with (:func:`_register_engine`)
+ENGINE = "evaluation"
+#: seconds between two saves of a running notebook (papermill saves it at every cell's start
+#: and end: for a report of a dozen cells with figures, ~25 writes of half a megabyte each, a
+#: second or two of every job)
+SAVE_EVERY_S = 10.0
+
+
+def _register_engine() -> None:
+    """papermill's nbclient engine, saving the running notebook at most every
+    :data:`SAVE_EVERY_S` seconds and always once at the end (also after a failing cell, a dead
+    kernel or a timeout: papermill completes the notebook in a ``finally``)."""
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+    class ThrottledSaves(NotebookExecutionManager):
+        final = False
+
+        def save(self, **kwargs):
+            since = (self.now() - self.last_save_time).total_seconds()
+            if self.final or since >= SAVE_EVERY_S:
+                super().save(**kwargs)
+
+        def notebook_complete(self, **kwargs):
+            self.final = True
+            return super().notebook_complete(**kwargs)
+
+    class Engine(NBClientEngine):
+        @classmethod
+        def execute_notebook(
+            cls,
+            nb,
+            kernel_name,
+            output_path=None,
+            progress_bar=True,
+            log_output=False,
+            autosave_cell_every=30,
+            **kwargs,
+        ):
+            # as papermill's Engine.execute_notebook, with the manager above
+            nb_man = ThrottledSaves(
+                nb,
+                output_path=output_path,
+                progress_bar=progress_bar,
+                log_output=log_output,
+                autosave_cell_every=autosave_cell_every,
+            )
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
+
+    papermill_engines.register(ENGINE, Engine)
+
+
 def _mark_stopped_cell(nb, timed_out: bool) -> int | None:
     """The cell that was running when the kernel died or time ran out: give it an error output.
 
@@ -276,10 +333,12 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
             # relative paths in a notebook mean the same as with `papermill` run from kernel_cwd
             km = source.take(run["kernel_name"], kernel_cwd)
             result["timings"] = {"kernel_ready": round(time.monotonic() - started, 2)}
+            _register_engine()
             papermill.execute_notebook(
                 str(input_nb),
                 str(partial_nb),
                 parameters=parameters,
+                engine_name=ENGINE,
                 kernel_name=run["kernel_name"],
                 km=km,
                 progress_bar=False,

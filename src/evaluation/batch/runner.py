@@ -13,7 +13,8 @@
    points at the run only once it has finished. With ``resume`` a job is run again only if it
    did not finish with status ``ok`` or its fingerprint (notebook, parameters, data, package
    versions, report settings) changed; a summary also re-runs when any region run did.
-4. Run region jobs in parallel, then the summaries, on a local process pool or on Dask workers
+4. Run region jobs (or, with ``per_cluster``, one job per cluster of the data and language)
+   in parallel, then the summaries, on a local process pool or on Dask workers
    anywhere (:mod:`evaluation.batch.cluster`: a scheduler's address, or Slurm through
    dask-jobqueue). Each job carries the notebook's text, its parameters (absolute paths) and, for
    a summary run elsewhere, a copy of the manifest; the executed notebook, its report and its
@@ -29,7 +30,10 @@ scale}), path_names ({absolute path: shown name}), data_checksums, versions, git
 settings, counts {status: n}, workers_refused [messages], jobs [{job_id, notebook, title,
 parameters, kind, label, source, fingerprint, status (pending | ok | failed | blocked), error,
 failed_cell, duration_s, report, pdf, headline, notebook_out, records, reused, worker_host,
-worker, worker_pid, slurm_job_id, lost_attempts [{worker, worker_host, slurm_job_id}]}].
+worker, worker_pid, slurm_job_id, lost_attempts [{worker, worker_host, slurm_job_id}]}]; a
+cluster job (``workbench run --per-cluster``, kind ``cluster``) also has report_name (its
+report's path in the run folder, ``<region>/<cluster>-<lang>.html``) and cluster {id, name,
+region, lang}, and the settings hold per_cluster and langs.
 """
 
 from __future__ import annotations
