@@ -16,7 +16,8 @@ exits when that worker goes away too. Where fork is unavailable or the zygote ca
 batch falls back to launching kernels the usual way.
 
 Why a zygote (the start-up costs measured, the options weighed):
-docs/decisions/0002-kernels-forked-from-a-zygote.md.
+docs/decisions/0002-kernels-forked-from-a-zygote.md; what else it pays once for ~114 cluster
+reports: docs/decisions/0003-cluster-reports-in-one-batch.md.
 """
 
 from __future__ import annotations
