@@ -269,3 +269,22 @@ def test_the_command_line_refuses_an_unknown_language(tmp_path):
     result = CliRunner().invoke(main, [*common, "--lang", "en"])
     assert result.exit_code != 0 and "add --per-cluster" in result.output
     assert not Path(settings.out_dir).exists() or not any(Path(settings.out_dir).iterdir())
+
+
+def test_pdfs_are_printed_beside_the_cluster_reports(tmp_path):
+    from report_checks import require_chromium
+
+    require_chromium()
+    settings = cluster_settings(
+        tmp_path, regions=("nordjylland",), langs=("en",), formats=("html", "pdf")
+    )
+    outcome = run_batch(settings)
+    assert outcome.ok, outcome.manifest["jobs"]
+    (job,) = outcome.manifest["jobs"]
+    assert job["pdf"] == "nordjylland/C004-en.pdf"
+    assert (outcome.run_dir / job["pdf"]).read_bytes().startswith(b"%PDF")
+    index = lxml.html.parse(str(outcome.run_dir / "index.html")).getroot()
+    assert index.xpath("//td[@id='report-05_tiny_cluster--C004-en']//a/@href") == [
+        "nordjylland/C004-en.html",
+        "nordjylland/C004-en.pdf",
+    ]

@@ -259,9 +259,8 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     """Execute one notebook job and return its outcome with the executed notebook and report.
 
     ``job``: job_id, label, kind, notebook (its path on the client, for names), notebook_source
-    (the notebook's text; read from ``notebook`` if absent), report_name and subtitle (optional:
-    the report's path in the run folder, default ``reports/<job_id>.html``, and the line under
-    its title, default from the parameters), parameters (absolute paths),
+    (the notebook's text; read from ``notebook`` if absent), report_name (optional: the report's
+    path in the run folder, default ``reports/<job_id>.html``), parameters (absolute paths),
     check_paths ([name, path, "folder" | "file"] the worker must see) and results (for a summary
     run elsewhere: a copy of the run's manifest, read instead of the run folder; else None).
 
@@ -383,7 +382,7 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     duration = time.monotonic() - started
     result["timings"]["released"] = round(duration, 2)
     if nb is not None:
-        subtitle = job.get("subtitle") or describe_parameters(job["parameters"])
+        subtitle = describe_parameters(job["parameters"])
         meta = {
             "title": job.get("title") or None,  # None: the notebook's first heading
             "subtitle": subtitle or ("All regions" if job.get("kind") == "summary" else ""),

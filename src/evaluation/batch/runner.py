@@ -499,24 +499,10 @@ def _payload(
         "notebook": entry["notebook"],
         "notebook_source": source,
         "report_name": report_name(entry),
-        "subtitle": _cluster_subtitle(entry),
         "parameters": parameters,
         "check_paths": check,
         "results": results,
     }
-
-
-def _cluster_subtitle(entry: dict[str, Any]) -> str | None:
-    """What a cluster report covers, under its title: "Hovedstaden · Klynge Nord (C001)";
-    None for other reports (their parameters say it)."""
-    from evaluation.data.catalogue import REGION_NAMES
-
-    cluster = entry.get("cluster")
-    if not cluster:
-        return None
-    region = REGION_NAMES.get(cluster["region"], cluster["region"])
-    named = f"{cluster['name']} ({cluster['id']})" if cluster.get("name") else cluster["id"]
-    return f"{region} · {named}"
 
 
 def _results_copy(manifest: dict[str, Any]) -> dict[str, Any]:
