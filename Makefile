@@ -14,10 +14,10 @@ SEED ?= 2026
 OUT ?= outputs
 PYTEST_ARGS ?=
 
-.PHONY: help env run test data lab lock bench clean messages
+.PHONY: help env run cluster-reports test data lab lock bench clean messages
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ data: $(DATA)/truth.json  ## generate the synthetic demo data if absent
 
 run: $(STAMP) $(DATA)/truth.json  ## evaluate all five regions on the demo data, HTML in outputs/
 	$(BIN)/workbench run --data $(DATA) --out $(OUT)
+
+LANGS ?= da
+cluster-reports: $(STAMP) $(DATA)/truth.json  ## one feedback report per cluster (LANGS=da,en), in outputs/
+	$(BIN)/workbench run --per-cluster --lang $(LANGS) --data $(DATA) --out $(OUT)
 
 TEST_WORKERS ?= 2
 test: $(STAMP)  ## lint, format check, then every test and docstring example (on both cores)

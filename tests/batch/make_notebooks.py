@@ -140,11 +140,78 @@ def summary_notebook():
     )
 
 
+def cluster_notebook():
+    """A stand-in for notebooks/05_cluster_feedback.ipynb with the same parameters cell: it
+    loads its cluster's row of the data, records numbers from it and shows its GPs as a count
+    (a cluster with fewer than 5 GPs is therefore held back by the disclosure check)."""
+    return new_notebook(
+        metadata={"kernelspec": KERNEL, "language_info": {"name": "python"}},
+        cells=[
+            new_markdown_cell(
+                "# Tiny cluster report\n\nA stand-in for the cluster feedback notebook."
+            ),
+            new_code_cell(
+                'data_dir = "data/synthetic"  # a data folder\n'
+                'region = "hovedstaden"  # the cluster\'s region (slug)\n'
+                'cluster_id = "C001"  # the cluster\n'
+                "indicators: list | None = None  # None: the cluster's topic indicators\n"
+                'lang = "da"  # da or en\n'
+                'study_start = "2016-01"\n'
+                'study_end = "2023-12"',
+                metadata={"tags": ["parameters"]},
+            ),
+            new_code_cell(
+                "import builtins\nimport os\n\n"
+                "import pandas as pd\n\n"
+                "from evaluation.batch.record import record\n"
+                "from evaluation.data import load\n"
+                "from evaluation.i18n import check_lang, translate\n"
+                "from evaluation.reports.present import key_findings, reader_table"
+            ),
+            new_code_cell(
+                "# Nothing from an earlier report may be visible here.\n"
+                'leaked = globals().get("LEAK_MARKER")\n'
+                'assert leaked is None, f"state leaked: LEAK_MARKER={leaked!r}"\n'
+                'assert not hasattr(builtins, "leak_marker"), "state leaked: builtins"\n'
+                "LEAK_MARKER = cluster_id\n"
+                "builtins.leak_marker = cluster_id\n"
+                'record("kernel_pid", os.getpid())'
+            ),
+            new_code_cell(
+                "check_lang(lang)\n"
+                'clusters = load(data_dir, "clusters", region=region)["clusters"]\n'
+                'mine = clusters[clusters["cluster_id"] == cluster_id].iloc[0]\n'
+                'record("cluster", {"cluster_id": cluster_id, "region": region, "lang": lang,\n'
+                '                   "study": [study_start, study_end]})\n'
+                'record("n_gps", int(mine["n_gps"]))\n'
+                'record("clusters_in_region", len(clusters))\n'
+                "reader_table(\n"
+                '    pd.DataFrame({"cluster": [mine["cluster_name"]], "n_gps": [mine["n_gps"]]}),\n'
+                '    labels={"n_gps": "GPs"},\n'
+                ")"
+            ),
+            new_code_cell(
+                "key_findings(\n"
+                "    [f\"{mine['cluster_name']}: {mine['n_gps']} GPs, "
+                "{translate('Key findings', lang)}.\"]\n"
+                ")"
+            ),
+        ],
+    )
+
+
 if __name__ == "__main__":
     HERE.mkdir(exist_ok=True)
-    written = [HERE / "10_tiny_region.ipynb", HERE / "00_tiny_summary.ipynb"]
+    (HERE / "cluster").mkdir(exist_ok=True)
+    written = [
+        HERE / "10_tiny_region.ipynb",
+        HERE / "00_tiny_summary.ipynb",
+        # in a folder of its own: the region runs' tests read HERE as their notebooks folder
+        HERE / "cluster" / "05_tiny_cluster.ipynb",
+    ]
     nbformat.write(region_notebook(), written[0])
     nbformat.write(summary_notebook(), written[1])
+    nbformat.write(cluster_notebook(), written[2])
     # the notebooks' code in the project's style (ruff lints and formats notebooks too)
     ruff = [sys.executable, "-m", "ruff"]
     subprocess.run([*ruff, "check", "--fix", "--select", "I", *map(str, written)], check=True)

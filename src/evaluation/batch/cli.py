@@ -160,6 +160,21 @@ from evaluation.paths import (
     "(needs Chromium: Debian/Ubuntu package 'chromium', or $EVALUATION_CHROMIUM).",
 )
 @click.option(
+    "--per-cluster",
+    is_flag=True,
+    help="Write one feedback report per cluster of the data (notebooks declaring cluster_id, "
+    "e.g. 05_cluster_feedback) in each --lang, as <region>/<cluster>-<lang>.html, instead of "
+    "the region reports; -r restricts it to regions.",
+)
+@click.option(
+    "--lang",
+    "langs",
+    default="da",
+    show_default=True,
+    metavar="da|en|da,en",
+    help="--per-cluster: the languages of the cluster reports (Danish for coordinators).",
+)
+@click.option(
     "--no-data-check",
     is_flag=True,
     help="Do not validate --data as `workbench data check` does before running (only for "
@@ -190,6 +205,8 @@ def run(
     preload,
     qualitative_store,
     formats,
+    per_cluster,
+    langs,
     no_data_check,
     no_progress,
 ):
@@ -202,8 +219,14 @@ def run(
     of each), the executed notebooks and manifest.json. Exit status 1 if any notebook failed or a
     report was blocked.
 
-    On a cluster: --executor dask --scheduler ADDRESS, or --executor slurm (settings from the
-    --slurm-* options over parameters/cluster.yml); see the README's "Running on a cluster".
+    With --per-cluster: one report per quality cluster in the data folder's clusters table and
+    per --lang (default da), from the notebooks whose parameters cell declares cluster_id, as
+    OUT/<run-id>/<region>/<cluster>-<lang>.html, listed by region on index.html; the region
+    reports are not run (run them without the flag).
+
+    On a computing cluster: --executor dask --scheduler ADDRESS, or --executor slurm (settings
+    from the --slurm-* options over parameters/cluster.yml); see the README's "Running on a
+    cluster".
     """
     from evaluation.batch.runner import BatchSettings, run_batch
 
@@ -213,6 +236,11 @@ def run(
         raise click.BadParameter(
             f"{formats!r}: the formats are html and pdf; give html or html,pdf.",
             param_hint="--format",
+        )
+    chosen_langs = tuple(dict.fromkeys(x.strip().lower() for x in langs.split(",") if x.strip()))
+    if langs != "da" and not per_cluster:
+        raise click.BadParameter(
+            "the language is chosen for cluster reports; add --per-cluster.", param_hint="--lang"
         )
     settings = BatchSettings(
         data_dir=data_dir,
@@ -242,6 +270,8 @@ def run(
         qualitative_store=qualitative_store,
         formats=tuple(dict.fromkeys(("html", *wanted))),  # the PDF is printed from the HTML
         check_data=not no_data_check,
+        per_cluster=per_cluster,
+        langs=chosen_langs,
     )
     try:
         outcome = run_batch(settings)

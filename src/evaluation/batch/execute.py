@@ -44,6 +44,63 @@ def _now() -> str:
     return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
+#: the papermill engine the batch runs notebooks with (:func:`_register_engine`)
+ENGINE = "evaluation"
+#: seconds between two saves of a running notebook (papermill saves it at every cell's start
+#: and end: for a report of a dozen cells with figures, ~25 writes of half a megabyte each, a
+#: second or two of every job)
+SAVE_EVERY_S = 10.0
+
+
+def _register_engine() -> None:
+    """papermill's nbclient engine, saving the running notebook at most every
+    :data:`SAVE_EVERY_S` seconds and always once at the end (also after a failing cell, a dead
+    kernel or a timeout: papermill completes the notebook in a ``finally``)."""
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+    class ThrottledSaves(NotebookExecutionManager):
+        final = False
+
+        def save(self, **kwargs):
+            since = (self.now() - self.last_save_time).total_seconds()
+            if self.final or since >= SAVE_EVERY_S:
+                super().save(**kwargs)
+
+        def notebook_complete(self, **kwargs):
+            self.final = True
+            return super().notebook_complete(**kwargs)
+
+    class Engine(NBClientEngine):
+        @classmethod
+        def execute_notebook(
+            cls,
+            nb,
+            kernel_name,
+            output_path=None,
+            progress_bar=True,
+            log_output=False,
+            autosave_cell_every=30,
+            **kwargs,
+        ):
+            # as papermill's Engine.execute_notebook, with the manager above
+            nb_man = ThrottledSaves(
+                nb,
+                output_path=output_path,
+                progress_bar=progress_bar,
+                log_output=log_output,
+                autosave_cell_every=autosave_cell_every,
+            )
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
+
+    papermill_engines.register(ENGINE, Engine)
+
+
 def _mark_stopped_cell(nb, timed_out: bool) -> int | None:
     """The cell that was running when the kernel died or time ran out: give it an error output.
 
@@ -202,7 +259,8 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     """Execute one notebook job and return its outcome with the executed notebook and report.
 
     ``job``: job_id, label, kind, notebook (its path on the client, for names), notebook_source
-    (the notebook's text; read from ``notebook`` if absent), parameters (absolute paths),
+    (the notebook's text; read from ``notebook`` if absent), report_name (optional: the report's
+    path in the run folder, default ``reports/<job_id>.html``), parameters (absolute paths),
     check_paths ([name, path, "folder" | "file"] the worker must see) and results (for a summary
     run elsewhere: a copy of the run's manifest, read instead of the run folder; else None).
 
@@ -229,6 +287,8 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
     job_id = job["job_id"]
     notebook_name = Path(job["notebook"]).name
     final_nb = f"notebooks/{job_id}.ipynb"
+    # a cluster report is named for mailing (hovedstaden/C001-da.html); the others by job id
+    report_name = job.get("report_name") or f"reports/{job_id}.html"
     os.environ[THRESHOLD_ENV] = str(
         run["threshold"]
     )  # the kernel inherits it: suppression == check
@@ -272,10 +332,12 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
             # relative paths in a notebook mean the same as with `papermill` run from kernel_cwd
             km = source.take(run["kernel_name"], kernel_cwd)
             result["timings"] = {"kernel_ready": round(time.monotonic() - started, 2)}
+            _register_engine()
             papermill.execute_notebook(
                 str(input_nb),
                 str(partial_nb),
                 parameters=parameters,
+                engine_name=ENGINE,
                 kernel_name=run["kernel_name"],
                 km=km,
                 progress_bar=False,
@@ -339,15 +401,17 @@ def execute_job(job: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
             "versions": run.get("versions"),
             "git_commit": run.get("git_commit"),
             "threshold": run["threshold"],
-            "index_href": "../index.html",
+            "index_href": "../" * (len(Path(report_name).parts) - 1) + "index.html",
         }
+        if job["parameters"].get("lang") in ("da", "en"):  # <html lang> of a cluster report
+            meta["lang"] = job["parameters"]["lang"]
         try:
             html = render_report(
                 nb, meta, show_code=run.get("show_code", False), failed_cell=result["failed_cell"]
             )
-            check_html(html, run["threshold"], report=f"reports/{job_id}.html")
+            check_html(html, run["threshold"], report=report_name)
             result["report_html"] = html
-            result["report"] = f"reports/{job_id}.html"
+            result["report"] = report_name
             result["headline"] = headline(html)  # for the index
         except DisclosureError as exc:
             result["status"] = "blocked"

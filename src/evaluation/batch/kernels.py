@@ -47,6 +47,8 @@ PRELOAD_MODULES = (
     "pyarrow.parquet",
     "duckdb",
     "evaluation.data",
+    # the data's validation, imported at a notebook's first load() otherwise (seconds)
+    "pandera.pandas",
     "evaluation.batch.record",
     "evaluation.reports.disclosure",
 )

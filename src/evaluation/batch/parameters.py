@@ -52,12 +52,18 @@ import yaml
 
 from evaluation.data.catalogue import INDICATOR_BY_KEY, REGION_NAMES, TOPICS
 from evaluation.errors import InputError
+from evaluation.i18n import LANGUAGES
 
 INJECTED = ("data_dir", "results_dir")
 SUMMARY_MARKER = "results_dir"
-#: a notebook declaring this parameter reports on one cluster (notebook 05): it is not run once
-#: per region file, only per cluster (``workbench run --per-cluster``)
+#: a notebook whose parameters cell declares ``cluster_id`` writes one report per cluster: it is
+#: run by ``workbench run --per-cluster`` only, never once per region file
 CLUSTER_MARKER = "cluster_id"
+#: what ``--per-cluster`` sets itself for each cluster job (never taken from a region file)
+CLUSTER_INJECTED = ("region", "cluster_id", "lang")
+#: parameters of the cluster report whose default None means "the notebook chooses" (the shared
+#: contract of notebook 05: the cluster's topic indicators plus NSAIDs), not "must be given"
+CLUSTER_OPTIONAL = ("indicators",)
 STORE_PARAMETER = (
     "qualitative_store"  # set for every notebook by `workbench run --qualitative-store`
 )
@@ -103,12 +109,16 @@ class Job:
     job_id: str
     notebook: Path
     parameters: dict[str, Any]
-    kind: str  # "region" or "summary"
+    kind: str  # "region", "summary" or "cluster"
     source: str  # where the values came from, for error messages and the index
     label: str
+    # a cluster job's report, inside the run folder ("hovedstaden/C001-da.html"); None: the
+    # usual reports/<job_id>.html
+    report_name: str | None = None
+    cluster: dict[str, Any] | None = None  # a cluster job's {id, name, region, lang}
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        entry = {
             "job_id": self.job_id,
             "notebook": str(self.notebook),
             "parameters": self.parameters,
@@ -116,6 +126,11 @@ class Job:
             "source": self.source,
             "label": self.label,
         }
+        if self.report_name is not None:
+            entry["report_name"] = self.report_name
+        if self.cluster is not None:
+            entry["cluster"] = dict(self.cluster)
+        return entry
 
 
 def _read_yaml(path: Path, problems: list[str]) -> Any:
@@ -297,6 +312,104 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.=,-]+", "_", text)
 
 
+def is_cluster_notebook(declared: dict[str, dict[str, Any]]) -> bool:
+    """True if a notebook's parameters cell (as :func:`declared_parameters` reads it) declares
+    ``cluster_id``: a per-cluster report, run by ``workbench run --per-cluster`` only."""
+    return CLUSTER_MARKER in declared
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """One quality cluster as the data folder's ``clusters`` table lists it."""
+
+    cluster_id: str
+    name: str | None
+    region: str  # the region's slug, e.g. "hovedstaden"
+
+
+def cluster_report_name(cluster: Cluster, lang: str) -> str:
+    """Where a cluster's report goes in the run folder, named so a quality unit can mail it:
+    ``<region>/<cluster>-<lang>.html``.
+
+    >>> cluster_report_name(Cluster("C001", "Klynge Nord", "hovedstaden"), "da")
+    'hovedstaden/C001-da.html'
+    """
+    return f"{_slug(cluster.region)}/{_slug(cluster.cluster_id)}-{lang}.html"
+
+
+def build_cluster_grid(
+    notebooks: list[Path],
+    clusters: list[Cluster],
+    langs: tuple[str, ...],
+    data_dir: Path,
+    region_values: dict[str, dict[str, Any]] | None = None,
+    declared: dict[Path, dict[str, dict[str, Any]]] | None = None,
+) -> list[Job]:
+    """One job per cluster notebook x cluster x language (``workbench run --per-cluster``).
+
+    Each job gets ``region`` (the slug), ``cluster_id``, ``lang`` and ``data_dir``; from the
+    cluster's region file (``region_values[slug]``, e.g. parameters/hovedstaden.yml) it takes
+    the values the notebook also declares, such as the study window, so cluster and region
+    reports cover the same months. Jobs are ordered by region, cluster and language.
+
+    >>> from pathlib import Path
+    >>> nb = Path("05_cluster_feedback.ipynb")
+    >>> declared = {nb: {"region": {}, "cluster_id": {}, "lang": {}, "data_dir": {},
+    ...                  "study_start": {}}}
+    >>> jobs = build_cluster_grid([nb], [Cluster("C001", "Klynge Nord", "hovedstaden")],
+    ...                           ("da", "en"), Path("/data"),
+    ...                           {"hovedstaden": {"study_start": "2017-01", "indicator": "nsaid"}},
+    ...                           declared)
+    >>> [(job.job_id, job.report_name) for job in jobs]
+    [('05_cluster_feedback--C001-da', 'hovedstaden/C001-da.html'), \
+('05_cluster_feedback--C001-en', 'hovedstaden/C001-en.html')]
+    >>> jobs[0].parameters
+    {'study_start': '2017-01', 'region': 'hovedstaden', 'cluster_id': 'C001', 'lang': 'da', \
+'data_dir': '/data'}
+    """
+    declared = (
+        declared if declared is not None else {nb: declared_parameters(nb) for nb in notebooks}
+    )
+    region_values = region_values or {}
+    jobs: list[Job] = []
+    for notebook in notebooks:
+        params = declared[notebook]
+        for cluster in clusters:
+            from_region = {
+                key: value
+                for key, value in region_values.get(cluster.region, {}).items()
+                if key in params and key not in CLUSTER_INJECTED
+            }
+            for lang in langs:
+                values = {
+                    **from_region,
+                    "region": cluster.region,
+                    "cluster_id": cluster.cluster_id,
+                    "lang": lang,
+                }
+                if "data_dir" in params:
+                    values["data_dir"] = str(data_dir)
+                region_name = REGION_NAMES.get(cluster.region, cluster.region)
+                jobs.append(
+                    Job(
+                        _slug(f"{notebook.stem}--{cluster.cluster_id}-{lang}"),
+                        notebook,
+                        values,
+                        "cluster",
+                        f"clusters table of the data folder ({cluster.cluster_id})",
+                        " · ".join([region_name, cluster.name or cluster.cluster_id, lang]),
+                        report_name=cluster_report_name(cluster, lang),
+                        cluster={
+                            "id": cluster.cluster_id,
+                            "name": cluster.name,
+                            "region": cluster.region,
+                            "lang": lang,
+                        },
+                    )
+                )
+    return jobs
+
+
 def _label(values: dict[str, Any]) -> str:
     parts = []
     if "region" in values:
@@ -327,6 +440,8 @@ def build_grid(
     summaries: list[Job] = []
     for notebook in notebooks:
         params = declared[notebook]
+        if is_cluster_notebook(params):  # one report per cluster: --per-cluster runs those
+            continue
         injected = {"data_dir": str(data_dir)} if "data_dir" in params else {}
         if qualitative_store is not None and STORE_PARAMETER in params:
             injected[STORE_PARAMETER] = str(qualitative_store)
@@ -400,6 +515,8 @@ def _catalogue_problems(values: dict[str, Any]) -> list[str]:
         )
     if "topic" in values and values["topic"] not in TOPICS:
         problems.append(f"topic '{values['topic']}' is not one of {', '.join(TOPICS)}")
+    if "lang" in values and values["lang"] not in LANGUAGES:
+        problems.append(f"lang '{values['lang']}': reports are written in {' or '.join(LANGUAGES)}")
     months = {}
     for key in ("study_start", "study_end"):
         if key in values and values[key] is not None:
@@ -495,6 +612,8 @@ def grid_findings(
                 )
         for name, info in params.items():
             _, required = _type_of_default(info)
+            if job.kind == "cluster" and name in CLUSTER_OPTIONAL:
+                required = False
             if required and name not in job.parameters:
                 findings.append(
                     Finding(

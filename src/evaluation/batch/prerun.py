@@ -156,6 +156,99 @@ def _select_regions(
     return [s for s in sets if s.name in wanted or s.values.get("region") in wanted]
 
 
+def read_clusters(data_dir: Path, problems: dict[str, list[str]]) -> list[params_mod.Cluster]:
+    """The clusters the data folder's ``clusters`` table lists, in the order of the regions
+    (as :data:`~evaluation.data.catalogue.REGIONS`) and then of their ids; its problems (no
+    table, a malformed one, no rows) go to ``problems`` under the table's file."""
+    from evaluation.data.io import find_table_file, read_canonical
+
+    data_dir = Path(data_dir)
+    where = f"{data_dir} (--data)"
+    if not data_dir.is_dir():
+        problems.setdefault(where, []).append(
+            "no such folder; --per-cluster makes one report per cluster of its clusters table."
+        )
+        return []
+    try:
+        path = find_table_file(data_dir, "clusters")
+    except EvaluationError as error:
+        problems.setdefault(where, []).append(str(error))
+        return []
+    if path is None:
+        problems.setdefault(where, []).append(
+            "no clusters table (clusters.parquet, clusters.csv, ...): --per-cluster makes one "
+            "report per cluster listed there. Add it (`workbench data check` lists the "
+            "canonical tables), or run without --per-cluster."
+        )
+        return []
+    frame, table_problems = read_canonical(path, "clusters")
+    if table_problems:
+        problems.setdefault(str(path), []).extend(str(problem) for problem in table_problems)
+        return []
+    if frame is None or frame.empty:
+        problems.setdefault(str(path), []).append(
+            "lists no clusters, so --per-cluster has no report to write; expected one row per "
+            "quality cluster (cluster_id, region, ...)."
+        )
+        return []
+    order = {region.slug: i for i, region in enumerate(REGIONS)}
+    slugs = {region.name: region.slug for region in REGIONS}
+    names = frame["cluster_name"] if "cluster_name" in frame.columns else [None] * len(frame)
+    clusters = [
+        params_mod.Cluster(
+            str(cluster_id),
+            str(name) if isinstance(name, str) and name.strip() else None,
+            slugs.get(region, region),
+        )
+        for cluster_id, name, region in zip(frame["cluster_id"], names, frame["region"])
+    ]
+    return sorted(clusters, key=lambda c: (order.get(c.region, len(order)), c.cluster_id))
+
+
+def _select_cluster_regions(
+    settings: BatchSettings, clusters: list[params_mod.Cluster], problems: dict[str, list[str]]
+) -> list[params_mod.Cluster]:
+    """The clusters of the regions asked for with ``-r`` (all without it); an unknown region is
+    a problem with the nearest name the data have."""
+    if not settings.regions or not clusters:
+        return clusters
+    present = sorted({c.region for c in clusters}, key=[r.slug for r in REGIONS].index)
+    wanted = set()
+    for requested in settings.regions:
+        slug = region_slug(requested)
+        if slug is not None and slug in present:
+            wanted.add(slug)
+            continue
+        known = ", ".join(present)
+        why = (
+            "its data folder has no cluster in this region"
+            if slug is not None
+            else "no region of that name"
+        )
+        hint = suggest(requested, present) if slug is None else ""  # a real region: no guess
+        problems.setdefault(OPTIONS, []).append(
+            f"-r {requested}: {why}{hint} Regions with clusters: {known}."
+        )
+    return [c for c in clusters if c.region in wanted]
+
+
+def _check_langs(settings: BatchSettings, problems: dict[str, list[str]]) -> tuple[str, ...]:
+    from evaluation.i18n import LANGUAGES
+
+    langs = tuple(getattr(settings, "langs", ("da",)))
+    if not langs:
+        problems.setdefault(OPTIONS, []).append(
+            f"--lang: no language given; reports are written in {' or '.join(LANGUAGES)}."
+        )
+    for lang in langs:
+        if lang not in LANGUAGES:
+            problems.setdefault(OPTIONS, []).append(
+                f"--lang {lang}: reports are written in {' or '.join(LANGUAGES)}"
+                f"{suggest(lang, LANGUAGES)} Give e.g. --lang da or --lang da,en."
+            )
+    return tuple(lang for lang in langs if lang in LANGUAGES)
+
+
 def _data_problems(data_dir: Path, problems: dict[str, list[str]]) -> None:
     """``workbench data check``'s problems of ``data_dir``, under each file's name."""
     from evaluation.data.check import check_folder
@@ -194,6 +287,41 @@ def _grid_problems(findings: list[params_mod.Finding], problems: dict[str, list[
         problems.setdefault(file, []).append(f"{message}{where}")
 
 
+def _split_cluster_notebooks(
+    settings: BatchSettings,
+    notebooks: list[Path],
+    declared: dict[Path, dict[str, Any]],
+    per_cluster: bool,
+    problems: dict[str, list[str]],
+) -> list[Path]:
+    """The notebooks this run executes: with ``--per-cluster`` only the cluster reports (whose
+    parameters cell declares ``cluster_id``), without it only the others, so a plain
+    ``workbench run`` is the region run it always was."""
+    cluster_notebooks = [nb for nb in notebooks if params_mod.is_cluster_notebook(declared[nb])]
+    if per_cluster:
+        if notebooks and not cluster_notebooks:
+            names = ", ".join(nb.name for nb in notebooks)
+            problems.setdefault(OPTIONS, []).append(
+                f"--per-cluster: no notebook in {settings.notebooks_dir} declares cluster_id in "
+                f"its parameters cell (looked at {names}); the cluster report is "
+                "05_cluster_feedback.ipynb."
+            )
+        return cluster_notebooks
+    if settings.notebooks:
+        for notebook in cluster_notebooks:
+            problems.setdefault(OPTIONS, []).append(
+                f"-n: {notebook.name} writes one report per cluster (it declares cluster_id); "
+                "run it with --per-cluster."
+            )
+    region_notebooks = [nb for nb in notebooks if nb not in cluster_notebooks]
+    if notebooks and not region_notebooks and not settings.notebooks:
+        problems.setdefault(OPTIONS, []).append(
+            f"--notebooks {settings.notebooks_dir}: only cluster reports there (they declare "
+            "cluster_id); run them with --per-cluster."
+        )
+    return region_notebooks
+
+
 def check_before_run(
     settings: BatchSettings,
 ) -> tuple[list[params_mod.Job], dict[Path, dict[str, Any]]]:
@@ -209,7 +337,14 @@ def check_before_run(
     for problem in file_problems:
         file, message = _parameter_file(problem, Path(settings.parameters_dir))
         problems.setdefault(file, []).append(message)
-    sets = _select_regions(settings, sets, problems)
+    per_cluster = bool(getattr(settings, "per_cluster", False))
+    if per_cluster and settings.sweeps:
+        problems.setdefault(OPTIONS, []).append(
+            "--sweep varies the region reports' parameters; it cannot be combined with "
+            "--per-cluster. Run the sweep without --per-cluster."
+        )
+    if not per_cluster:
+        sets = _select_regions(settings, sets, problems)
     store = None
     if settings.qualitative_store is not None:
         store = Path(settings.qualitative_store).resolve()
@@ -227,9 +362,32 @@ def check_before_run(
         except ParameterError as error:
             problems.setdefault(str(notebook), []).extend(error.problems)
     notebooks = [nb for nb in notebooks if nb in declared]
+    notebooks = _split_cluster_notebooks(settings, notebooks, declared, per_cluster, problems)
     if notebooks and settings.check_data and any("data_dir" in declared[nb] for nb in notebooks):
         _data_problems(Path(settings.data_dir), problems)
-    if notebooks and sets:
+    if per_cluster:
+        langs = _check_langs(settings, problems)
+        found: dict[str, list[str]] = {}
+        clusters = read_clusters(Path(settings.data_dir), found)
+        for file, items in found.items():  # the data check may have said the same already
+            known = problems.setdefault(file, [])
+            known += [item for item in items if item not in known]
+        clusters = _select_cluster_regions(settings, clusters, problems)
+        if notebooks and clusters and langs:
+            region_values = {s.name: s.values for s in sets if s.sweep is None}
+            region_values.update(
+                {str(s.values["region"]): s.values for s in sets if s.values.get("region")}
+            )
+            jobs = params_mod.build_cluster_grid(
+                notebooks,
+                clusters,
+                langs,
+                data_dir=Path(settings.data_dir).resolve(),
+                region_values=region_values,
+                declared=declared,
+            )
+            _grid_problems(params_mod.grid_findings(jobs, declared), problems)
+    elif notebooks and sets:
         jobs = params_mod.build_grid(
             notebooks,
             sets,

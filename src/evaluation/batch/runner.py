@@ -13,7 +13,8 @@
    points at the run only once it has finished. With ``resume`` a job is run again only if it
    did not finish with status ``ok`` or its fingerprint (notebook, parameters, data, package
    versions, report settings) changed; a summary also re-runs when any region run did.
-4. Run region jobs in parallel, then the summaries, on a local process pool or on Dask workers
+4. Run region jobs (or, with ``per_cluster``, one job per cluster of the data and language)
+   in parallel, then the summaries, on a local process pool or on Dask workers
    anywhere (:mod:`evaluation.batch.cluster`: a scheduler's address, or Slurm through
    dask-jobqueue). Each job carries the notebook's text, its parameters (absolute paths) and, for
    a summary run elsewhere, a copy of the manifest; the executed notebook, its report and its
@@ -30,7 +31,10 @@ settings, counts {status: n}, workers_refused [messages], jobs [{job_id, noteboo
 parameters, kind, label, source, fingerprint, status (pending | ok | failed | blocked), error,
 failed_cell, duration_s, report, pdf, headline, notebook_out, withheld (a blocked job's executed
 notebook, relative to the outputs folder), records, reused, worker_host, worker, worker_pid,
-slurm_job_id, lost_attempts [{worker, worker_host, slurm_job_id}]}].
+slurm_job_id, lost_attempts [{worker, worker_host, slurm_job_id}]}]; a cluster job
+(``workbench run --per-cluster``, kind ``cluster``) also has report_name (its report's path in
+the run folder, ``<region>/<cluster>-<lang>.html``) and cluster {id, name, region, lang}, and the
+settings hold per_cluster and langs.
 """
 
 from __future__ import annotations
@@ -107,6 +111,10 @@ class BatchSettings:
         None  # the coding store for notebooks that read one; None = their default
     )
     formats: tuple[str, ...] = ("html",)  # add "pdf" for an A4 PDF of every report
+    # one report per cluster of the data (the notebooks declaring cluster_id) in each language,
+    # instead of the region reports
+    per_cluster: bool = False
+    langs: tuple[str, ...] = ("da",)  # --per-cluster: the reports' languages
     # validate the data folder as `workbench data check` does before running (off only for
     # notebooks of your own that read no canonical tables)
     check_data: bool = True
@@ -328,7 +336,13 @@ class _LocalPool:
     remote = False
 
     def __init__(
-        self, workers: int, kernel_name: str, cwd: Path, preload: tuple[str, ...], threshold: int
+        self,
+        workers: int,
+        kernel_name: str,
+        cwd: Path,
+        preload: tuple[str, ...],
+        threshold: int,
+        data_dir: Path | None = None,
     ):
         import multiprocessing
 
@@ -339,7 +353,14 @@ class _LocalPool:
             max_workers=workers,
             mp_context=multiprocessing.get_context("fork"),
             initializer=worker.initialize,
-            initargs=(os.getpid(), kernel_name, str(cwd), preload, threshold),
+            initargs=(
+                os.getpid(),
+                kernel_name,
+                str(cwd),
+                preload,
+                threshold,
+                str(data_dir) if data_dir else None,
+            ),
         )
         self.futures: dict = {}
         self.messages: list[str] = []
@@ -388,17 +409,27 @@ def withheld_notebook(run_dir: Path, job_id: str) -> Path:
     return run_dir.parent / WITHHELD_DIR / run_dir.name / f"{job_id}.ipynb"
 
 
-def _write_outputs(run_dir: Path, result: dict[str, Any]) -> dict[str, Any]:
+def report_name(entry: dict[str, Any]) -> str:
+    """Where a job's report goes in the run folder: a cluster report's mailable name
+    (``hovedstaden/C001-da.html``), else ``reports/<job_id>.html``."""
+    return entry.get("report_name") or f"reports/{entry['job_id']}.html"
+
+
+def _write_outputs(
+    run_dir: Path, result: dict[str, Any], name: str | None = None
+) -> dict[str, Any]:
     """Write the executed notebook and report that came back with ``result`` into the run
     folder (atomically; a report that failed the disclosure check never reaches the disk) and
-    return the result as the manifest keeps it."""
+    return the result as the manifest keeps it. ``name``: the report's path in the run folder
+    (default ``reports/<job_id>.html``)."""
     result = dict(result)
     notebook_text = result.pop("notebook_text", None)
     report_html = result.pop("report_html", None)
     job_id = result["job_id"]
+    report = run_dir / (name or f"reports/{job_id}.html")
     # a PDF of an earlier run of this job no longer matches its report; a new one is printed
     # after the run when asked to
-    (run_dir / "reports" / f"{job_id}.pdf").unlink(missing_ok=True)
+    report.with_suffix(".pdf").unlink(missing_ok=True)
     if result.get("status") == "blocked":
         # the executed notebook holds the unsuppressed table: it goes outside the shareable run
         # folder, for the analyst to fix (and an earlier run's copy of it leaves the folder)
@@ -416,15 +447,14 @@ def _write_outputs(run_dir: Path, result: dict[str, Any]) -> dict[str, Any]:
             )
         # recorded tables may hold the same counts; the manifest keeps the numbers and text
         result["records"] = {
-            name: document
-            for name, document in (result.get("records") or {}).items()
+            record_name: document
+            for record_name, document in (result.get("records") or {}).items()
             if document.get("kind") != "frame"
         }
     else:
         withheld_notebook(run_dir, job_id).unlink(missing_ok=True)  # fixed since it was blocked
         if notebook_text is not None and result.get("notebook_out"):
             atomic_write_text(run_dir / result["notebook_out"], notebook_text)
-    report = run_dir / "reports" / f"{job_id}.html"
     if report_html is not None and result.get("report"):
         atomic_write_text(run_dir / result["report"], report_html)
     else:
@@ -455,8 +485,8 @@ def _execute_wave(executor, jobs, payloads, run_info, publisher: _Publisher, bar
             if result["job_id"] not in remaining:
                 continue
             remaining.discard(result["job_id"])
-            result = _write_outputs(run_dir, result)
             entry = publisher.job(result["job_id"])
+            result = _write_outputs(run_dir, result, report_name(entry))
             entry.update({k: v for k, v in result.items() if k != "job_id"})
             entry["reused"] = False
             publisher.publish()
@@ -502,6 +532,7 @@ def _payload(
         "kind": entry["kind"],
         "notebook": entry["notebook"],
         "notebook_source": source,
+        "report_name": report_name(entry),
         "parameters": parameters,
         "check_paths": check,
         "results": results,
@@ -543,7 +574,16 @@ def _check_executor(settings: BatchSettings) -> dict[str, Any] | None:
 def _make_executor(settings: BatchSettings, slurm, run_dir: Path, region_jobs, kernel_cwd, preload):
     if settings.executor == "local":
         workers = settings.workers or min(os.cpu_count() or 1, max(len(region_jobs), 1))
-        return _LocalPool(workers, settings.kernel_name, kernel_cwd, preload, settings.threshold)
+        # the kernels' zygote reads the data folder once (see evaluation.batch.zygote)
+        data_dir = Path(settings.data_dir).resolve()
+        return _LocalPool(
+            workers,
+            settings.kernel_name,
+            kernel_cwd,
+            preload,
+            settings.threshold,
+            data_dir if data_dir.is_dir() else None,
+        )
     from evaluation.batch import cluster
 
     if settings.executor == "dask":
@@ -694,6 +734,8 @@ def _run_batch(settings: BatchSettings, locks: contextlib.ExitStack) -> BatchOut
             "kernel": settings.kernel_name,
             "sweeps": list(settings.sweeps),
             "formats": list(settings.formats),
+            "per_cluster": settings.per_cluster,
+            **({"langs": list(settings.langs)} if settings.per_cluster else {}),
             **report_settings,
         },
         "counts": {},
@@ -701,7 +743,8 @@ def _run_batch(settings: BatchSettings, locks: contextlib.ExitStack) -> BatchOut
         "jobs": entries,
     }
     preload = _preload(settings, sorted({Path(e["notebook"]) for e in to_run}))
-    region_jobs = [e for e in to_run if e["kind"] == "region"]
+    # cluster reports run in the same wave as region reports (a --per-cluster run has no other)
+    region_jobs = [e for e in to_run if e["kind"] in ("region", "cluster")]
     summary_jobs = [e for e in to_run if e["kind"] == "summary"]
     # connect before the first write: an unreachable scheduler or a Slurm that refuses the jobs
     # leaves no run folder behind (dask-jobqueue may have made its log folder in it)

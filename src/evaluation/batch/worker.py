@@ -32,9 +32,20 @@ def _stop_quietly(signum, frame) -> None:  # pragma: no cover - runs in the pool
 
 
 def initialize(
-    parent_pid: int, kernel_name: str, cwd: str, preload: tuple[str, ...], threshold: int
+    parent_pid: int,
+    kernel_name: str,
+    cwd: str,
+    preload: tuple[str, ...],
+    threshold: int,
+    data_dir: str | None = None,
 ) -> None:
+    """``data_dir``: the run's data folder, read once by the kernel zygote before it forks
+    kernels (:func:`evaluation.batch.zygote._preload_data`)."""
     signal.signal(signal.SIGINT, _stop_quietly)
+    if data_dir:
+        from evaluation.batch.zygote import PRELOAD_DATA_ENV
+
+        os.environ[PRELOAD_DATA_ENV] = data_dir  # the zygote, started below, inherits it
     threading.Thread(
         target=_watch_parent, args=(parent_pid,), daemon=True, name="watch-runner"
     ).start()

@@ -66,6 +66,48 @@ def find_table_file(data_dir: str | os.PathLike, table: str) -> Path | None:
     return found[0] if found else None
 
 
+#: tables read and validated ahead by :func:`preload_tables`, keyed by the file's path, size and
+#: modification time, the table and the study window
+_PRELOADED: dict[tuple, tuple[pd.DataFrame | None, tuple[Problem, ...]]] = {}
+
+
+def _preload_key(path: Path, table: str, window: StudyWindow) -> tuple:
+    stat = path.stat()
+    return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, table, window)
+
+
+def preload_tables(data_dir: str | os.PathLike, window: StudyWindow = DEFAULT_WINDOW) -> list[str]:
+    """Read and validate every canonical table of ``data_dir`` now, so that later reads of the
+    same unchanged files in this process (and in processes forked from it) take a copy instead
+    of reading and validating again. Returns the tables kept.
+
+    ``workbench run`` calls it in the process its fresh kernels are forked from: each of ~114
+    cluster reports would otherwise read and validate the national tables again (seconds per
+    report). Every read returns its own copy, and a file whose size or modification time
+    changed is read again, so nothing one report does can reach another.
+
+    >>> import tempfile
+    >>> from evaluation.data.synth import write_synthetic
+    >>> folder = write_synthetic(tempfile.mkdtemp() + "/small", scale="small", progress=False)
+    >>> preload_tables(folder)
+    ['clusters', 'clinics', 'gps', 'meetings', 'attendance', 'prescribing']
+    >>> load(folder, "clusters")["clusters"] is load(folder, "clusters")["clusters"]
+    False
+    """
+    kept = []
+    for table in CANONICAL_TABLES:
+        try:
+            path = find_table_file(data_dir, table)
+        except (DataValidationError, OSError):
+            continue
+        if path is None:
+            continue
+        frame, problems = read_canonical(path, table, window)
+        _PRELOADED[_preload_key(path, table, window)] = (frame, tuple(problems))
+        kept.append(table)
+    return kept
+
+
 def read_canonical(
     path: str | os.PathLike,
     table: str,
@@ -76,8 +118,17 @@ def read_canonical(
     """Read one table file, conform it to the canonical dtypes and validate it on its own.
 
     Returns the frame (None when the file could not be read at all) and every problem found.
-    ``read_options`` go to :func:`~evaluation.data.readers.read_table` (encoding, sep, ...)."""
+    ``read_options`` go to :func:`~evaluation.data.readers.read_table` (encoding, sep, ...).
+    A file kept by :func:`preload_tables` (unchanged since) is returned as a copy."""
     path = Path(path)
+    if not columns and not read_options and _PRELOADED:
+        try:
+            kept = _PRELOADED.get(_preload_key(path, table, window))
+        except OSError:
+            kept = None
+        if kept is not None:
+            frame, problems = kept
+            return (frame.copy(deep=True) if frame is not None else None), list(problems)
     spec = spec_for(table)
     text_columns = [c.name for c in spec.columns if c.kind in ("id", "text", "category")]
     if columns:
@@ -202,12 +253,12 @@ def read_folder(
     for name in wanted:
         spec_for(name)
     reading.warnings = unknown_files(data_dir)
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        tqdm = None
     iterator = wanted
-    if progress and tqdm is not None:
+    if progress:
+        # imported only when asked for: in a notebook's kernel tqdm.auto loads the widgets
+        # (a noticeable part of a small report's time)
+        from tqdm.auto import tqdm
+
         iterator = tqdm(wanted, desc="reading tables", unit="table")
     for name in iterator:
         try:

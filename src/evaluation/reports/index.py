@@ -10,10 +10,16 @@ durations, executed notebooks, messages, parameters), the data folder's checksum
 package versions follow in "Run details". No absolute local path appears: the data folder is
 named relative to the project (see :mod:`evaluation.reports.redact`).
 
-A report held back by the disclosure check is not linked, and neither is its executed notebook
-(the runner keeps that outside the run folder, in ``withheld/<run-id>/``); the page says it was
-withheld, and where in the report (table, column, row), never the number
-(which holds the unsuppressed table).
+A run of cluster reports (``workbench run --per-cluster``) gets a section per region instead:
+a table of its clusters (id and name as the data give them) with, per language, the link to the
+report and its PDF, or its status; each region folded in a ``<details>`` that says how many
+reports are ready, so ~114 clusters in two languages stay one screen long.
+
+The page's own words go through :mod:`evaluation.i18n`: English, or Danish for a run of Danish
+cluster reports (the first of ``--lang``). A report held back by the disclosure check is not
+linked, and neither is its executed notebook (the runner keeps that outside the run folder, in
+``withheld/<run-id>/``); the page says it was withheld, and where in the report (table, column,
+row), never the number.
 
 The page is rendered with Jinja2 autoescaping, so names that come from data or parameters
 (a cluster called ``<script>``, say) appear as text. It is rewritten atomically after every
@@ -27,6 +33,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from evaluation.i18n import N_, gettext_for, ngettext_for
 from evaluation.reports.html import (
     RAW_VALUES_ATTRIBUTE,
     TEMPLATE_DIR,
@@ -38,12 +45,14 @@ from evaluation.reports.redact import redact, redact_tree
 
 INDEX_TEMPLATE = "run_index.html.j2"
 STATUS_TEXT = {
-    "ok": "Completed",
-    "failed": "Failed",
-    "blocked": "Blocked by disclosure check",
-    "pending": "Not finished",
-    "running": "Not finished",
+    "ok": N_("Completed"),
+    "failed": N_("Failed"),
+    "blocked": N_("Blocked by disclosure check"),
+    "pending": N_("Not finished"),
+    "running": N_("Not finished"),
 }
+#: how each language names itself in the cluster tables' column headings
+LANGUAGE_NAMES = {"da": "Dansk", "en": "English"}
 
 #: the questions the notebooks answer, in the order the landing page shows them, keyed by the
 #: notebook's number (the two digits its file name starts with)
@@ -51,39 +60,58 @@ QUESTIONS: tuple[tuple[str, str, str, str], ...] = (
     (
         "01",
         "prescribing",
-        "Prescribing",
-        "Did a cluster's work on a topic change its clinics' prescribing?",
+        N_("Prescribing"),
+        N_("Did a cluster's work on a topic change its clinics' prescribing?"),
     ),
     (
         "02",
         "attendance",
-        "Attendance",
-        "Is attendance at cluster meetings sustained, and do clinics that attend more change more?",
+        N_("Attendance"),
+        N_(
+            "Is attendance at cluster meetings sustained, and do clinics that attend more "
+            "change more?"
+        ),
     ),
-    ("03", "interviews", "Interviews", "What do the region's cluster coordinators say?"),
+    ("03", "interviews", N_("Interviews"), N_("What do the region's cluster coordinators say?")),
     (
         "04",
         "mixed-methods",
-        "Mixed methods",
-        "Do clusters whose coordinators raise a theme show different effects or attendance?",
+        N_("Mixed methods"),
+        N_("Do clusters whose coordinators raise a theme show different effects or attendance?"),
     ),
     (
         "00",
         "national",
-        "National",
-        "How do the regions compare, and what is the effect across Denmark?",
+        N_("National"),
+        N_("How do the regions compare, and what is the effect across Denmark?"),
     ),
 )
 
 _NO_HEADLINE = {
-    "failed": "The notebook failed before it finished; the report shows where.",
-    "blocked": (
+    "failed": N_("The notebook failed before it finished; the report shows where."),
+    "blocked": N_(
         "Withheld: the report would show a count of persons below the disclosure threshold; "
         "neither the report nor its executed notebook is in this folder."
     ),
-    "pending": "Not finished yet.",
-    "running": "Not finished yet.",
+    "pending": N_("Not finished yet."),
+    "running": N_("Not finished yet."),
 }
+
+
+def index_language(manifest: dict[str, Any]) -> str:
+    """The language of the index page: the first of ``--lang`` for a run of cluster reports
+    (Danish by default: coordinators read Danish first), else English.
+
+    >>> index_language({"settings": {"per_cluster": True, "langs": ["da", "en"]}})
+    'da'
+    >>> index_language({"settings": {}})
+    'en'
+    """
+    settings = manifest.get("settings") or {}
+    langs = settings.get("langs") or []
+    if settings.get("per_cluster") and langs and langs[0] in LANGUAGE_NAMES:
+        return langs[0]
+    return "en"
 
 
 def _question_of(notebook: str) -> tuple[str, str, str] | None:
@@ -158,8 +186,55 @@ def _groups(jobs: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str,
     return ordered
 
 
-def _by_region(groups: list[dict[str, Any]]) -> dict[str, Any]:
-    """Regions down, questions across: each region's reports in one row."""
+def _cluster_regions(jobs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The cluster reports by region: for each region (in the catalogue's order) a row per
+    cluster with one cell per language (link, PDF and status), and how many are ready."""
+    from evaluation.data.catalogue import REGIONS
+
+    clustered = [job for job in jobs if job.get("kind") == "cluster" and job.get("cluster")]
+    langs = list(dict.fromkeys(job["cluster"]["lang"] for job in clustered))
+    langs.sort(key=lambda lang: list(LANGUAGE_NAMES).index(lang) if lang in LANGUAGE_NAMES else 9)
+    names = {region.slug: region.name for region in REGIONS}
+    order = [region.slug for region in REGIONS]
+    by_region: dict[str, dict[str, dict[str, Any]]] = {}
+    for job in clustered:
+        cluster = job["cluster"]
+        row = by_region.setdefault(cluster["region"], {}).setdefault(
+            cluster["id"], {"id": cluster["id"], "name": cluster.get("name") or "", "cells": {}}
+        )
+        status = job.get("status", "pending")
+        shown = status in ("ok", "failed")
+        row["cells"][cluster["lang"]] = {
+            "job_id": job["job_id"],
+            "status": status,
+            "report": job.get("report") if shown else None,
+            "pdf": job.get("pdf") if shown else None,
+        }
+    regions = []
+    for slug in sorted(by_region, key=lambda r: (order.index(r) if r in order else 99, r)):
+        rows = [by_region[slug][cid] for cid in sorted(by_region[slug])]
+        for row in rows:
+            row["cells"] = [row["cells"].get(lang) for lang in langs]
+        cells = [cell for row in rows for cell in row["cells"] if cell]
+        regions.append(
+            {
+                "slug": slug,
+                "name": names.get(slug, slug),
+                "rows": rows,
+                "n_clusters": len(rows),
+                "n_reports": len(cells),
+                "n_ok": sum(cell["status"] == "ok" for cell in cells),
+            }
+        )
+    return {
+        "langs": [(lang, LANGUAGE_NAMES.get(lang, lang)) for lang in langs],
+        "regions": regions,
+    }
+
+
+def _by_region(groups: list[dict[str, Any]], _=lambda text: text) -> dict[str, Any]:
+    """Regions down, questions across: each region's reports in one row (``_`` translates
+    the words the cells add)."""
     from evaluation.data.catalogue import REGIONS
 
     regional = [g for g in groups if any(card["region"] for card in g["cards"])]
@@ -176,12 +251,12 @@ def _by_region(groups: list[dict[str, Any]]) -> dict[str, Any]:
                     {
                         **c,
                         "short": (
-                            "report"
+                            _("report")
                             if c["heading"] == region.name
                             else c["heading"].removeprefix(region.name + " · ")
                         )
                         if c["status"] in ("ok", "failed")
-                        else STATUS_TEXT.get(c["status"], c["status"]).lower(),
+                        else _(STATUS_TEXT.get(c["status"], c["status"])).lower(),
                     }
                     for c in cards
                 ]
@@ -202,11 +277,16 @@ def render_index(manifest: dict[str, Any]) -> str:
     from evaluation.reports.redact import shown_path
 
     names = manifest.get("path_names") or {}
+    lang = index_language(manifest)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR / "evaluation")),
         autoescape=True,
         undefined=jinja2.ChainableUndefined,
+        extensions=["jinja2.ext.i18n"],
     )
+    _ = gettext_for(lang)
+    # newstyle: _("... %(n)s", n=...) formats after translating, escaping the values
+    env.install_gettext_callables(_, ngettext_for(lang), newstyle=True)
     jobs = []
     for job in manifest.get("jobs", []):
         shown = [(k, redact(str(v), names)) for k, v in (job.get("parameters") or {}).items()]
@@ -225,7 +305,15 @@ def render_index(manifest: dict[str, Any]) -> str:
                 "report": job.get("report") if job.get("status") != "blocked" else None,
             }
         )
-    groups = _groups(jobs, names)
+    # cluster reports are listed by region in their own section, not as cards
+    groups = _groups([job for job in jobs if job.get("kind") != "cluster"], names)
+    for group in groups:
+        group["name"], group["question"] = (
+            _(group["name"]),
+            group["question"] and _(group["question"]),
+        )
+        for card in group["cards"]:
+            card["note"] = card["note"] and _(card["note"])
     data_name = manifest.get("data_name")
     if not data_name and manifest.get("data_dir"):
         data_name = shown_path(manifest["data_dir"])
@@ -247,8 +335,10 @@ def render_index(manifest: dict[str, Any]) -> str:
         m=page,
         jobs=jobs,
         groups=groups,
-        by_region=_by_region(groups),
-        status_text=STATUS_TEXT,
+        by_region=_by_region(groups, _),
+        clusters=_cluster_regions(jobs),
+        lang=lang,
+        status_text={status: _(text) for status, text in STATUS_TEXT.items()},
         css=stylesheet(),
         raw_attr=RAW_VALUES_ATTRIBUTE,
     )
