@@ -53,17 +53,20 @@ SAVE_EVERY_S = 10.0
 
 
 def _register_engine() -> None:
-    """papermill's nbclient engine, saving the running notebook at most every
+    """papermill's nbclient engine, saving the running notebook once as it starts (so a running
+    job is visible, and resumable, from its first cell on), then at most every
     :data:`SAVE_EVERY_S` seconds and always once at the end (also after a failing cell, a dead
     kernel or a timeout: papermill completes the notebook in a ``finally``)."""
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 
     class ThrottledSaves(NotebookExecutionManager):
         final = False
+        saved = False
 
         def save(self, **kwargs):
             since = (self.now() - self.last_save_time).total_seconds()
-            if self.final or since >= SAVE_EVERY_S:
+            if self.final or not self.saved or since >= SAVE_EVERY_S:
+                self.saved = True
                 super().save(**kwargs)
 
         def notebook_complete(self, **kwargs):
