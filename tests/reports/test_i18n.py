@@ -47,3 +47,24 @@ def test_every_message_in_the_code_has_a_danish_translation():
 def test_the_catalogue_is_used_for_danish_and_english_is_the_source():
     assert translate("Key findings", "da") == "Vigtigste resultater"
     assert translate("Key findings", "en") == "Key findings"
+
+
+def test_every_danish_message_keeps_the_placeholders_of_its_english_and_no_english_tail():
+    # a hand-edited catalogue can lose a {placeholder} (str.format then fails in a report) or
+    # glue the next message onto a translation (an English sentence inside Danish text)
+    import re
+
+    placeholder = re.compile(r"\{[a-z_]*\}")
+    wrong = []
+    for m in _danish_catalogue():
+        if not m.id or not m.string:
+            continue
+        ids = m.id if isinstance(m.id, tuple) else (m.id,)
+        strings = m.string if isinstance(m.string, tuple) else (m.string,)
+        expected = set(placeholder.findall(" ".join(ids)))
+        for text in strings:
+            if set(placeholder.findall(text)) != expected:
+                wrong.append(f"{ids[0][:60]!r}: placeholders {sorted(expected)} -> {text[:60]!r}")
+            if re.search(r"\b(the|of|per|with)\b.*\b(the|of|per|with|to)\b", text):
+                wrong.append(f"{ids[0][:60]!r}: English words in {text[:80]!r}")
+    assert not wrong, "\n".join(wrong)
