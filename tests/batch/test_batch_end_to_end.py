@@ -63,7 +63,7 @@ def test_project_notebooks_run_for_two_regions_and_the_summary(tmp_path, synthet
     assert f"{n_regional} of {n_regional} regional runs completed" in summary
     assert summary.count("<img") >= 1, "a forest plot of the recorded estimates"
     # issue 12: every report opens with key findings and shows tables only as reader tables;
-    # the national ITS pooling is shown as % change, with the few-estimates warning
+    # the national ITS pooling is shown as % change, with Hartung-Knapp intervals for few regions
     for job in jobs.values():
         html = (outcome.run_dir / job["report"]).read_text(encoding="utf-8")
         assert 'class="key-findings"' in html, job["job_id"]
@@ -72,7 +72,7 @@ def test_project_notebooks_run_for_two_regions_and_the_summary(tmp_path, synthet
             "[not(ancestor::details[@id='run-details'])]"
         )
         assert not raw, f"{job['job_id']}: a table not shown through reader_table"
-    assert "Change, %" in summary and "may be too narrow" in summary
+    assert "Change, %" in summary and "Hartung-Knapp" in summary
     assert ">None<" not in summary and "why (if not completed)" not in summary
     # the national report links the mixed-methods joint display, and the link resolves
     links = lxml.html.fromstring(summary).xpath("//a[contains(., 'Joint display')]/@href")

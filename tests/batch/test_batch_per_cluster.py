@@ -130,7 +130,10 @@ def test_the_disclosure_check_runs_on_every_cluster_report(cluster_run):
     for job in outcome.manifest["jobs"]:
         if job["cluster"]["id"] == "C003":  # 3 GPs
             assert job["status"] == "blocked"
-            assert "sjaelland/C003-" in job["error"] and "shows 3" in job["error"]
+            # where, not what: the message names the report and the rule, never the count
+            assert "sjaelland/C003-" in job["error"] and "below 5" in job["error"]
+            assert "shows 3" not in job["error"]
+            assert (run_dir.parent / job["withheld"]).is_file(), "kept outside the run folder"
             assert job["report"] is None
             assert not (run_dir / "sjaelland").exists()
         else:

@@ -242,13 +242,14 @@ def pdf_problems(pdf: Path, key_findings: Iterable[str] = ()) -> list[str]:
 
 
 def key_findings_of(page: Path) -> list[str]:
-    """The sentences of a report's key-findings box (empty if it has none)."""
+    """The sentences of a report's first key-findings box, in its own language (empty if it has
+    none); a region report's Danish box follows it and may run onto page 2 of the PDF."""
     import lxml.html
 
     document = lxml.html.fromstring(Path(page).read_text(encoding="utf-8"))
     return [
         " ".join(li.text_content().split())
-        for li in document.xpath("//section[contains(@class, 'key-findings')]//li")
+        for li in document.xpath("(//section[contains(@class, 'key-findings')])[1]//li")
     ]
 
 
