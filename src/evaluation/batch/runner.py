@@ -43,10 +43,12 @@ import contextlib
 import hashlib
 import os
 import shutil
+import signal
 import sys
 import threading
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -364,11 +366,39 @@ class _LocalPool:
         )
         self.futures: dict = {}
         self.messages: list[str] = []
+        # Ctrl-C reaches the workers too, and they exit at once: the pool then breaks, and its
+        # futures may fail before this process has raised its own KeyboardInterrupt. Noting the
+        # signal here tells that broken pool from a worker that died on its own.
+        self.interrupted = False
+        self._previous_sigint = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous_sigint = signal.signal(signal.SIGINT, self._note_interrupt)
+
+    def _note_interrupt(self, signum, frame) -> None:
+        self.interrupted = True
+        previous = self._previous_sigint
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            raise KeyboardInterrupt
+
+    def _stopped(self) -> BaseException:
+        """What a broken pool means: the user's Ctrl-C, or a worker process that died."""
+        if self.interrupted:
+            return KeyboardInterrupt()
+        return BatchError(
+            "a worker process of the local pool died (killed, or out of memory?), so the pool "
+            "stopped; finished notebooks are kept: continue with the same command and --resume"
+        )
 
     def submit(self, job: dict[str, Any], run: dict[str, Any]) -> None:
         from evaluation.batch.execute import execute_job
 
-        self.futures[self.pool.submit(execute_job, job, run)] = job["job_id"]
+        try:
+            future = self.pool.submit(execute_job, job, run)
+        except BrokenProcessPool:
+            raise self._stopped() from None
+        self.futures[future] = job["job_id"]
 
     def results(self, timeout: float) -> list[dict[str, Any]]:
         done, _ = wait(self.futures, timeout=timeout, return_when=FIRST_COMPLETED)
@@ -377,9 +407,11 @@ class _LocalPool:
             job_id = self.futures.pop(future)
             try:
                 finished.append(future.result())
-            except (
-                Exception
-            ) as exc:  # the pool process itself died (not just the notebook's kernel)
+            except BrokenProcessPool:
+                if self.interrupted:
+                    raise KeyboardInterrupt from None
+                raise self._stopped() from None
+            except Exception as exc:  # the job's own worker process failed (not the kernel)
                 finished.append(
                     {
                         "job_id": job_id,
@@ -396,7 +428,12 @@ class _LocalPool:
         return self.size
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        try:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            if self._previous_sigint is not None:
+                signal.signal(signal.SIGINT, self._previous_sigint)
+                self._previous_sigint = None
 
 
 #: the folder beside the run folders that keeps what must not be shared (issue 14): the
