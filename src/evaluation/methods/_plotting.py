@@ -85,3 +85,39 @@ def zero_line(ax: Axes, orientation: str = "h") -> None:
         ax.axhline(0.0, color=REFERENCE_COLOUR, linewidth=0.8, zorder=0)
     else:
         ax.axvline(0.0, color=REFERENCE_COLOUR, linewidth=0.8, zorder=0)
+
+
+def event_study_plot(
+    ax: Axes | None,
+    frame,
+    estimate: str,
+    *,
+    marker: str,
+    colour: str,
+    label: str,
+    outcome: str,
+    period_unit: str,
+    indicator: str | None = None,
+    treatment_line: bool = True,
+) -> Axes:
+    """One estimator's event study: ``frame[estimate]`` by ``event_time`` with its
+    ``ci_low``/``ci_high`` bars, a zero line, the axis labels and a legend; with
+    ``treatment_line``, a dashed line between the reference period -1 and the first treated one."""
+    ax = new_axes(ax)
+    ax.errorbar(
+        frame["event_time"],
+        frame[estimate],
+        yerr=[frame[estimate] - frame["ci_low"], frame["ci_high"] - frame[estimate]],
+        fmt=marker,
+        color=colour,
+        capsize=2,
+        markersize=4,
+        label=label,
+    )
+    zero_line(ax)
+    if treatment_line:
+        ax.axvline(-0.5, color=REFERENCE_COLOUR, linestyle="--", linewidth=0.8)
+    ax.set_xlabel(event_time_label(indicator, period_unit))
+    ax.set_ylabel(effect_axis_label(outcome, indicator))
+    ax.legend(frameon=False, fontsize="small")
+    return ax

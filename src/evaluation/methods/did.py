@@ -991,24 +991,17 @@ class TWFEEventStudyResult:
         at zero)."""
         from evaluation.methods import _plotting as P
 
-        ax = P.new_axes(ax)
-        f = self.coefficients
-        ax.errorbar(
-            f["event_time"],
-            f["estimate"],
-            yerr=[f["estimate"] - f["ci_low"], f["ci_high"] - f["estimate"]],
-            fmt="s",
-            color=P.REFERENCE_COLOUR,
-            capsize=2,
-            markersize=4,
+        return P.event_study_plot(
+            ax,
+            self.coefficients,
+            "estimate",
+            marker="s",
+            colour=P.REFERENCE_COLOUR,
             label="Two-way fixed effects",
+            outcome=self.outcome,
+            period_unit=self.period_unit,
+            indicator=indicator,
         )
-        P.zero_line(ax)
-        ax.axvline(-0.5, color=P.REFERENCE_COLOUR, linestyle="--", linewidth=0.8)
-        ax.set_xlabel(P.event_time_label(indicator, self.period_unit))
-        ax.set_ylabel(P.effect_axis_label(self.outcome, indicator))
-        ax.legend(frameon=False, fontsize="small")
-        return ax
 
 
 def twfe_event_study(

@@ -97,23 +97,18 @@ class ImputationDiDResult:
         """The post-treatment event study with pointwise confidence intervals."""
         from evaluation.methods import _plotting as P
 
-        ax = P.new_axes(ax)
-        frame = self.event_study()
-        ax.errorbar(
-            frame["event_time"],
-            frame["att"],
-            yerr=[frame["att"] - frame["ci_low"], frame["ci_high"] - frame["att"]],
-            fmt="D",
-            color=P.AFTER_COLOUR,
-            capsize=2,
-            markersize=4,
+        return P.event_study_plot(
+            ax,
+            self.event_study(),
+            "att",
+            marker="D",
+            colour=P.AFTER_COLOUR,
             label="Borusyak, Jaravel & Spiess (imputation)",
+            outcome=self.outcome,
+            period_unit=self.period_unit,
+            indicator=indicator,
+            treatment_line=False,
         )
-        P.zero_line(ax)
-        ax.set_xlabel(P.event_time_label(indicator, self.period_unit))
-        ax.set_ylabel(P.effect_axis_label(self.outcome, indicator))
-        ax.legend(frameon=False, fontsize="small")
-        return ax
 
 
 class _TwoWayProjection:

@@ -121,25 +121,18 @@ class SunAbrahamResult:
         """Event-study plot with pointwise confidence intervals."""
         from evaluation.methods import _plotting as P
 
-        ax = P.new_axes(ax)
         frame = self.event_study()
-        est = frame[frame["event_time"] != -1]
-        ax.errorbar(
-            est["event_time"],
-            est["att"],
-            yerr=[est["att"] - est["ci_low"], est["ci_high"] - est["att"]],
-            fmt="o",
-            color=P.AFTER_COLOUR,
-            capsize=2,
-            markersize=4,
+        return P.event_study_plot(
+            ax,
+            frame[frame["event_time"] != -1],
+            "att",
+            marker="o",
+            colour=P.AFTER_COLOUR,
             label="Sun & Abraham",
+            outcome=self.outcome,
+            period_unit=self.period_unit,
+            indicator=indicator,
         )
-        P.zero_line(ax)
-        ax.axvline(-0.5, color=P.REFERENCE_COLOUR, linestyle="--", linewidth=0.8)
-        ax.set_xlabel(P.event_time_label(indicator, self.period_unit))
-        ax.set_ylabel(P.effect_axis_label(self.outcome, indicator))
-        ax.legend(frameon=False, fontsize="small")
-        return ax
 
 
 def _cluster_sums(values: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.ndarray:
