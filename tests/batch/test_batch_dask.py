@@ -181,6 +181,20 @@ def test_local_cluster_gives_the_same_outputs_and_failures(tmp_path, grid_run):
                 scheduler=cluster.scheduler_address,
             )
         )
+        # The client refreshes a cached scheduler identity every few seconds, listing no
+        # workers. A refresh landing just before the executor looked once made every worker
+        # seem lost (CI): the executor must ask the scheduler, never read that cache.
+        from evaluation.batch.cluster import DaskExecutor
+
+        executor = DaskExecutor(cluster.scheduler_address, "evaluation", FAST_PRELOAD, 5)
+        try:
+            client = executor.client
+            refresh = client._update_scheduler_info
+            client._update_scheduler_info = lambda n_workers=0: refresh(n_workers=0)
+            client.sync(client._update_scheduler_info)
+            assert len(executor._workers_now()) == 2
+        finally:
+            executor.close()
     assert {j["job_id"]: j["status"] for j in remote.manifest["jobs"]} == {
         "10_tiny_region--hovedstaden": "ok",
         "10_tiny_region--sjaelland": "ok",
@@ -208,7 +222,12 @@ def test_workers_with_another_environment_are_refused_with_both_versions_named()
         assert f"papermill {ours['papermill']} there, 0.0.1 here" in message
         assert "Refused Dask worker tcp://127.0.0.1:" in message and "README" in message
         with Client(cluster.scheduler_address) as client:
-            wait_for(lambda: not client.scheduler_info()["workers"], 60, "the worker to leave")
+            # the scheduler's own answer: the client's cached scheduler_info() lists no workers
+            # whenever its periodic refresh has just run, which would pass this wait too early
+            def workers_left():
+                return not client.sync(client.scheduler.identity, n_workers=-1)["workers"]
+
+            wait_for(workers_left, 60, "the worker to leave")
 
         # a worker that joins later is refused by the check installed on the scheduler
         executor = DaskExecutor(

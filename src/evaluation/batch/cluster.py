@@ -211,8 +211,12 @@ class DaskExecutor:
         self.futures[future] = job
 
     def _workers_now(self) -> set[str]:
+        # Ask the scheduler itself rather than read `client.scheduler_info()`: that returns the
+        # client's cached identity, which the client's own periodic refresh overwrites with one
+        # that lists no workers; read at the wrong moment, every worker looked lost (seen on CI).
         try:
-            return set(self.client.scheduler_info(n_workers=-1)["workers"])
+            identity = self.client.sync(self.client.scheduler.identity, n_workers=-1)
+            return set(identity["workers"])
         except Exception:  # the scheduler briefly busy: keep the last view
             return self.worker_addresses
 
