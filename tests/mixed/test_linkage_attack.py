@@ -19,6 +19,8 @@ import lxml.html
 import nbformat
 import pytest
 
+from notebook_kernels import execute_notebook
+
 ROOT = Path(__file__).resolve().parents[2]
 REGION, REGION_NAME = "nordjylland", "Nordjylland"
 BAND = r"under 50%|50-75%|over 75%"
@@ -26,16 +28,12 @@ BAND = r"under 50%|50-75%|over 75%"
 
 def _run(notebook: str, project: Path, out: Path, parameters: dict) -> str:
     """Execute a notebook as `workbench run` does and return its published HTML."""
-    import papermill
-
     from evaluation.reports.html import render_report
 
-    papermill.execute_notebook(
+    execute_notebook(
         str(ROOT / "notebooks" / f"{notebook}.ipynb"),
         str(out),
         parameters=parameters,
-        kernel_name="evaluation",
-        progress_bar=False,
         cwd=str(project / "notebooks"),
     )
     executed = nbformat.read(out, as_version=4)

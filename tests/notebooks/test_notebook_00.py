@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from notebook_kernels import execute_notebook
+
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "00_national_summary.ipynb"
 REGIONS = ["hovedstaden", "sjaelland", "syddanmark", "midtjylland", "nordjylland"]
 ATT = [(-2.1, 0.45), (-1.4, 0.6), (-2.6, 0.5), (-1.9, 0.4), (-2.8, 0.9)]
@@ -61,19 +63,15 @@ def _run_folder(folder: Path) -> Path:
 
 @pytest.mark.slow
 def test_notebook_00_pools_with_hartung_knapp_and_says_why(tmp_path, report_ready):
-    import papermill
-
     from evaluation.batch.record import read_notebook_records
     from evaluation.methods import pool
 
     results = _run_folder(tmp_path / "run")
     out = tmp_path / "00_national.ipynb"
-    papermill.execute_notebook(
+    execute_notebook(
         str(NOTEBOOK),
         str(out),
         parameters={"results_dir": str(results), "data_dir": str(tmp_path)},
-        kernel_name="evaluation",
-        progress_bar=False,
         cwd=str(tmp_path),
     )
     executed = json.loads(out.read_text(encoding="utf-8"))

@@ -8,22 +8,20 @@ from pathlib import Path
 
 import pytest
 
+from notebook_kernels import execute_notebook
+
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_prescribing_impact.ipynb"
 
 
 @pytest.mark.slow
 def test_notebook_01_reads_as_a_report(synthetic_national, tmp_path, report_ready):
-    import papermill
-
     from evaluation.batch.record import read_notebook_records
 
     out = tmp_path / "01_nordjylland.ipynb"
-    papermill.execute_notebook(
+    execute_notebook(
         str(NOTEBOOK),
         str(out),
         parameters={"region": "nordjylland", "data_dir": str(synthetic_national)},
-        kernel_name="evaluation",
-        progress_bar=False,
         cwd=str(tmp_path),
     )
     executed = json.loads(out.read_text(encoding="utf-8"))

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from notebook_kernels import execute_notebook
+
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "02_meeting_attendance.ipynb"
 
 
@@ -16,15 +18,11 @@ NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "02_meeting_atten
 def test_notebook_runs_for_a_region_on_the_national_synthetic_data(
     synthetic_national, tmp_path, report_ready
 ):
-    import papermill
-
     out = tmp_path / "02_nordjylland.ipynb"
-    papermill.execute_notebook(
+    execute_notebook(
         str(NOTEBOOK),
         str(out),
         parameters={"region": "nordjylland", "data_dir": str(synthetic_national)},
-        kernel_name="evaluation",
-        progress_bar=False,
         cwd=str(tmp_path),
     )
     executed = json.loads(out.read_text(encoding="utf-8"))

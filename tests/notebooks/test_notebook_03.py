@@ -10,6 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from notebook_kernels import execute_notebook
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "03_interview_themes.ipynb"
 
@@ -30,15 +32,11 @@ def _stream_text(notebook) -> str:
 
 
 def _run(tmp_path: Path, cwd: Path, **parameters):
-    import papermill
-
     out = tmp_path / "03_executed.ipynb"
-    papermill.execute_notebook(
+    execute_notebook(
         str(NOTEBOOK),
         str(out),
         parameters=parameters,
-        kernel_name="evaluation",
-        progress_bar=False,
         cwd=str(cwd),
     )
     return nbformat.read(out, as_version=4), out

@@ -11,6 +11,8 @@ import lxml.html
 import nbformat
 import pytest
 
+from notebook_kernels import execute_notebook
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "04_mixed_methods.ipynb"
 
@@ -29,8 +31,6 @@ def test_notebook_is_a_summary_run_once_per_batch(tmp_path):
 def test_report_shows_unlinked_interviews_clusters_without_interviews_and_the_joint_display(
     national_demo, synthetic_national, tmp_path, report_ready
 ):
-    import papermill
-
     from evaluation.batch.record import read_notebook_records
     from evaluation.qualitative.store import Store
     from evaluation.reports.disclosure import find_small_counts
@@ -50,11 +50,9 @@ def test_report_shows_unlinked_interviews_clusters_without_interviews_and_the_jo
         store.add_case("pilot", documents=[pilot])
 
     out = tmp_path / "04_executed.ipynb"
-    papermill.execute_notebook(
+    execute_notebook(
         str(NOTEBOOK),
         str(out),
-        kernel_name="evaluation",
-        progress_bar=False,
         cwd=str(project / "notebooks"),
         parameters={"data_dir": str(synthetic_national)},
     )

@@ -18,6 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from notebook_kernels import execute_notebook
+
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "05_cluster_feedback.ipynb"
 CLINIC_ID = re.compile(r"\bK\d{4,}\b")
 
@@ -26,7 +28,6 @@ def run_and_render(data_dir, tmp_path, region, cluster_id, lang, report_ready):
     """Execute the notebook for one cluster and render its report: (records, html). The
     executed notebook must read as a report (``report_ready``: issue 12's checks)."""
     import nbformat
-    import papermill
 
     from evaluation.records import decode, records_in_notebook
     from evaluation.reports.disclosure import check_html
@@ -39,12 +40,10 @@ def run_and_render(data_dir, tmp_path, region, cluster_id, lang, report_ready):
         "cluster_id": cluster_id,
         "lang": lang,
     }
-    papermill.execute_notebook(
+    execute_notebook(
         str(NOTEBOOK),
         str(out),
         parameters=parameters,
-        kernel_name="evaluation",
-        progress_bar=False,
         cwd=str(tmp_path),
     )
     report_ready(json.loads(out.read_text(encoding="utf-8")))

@@ -18,6 +18,8 @@ import lxml.html
 import nbformat
 import pytest
 
+from notebook_kernels import execute_notebook
+
 ROOT = Path(__file__).resolve().parents[2]
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = "<script>alert(1)</script>"
@@ -131,14 +133,10 @@ def hostile_project(synthetic_small, tmp_path_factory) -> Path:
 
 
 def _execute(notebook: str, project: Path, out: Path, parameters: dict):
-    import papermill
-
-    papermill.execute_notebook(
+    execute_notebook(
         str(ROOT / "notebooks" / notebook),
         str(out),
         parameters=parameters,
-        kernel_name="evaluation",
-        progress_bar=False,
         cwd=str(project / "notebooks"),
     )
     return nbformat.read(out, as_version=4)

@@ -247,19 +247,26 @@ class KernelSource:
                 except Exception as exc:  # take() will retry and report
                     log.warning("could not launch a spare kernel: %s", exc)
 
-    def take(self, kernel_name: str, cwd: str | os.PathLike):
-        """A fresh kernel for one notebook (the caller gives it back with :meth:`release`)."""
+    def take(self, kernel_name: str, cwd: str | os.PathLike, spare: bool = True):
+        """A fresh kernel for one notebook (the caller gives it back with :meth:`release`).
+
+        ``spare=False`` neither uses nor launches a spare: the kernel starts now, with this
+        process's environment as it is now (for callers that change it between notebooks; a
+        spare carries the environment of the moment it was launched)."""
         cwd = str(Path(cwd).resolve())
-        with self.lock:
-            spare, self.spare = self.spare, None
-            if spare is not None and spare.key != self._key(kernel_name, cwd):
-                spare.discard()
-                spare = None
+        launched = None
+        if spare:
+            with self.lock:
+                launched, self.spare = self.spare, None
+            if launched is not None and launched.key != self._key(kernel_name, cwd):
+                launched.discard()
+                launched = None
         km = start_kernel(
-            kernel_name, cwd, self.modules, first=spare, km_factory=self._factory(kernel_name)
+            kernel_name, cwd, self.modules, first=launched, km_factory=self._factory(kernel_name)
         )
         self.in_use.add(km)
-        self.prestart(kernel_name, cwd)  # the next notebook's kernel imports while this one runs
+        if spare:
+            self.prestart(kernel_name, cwd)  # the next notebook's kernel imports meanwhile
         return km
 
     def release(self, km) -> None:
