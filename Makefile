@@ -46,7 +46,7 @@ test: $(STAMP)  ## lint, format check, then every test and docstring example (on
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --doctest-modules src
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lab: $(STAMP)  ## open JupyterLab with the project's kernel
 	$(BIN)/jupyter lab notebooks/

@@ -21,6 +21,9 @@ import pytest
 
 from notebook_kernels import execute_notebook
 
+# one test process runs them all, so the published reports (module fixture) are made once
+pytestmark = pytest.mark.xdist_group("linkage-attack")
+
 ROOT = Path(__file__).resolve().parents[2]
 REGION, REGION_NAME = "nordjylland", "Nordjylland"
 BAND = r"under 50%|50-75%|over 75%"
