@@ -191,6 +191,15 @@ def cluster_notebook():
                 ")"
             ),
             new_code_cell(
+                "# A region's result: computed by a worker's first report, read by its next ones.\n"
+                "from evaluation.memo import RESULT_CACHE_ENV, remembered\n\n"
+                "computed_here = []\n"
+                'remembered(("tiny_region_result", region), '
+                "lambda: computed_here.append(region) or len(clusters))\n"
+                'record("result_cache_set", bool(os.environ.get(RESULT_CACHE_ENV)))\n'
+                'record("region_result_reused", not computed_here)'
+            ),
+            new_code_cell(
                 "key_findings(\n"
                 "    [f\"{mine['cluster_name']}: {mine['n_gps']} GPs, "
                 "{translate('Key findings', lang)}.\"]\n"

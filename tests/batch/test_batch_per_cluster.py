@@ -9,6 +9,7 @@ the disclosure check. The data hold four clusters in three regions, one with mar
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import lxml.html
@@ -96,6 +97,15 @@ def test_one_job_per_cluster_and_language(cluster_run):
         assert recorded["cluster_id"] == cluster and recorded["lang"] == lang
         start = "2017-01" if parameters["region"] == "hovedstaden" else "2016-01"
         assert recorded["study"][0] == start
+    # a region's results are computed once per worker process, then read by its next reports
+    computed = Counter()
+    for job in jobs:
+        if job["status"] == "ok":
+            assert job["records"]["result_cache_set"]["value"] is True
+            reused = job["records"]["region_result_reused"]["value"]
+            computed[(job["worker_pid"], job["parameters"]["region"])] += not reused
+    assert set(computed.values()) == {1}
+    assert sum(computed.values()) < len([job for job in jobs if job["status"] == "ok"])
     statuses = {job["job_id"]: job["status"] for job in jobs}
     assert statuses.pop("05_tiny_cluster--C003-da") == "blocked"
     assert statuses.pop("05_tiny_cluster--C003-en") == "blocked"

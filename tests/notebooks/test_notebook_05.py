@@ -109,7 +109,15 @@ def funnel_labels(html: str) -> list[str] | None:
 
 
 @pytest.mark.slow
-def test_a_normal_cluster_in_danish_and_english(synthetic_small, tmp_path, report_ready):
+def test_a_normal_cluster_in_danish_and_english(
+    synthetic_small, tmp_path, report_ready, monkeypatch
+):
+    # as in a batch: the first report keeps the region's results, the second reuses them
+    from evaluation.memo import RESULT_CACHE_ENV
+
+    shared = tmp_path / "shared-results"
+    shared.mkdir()
+    monkeypatch.setenv(RESULT_CACHE_ENV, str(shared))
     truth = json.loads((synthetic_small / "truth.json").read_text(encoding="utf-8"))
     clusters = pd.read_parquet(synthetic_small / "clusters.parquet").set_index("cluster_id")
     mine = own_clinics(synthetic_small, "C002")
@@ -139,9 +147,17 @@ def test_a_normal_cluster_in_danish_and_english(synthetic_small, tmp_path, repor
     assert step["ci_low"] < true_mean < step["ci_high"] < 0
     assert step["estimate"] == pytest.approx(-0.1471, abs=0.001)  # pinned: seed 7, small
 
+    kept = {path.name: path.stat().st_mtime_ns for path in shared.iterdir()}
+    # the national line of each indicator, the region's funnel, the region's step at least for
+    # the main indicator
+    assert len(kept) >= len(records["indicators"]) + 2
+    assert records["region_change_nsaid_log"]["estimate"] < 0
+
     records_en, html_en = run_and_render(
         synthetic_small, tmp_path, "hovedstaden", "C002", "en", report_ready
     )
+    assert {path.name: path.stat().st_mtime_ns for path in shared.iterdir()} == kept
+    assert records_en["region_change_nsaid_log"] == records["region_change_nsaid_log"]
     assert re.search(r'<html[^>]*\blang="en"', html_en)
     assert "Feedback report for cluster C002" in html_en and "How to read this chart" in html_en
     assert records_en["cluster_change_nsaid_log"] == step  # the language changes words only

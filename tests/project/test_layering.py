@@ -27,6 +27,7 @@ BOTTOM = frozenset(
         "evaluation.files",
         "evaluation.i18n",
         "evaluation.markup",  # the one escaping helper for text from data (issue 14)
+        "evaluation.memo",  # results a batch worker's next report reuses
         "evaluation.palette",  # the Okabe-Ito colours every wing's figures share
         "evaluation.paths",
         "evaluation.records",

@@ -195,6 +195,19 @@ def scratch_root(worker=None) -> Path:
     return root
 
 
+def share_results_between_jobs(root: Path) -> Path:
+    """Give this worker's jobs a private folder in its scratch space ``root`` where one report
+    keeps what the next may reuse (:func:`evaluation.memo.remembered`: a region's results that
+    each of its cluster reports would otherwise compute again); set before the first kernel,
+    which inherits it. Goes with ``root`` when the worker ends."""
+    from evaluation.memo import RESULT_CACHE_ENV
+
+    folder = root / "shared-results"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    os.environ[RESULT_CACHE_ENV] = str(folder)
+    return folder
+
+
 def missing_inputs(job: dict[str, Any], kernel_name: str) -> str | None:
     """What this machine lacks to run ``job``: a data path it cannot see or the Jupyter kernel;
     None if nothing. Checked on the worker before a kernel starts."""

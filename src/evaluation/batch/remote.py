@@ -127,12 +127,13 @@ class WorkerCheck(WorkerPlugin):
             # it leaves the cluster: a job must never run with other code than the client's
             _close_soon(worker, "evaluation: the worker's environment differs from the client's")
             raise EnvironmentMismatch(message)
-        from evaluation.batch.execute import scratch_root
+        from evaluation.batch.execute import scratch_root, share_results_between_jobs
         from evaluation.batch.kernels import kernel_source
         from evaluation.reports.disclosure import THRESHOLD_ENV
 
         os.environ[THRESHOLD_ENV] = str(self.threshold)  # before the first kernel inherits it
         cwd = scratch_root(worker)
+        share_results_between_jobs(cwd)
         # in a thread of its own: starting a kernel must not block the worker's event loop
         threading.Thread(
             target=kernel_source(self.preload).prestart,

@@ -52,6 +52,9 @@ def initialize(
     from evaluation.reports.disclosure import THRESHOLD_ENV
 
     os.environ[THRESHOLD_ENV] = str(threshold)  # before the first kernel, which inherits it
+    from evaluation.batch.execute import scratch_root, share_results_between_jobs
+
+    share_results_between_jobs(scratch_root())
     from evaluation.batch import kernels
 
     kernels.kernel_source(tuple(preload)).prestart(kernel_name, cwd)
