@@ -44,14 +44,16 @@ T = TypeVar("T")
 
 
 def files_token(folder: str | os.PathLike) -> tuple:
-    """What identifies the contents of the files in ``folder`` cheaply: each file's name, size
-    and modification time (a file rewritten between two reports gives another token).
+    """What identifies the contents of the files in ``folder`` cheaply: the folder, then each
+    file's name, size and modification time (a file rewritten between two reports gives
+    another token).
 
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (folder / "clusters.csv").write_text("cluster_id\\n")
-    >>> [name for name, size, mtime in files_token(folder)]
-    ['clusters.csv']
+    >>> token = files_token(folder)
+    >>> token[0] == str(folder.resolve()), [name for name, size, mtime in token[1:]]
+    (True, ['clusters.csv'])
     """
     folder = Path(folder)
     entries = []
