@@ -18,7 +18,9 @@ from batch_helpers import FAST_PRELOAD, assert_same_outputs, jobs_by_id, read_ma
 
 from evaluation.batch.runner import run_batch
 
-pytestmark = pytest.mark.slow
+# one test process runs the Dask and Slurm tests: their session's local-pool grid (ok_grid_run)
+# and the Slurm daemons (module fixture) are then set up once, not on both test processes
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cluster-executors")]
 
 
 def free_port() -> int:

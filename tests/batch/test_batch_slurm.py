@@ -24,7 +24,9 @@ from types import SimpleNamespace
 import pytest
 from batch_helpers import FAST_PRELOAD, assert_same_outputs, jobs_by_id, read_manifest
 
-pytestmark = pytest.mark.slow
+# one test process runs the Dask and Slurm tests: their session's local-pool grid (ok_grid_run)
+# and the Slurm daemons (module fixture) are then set up once, not on both test processes
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cluster-executors")]
 
 DAEMONS = ("munged", "slurmctld", "slurmd")
 COMMANDS = ("sbatch", "squeue", "scancel", "sinfo")
