@@ -54,9 +54,13 @@ lab: $(STAMP)  ## open JupyterLab with the project's kernel
 bench: $(STAMP) ## run every benchmark in benchmarks/ (prints figures)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# rfc3987-syntax (and lark, its only use) is left out: jsonschema imports it, if present, for the
+# "iri" format no notebook schema uses, and it builds ~35 parsers as it is imported (2.7 s in every
+# process that imports nbformat: each workbench command, batch worker and papermill test).
 lock:  ## re-pin requirements.lock after changing dependencies in pyproject.toml
 	$(BIN)/uv pip compile --quiet pyproject.toml --extra test --python-version 3.11 \
-		--python-platform x86_64-manylinux_2_28 -o requirements.lock
+		--python-platform x86_64-manylinux_2_28 --no-emit-package rfc3987-syntax \
+		--no-emit-package lark -o requirements.lock
 
 LOCALE := src/evaluation/locale
 messages: $(STAMP)  ## extract report text into the catalogues; translate new Danish msgstr by hand
