@@ -79,7 +79,15 @@ def test_sigkill_mid_batch_then_resume(tmp_path, tiny_data, notebooks_dir):
         "--preload",
         ",".join(FAST_PRELOAD),
     ]
-    runner = workbench(*common, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # the workers' scratch folders (job folders, executed notebooks) go in a folder of our own
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    runner = workbench(
+        *common,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(temporary)},
+    )
     try:
 
         def two_finished_one_sleeping():
@@ -123,6 +131,8 @@ def test_sigkill_mid_batch_then_resume(tmp_path, tiny_data, notebooks_dir):
     assert not (out / "latest").exists(), "latest never points at an interrupted run"
     worker_pids = {job["worker_pid"] for job in manifest["jobs"] if job.get("worker_pid")}
     wait_for(lambda: not any(alive(pid) for pid in worker_pids), 30, "the orphaned workers to exit")
+    # and nothing of their jobs stays in the temporary folder
+    assert [p.name for p in temporary.glob("evaluation-jobs-*")] == []
 
     # nothing corrupt: every published file is complete, unfinished work is marked as such
     manifest = read_manifest(run_dir)

@@ -177,6 +177,19 @@ def where_am_i() -> dict[str, Any]:
     }
 
 
+#: the scratch folders this process made (removed by :func:`remove_scratch` on a hard exit)
+_SCRATCH_ROOTS: list[Path] = []
+
+
+def remove_scratch() -> None:
+    """Remove this process's scratch folders now: for a worker leaving through ``os._exit``
+    (its runner killed, or Ctrl-C), which skips the clean-up registered in :func:`scratch_root`.
+    Job folders hold executed notebooks, copies of results from the data: none may stay behind
+    in the temporary folder."""
+    for root in _SCRATCH_ROOTS:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def scratch_root(worker=None) -> Path:
     """This worker process's own folder for kernels and job files (never the outputs): inside
     the Dask worker's local directory (``worker``, else the one running this call), else in the
@@ -186,6 +199,7 @@ def scratch_root(worker=None) -> Path:
     root = base / f"evaluation-jobs-{os.getpid()}"
     if not root.is_dir():
         root.mkdir(parents=True, exist_ok=True)
+        _SCRATCH_ROOTS.append(root)
         # removed when this process ends: atexit for plain processes, Finalize for pool and
         # nanny workers (they leave through os._exit); after the kernels (exitpriority 10)
         atexit.register(shutil.rmtree, root, ignore_errors=True)

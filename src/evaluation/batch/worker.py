@@ -12,23 +12,27 @@ import threading
 import time
 
 
-def _watch_parent(parent_pid: int) -> None:
+def _leave_now() -> None:
+    """Kill this worker's kernels, remove its scratch folder and exit at once."""
+    from evaluation.batch.execute import remove_scratch
     from evaluation.batch.kernels import kernel_source
 
+    kernel_source().kill_all_now()
+    remove_scratch()
+    os._exit(1)
+
+
+def _watch_parent(parent_pid: int) -> None:
     while True:
         time.sleep(0.5)
         if os.getppid() != parent_pid:
-            kernel_source().kill_all_now()
-            os._exit(1)
+            _leave_now()
 
 
 def _stop_quietly(signum, frame) -> None:  # pragma: no cover - runs in the pool worker
     """Ctrl-C reaches every process of the terminal's group: a worker stops its kernels and
     exits at once, without a traceback; the runner says, once, what happened and how to resume."""
-    from evaluation.batch.kernels import kernel_source
-
-    kernel_source().kill_all_now()
-    os._exit(1)
+    _leave_now()
 
 
 def initialize(
