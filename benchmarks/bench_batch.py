@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 import yaml
+from _baseline import papermill_then_nbconvert
 
 PROJECT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -59,25 +60,7 @@ def run_baseline(notebooks: list[Path], regions: list[str], data: Path, work: Pa
             values["data_dir"] = str(data)
             values = {k: v for k, v in values.items() if k in declared}
             out = work / f"{notebook.stem}--{region}.ipynb"
-            subprocess.run(
-                [
-                    str(BIN / "papermill"),
-                    str(notebook),
-                    str(out),
-                    "-k",
-                    "evaluation",
-                    "-y",
-                    yaml.safe_dump(values),
-                    "--no-progress-bar",
-                ],
-                check=True,
-                capture_output=True,
-            )
-            subprocess.run(
-                [str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(out)],
-                check=True,
-                capture_output=True,
-            )
+            papermill_then_nbconvert(notebook, out, values)
     return time.perf_counter() - started
 
 

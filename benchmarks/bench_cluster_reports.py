@@ -38,7 +38,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import yaml
+from _baseline import papermill_then_nbconvert
 
 PROJECT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -168,27 +168,7 @@ def run_baseline(notebook: Path, data: Path, region: str, lang: str, work: Path)
     started, cpu_before = time.perf_counter(), children_cpu()
     for job in jobs:
         out = work / f"{job.job_id}.ipynb"
-        subprocess.run(
-            [
-                str(BIN / "papermill"),
-                str(notebook),
-                str(out),
-                "-k",
-                "evaluation",
-                "-y",
-                yaml.safe_dump(job.parameters, allow_unicode=True),
-                "--no-progress-bar",
-                "--cwd",
-                str(PROJECT),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(
-            [str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(out)],
-            check=True,
-            capture_output=True,
-        )
+        papermill_then_nbconvert(notebook, out, job.parameters, cwd=PROJECT)
     elapsed = time.perf_counter() - started
     print(
         f"  CPU time of papermill, nbconvert and the kernels: {children_cpu() - cpu_before:.0f} s"

@@ -80,9 +80,7 @@ def remembered(key: tuple, compute: Callable[[], T]) -> T:
         # only this worker's own jobs write here (a private folder in its scratch space)
         with open(path, "rb") as stored:
             return pickle.load(stored)
-    except FileNotFoundError:
-        pass
-    except Exception:  # unreadable: compute it again
+    except Exception:  # not stored yet, or unreadable: compute it
         pass
     value = compute()
     try:
