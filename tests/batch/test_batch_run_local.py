@@ -232,3 +232,62 @@ def test_cli_reports_every_parameter_problem_and_runs_nothing(tmp_path, tiny_dat
     assert "indicator 'aspirin' is not one of" in result.output
     assert "nothing was run" in result.output
     assert not out.exists() or not any(out.iterdir())
+
+
+# run_batch, called from a process that has executed a notebook itself (a test, or a notebook
+# calling run_batch), then forks its pool workers: they must not reuse that process's asyncio loop
+AFTER_A_NOTEBOOK = """
+import sys
+from pathlib import Path
+
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+from batch_helpers import FAST_PRELOAD, write_parameters
+from notebook_kernels import execute_notebook
+
+from evaluation.batch.runner import BatchSettings, run_batch
+
+root, notebooks = Path(sys.argv[3]), Path(sys.argv[2]) / "notebooks"
+execute_notebook(notebooks / "10_tiny_region.ipynb", root / "in-process.ipynb", cwd=root)
+(root / "data").mkdir()
+(root / "data" / "clusters.csv").write_text("cluster_id;region\\nC001;Hovedstaden\\n")
+outcome = run_batch(
+    BatchSettings(
+        check_data=False,
+        data_dir=root / "data",
+        out_dir=root / "outputs",
+        notebooks_dir=notebooks,
+        parameters_dir=write_parameters(root / "parameters", ["hovedstaden", "sjaelland"]),
+        workers=2,
+        progress=False,
+        preload=FAST_PRELOAD,
+        timeout=60,
+    )
+)
+print("statuses:", sorted(job["status"] for job in outcome.manifest["jobs"]))
+"""
+
+
+def test_a_runner_that_has_run_a_notebook_itself_still_gets_working_workers(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parents[1]
+    # its own process: before the fix its two workers spun at full CPU, and the pool's shutdown
+    # then waited for them for good, so the hang is bounded here and the whole group killed
+    process = subprocess.Popen(
+        [sys.executable, "-c", AFTER_A_NOTEBOOK, str(tests), str(tests / "batch"), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output, _ = process.communicate(timeout=150)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        pytest.fail(f"the batch did not finish in 150 s: its workers hang\n{output[-2000:]}")
+    assert process.returncode == 0, output[-3000:]
+    assert "statuses: ['ok', 'ok', 'ok']" in output, output[-3000:]

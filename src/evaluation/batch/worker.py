@@ -29,6 +29,24 @@ def _watch_parent(parent_pid: int) -> None:
             _leave_now()
 
 
+def _leave_parent_event_loop() -> None:
+    """Make sure this worker's first kernel call creates an asyncio loop of its own.
+
+    A forked worker inherits the runner's asyncio loop if the runner ever made one (it has if it
+    executed a notebook in-process, as a test or a notebook calling ``run_batch`` may have), and
+    with it the runner's epoll instance, which the two processes then share. jupyter_client's
+    synchronous calls reuse that loop (``jupyter_core.utils.ensure_event_loop``): it wakes for the
+    parent's sockets, finds nothing to read and never sees the kernel start, so the worker spins
+    at full CPU for good. Closing the inherited loop here (in the child only) makes
+    ``ensure_event_loop`` create a fresh one.
+    """
+    from jupyter_core.utils import ensure_event_loop
+
+    inherited = ensure_event_loop()
+    if not inherited.is_running():  # (a loop running at the fork cannot be closed, nor used)
+        inherited.close()
+
+
 def _stop_quietly(signum, frame) -> None:  # pragma: no cover - runs in the pool worker
     """Ctrl-C reaches every process of the terminal's group: a worker stops its kernels and
     exits at once, without a traceback; the runner says, once, what happened and how to resume."""
@@ -45,6 +63,7 @@ def initialize(
 ) -> None:
     """``data_dir``: the run's data folder, read once by the kernel zygote before it forks
     kernels (:func:`evaluation.batch.zygote._preload_data`)."""
+    _leave_parent_event_loop()  # first: closing a loop also resets the signals it handled
     signal.signal(signal.SIGINT, _stop_quietly)
     if data_dir:
         from evaluation.batch.zygote import PRELOAD_DATA_ENV
