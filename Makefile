@@ -19,10 +19,13 @@ PYTEST_ARGS ?=
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
+# --compile-bytecode: uv installs no .pyc files (pip does), and where PYTHONDONTWRITEBYTECODE is
+# set (CI images often set it) none is ever cached, so every process compiles pandas, scipy and
+# matplotlib from source again: 16.6 s instead of 6.1 s to import what a batch worker preloads.
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (evaluation workbench)" >/dev/null
 	@touch $@
@@ -35,6 +38,7 @@ $(DATA)/truth.json: | $(STAMP)
 data: $(DATA)/truth.json  ## generate the synthetic demo data if absent
 
 run: $(STAMP) $(DATA)/truth.json  ## evaluate all five regions on the demo data, HTML in outputs/
+	@$(BIN)/python -m compileall -q src
 	$(BIN)/workbench run --data $(DATA) --out $(OUT)
 
 LANGS ?= da
@@ -43,6 +47,7 @@ cluster-reports: $(STAMP) $(DATA)/truth.json  ## one feedback report per cluster
 
 TEST_WORKERS ?= 2
 test: $(STAMP)  ## lint, format check, then every test and docstring example (on both cores)
+	@$(BIN)/python -m compileall -q src  # the package's own .pyc, for the same reason as above
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --doctest-modules src

@@ -48,7 +48,7 @@ def server_python() -> Path:
     pytest processes ask at once (a file lock serialises the build)."""
     python = SERVER_VENV / "bin" / "python"
     stamp = SERVER_VENV / ".lock-sha256"
-    wanted = hashlib.sha256(LOCK.read_bytes()).hexdigest()
+    wanted = hashlib.sha256(LOCK.read_bytes() + b"\n--compile-bytecode").hexdigest()
     SERVER_VENV.mkdir(exist_ok=True)
     with open(SERVER_VENV / ".build.lock", "w") as lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)
@@ -58,7 +58,9 @@ def server_python() -> Path:
         base = getattr(sys, "_base_executable", sys.executable)
         for command in (
             [uv, "venv", "--quiet", "--allow-existing", "--python", base, str(SERVER_VENV)],
-            [uv, "pip", "sync", "--quiet", "--python", str(python), str(LOCK)],
+            # with its .pyc files, so no server start compiles Taguette's sources (see Makefile)
+            [uv, "pip", "sync", "--quiet", "--compile-bytecode", "--python", str(python)]
+            + [str(LOCK)],
         ):
             result = subprocess.run(command, capture_output=True, text=True, timeout=600)
             if result.returncode != 0:
