@@ -25,7 +25,8 @@ from report_checks import (
 
 from evaluation.cli import main
 
-pytestmark = pytest.mark.slow
+# one test process runs them all, so the module's run is made once (test_suite_groups.py)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pdf-run")]
 NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
 
 

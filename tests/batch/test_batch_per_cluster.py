@@ -22,7 +22,8 @@ from evaluation.batch.runner import BatchSettings, plan, run_batch
 from evaluation.cli import main
 from evaluation.reports.disclosure import check_html
 
-pytestmark = pytest.mark.slow
+# one test process runs them all, so the module's run is made once (test_suite_groups.py)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("per-cluster-run")]
 
 NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
 CLUSTER_NOTEBOOKS = NOTEBOOKS / "cluster"
