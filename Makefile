@@ -14,7 +14,7 @@ SEED ?= 2026
 OUT ?= outputs
 PYTEST_ARGS ?=
 
-.PHONY: help env run cluster-reports test data lab lock bench clean messages
+.PHONY: help env bytecode run cluster-reports test data lab lock bench clean messages
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -32,22 +32,24 @@ $(STAMP): pyproject.toml requirements.lock
 
 env: $(STAMP)  ## create or update .venv and the Jupyter kernel
 
+# the package's own .pyc, for the same reason (incremental: only changed modules are compiled)
+bytecode: $(STAMP)
+	@$(BIN)/python -m compileall -q src
+
 $(DATA)/truth.json: | $(STAMP)
 	$(BIN)/workbench data synth --scale $(SCALE) --seed $(SEED) --out $(DATA)
 
 data: $(DATA)/truth.json  ## generate the synthetic demo data if absent
 
-run: $(STAMP) $(DATA)/truth.json  ## evaluate all five regions on the demo data, HTML in outputs/
-	@$(BIN)/python -m compileall -q src
+run: $(STAMP) bytecode $(DATA)/truth.json  ## evaluate all five regions on the demo data, HTML in outputs/
 	$(BIN)/workbench run --data $(DATA) --out $(OUT)
 
 LANGS ?= da
-cluster-reports: $(STAMP) $(DATA)/truth.json  ## one feedback report per cluster (LANGS=da,en), in outputs/
+cluster-reports: $(STAMP) bytecode $(DATA)/truth.json  ## one feedback report per cluster (LANGS=da,en), in outputs/
 	$(BIN)/workbench run --per-cluster --lang $(LANGS) --data $(DATA) --out $(OUT)
 
 TEST_WORKERS ?= 2
-test: $(STAMP)  ## lint, format check, then every test and docstring example (on both cores)
-	@$(BIN)/python -m compileall -q src  # the package's own .pyc, for the same reason as above
+test: $(STAMP) bytecode  ## lint, format check, then every test and docstring example (on both cores)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --doctest-modules src

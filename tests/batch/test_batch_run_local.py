@@ -5,6 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import lxml.html
 import nbformat
@@ -240,23 +244,22 @@ AFTER_A_NOTEBOOK = """
 import sys
 from pathlib import Path
 
-sys.path[:0] = [sys.argv[1], sys.argv[2]]
-from batch_helpers import FAST_PRELOAD, write_parameters
+tests, root, data, parameters = map(Path, sys.argv[1:])
+sys.path[:0] = [str(tests), str(tests / "batch")]
+from batch_helpers import FAST_PRELOAD
 from notebook_kernels import execute_notebook
 
 from evaluation.batch.runner import BatchSettings, run_batch
 
-root, notebooks = Path(sys.argv[3]), Path(sys.argv[2]) / "notebooks"
+notebooks = tests / "batch" / "notebooks"
 execute_notebook(notebooks / "10_tiny_region.ipynb", root / "in-process.ipynb", cwd=root)
-(root / "data").mkdir()
-(root / "data" / "clusters.csv").write_text("cluster_id;region\\nC001;Hovedstaden\\n")
 outcome = run_batch(
     BatchSettings(
         check_data=False,
-        data_dir=root / "data",
+        data_dir=data,
         out_dir=root / "outputs",
         notebooks_dir=notebooks,
-        parameters_dir=write_parameters(root / "parameters", ["hovedstaden", "sjaelland"]),
+        parameters_dir=parameters,
         workers=2,
         progress=False,
         preload=FAST_PRELOAD,
@@ -267,17 +270,14 @@ print("statuses:", sorted(job["status"] for job in outcome.manifest["jobs"]))
 """
 
 
-def test_a_runner_that_has_run_a_notebook_itself_still_gets_working_workers(tmp_path):
-    import signal
-    import subprocess
-    import sys
-    from pathlib import Path
-
+def test_a_runner_that_has_run_a_notebook_itself_still_gets_working_workers(tmp_path, tiny_data):
+    parameters = write_parameters(tmp_path / "parameters", ["hovedstaden", "sjaelland"])
     tests = Path(__file__).resolve().parents[1]
     # its own process: before the fix its two workers spun at full CPU, and the pool's shutdown
     # then waited for them for good, so the hang is bounded here and the whole group killed
     process = subprocess.Popen(
-        [sys.executable, "-c", AFTER_A_NOTEBOOK, str(tests), str(tests / "batch"), str(tmp_path)],
+        [sys.executable, "-c", AFTER_A_NOTEBOOK]
+        + [str(tests), str(tmp_path), str(tiny_data), str(parameters)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
